@@ -1,0 +1,285 @@
+//! The MLflow server's Deployment: the command line, environment, probes and volumes that real
+//! MLflow 3.17 was measured to need (see the project's mlflow facts).
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
+use k8s_openapi::api::core::v1::{
+    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    HTTPGetAction, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Probe,
+    SecretVolumeSource, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
+
+use super::{auth, hosts, labels, non_empty, non_empty_vec, Context};
+use crate::values::model::{self, flag_name};
+
+pub const TLS_DIR: &str = "/etc/mlflow/tls";
+pub const METRICS_DIR: &str = "/var/run/mlflow/metrics";
+
+pub fn deployment(ctx: &Context) -> Deployment {
+    let values = ctx.values;
+    let mut pod_labels = labels::server_selector(ctx);
+    pod_labels.extend(values.pod_labels.clone());
+    let mut annotations = values.pod_annotations.clone();
+    if values.basic_auth() {
+        annotations.insert("checksum/auth-config".into(), auth::checksum(ctx));
+    }
+    Deployment {
+        metadata: ctx.meta(&ctx.fullname, Some("server")),
+        spec: Some(DeploymentSpec {
+            replicas: Some(values.replica_count),
+            strategy: Some(strategy(ctx)),
+            selector: LabelSelector { match_labels: Some(labels::server_selector(ctx)), ..LabelSelector::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: non_empty(&annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec(ctx)),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// Recreate whenever two pods must not overlap: a ReadWriteOnce volume or a SQLite database.
+fn strategy(ctx: &Context) -> DeploymentStrategy {
+    let values = ctx.values;
+    if let Some(strategy) = &values.deployment_strategy {
+        if *strategy != DeploymentStrategy::default() {
+            return strategy.clone();
+        }
+    }
+    let rwo = values.storage.enabled && values.storage.access_mode == "ReadWriteOnce";
+    if rwo || values.mlflow.backend_store_uri.starts_with("sqlite:") {
+        return DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() };
+    }
+    DeploymentStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateDeployment {
+            max_surge: Some(IntOrString::Int(1)),
+            max_unavailable: Some(IntOrString::Int(0)),
+        }),
+    }
+}
+
+fn pod_spec(ctx: &Context) -> PodSpec {
+    let values = ctx.values;
+    let mut containers = vec![container(ctx)];
+    containers.extend(values.extra_containers.iter().cloned());
+    PodSpec {
+        service_account_name: Some(ctx.service_account()),
+        automount_service_account_token: Some(values.service_account.automount_service_account_token),
+        enable_service_links: Some(false),
+        image_pull_secrets: non_empty_vec(&values.image_pull_secrets),
+        security_context: values.pod_security_context.clone(),
+        init_containers: non_empty_vec(&values.extra_init_containers),
+        containers,
+        volumes: Some(volumes(ctx)),
+        node_selector: non_empty(&values.node_selector),
+        affinity: values.affinity.clone(),
+        tolerations: non_empty_vec(&values.tolerations),
+        ..PodSpec::default()
+    }
+}
+
+fn container(ctx: &Context) -> Container {
+    let values = ctx.values;
+    Container {
+        name: "mlflow".into(),
+        image: Some(ctx.image()),
+        image_pull_policy: Some(values.image.pull_policy.clone()),
+        command: Some(command(ctx)),
+        ports: Some(vec![ContainerPort {
+            name: Some(ctx.port_name().into()),
+            container_port: ctx.port,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        env: Some(env(ctx)),
+        env_from: non_empty_vec(&values.env_from),
+        security_context: values.security_context.clone(),
+        resources: values.resources.clone(),
+        liveness_probe: probe(ctx, &values.probes.liveness),
+        readiness_probe: probe(ctx, &values.probes.readiness),
+        startup_probe: probe(ctx, &values.probes.startup),
+        volume_mounts: Some(volume_mounts(ctx)),
+        ..Container::default()
+    }
+}
+
+/// `mlflow server` with the value options, flag options and the options the features need.
+pub fn command(ctx: &Context) -> Vec<String> {
+    let server = &ctx.values.server;
+    let mut args = vec!["mlflow".to_string(), "server".to_string()];
+    let mut options = server.value_options.clone();
+    options.remove("allowed_hosts");
+    options.insert("port".into(), Value::from(ctx.port));
+    for (key, value) in &options {
+        if let Some(text) = option_text(value) {
+            args.push(format!("--{}={text}", key.replace('_', "-")));
+        }
+    }
+    args.extend(server.flag_options.iter().map(|flag| format!("--{}", flag_name(flag))));
+    if !server.static_prefix.is_empty() {
+        args.push(format!("--static-prefix={}", server.static_prefix));
+    }
+    if ctx.values.tls.enabled {
+        args.push(format!("--uvicorn-opts=--ssl-keyfile={TLS_DIR}/tls.key --ssl-certfile={TLS_DIR}/tls.crt"));
+    }
+    if ctx.values.metrics.enabled {
+        args.push(format!("--expose-prometheus={METRICS_DIR}"));
+    }
+    args
+}
+
+/// A value option as text; `None` for null and "", which are left out.
+fn option_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+pub fn literal(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar { name: name.into(), value: Some(value.into()), ..EnvVar::default() }
+}
+
+pub fn from_source(name: &str, source: &EnvVarSource) -> EnvVar {
+    EnvVar { name: name.into(), value_from: Some(source.clone()), ..EnvVar::default() }
+}
+
+/// `MLFLOW_BACKEND_STORE_URI`, from the literal or the reference.
+pub fn backend_store_env(values: &model::Values) -> EnvVar {
+    store_env("MLFLOW_BACKEND_STORE_URI", &values.mlflow.backend_store_uri, &values.mlflow.backend_store_uri_from)
+        .expect("validation requires a backend store")
+}
+
+fn store_env(name: &str, uri: &str, from: &Option<EnvVarSource>) -> Option<EnvVar> {
+    match from {
+        Some(source) => Some(from_source(name, source)),
+        None if !uri.is_empty() => Some(literal(name, uri)),
+        None => None,
+    }
+}
+
+fn env(ctx: &Context) -> Vec<EnvVar> {
+    let values = ctx.values;
+    let m = &values.mlflow;
+    let mut env = vec![backend_store_env(values)];
+    env.extend(store_env("MLFLOW_REGISTRY_STORE_URI", &m.registry_store_uri, &m.registry_store_uri_from));
+    if !m.default_artifact_root.is_empty() {
+        env.push(literal("MLFLOW_DEFAULT_ARTIFACT_ROOT", &m.default_artifact_root));
+    }
+    if !m.artifacts_destination.is_empty() {
+        env.push(literal("MLFLOW_ARTIFACTS_DESTINATION", &m.artifacts_destination));
+    }
+    env.push(literal("MLFLOW_SERVER_ALLOWED_HOSTS", hosts::allowed_hosts(ctx)));
+    if !values.server.job_execution {
+        env.push(literal("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"));
+    }
+    if values.basic_auth() {
+        env.push(literal("MLFLOW_AUTH_CONFIG_PATH", format!("{}/{}", auth::MOUNT_DIR, auth::INI_NAME)));
+        env.push(literal("MLFLOW_AUTH_ADMIN_USERNAME", &values.auth.admin_username));
+        env.extend(values.auth.admin_password_from.as_ref().map(|s| from_source("MLFLOW_AUTH_ADMIN_PASSWORD", s)));
+    }
+    env.extend(values.env.iter().cloned());
+    env
+}
+
+fn probe(ctx: &Context, settings: &model::Probe) -> Option<Probe> {
+    settings.enabled.then(|| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(format!("{}/health", ctx.prefix())),
+            port: IntOrString::String(ctx.port_name().into()),
+            scheme: Some(ctx.scheme().to_uppercase()),
+            ..HTTPGetAction::default()
+        }),
+        initial_delay_seconds: Some(settings.initial_delay_seconds),
+        period_seconds: Some(settings.period_seconds),
+        timeout_seconds: Some(settings.timeout_seconds),
+        failure_threshold: Some(settings.failure_threshold),
+        ..Probe::default()
+    })
+}
+
+pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+fn volume_mounts(ctx: &Context) -> Vec<VolumeMount> {
+    let values = ctx.values;
+    let mut mounts = vec![mount("tmp", "/tmp", false)];
+    if values.storage.enabled {
+        mounts.push(mount("data", &values.storage.mount_path, false));
+    }
+    if values.tls.enabled {
+        mounts.push(mount("tls", TLS_DIR, true));
+    }
+    if values.metrics.enabled {
+        mounts.push(mount("metrics", METRICS_DIR, false));
+    }
+    if values.basic_auth() {
+        mounts.push(mount("auth-config", auth::MOUNT_DIR, true));
+    }
+    mounts.extend(values.extra_volume_mounts.iter().cloned());
+    mounts
+}
+
+pub fn empty_dir(name: &str) -> Volume {
+    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() }
+}
+
+pub fn data_volume(ctx: &Context) -> Volume {
+    Volume {
+        name: "data".into(),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+            claim_name: ctx.fullname.clone(),
+            ..PersistentVolumeClaimVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+fn volumes(ctx: &Context) -> Vec<Volume> {
+    let values = ctx.values;
+    let mut volumes = vec![empty_dir("tmp")];
+    if values.storage.enabled {
+        volumes.push(data_volume(ctx));
+    }
+    if values.tls.enabled {
+        volumes.push(Volume {
+            name: "tls".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(values.tls.secret_name.clone()),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    if values.metrics.enabled {
+        volumes.push(empty_dir("metrics"));
+    }
+    if values.basic_auth() {
+        volumes.push(Volume {
+            name: "auth-config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: auth::config_map_name(ctx),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    volumes.extend(values.extra_volumes.iter().cloned());
+    volumes
+}

@@ -1,0 +1,114 @@
+//! The CronJob running `mlflow gc`. It reads no environment variable for the store, so the URI is
+//! passed on the command line (expanded by the kubelet from the env), and it reaches the server
+//! through the Service to delete proxied artifacts.
+
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::deployment::{backend_store_env, data_volume, empty_dir, from_source, literal, mount};
+use super::{labels, non_empty_vec, Context};
+use crate::names::truncate;
+
+/// CronJob names may not pass 52 characters (the Jobs get a suffix).
+pub fn name(ctx: &Context) -> String {
+    format!("{}-gc", truncate(&ctx.fullname, 49))
+}
+
+/// The URL the GC job reaches the server at.
+pub fn tracking_uri(ctx: &Context) -> String {
+    format!("{}://{}:{}{}", ctx.scheme(), ctx.service_host(), ctx.port, ctx.prefix())
+}
+
+pub fn command(ctx: &Context) -> Vec<String> {
+    let gc = &ctx.values.garbage_collection;
+    let mut args = vec![
+        "mlflow".to_string(),
+        "gc".to_string(),
+        "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)".to_string(),
+        format!("--tracking-uri={}", tracking_uri(ctx)),
+    ];
+    if !gc.older_than.is_empty() {
+        args.push(format!("--older-than={}", gc.older_than));
+    }
+    if gc.all_workspaces {
+        args.push("--all-workspaces".into());
+    }
+    args
+}
+
+fn container(ctx: &Context) -> Container {
+    let values = ctx.values;
+    let mut env = vec![backend_store_env(values)];
+    if values.basic_auth() {
+        env.push(literal("MLFLOW_TRACKING_USERNAME", &values.auth.admin_username));
+        env.extend(values.auth.admin_password_from.as_ref().map(|s| from_source("MLFLOW_TRACKING_PASSWORD", s)));
+    }
+    env.extend(values.env.iter().cloned());
+    let mut mounts = vec![mount("tmp", "/tmp", false)];
+    if values.storage.enabled {
+        mounts.push(mount("data", &values.storage.mount_path, false));
+    }
+    mounts.extend(values.garbage_collection.extra_volume_mounts.iter().cloned());
+    Container {
+        name: "gc".into(),
+        image: Some(ctx.image()),
+        image_pull_policy: Some(values.image.pull_policy.clone()),
+        command: Some(command(ctx)),
+        env: Some(env),
+        env_from: non_empty_vec(&values.env_from),
+        security_context: values.security_context.clone(),
+        resources: values.garbage_collection.resources.clone(),
+        volume_mounts: Some(mounts),
+        ..Container::default()
+    }
+}
+
+pub fn cron_job(ctx: &Context) -> Option<CronJob> {
+    let values = ctx.values;
+    let gc = &values.garbage_collection;
+    if !gc.enabled {
+        return None;
+    }
+    let mut volumes = vec![empty_dir("tmp")];
+    if values.storage.enabled {
+        volumes.push(data_volume(ctx));
+    }
+    volumes.extend(gc.extra_volumes.iter().cloned());
+    let pod = PodSpec {
+        service_account_name: Some(ctx.service_account()),
+        automount_service_account_token: Some(values.service_account.automount_service_account_token),
+        enable_service_links: Some(false),
+        restart_policy: Some("Never".into()),
+        image_pull_secrets: non_empty_vec(&values.image_pull_secrets),
+        security_context: values.pod_security_context.clone(),
+        containers: vec![container(ctx)],
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    };
+    Some(CronJob {
+        metadata: ctx.meta(name(ctx), Some("gc")),
+        spec: Some(CronJobSpec {
+            schedule: gc.schedule.clone(),
+            concurrency_policy: Some("Forbid".into()),
+            successful_jobs_history_limit: Some(3),
+            failed_jobs_history_limit: Some(3),
+            job_template: JobTemplateSpec {
+                spec: Some(JobSpec {
+                    backoff_limit: Some(2),
+                    template: PodTemplateSpec {
+                        metadata: Some(ObjectMeta {
+                            labels: Some(labels::selector(ctx, Some("gc"))),
+                            ..ObjectMeta::default()
+                        }),
+                        spec: Some(pod),
+                    },
+                    ..JobSpec::default()
+                }),
+                ..JobTemplateSpec::default()
+            },
+            ..CronJobSpec::default()
+        }),
+        ..CronJob::default()
+    })
+}

@@ -1,0 +1,51 @@
+//! The Prometheus Operator's ServiceMonitor, as a dynamic object (it is a CRD).
+
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use serde_json::{json, Map, Value};
+
+use super::{labels, Context};
+
+pub fn api_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"), "servicemonitors")
+}
+
+pub fn service_monitor(ctx: &Context) -> Option<DynamicObject> {
+    let values = ctx.values;
+    if !values.service_monitor.enabled {
+        return None;
+    }
+    let mut endpoint = Map::new();
+    endpoint.insert("port".into(), json!(ctx.port_name()));
+    endpoint.insert("path".into(), json!(values.metrics.path));
+    endpoint.insert("scheme".into(), json!(ctx.scheme()));
+    if values.tls.enabled && !values.service_monitor.tls_config.is_empty() {
+        endpoint.insert("tlsConfig".into(), Value::Object(values.service_monitor.tls_config.clone()));
+    }
+    if let Some(secret) = basic_auth_secret(ctx) {
+        endpoint.insert(
+            "basicAuth".into(),
+            json!({
+                "username": {"name": secret.0, "key": "admin-username"},
+                "password": {"name": secret.0, "key": secret.1},
+            }),
+        );
+    }
+    let mut object = DynamicObject::new(&ctx.fullname, &api_resource()).within(&ctx.release.namespace);
+    object.metadata.labels = Some(labels::common(ctx, None));
+    object.data = json!({
+        "spec": {
+            "selector": {"matchLabels": labels::server_selector(ctx)},
+            "endpoints": [Value::Object(endpoint)],
+        }
+    });
+    Some(object)
+}
+
+/// The Secret (name, key) of the admin password, when basic auth guards `/metrics`.
+fn basic_auth_secret(ctx: &Context) -> Option<(String, String)> {
+    if !ctx.values.basic_auth() {
+        return None;
+    }
+    let reference = ctx.values.auth.admin_password_from.as_ref()?.secret_key_ref.as_ref()?;
+    Some((reference.name.clone(), reference.key.clone()))
+}

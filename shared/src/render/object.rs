@@ -1,0 +1,75 @@
+//! One rendered object, typed.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kube::core::DynamicObject;
+use serde_json::Value;
+
+/// A Kubernetes object of a release.
+#[derive(Debug, Clone)]
+pub enum Object {
+    ServiceAccount(ServiceAccount),
+    ConfigMap(ConfigMap),
+    Role(Role),
+    RoleBinding(RoleBinding),
+    ClusterRole(ClusterRole),
+    ClusterRoleBinding(ClusterRoleBinding),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    Service(Service),
+    Deployment(Deployment),
+    Ingress(Ingress),
+    NetworkPolicy(NetworkPolicy),
+    CronJob(CronJob),
+    /// monitoring.coreos.com/v1: no k8s-openapi type exists for a CRD's objects.
+    ServiceMonitor(DynamicObject),
+}
+
+impl Object {
+    /// The object as JSON, with apiVersion and kind.
+    pub fn to_json(&self) -> Value {
+        let json = match self {
+            Object::ServiceAccount(o) => serde_json::to_value(o),
+            Object::ConfigMap(o) => serde_json::to_value(o),
+            Object::Role(o) => serde_json::to_value(o),
+            Object::RoleBinding(o) => serde_json::to_value(o),
+            Object::ClusterRole(o) => serde_json::to_value(o),
+            Object::ClusterRoleBinding(o) => serde_json::to_value(o),
+            Object::PersistentVolumeClaim(o) => serde_json::to_value(o),
+            Object::Service(o) => serde_json::to_value(o),
+            Object::Deployment(o) => serde_json::to_value(o),
+            Object::Ingress(o) => serde_json::to_value(o),
+            Object::NetworkPolicy(o) => serde_json::to_value(o),
+            Object::CronJob(o) => serde_json::to_value(o),
+            Object::ServiceMonitor(o) => serde_json::to_value(o),
+        };
+        json.expect("Kubernetes objects serialize to JSON")
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Object::ServiceAccount(_) => "ServiceAccount",
+            Object::ConfigMap(_) => "ConfigMap",
+            Object::Role(_) => "Role",
+            Object::RoleBinding(_) => "RoleBinding",
+            Object::ClusterRole(_) => "ClusterRole",
+            Object::ClusterRoleBinding(_) => "ClusterRoleBinding",
+            Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
+            Object::Service(_) => "Service",
+            Object::Deployment(_) => "Deployment",
+            Object::Ingress(_) => "Ingress",
+            Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::CronJob(_) => "CronJob",
+            Object::ServiceMonitor(_) => "ServiceMonitor",
+        }
+    }
+
+    /// `kind/name`, as kubectl names objects in messages.
+    pub fn describe(&self) -> String {
+        let json = self.to_json();
+        let name = json.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        format!("{}/{name}", self.kind())
+    }
+}

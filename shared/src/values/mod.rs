@@ -1,0 +1,253 @@
+//! The chart's values: loading them from files and flags, merging them over the defaults as
+//! helm does, and checking them against the schema and the Rust types.
+
+mod merge;
+pub mod model;
+pub mod schema;
+mod set;
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+pub use merge::{coalesce, merge};
+pub use model::Values;
+pub use set::SetKind;
+
+use crate::problem::{join, Problem, Problems};
+
+/// `charts/values.yaml`, the only home of the defaults.
+pub const DEFAULTS_YAML: &str = include_str!("../../../charts/values.yaml");
+
+/// The chart's defaults as a tree.
+pub fn defaults() -> Value {
+    crate::yaml::parse(DEFAULTS_YAML).expect("charts/values.yaml is valid YAML")
+}
+
+/// One user-given source of values, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `-f FILE`; `-` reads standard input.
+    File(String),
+    /// `--set`, `--set-string` or `--set-file` with its argument.
+    Set(SetKind, String),
+}
+
+impl Source {
+    /// How errors name this source.
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) if path == "-" => "<stdin>".to_string(),
+            Source::File(path) => path.clone(),
+            Source::Set(kind, expr) => format!("{} {expr}", set_flag(*kind)),
+        }
+    }
+}
+
+fn set_flag(kind: SetKind) -> &'static str {
+    match kind {
+        SetKind::Typed => "--set",
+        SetKind::String => "--set-string",
+        SetKind::File => "--set-file",
+    }
+}
+
+/// Reads every source and merges them as helm does (files in order, then each flag applied to the
+/// result). Returns the user's values, before the defaults; every problem of every source at once.
+pub fn load_user_values(sources: &[Source], stdin: &mut dyn Read) -> Result<Value, Problems> {
+    let schema = schema::schema();
+    let mut problems = Problems::default();
+    let mut user = Value::Object(Map::new());
+    for source in sources {
+        let name = source.name();
+        let part = match read_source(source, stdin, &mut user) {
+            Ok(part) => part,
+            Err(problem) => {
+                problems.push(problem.in_source(&name));
+                continue;
+            }
+        };
+        for problem in schema::check(&schema, &part, schema::Scope::Source).0 {
+            problems.push(problem.in_source(&name));
+        }
+    }
+    problems.into_result(user)
+}
+
+/// Reads one source, merges it into `user`, and returns the part it contributed for checking.
+fn read_source(source: &Source, stdin: &mut dyn Read, user: &mut Value) -> Result<Value, Problem> {
+    match source {
+        Source::File(path) => {
+            let text = read_text(path, stdin)?;
+            let part = crate::yaml::parse(&text)?;
+            if !part.is_object() {
+                return Err(Problem::at("", "expected a map of values at the top of the file"));
+            }
+            merge(user, part.clone());
+            Ok(part)
+        }
+        Source::Set(kind, expr) => {
+            let read_file = |path: &str| {
+                std::fs::read_to_string(path).map_err(|err| format!("cannot read {path}: {err}"))
+            };
+            let mut part = Value::Object(Map::new());
+            set::apply(expr, *kind, &mut part, &read_file).map_err(|m| Problem::at("", m))?;
+            set::apply(expr, *kind, user, &read_file).map_err(|m| Problem::at("", m))?;
+            Ok(part)
+        }
+    }
+}
+
+fn read_text(path: &str, stdin: &mut dyn Read) -> Result<String, Problem> {
+    let mut text = String::new();
+    let read = if path == "-" {
+        stdin.read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(Path::new(path)).map(|t| text = t)
+    };
+    read.map_err(|err| Problem::at("", format!("cannot read the file: {err}")))?;
+    Ok(text)
+}
+
+/// The seed's quick start, used when no backend store is given anywhere: SQLite and artifacts on a
+/// volume. Returns the note to show the user, or `None` when a backend store was given.
+pub fn apply_quick_start(user: &mut Value) -> Option<String> {
+    let mlflow = user.get("mlflow");
+    let given = |key: &str| mlflow.and_then(|m| m.get(key)).is_some_and(|v| !is_empty(v));
+    if given("backendStoreUri") || given("backendStoreUriFrom") {
+        return None;
+    }
+    let mount = user
+        .pointer("/storage/mountPath")
+        .and_then(Value::as_str)
+        .unwrap_or("/mlflow")
+        .trim_end_matches('/')
+        .to_string();
+    let mut quick = serde_json::json!({
+        "storage": {"enabled": true},
+        "mlflow": {"backendStoreUri": format!("sqlite:///{mount}/mlflow.db")},
+    });
+    if !given("artifactsDestination") && !given("defaultArtifactRoot") {
+        quick["mlflow"]["artifactsDestination"] = Value::String(format!("{mount}/artifacts"));
+    }
+    merge(user, quick);
+    Some(format!(
+        "no backend store given: using the quick start (SQLite at sqlite:///{mount}/mlflow.db and \
+         artifacts on a PersistentVolumeClaim at {mount}); for production set \
+         mlflow.backendStoreUriFrom to a PostgreSQL URI in a Secret"
+    ))
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Merges the user's values over the defaults and turns them into [`Values`].
+pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
+    let mut merged = coalesce(&defaults(), user);
+    normalize_quantities(&mut merged);
+    let problems = schema::check(&schema::schema(), &merged, schema::Scope::Merged);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let values: Values = serde_path_to_error::deserialize(&merged).map_err(|err| {
+        Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string()))
+    })?;
+    let written = serde_json::to_value(&values).expect("values serialize");
+    let mut problems = Problems::default();
+    dropped_keys(&merged, &written, "", &mut problems);
+    problems.into_result((merged, values))
+}
+
+fn deserialize_message(message: &str) -> String {
+    message.replace("invalid type: ", "expected ").replace(", expected ", " where the value should be ")
+}
+
+/// Kubernetes quantities (`cpu: 2`) may be written as numbers; the API types want strings.
+fn normalize_quantities(merged: &mut Value) {
+    for pointer in ["/resources", "/garbageCollection/resources"] {
+        if let Some(resources) = merged.pointer_mut(pointer) {
+            for part in ["limits", "requests"] {
+                if let Some(Value::Object(map)) = resources.get_mut(part) {
+                    for quantity in map.values_mut() {
+                        if let Value::Number(n) = quantity {
+                            *quantity = Value::String(n.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(size @ Value::Number(_)) = merged.pointer_mut("/storage/size") {
+        *size = Value::String(size.to_string());
+    }
+}
+
+/// Keys the user wrote that no Rust type kept: a misspelt field inside a Kubernetes object
+/// (`env[0].valueFromm`) would otherwise vanish without a word.
+fn dropped_keys(given: &Value, kept: &Value, path: &str, out: &mut Problems) {
+    match (given, kept) {
+        (Value::Object(given), Value::Object(kept)) => {
+            for (key, value) in given {
+                let key_path = join(path, key);
+                match kept.get(key) {
+                    Some(kept_value) => dropped_keys(value, kept_value, &key_path, out),
+                    None if value.is_null() || is_empty(value) => {}
+                    None => {
+                        let known: Vec<&str> = kept.keys().map(String::as_str).collect();
+                        let hint = schema::nearest(key, &known)
+                            .map(|k| format!(" (did you mean {}?)", join(path, k)))
+                            .unwrap_or_default();
+                        out.push(Problem::at(key_path, format!("unknown field{hint}")));
+                    }
+                }
+            }
+        }
+        (Value::Array(given), Value::Array(kept)) => {
+            for (i, (g, k)) in given.iter().zip(kept).enumerate() {
+                dropped_keys(g, k, &crate::problem::index(path, i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_resolve() {
+        let (_, values) = resolve(&json!({})).unwrap();
+        assert_eq!(values.port(), 5000);
+        assert_eq!(values.storage.mount_path, "/mlflow");
+    }
+
+    #[test]
+    fn misspelt_kubernetes_fields_are_caught() {
+        let user = json!({"env": [{"name": "A", "valu": "x", "valueFromm": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
+        let problems = resolve(&user).unwrap_err();
+        assert_eq!(
+            problems.to_string(),
+            "env[0].valu: unknown field\nenv[0].valueFromm: unknown field"
+        );
+    }
+
+    #[test]
+    fn quick_start_only_without_a_backend_store() {
+        let mut user = json!({});
+        assert!(apply_quick_start(&mut user).is_some());
+        assert_eq!(user["mlflow"]["backendStoreUri"], "sqlite:////mlflow/mlflow.db");
+        assert_eq!(user["mlflow"]["artifactsDestination"], "/mlflow/artifacts");
+        let mut user = json!({"mlflow": {"backendStoreUriFrom": {"secretKeyRef": {"name": "a", "key": "b"}}}});
+        assert!(apply_quick_start(&mut user).is_none());
+    }
+}

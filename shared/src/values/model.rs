@@ -1,0 +1,237 @@
+//! The chart's values as Rust types. Field names follow `charts/values.yaml`; defaults come
+//! from that file (merged in before deserializing), not from here.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::DeploymentStrategy;
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EnvFromSource, EnvVar, EnvVarSource, LocalObjectReference,
+    PodSecurityContext, ResourceRequirements, SecurityContext, Toleration, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{IngressTLS, NetworkPolicyEgressRule};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub type Map = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Values {
+    pub image: Image,
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+    pub fullname_override: String,
+    pub replica_count: i32,
+    pub deployment_strategy: Option<DeploymentStrategy>,
+    pub server: Server,
+    pub auth: Auth,
+    pub probes: Probes,
+    pub garbage_collection: GarbageCollection,
+    pub service: Service,
+    pub ingress: Ingress,
+    pub mlflow: Stores,
+    pub env: Vec<EnvVar>,
+    pub env_from: Vec<EnvFromSource>,
+    pub extra_volumes: Vec<Volume>,
+    pub extra_volume_mounts: Vec<VolumeMount>,
+    pub extra_init_containers: Vec<Container>,
+    pub extra_containers: Vec<Container>,
+    pub tls: Tls,
+    pub network_policy: NetworkPolicy,
+    pub metrics: Metrics,
+    pub service_monitor: ServiceMonitor,
+    pub pod_security_context: Option<PodSecurityContext>,
+    pub security_context: Option<SecurityContext>,
+    pub service_account: ServiceAccount,
+    #[serde(rename = "namespace_rbac")]
+    pub namespace_rbac: Rbac,
+    #[serde(rename = "cluster_rbac")]
+    pub cluster_rbac: Rbac,
+    pub storage: Storage,
+    pub resources: Option<ResourceRequirements>,
+    pub pod_annotations: Map,
+    pub pod_labels: Map,
+    pub node_selector: Map,
+    pub tolerations: Vec<Toleration>,
+    pub affinity: Option<Affinity>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Image {
+    pub repository: String,
+    pub tag: String,
+    pub pull_policy: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Server {
+    #[serde(rename = "value_options")]
+    pub value_options: BTreeMap<String, Value>,
+    #[serde(rename = "flag_options")]
+    pub flag_options: Vec<String>,
+    pub static_prefix: String,
+    pub job_execution: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Auth {
+    pub admin_username: String,
+    pub admin_password_from: Option<EnvVarSource>,
+    pub default_permission: String,
+    pub database_uri: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Probes {
+    pub liveness: Probe,
+    pub readiness: Probe,
+    pub startup: Probe,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Probe {
+    pub enabled: bool,
+    pub initial_delay_seconds: i32,
+    pub period_seconds: i32,
+    pub timeout_seconds: i32,
+    pub failure_threshold: i32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GarbageCollection {
+    pub enabled: bool,
+    pub schedule: String,
+    pub older_than: String,
+    pub all_workspaces: bool,
+    pub extra_volumes: Vec<Volume>,
+    pub extra_volume_mounts: Vec<VolumeMount>,
+    pub resources: Option<ResourceRequirements>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Service {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub annotations: Map,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Ingress {
+    pub enabled: bool,
+    pub class_name: String,
+    pub annotations: Map,
+    pub hosts: Vec<IngressHost>,
+    pub tls: Vec<IngressTLS>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IngressHost {
+    pub host: String,
+    pub paths: Vec<IngressPath>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IngressPath {
+    pub path: String,
+    pub path_type: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Stores {
+    pub backend_store_uri: String,
+    pub backend_store_uri_from: Option<EnvVarSource>,
+    pub registry_store_uri: String,
+    pub registry_store_uri_from: Option<EnvVarSource>,
+    pub default_artifact_root: String,
+    pub artifacts_destination: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Tls {
+    pub enabled: bool,
+    pub secret_name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NetworkPolicy {
+    pub enabled: bool,
+    pub additional_egress_rules: Vec<NetworkPolicyEgressRule>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metrics {
+    pub enabled: bool,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServiceMonitor {
+    pub enabled: bool,
+    pub tls_config: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServiceAccount {
+    pub create: bool,
+    pub name: String,
+    pub annotations: Map,
+    pub automount_service_account_token: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Rbac {
+    pub extra_rules: Vec<PolicyRule>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Storage {
+    pub enabled: bool,
+    pub size: String,
+    pub access_mode: String,
+    pub storage_class_name: String,
+    pub mount_path: String,
+}
+
+impl Values {
+    /// Whether MLflow's basic-auth app is switched on.
+    pub fn basic_auth(&self) -> bool {
+        matches!(self.server.value_options.get("app_name"), Some(Value::String(app)) if app == "basic-auth")
+    }
+
+    /// Whether workspaces are switched on (`enable_workspaces` in the flag options).
+    pub fn workspaces(&self) -> bool {
+        self.server.flag_options.iter().any(|flag| flag_name(flag) == "enable-workspaces")
+    }
+
+    /// The server's port: `server.value_options.port`, else MLflow's 5000.
+    pub fn port(&self) -> i32 {
+        match self.server.value_options.get("port") {
+            Some(Value::Number(n)) => n.as_i64().map(|p| p as i32).unwrap_or(5000),
+            Some(Value::String(s)) => s.parse().unwrap_or(5000),
+            _ => 5000,
+        }
+    }
+}
+
+/// A flag option as MLflow spells it, without dashes: `no_serve_artifacts` → `no-serve-artifacts`.
+pub fn flag_name(flag: &str) -> String {
+    flag.trim_start_matches('-').replace('_', "-")
+}

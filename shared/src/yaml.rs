@@ -1,0 +1,34 @@
+//! The one door to YAML. serde_yaml is deprecated upstream; keeping it behind this module means
+//! replacing it touches nothing else.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::problem::Problem;
+
+/// Parses one YAML document into a JSON tree. An empty document is an empty map, as in helm.
+pub fn parse(text: &str) -> Result<Value, Problem> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    let value: Value = serde_yaml::from_str(text).map_err(|err| {
+        let place = err
+            .location()
+            .map(|at| format!("line {}, column {}: ", at.line(), at.column()))
+            .unwrap_or_default();
+        Problem::at("", format!("{place}not valid YAML: {}", strip_location(&err.to_string())))
+    })?;
+    Ok(match value {
+        Value::Null => Value::Object(Default::default()),
+        other => other,
+    })
+}
+
+fn strip_location(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// Prints one object as a YAML document (without the `---` separator).
+pub fn to_string<T: Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value).expect("a JSON-compatible value always serializes to YAML")
+}
