@@ -1,8 +1,13 @@
-//! The core of kubectl-mlflow: the chart's values model, their validation, and the native
-//! renderer that turns them into the same Kubernetes objects as the Helm chart.
+//! The core of kubectl-mlflow: the chart's values model, their validation, the native renderer
+//! that turns them into the same Kubernetes objects as the Helm chart, and what every plugin's
+//! command line shares.
 
+pub mod cli;
+pub mod cluster;
 pub mod names;
+pub mod output;
 pub mod problem;
+pub mod release;
 pub mod render;
 pub mod validate;
 pub mod values;

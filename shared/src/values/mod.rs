@@ -157,12 +157,13 @@ pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let values: Values = serde_path_to_error::deserialize(&merged).map_err(|err| {
+    let mut values: Values = serde_path_to_error::deserialize(&merged).map_err(|err| {
         Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string()))
     })?;
     let written = serde_json::to_value(&values).expect("values serialize");
     let mut problems = Problems::default();
     dropped_keys(&merged, &written, "", &mut problems);
+    values.normalize();
     problems.into_result((merged, values))
 }
 

@@ -210,7 +210,28 @@ pub struct Storage {
     pub mount_path: String,
 }
 
+/// `Some(T::default())` — what an empty map in the values gives — means "not set".
+fn unset_if_empty<T: Default + PartialEq>(field: &mut Option<T>) {
+    if field.as_ref().is_some_and(|value| *value == T::default()) {
+        *field = None;
+    }
+}
+
 impl Values {
+    /// Turns the empty maps of optional sections (`resources: {}`) into "not set", as helm's
+    /// templates treat them.
+    pub fn normalize(&mut self) {
+        unset_if_empty(&mut self.deployment_strategy);
+        unset_if_empty(&mut self.auth.admin_password_from);
+        unset_if_empty(&mut self.garbage_collection.resources);
+        unset_if_empty(&mut self.mlflow.backend_store_uri_from);
+        unset_if_empty(&mut self.mlflow.registry_store_uri_from);
+        unset_if_empty(&mut self.pod_security_context);
+        unset_if_empty(&mut self.security_context);
+        unset_if_empty(&mut self.resources);
+        unset_if_empty(&mut self.affinity);
+    }
+
     /// Whether MLflow's basic-auth app is switched on.
     pub fn basic_auth(&self) -> bool {
         matches!(self.server.value_options.get("app_name"), Some(Value::String(app)) if app == "basic-auth")

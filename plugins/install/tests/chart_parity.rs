@@ -1,0 +1,383 @@
+//! Parity of the two renderers of one values model: for every values file, the objects of
+//! `helm template mlflow ./charts -n mlflow -f FILE` (helm 3.17 and helm 4.1) equal the objects of
+//! `kubectl-mlflow-install mlflow -n mlflow -f FILE --dry-run -o json`.
+//!
+//! Objects are compared as parsed values, keyed by (apiVersion, kind, namespace, name), in any
+//! order; lists inside an object are compared in order. Only the labels
+//! `app.kubernetes.io/managed-by` and `helm.sh/chart` are dropped before comparing. The negative
+//! case proves that a one-sided change of the chart is caught, at the path that changed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Labels whose values legitimately differ between the chart and the native renderer.
+const NORMALIZED_LABELS: [&str; 2] = ["app.kubernetes.io/managed-by", "helm.sh/chart"];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// Every values file: `tests/values/*.yaml` and the seed's production example.
+fn values_files() -> Vec<PathBuf> {
+    let root = repo_root();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("tests/values"))
+        .expect("tests/values")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 12, "tests/values holds only {} files", files.len());
+    files.push(root.join("charts/example-mlflow-charts.yaml"));
+    files
+}
+
+fn rel(path: &Path) -> String {
+    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
+}
+
+/// helm from `scripts/k8s-tools` (tool set v32 = helm 3.17, v35 = helm 4.1). Missing helm fails.
+fn helm(tool_set: &str) -> PathBuf {
+    let script = repo_root().join("scripts/k8s-tools");
+    let out = Command::new(&script)
+        .args(["path", tool_set])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "`scripts/k8s-tools path {tool_set}` failed (run `scripts/k8s-tools install`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let helm = PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim()).join("helm");
+    assert!(helm.is_file(), "{} does not exist", helm.display());
+    helm
+}
+
+const HELMS: [(&str, &str); 2] = [("helm 3.17", "v32"), ("helm 4.1", "v35")];
+
+/// The objects of a multi-document YAML stream, empty documents dropped.
+fn yaml_objects(yaml: &str) -> Vec<Value> {
+    let mut docs = vec![String::new()];
+    for line in yaml.lines() {
+        if line == "---" || line.starts_with("--- ") {
+            docs.push(String::new());
+        } else {
+            let doc = docs.last_mut().expect("a document");
+            doc.push_str(line);
+            doc.push('\n');
+        }
+    }
+    docs.iter()
+        .map(|doc| serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML ({e}):\n{doc}")))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// `helm template mlflow <chart> -n mlflow -f <file>`.
+fn helm_render(helm: &Path, chart: &Path, file: &Path) -> Vec<Value> {
+    let scratch = std::env::temp_dir().join("kubectl-mlflow-parity-helm-home");
+    let out = Command::new(helm)
+        .arg("template")
+        .arg("mlflow")
+        .arg(chart)
+        .args(["--namespace", "mlflow", "-f"])
+        .arg(file)
+        .env("HELM_CACHE_HOME", scratch.join("cache"))
+        .env("HELM_CONFIG_HOME", scratch.join("config"))
+        .env("HELM_DATA_HOME", scratch.join("data"))
+        .output()
+        .expect("run helm");
+    assert!(
+        out.status.success(),
+        "{} template {} -f {} failed:\n{}",
+        helm.display(),
+        chart.display(),
+        rel(file),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    yaml_objects(&String::from_utf8(out.stdout).expect("utf-8"))
+}
+
+/// `kubectl-mlflow-install mlflow -n mlflow -f <file> --dry-run -o json`: a v1 List.
+fn native_render(file: &Path) -> Vec<Value> {
+    let out = assert_cmd::Command::cargo_bin("kubectl-mlflow-install")
+        .expect("the kubectl-mlflow-install binary")
+        .args(["mlflow", "-n", "mlflow", "-f"])
+        .arg(file)
+        .args(["--dry-run", "-o", "json"])
+        .output()
+        .expect("run kubectl-mlflow-install");
+    assert!(
+        out.status.success(),
+        "kubectl-mlflow-install mlflow -n mlflow -f {} --dry-run -o json failed:\n{}",
+        rel(file),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("native output for {} is not JSON ({e}):\n{}", rel(file), String::from_utf8_lossy(&out.stdout))
+    });
+    assert_eq!(list["kind"], "List", "native output for {} is not a List", rel(file));
+    list["items"].as_array().cloned().unwrap_or_else(|| panic!("native List for {} has no items", rel(file)))
+}
+
+/// One difference between the two renderings.
+#[derive(Debug, Clone, PartialEq)]
+struct Difference {
+    /// `Kind namespace/name (apiVersion)`.
+    object: String,
+    /// JSON path inside the object, e.g. `spec.ports[0].name`; empty for a whole object.
+    path: String,
+    helm: Option<Value>,
+    native: Option<Value>,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn show(v: &Option<Value>) -> String {
+            match v {
+                None => "(absent)".to_string(),
+                Some(v) => {
+                    let s = v.to_string();
+                    if s.chars().count() > 300 {
+                        format!("{}…", s.chars().take(300).collect::<String>())
+                    } else {
+                        s
+                    }
+                }
+            }
+        }
+        let path = if self.path.is_empty() { "(whole object)" } else { &self.path };
+        write!(f, "{}: {}\n      helm:   {}\n      native: {}", self.object, path, show(&self.helm), show(&self.native))
+    }
+}
+
+type Key = (String, String, String, String);
+
+fn key_of(obj: &Value) -> Key {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    (s(&obj["apiVersion"]), s(&obj["kind"]), s(&obj["metadata"]["namespace"]), s(&obj["metadata"]["name"]))
+}
+
+fn describe(key: &Key) -> String {
+    let (api, kind, ns, name) = key;
+    if ns.is_empty() {
+        format!("{kind} {name} ({api})")
+    } else {
+        format!("{kind} {ns}/{name} ({api})")
+    }
+}
+
+/// Drops the normalized labels from every `metadata.labels` (objects and pod templates alike).
+fn normalize(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(labels)) = map.get_mut("metadata").and_then(|m| m.get_mut("labels")) {
+                for label in NORMALIZED_LABELS {
+                    labels.remove(label);
+                }
+            }
+            for v in map.values_mut() {
+                normalize(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+fn index(objects: &[Value], side: &str, diffs: &mut Vec<Difference>) -> BTreeMap<Key, Value> {
+    let mut map = BTreeMap::new();
+    for obj in objects {
+        let mut obj = obj.clone();
+        normalize(&mut obj);
+        let key = key_of(&obj);
+        if map.insert(key.clone(), obj).is_some() {
+            diffs.push(Difference {
+                object: describe(&key),
+                path: format!("(rendered twice by {side})"),
+                helm: None,
+                native: None,
+            });
+        }
+    }
+    map
+}
+
+fn child_path(path: &str, key: &str) -> String {
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (path.is_empty(), plain) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{path}.{key}"),
+        (_, false) => format!("{path}[{}]", Value::String(key.to_string())),
+    }
+}
+
+fn same_scalar(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn diff_values(object: &str, path: &str, helm: &Value, native: &Value, out: &mut Vec<Difference>) {
+    match (helm, native) {
+        (Value::Object(h), Value::Object(n)) => {
+            let mut keys: Vec<&String> = h.keys().chain(n.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = child_path(path, k);
+                match (h.get(k), n.get(k)) {
+                    (Some(a), Some(b)) => diff_values(object, &p, a, b, out),
+                    (a, b) => out.push(Difference { object: object.into(), path: p, helm: a.cloned(), native: b.cloned() }),
+                }
+            }
+        }
+        (Value::Array(h), Value::Array(n)) => {
+            for i in 0..h.len().max(n.len()) {
+                let p = format!("{path}[{i}]");
+                match (h.get(i), n.get(i)) {
+                    (Some(a), Some(b)) => diff_values(object, &p, a, b, out),
+                    (a, b) => out.push(Difference { object: object.into(), path: p, helm: a.cloned(), native: b.cloned() }),
+                }
+            }
+        }
+        (a, b) if same_scalar(a, b) => {}
+        (a, b) => out.push(Difference {
+            object: object.into(),
+            path: path.to_string(),
+            helm: Some(a.clone()),
+            native: Some(b.clone()),
+        }),
+    }
+}
+
+/// Every difference between two renderings: objects present on one side only, and every JSON
+/// path at which two objects with the same key differ.
+fn compare(helm: &[Value], native: &[Value]) -> Vec<Difference> {
+    let mut diffs = Vec::new();
+    let h = index(helm, "helm", &mut diffs);
+    let n = index(native, "the native renderer", &mut diffs);
+    let mut keys: Vec<&Key> = h.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let object = describe(key);
+        match (h.get(key), n.get(key)) {
+            (Some(a), Some(b)) => diff_values(&object, "", a, b, &mut diffs),
+            (a, b) => diffs.push(Difference {
+                object,
+                path: String::new(),
+                helm: a.map(|_| Value::String("rendered".into())),
+                native: b.map(|_| Value::String("rendered".into())),
+            }),
+        }
+    }
+    diffs
+}
+
+fn report(diffs: &[(String, Difference)]) -> String {
+    let mut text = String::new();
+    for (context, diff) in diffs {
+        text.push_str(&format!("  {context}: {diff}\n"));
+    }
+    text
+}
+
+#[test]
+fn chart_and_native_renderer_agree_on_every_values_file() {
+    let chart = repo_root().join("charts");
+    let helms: Vec<(&str, PathBuf)> = HELMS.iter().map(|(label, set)| (*label, helm(set))).collect();
+    let mut all = Vec::new();
+    let mut compared = 0;
+    for file in values_files() {
+        let native = native_render(&file);
+        for (label, helm) in &helms {
+            let rendered = helm_render(helm, &chart, &file);
+            assert!(!rendered.is_empty(), "{label} rendered nothing for {}", rel(&file));
+            for diff in compare(&rendered, &native) {
+                all.push((format!("{label}, {}", rel(&file)), diff));
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 26, "only {compared} renderings compared");
+    assert!(all.is_empty(), "the chart and the native renderer differ ({} differences):\n{}", all.len(), report(&all));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).expect("read template");
+    assert_eq!(text.matches(from).count(), 1, "{} should hold {from:?} once", file.display());
+    std::fs::write(file, text.replace(from, to)).expect("write template");
+}
+
+/// A deliberate one-sided change of the chart (an env var renamed in the Deployment, the port of
+/// the Service renamed) is reported at exactly those paths; reordering objects is not a change.
+#[test]
+fn a_one_sided_change_is_caught_at_its_path() {
+    let root = repo_root();
+    let file = root.join("tests/values/quickstart.yaml");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let changed = dir.path().join("charts");
+    copy_dir(&root.join("charts"), &changed);
+    edit(&changed.join("templates/deployment.yaml"), "- name: MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "- name: MLFLOW_SERVER_ENABLE_JOBS");
+    edit(&changed.join("templates/service.yaml"), "- name: {{ include \"mlflow.portName\" . }}", "- name: web");
+
+    let env_path = "spec.template.spec.containers[0].env[3].name";
+    for (label, set) in HELMS {
+        let helm = helm(set);
+        let original = helm_render(&helm, &root.join("charts"), &file);
+        let modified = helm_render(&helm, &changed, &file);
+
+        let mut reversed = original.clone();
+        reversed.reverse();
+        assert_eq!(compare(&original, &reversed), vec![], "{label}: object order must not matter");
+
+        let diffs = compare(&modified, &original);
+        let expected = vec![
+            Difference {
+                object: "Deployment mlflow/mlflow-mlflow (apps/v1)".into(),
+                path: env_path.into(),
+                helm: Some(Value::String("MLFLOW_SERVER_ENABLE_JOBS".into())),
+                native: Some(Value::String("MLFLOW_SERVER_ENABLE_JOB_EXECUTION".into())),
+            },
+            Difference {
+                object: "Service mlflow/mlflow-mlflow (v1)".into(),
+                path: "spec.ports[0].name".into(),
+                helm: Some(Value::String("web".into())),
+                native: Some(Value::String("http".into())),
+            },
+        ];
+        assert_eq!(diffs, expected, "{label}:\n{}", report(&diffs.iter().map(|d| (label.to_string(), d.clone())).collect::<Vec<_>>()));
+    }
+
+    // Against the native renderer itself: the changed chart differs at least at those paths.
+    let native = native_render(&file);
+    let diffs = compare(&helm_render(&helm("v35"), &changed, &file), &native);
+    for (object, path) in [
+        ("Deployment mlflow/mlflow-mlflow (apps/v1)", env_path),
+        ("Service mlflow/mlflow-mlflow (v1)", "spec.ports[0].name"),
+    ] {
+        assert!(
+            diffs.iter().any(|d| d.object == object && d.path == path),
+            "the changed chart is not caught at {object} {path}:\n{}",
+            report(&diffs.iter().map(|d| ("helm 4.1".to_string(), d.clone())).collect::<Vec<_>>())
+        );
+    }
+}

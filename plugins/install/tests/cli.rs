@@ -1,0 +1,228 @@
+//! The install command as a user runs it: rendering with --dry-run, and every kind of bad input
+//! refused with exit code 2, a message naming the key or flag, and nothing on stdout.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn install() -> Command {
+    let mut cmd = Command::cargo_bin("kubectl-mlflow-install").unwrap();
+    cmd.env("COLUMNS", "100").env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd
+}
+
+fn values_file(dir: &tempfile::TempDir, text: &str) -> String {
+    let path = dir.path().join(format!("values-{}.yaml", text.len()));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn dry_run_json(args: &[&str]) -> Vec<Value> {
+    let out = install().args(args).args(["--dry-run", "-o", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    list["items"].as_array().unwrap().clone()
+}
+
+fn find<'a>(items: &'a [Value], kind: &str) -> &'a Value {
+    items.iter().find(|i| i["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn dry_run_without_flags_prints_the_quick_start() {
+    let out = install().arg("--dry-run").output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("no backend store given: using the quick start"), "{stderr}");
+    let docs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split("---\n")
+        .filter(|doc| !doc.trim().is_empty())
+        .map(|doc| serde_yaml::from_str(doc).unwrap())
+        .collect();
+    let name = |kind: &str| find(&docs, kind)["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(name("Deployment"), "mlflow-mlflow");
+    assert_eq!(name("Service"), "mlflow-mlflow");
+    assert_eq!(name("PersistentVolumeClaim"), "mlflow-mlflow");
+    assert_eq!(find(&docs, "Service")["spec"]["ports"][0]["port"], 5000);
+    let container = &find(&docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    let command: Vec<&str> = container["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(&command[..4], ["mlflow", "server", "--host=0.0.0.0", "--port=5000"]);
+    let env = container["env"].as_array().unwrap();
+    assert!(env.iter().any(|e| e["name"] == "MLFLOW_BACKEND_STORE_URI" && e["value"] == "sqlite:////mlflow/mlflow.db"));
+    let mounts = container["volumeMounts"].as_array().unwrap();
+    assert!(mounts.iter().any(|m| m["mountPath"] == "/mlflow"));
+}
+
+#[test]
+fn json_output_is_a_list_and_the_namespace_flag_is_used() {
+    let items = dry_run_json(&["tracking", "-n", "ml"]);
+    let deployment = find(&items, "Deployment");
+    assert_eq!(deployment["metadata"]["name"], "tracking-mlflow");
+    assert_eq!(deployment["metadata"]["namespace"], "ml");
+}
+
+#[test]
+fn the_namespace_comes_from_the_kubeconfig_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {}}]\ncontexts: [{name: a, context: {cluster: c, user: u, namespace: team-a}}, \
+         {name: b, context: {cluster: c, user: u, namespace: team-b}}]\n",
+    )
+    .unwrap();
+    let path = kubeconfig.display().to_string();
+    let ns = |extra: &[&str]| {
+        let items = dry_run_json(&[&["--kubeconfig", &path], extra].concat());
+        find(&items, "Service")["metadata"]["namespace"].as_str().unwrap().to_string()
+    };
+    assert_eq!(ns(&[]), "team-a");
+    assert_eq!(ns(&["--context", "b"]), "team-b");
+    assert_eq!(ns(&["--context", "b", "-n", "x"]), "x");
+}
+
+#[test]
+fn values_merge_in_helm_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = values_file(&dir, "replicaCount: 2\nstorage: {size: 1Gi}\n");
+    let second = values_file(&dir, "replicaCount: 3\n");
+    let items = dry_run_json(&["-f", &first, "-f", &second, "--set", "storage.size=5Gi", "--set-string", "podLabels.tier=1"]);
+    assert_eq!(find(&items, "Deployment")["spec"]["replicas"], 3);
+    assert_eq!(find(&items, "PersistentVolumeClaim")["spec"]["resources"]["requests"]["storage"], "5Gi");
+    assert_eq!(find(&items, "Deployment")["spec"]["template"]["metadata"]["labels"]["tier"], "1");
+}
+
+#[test]
+fn values_from_stdin() {
+    let out = install()
+        .args(["-f", "-", "--dry-run", "-o", "json"])
+        .write_stdin("mlflow:\n  backendStoreUri: postgresql://db/mlflow\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!list["items"].as_array().unwrap().iter().any(|i| i["kind"] == "PersistentVolumeClaim"));
+}
+
+/// Runs with bad input and checks the contract: exit 2, nothing on stdout, each expected text on stderr.
+fn refuses(args: &[&str], stdin: &str, expected: &[&str]) {
+    let out = install().args(args).arg("--dry-run").write_stdin(stdin).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
+    assert!(out.stdout.is_empty(), "args {args:?} printed to stdout: {}", String::from_utf8_lossy(&out.stdout));
+    for text in expected {
+        assert!(stderr.contains(text), "args {args:?}: expected {text:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn bad_yaml_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = values_file(&dir, "storage:\n  enabled: true\n size: 1Gi\n");
+    refuses(&["-f", &file], "", &[&file, "line 3", "not valid YAML"]);
+    refuses(&["-f", "-"], "a: [1, 2\n", &["<stdin>", "not valid YAML"]);
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    refuses(&["-f", "/nonexistent/values.yaml"], "", &["/nonexistent/values.yaml: cannot read the file"]);
+    refuses(&["--set-file", "auth.databaseUri=/nonexistent/uri"], "", &["--set-file auth.databaseUri=/nonexistent/uri", "cannot read /nonexistent/uri"]);
+}
+
+#[test]
+fn unknown_keys_suggest_the_nearest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = values_file(&dir, "storage:\n  sizee: 1Gi\n");
+    refuses(&["-f", &file], "", &[&format!("{file}: storage.sizee: unknown key (did you mean storage.size?)")]);
+    refuses(&["--set", "replicas=2"], "", &["--set replicas=2: replicas: unknown key (did you mean replicaCount?)"]);
+    refuses(&["--set", "ingress.hosts[0].hots=a"], "", &["ingress.hosts[0].hots: unknown key (did you mean ingress.hosts[0].host?)"]);
+}
+
+#[test]
+fn misspelt_kubernetes_fields_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = values_file(&dir, "env:\n  - name: A\n    valueFromm: {secretKeyRef: {name: s, key: k}}\n");
+    refuses(&["-f", &file], "", &["env[0].valueFromm: unknown field"]);
+}
+
+#[test]
+fn wrong_types_and_enums_are_named() {
+    refuses(&["--set", "replicaCount=two"], "", &["replicaCount: expected an integer, got string \"two\""]);
+    refuses(&["--set", "tls.enabled=yes"], "", &["tls.enabled: expected a boolean"]);
+    refuses(&["--set", "service.type=Cluster"], "", &["service.type", "is not one of"]);
+    refuses(&["--set", "storage.accessMode=ReadWrite"], "", &["storage.accessMode", "is not one of"]);
+    refuses(&["--set", "replicaCount=-1"], "", &["replicaCount", "minimum"]);
+}
+
+#[test]
+fn bad_set_syntax_is_named() {
+    refuses(&["--set", "a..b=1"], "", &["--set a..b=1", "empty key"]);
+    refuses(&["--set", "storage.enabled"], "", &["--set storage.enabled", "has no value"]);
+    refuses(&["--set", "ingress.hosts[x].host=a"], "", &["not a number"]);
+    refuses(&["--set", "server.flag_options={a,b"], "", &["not closed"]);
+}
+
+#[test]
+fn mlflow_combinations_it_refuses() {
+    refuses(
+        &["--set", "mlflow.backendStoreUri=/mlflow/store", "--set", "server.flag_options={enable_workspaces}", "--set", "mlflow.defaultArtifactRoot=s3://b/p"],
+        "",
+        &["server.flag_options: enable_workspaces needs a SQL backend store"],
+    );
+    refuses(
+        &["--set", "mlflow.backendStoreUri=postgresql://db/m", "--set", "server.flag_options={enable_workspaces}"],
+        "",
+        &["mlflow.defaultArtifactRoot: enable_workspaces needs a default artifact root"],
+    );
+    refuses(&["--set", "garbageCollection.allWorkspaces=true"], "", &["garbageCollection.allWorkspaces: needs workspaces"]);
+    refuses(
+        &["--set", "server.value_options.app_name=basic-auth", "--set", "mlflow.backendStoreUri=postgresql://db/m"],
+        "",
+        &["auth.databaseUri: basic auth needs a database for its users"],
+    );
+    refuses(&["--set", "serviceMonitor.enabled=true"], "", &["serviceMonitor.enabled: needs metrics.enabled"]);
+    refuses(&["--set", "tls.enabled=true", "--set", "tls.secretName="], "", &["tls.secretName: TLS is enabled but no Secret is named"]);
+}
+
+#[test]
+fn strings_that_must_parse() {
+    refuses(&["--set", "garbageCollection.enabled=true", "--set", "garbageCollection.schedule=0 2 * *"], "", &["garbageCollection.schedule: \"0 2 * *\" is not a cron schedule"]);
+    refuses(&["--set", "garbageCollection.enabled=true", "--set", "garbageCollection.olderThan=30days"], "", &["garbageCollection.olderThan: \"30days\" is not a duration"]);
+    refuses(&["--set", "storage.size=ten"], "", &["storage.size: \"ten\" is not a storage size"]);
+    refuses(&["--set", "server.value_options.port=70000"], "", &["server.value_options.port: 70000 is not a port"]);
+    refuses(&["--set", "fullnameOverride=Bad_Name"], "", &["fullnameOverride: \"Bad_Name\" is not a valid name"]);
+    refuses(&["--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=Bad_Host"], "", &["ingress.hosts[0].host: \"Bad_Host\" is not a DNS host name"]);
+    refuses(&["My_Release"], "", &["release name \"My_Release\" is not a valid release name"]);
+}
+
+#[test]
+fn variables_the_chart_owns_are_refused_in_env() {
+    refuses(&["--set", "env[0].name=MLFLOW_SERVER_ALLOWED_HOSTS", "--set", "env[0].value=*"], "", &["env[0].name: MLFLOW_SERVER_ALLOWED_HOSTS is set by the chart"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let out = install()
+        .args(["--set", "storage.size=ten", "--set", "serviceMonitor.enabled=true", "--set", "garbageCollection.allWorkspaces=true", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.matches("error: ").count(), 3, "{stderr}");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    refuses(&["-o", "xml"], "", &["invalid value 'xml'"]);
+    refuses(&["--no-such-flag"], "", &["--no-such-flag"]);
+    refuses(&["--kubeconfig", "/nonexistent/kubeconfig"], "", &["--kubeconfig /nonexistent/kubeconfig"]);
+}
+
+#[test]
+fn help_is_as_recorded() {
+    let out = install().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -1,0 +1,70 @@
+//! From command-line input to a rendered release: the one path every engine shares, so that bad
+//! input is refused, with every problem, before anything touches a cluster.
+
+use std::io::Read;
+
+use crate::problem::{Problem, Problems};
+use crate::render::{render, Release, Rendered};
+use crate::values::{self, Source, Values};
+use crate::{names, validate};
+
+/// A release ready to be applied or printed.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub release: Release,
+    /// The user's values (the sources merged, before the defaults): what an upgrade reuses.
+    pub user_values: serde_json::Value,
+    pub values: Values,
+    pub rendered: Rendered,
+}
+
+/// Options of [`prepare`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Fall back to the quick start (SQLite on a volume) when no backend store is given.
+    pub quick_start: bool,
+}
+
+/// Loads, merges, validates and renders. Notes for the user are in `rendered.notes`.
+pub fn prepare(
+    release: &str,
+    namespace: &str,
+    sources: &[Source],
+    stdin: &mut dyn Read,
+    options: &Options,
+) -> Result<Prepared, Problems> {
+    let mut problems = Problems::default();
+    if let Some(message) = names::check_release_name(release) {
+        problems.push(Problem::at("", format!("release name {message}")));
+    }
+    if !names::is_dns1123_label(namespace) {
+        problems.push(Problem::at("", format!("namespace \"{namespace}\" is not a valid namespace name")));
+    }
+    let mut user = match values::load_user_values(sources, stdin) {
+        Ok(user) => user,
+        Err(found) => {
+            problems.extend(found);
+            return Err(problems);
+        }
+    };
+    let mut notes = Vec::new();
+    if options.quick_start {
+        notes.extend(values::apply_quick_start(&mut user));
+    }
+    let values = match values::resolve(&user) {
+        Ok((_, values)) => values,
+        Err(found) => {
+            problems.extend(found);
+            return Err(problems);
+        }
+    };
+    problems.extend(validate::check(&values));
+    let release = Release { name: release.to_string(), namespace: namespace.to_string() };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut rendered = render(&values, &release);
+    notes.append(&mut rendered.notes);
+    rendered.notes = notes;
+    Ok(Prepared { release, user_values: user, values, rendered })
+}

@@ -1,0 +1,38 @@
+//! Validation through the library: what the chart refuses, the library refuses too.
+
+use kubectl_mlflow_core::release::{prepare, Options};
+use kubectl_mlflow_core::values::SetKind;
+use kubectl_mlflow_core::Source;
+
+fn problems(sets: &[&str], quick_start: bool) -> Vec<String> {
+    let sources: Vec<Source> = sets.iter().map(|s| Source::Set(SetKind::Typed, s.to_string())).collect();
+    match prepare("mlflow", "mlflow", &sources, &mut std::io::empty(), &Options { quick_start }) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_missing_backend_store_is_named_unless_the_quick_start_applies() {
+    assert_eq!(
+        problems(&[], false),
+        vec!["mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)"]
+    );
+    assert!(problems(&[], true).is_empty());
+}
+
+#[test]
+fn workspaces_accept_every_sql_store() {
+    for uri in ["sqlite:////mlflow/m.db", "postgresql+psycopg2://u@db/m", "mysql://u@db/m", "mssql+pyodbc://u@db/m"] {
+        let set = format!("mlflow.backendStoreUri={uri}");
+        let found = problems(&[&set, "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p"], false);
+        assert!(found.is_empty(), "{uri}: {found:?}");
+    }
+    let found = problems(&["mlflow.backendStoreUri=file:///mlflow/store", "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p"], false);
+    assert_eq!(found, vec!["server.flag_options: enable_workspaces needs a SQL backend store (sqlite, postgresql, mysql or mssql), not \"file\""]);
+}
+
+#[test]
+fn quantities_may_be_numbers() {
+    assert!(problems(&["resources.limits.cpu=2", "resources.requests.memory=1073741824"], true).is_empty());
+}
