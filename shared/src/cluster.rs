@@ -52,3 +52,21 @@ fn describe(err: &KubeconfigError) -> String {
     }
     text
 }
+
+/// A client for the kubeconfig context the flags name.
+pub async fn connect(args: &ClusterArgs) -> Result<kube::Client, Problem> {
+    let kubeconfig = match read_kubeconfig(args)? {
+        Some(config) => config,
+        None => {
+            return Err(Problem::at(
+                "",
+                "no kubeconfig found (set KUBECONFIG or --kubeconfig, or create ~/.kube/config)",
+            ))
+        }
+    };
+    let options = kube::config::KubeConfigOptions { context: args.context.clone(), ..Default::default() };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|err| Problem::at("", format!("the kubeconfig cannot be used: {}", describe(&err))))?;
+    kube::Client::try_from(config).map_err(|err| Problem::at("", format!("cannot make a Kubernetes client: {err}")))
+}

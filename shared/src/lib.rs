@@ -2,8 +2,10 @@
 //! that turns them into the same Kubernetes objects as the Helm chart, and what every plugin's
 //! command line shares.
 
+pub mod chart;
 pub mod cli;
 pub mod cluster;
+pub mod engine;
 pub mod names;
 pub mod output;
 pub mod problem;

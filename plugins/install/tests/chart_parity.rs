@@ -18,7 +18,10 @@ use serde_json::Value;
 const NORMALIZED_LABELS: [&str; 2] = ["app.kubernetes.io/managed-by", "helm.sh/chart"];
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// Every values file: `tests/values/*.yaml` and the seed's production example.
@@ -30,13 +33,20 @@ fn values_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 12, "tests/values holds only {} files", files.len());
+    assert!(
+        files.len() >= 12,
+        "tests/values holds only {} files",
+        files.len()
+    );
     files.push(root.join("charts/example-mlflow-charts.yaml"));
     files
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// helm from `scripts/k8s-tools` (tool set v32 = helm 3.17, v35 = helm 4.1). Missing helm fails.
@@ -71,7 +81,9 @@ fn yaml_objects(yaml: &str) -> Vec<Value> {
         }
     }
     docs.iter()
-        .map(|doc| serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML ({e}):\n{doc}")))
+        .map(|doc| {
+            serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML ({e}):\n{doc}"))
+        })
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -117,10 +129,22 @@ fn native_render(file: &Path) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("native output for {} is not JSON ({e}):\n{}", rel(file), String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "native output for {} is not JSON ({e}):\n{}",
+            rel(file),
+            String::from_utf8_lossy(&out.stdout)
+        )
     });
-    assert_eq!(list["kind"], "List", "native output for {} is not a List", rel(file));
-    list["items"].as_array().cloned().unwrap_or_else(|| panic!("native List for {} has no items", rel(file)))
+    assert_eq!(
+        list["kind"],
+        "List",
+        "native output for {} is not a List",
+        rel(file)
+    );
+    list["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("native List for {} has no items", rel(file)))
 }
 
 /// One difference between the two renderings.
@@ -149,8 +173,19 @@ impl fmt::Display for Difference {
                 }
             }
         }
-        let path = if self.path.is_empty() { "(whole object)" } else { &self.path };
-        write!(f, "{}: {}\n      helm:   {}\n      native: {}", self.object, path, show(&self.helm), show(&self.native))
+        let path = if self.path.is_empty() {
+            "(whole object)"
+        } else {
+            &self.path
+        };
+        write!(
+            f,
+            "{}: {}\n      helm:   {}\n      native: {}",
+            self.object,
+            path,
+            show(&self.helm),
+            show(&self.native)
+        )
     }
 }
 
@@ -158,7 +193,12 @@ type Key = (String, String, String, String);
 
 fn key_of(obj: &Value) -> Key {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    (s(&obj["apiVersion"]), s(&obj["kind"]), s(&obj["metadata"]["namespace"]), s(&obj["metadata"]["name"]))
+    (
+        s(&obj["apiVersion"]),
+        s(&obj["kind"]),
+        s(&obj["metadata"]["namespace"]),
+        s(&obj["metadata"]["name"]),
+    )
 }
 
 fn describe(key: &Key) -> String {
@@ -174,7 +214,9 @@ fn describe(key: &Key) -> String {
 fn normalize(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::Object(labels)) = map.get_mut("metadata").and_then(|m| m.get_mut("labels")) {
+            if let Some(Value::Object(labels)) =
+                map.get_mut("metadata").and_then(|m| m.get_mut("labels"))
+            {
                 for label in NORMALIZED_LABELS {
                     labels.remove(label);
                 }
@@ -207,7 +249,10 @@ fn index(objects: &[Value], side: &str, diffs: &mut Vec<Difference>) -> BTreeMap
 }
 
 fn child_path(path: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (path.is_empty(), plain) {
         (true, true) => key.to_string(),
         (false, true) => format!("{path}.{key}"),
@@ -232,7 +277,12 @@ fn diff_values(object: &str, path: &str, helm: &Value, native: &Value, out: &mut
                 let p = child_path(path, k);
                 match (h.get(k), n.get(k)) {
                     (Some(a), Some(b)) => diff_values(object, &p, a, b, out),
-                    (a, b) => out.push(Difference { object: object.into(), path: p, helm: a.cloned(), native: b.cloned() }),
+                    (a, b) => out.push(Difference {
+                        object: object.into(),
+                        path: p,
+                        helm: a.cloned(),
+                        native: b.cloned(),
+                    }),
                 }
             }
         }
@@ -241,7 +291,12 @@ fn diff_values(object: &str, path: &str, helm: &Value, native: &Value, out: &mut
                 let p = format!("{path}[{i}]");
                 match (h.get(i), n.get(i)) {
                     (Some(a), Some(b)) => diff_values(object, &p, a, b, out),
-                    (a, b) => out.push(Difference { object: object.into(), path: p, helm: a.cloned(), native: b.cloned() }),
+                    (a, b) => out.push(Difference {
+                        object: object.into(),
+                        path: p,
+                        helm: a.cloned(),
+                        native: b.cloned(),
+                    }),
                 }
             }
         }
@@ -290,14 +345,21 @@ fn report(diffs: &[(String, Difference)]) -> String {
 #[test]
 fn chart_and_native_renderer_agree_on_every_values_file() {
     let chart = repo_root().join("charts");
-    let helms: Vec<(&str, PathBuf)> = HELMS.iter().map(|(label, set)| (*label, helm(set))).collect();
+    let helms: Vec<(&str, PathBuf)> = HELMS
+        .iter()
+        .map(|(label, set)| (*label, helm(set)))
+        .collect();
     let mut all = Vec::new();
     let mut compared = 0;
     for file in values_files() {
         let native = native_render(&file);
         for (label, helm) in &helms {
             let rendered = helm_render(helm, &chart, &file);
-            assert!(!rendered.is_empty(), "{label} rendered nothing for {}", rel(&file));
+            assert!(
+                !rendered.is_empty(),
+                "{label} rendered nothing for {}",
+                rel(&file)
+            );
             for diff in compare(&rendered, &native) {
                 all.push((format!("{label}, {}", rel(&file)), diff));
             }
@@ -305,7 +367,104 @@ fn chart_and_native_renderer_agree_on_every_values_file() {
         }
     }
     assert!(compared >= 26, "only {compared} renderings compared");
-    assert!(all.is_empty(), "the chart and the native renderer differ ({} differences):\n{}", all.len(), report(&all));
+    assert!(
+        all.is_empty(),
+        "the chart and the native renderer differ ({} differences):\n{}",
+        all.len(),
+        report(&all)
+    );
+}
+
+/// Corners the files of tests/values leave out, as inline values files.
+const EDGE_CASES: &[(&str, &str)] = &[
+    (
+        "every switch at once, with both literal and referenced store URIs",
+        r#"
+mlflow:
+  backendStoreUri: "postgresql://db/mlflow"
+  backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}
+  registryStoreUri: "postgresql://db/registry"
+  registryStoreUriFrom: {secretKeyRef: {name: registry, key: uri}}
+serviceAccount: {create: false}
+server:
+  flag_options: ["--foo_bar", "no_serve_artifacts"]
+  value_options: {app_name: basic-auth, workers: 1.5, port: "5001", expose_x: true, gunicorn_opts: null, static_label: "a b"}
+storage: {enabled: true, mountPath: /data/}
+podSecurityContext: null
+securityContext: {}
+resources: {}
+ingress:
+  enabled: true
+  hosts:
+    - {host: a.example.com, paths: [{path: /, pathType: Exact}]}
+    - {host: b.example.com, paths: []}
+  tls: [{hosts: [a.example.com]}]
+namespace_rbac: {extraRules: [{apiGroups: [""], resources: [pods], verbs: [get]}]}
+cluster_rbac: {extraRules: [{apiGroups: [""], resources: [nodes], verbs: [get]}]}
+networkPolicy: {enabled: true}
+metrics: {enabled: true, path: /m}
+serviceMonitor: {enabled: true, tlsConfig: {insecureSkipVerify: true}}
+tls: {enabled: true}
+garbageCollection:
+  enabled: true
+  schedule: "@daily"
+  extraVolumes: [{name: ca, configMap: {name: ca}}]
+  extraVolumeMounts: [{name: ca, mountPath: /ca}]
+  resources: {}
+imagePullSecrets: [{name: registry-creds}]
+envFrom: [{configMapRef: {name: extra}}]
+env: [{name: EXTRA, value: "1"}]
+"#,
+    ),
+    (
+        "no probes, an existing ServiceAccount, a sub-path and another port",
+        r#"
+mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}}
+probes: {liveness: {enabled: false}, readiness: {enabled: false}, startup: {enabled: false}}
+serviceAccount: {create: false, name: other}
+fullnameOverride: tracking
+service: {type: NodePort}
+server: {staticPrefix: /p, value_options: {port: 8080}}
+podAnnotations: {example.com/a: b}
+garbageCollection: {enabled: true, olderThan: "1.5h"}
+"#,
+    ),
+    (
+        "an explicit strategy, no replicas, a pinned tag",
+        r#"
+mlflow: {backendStoreUri: "sqlite:////mlflow/mlflow.db"}
+deploymentStrategy: {type: Recreate}
+replicaCount: 0
+image: {tag: latest}
+"#,
+    ),
+];
+
+#[test]
+fn chart_and_native_renderer_agree_on_edge_cases() {
+    let chart = repo_root().join("charts");
+    let helms: Vec<(&str, PathBuf)> = HELMS
+        .iter()
+        .map(|(label, set)| (*label, helm(set)))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut all = Vec::new();
+    for (i, (what, yaml)) in EDGE_CASES.iter().enumerate() {
+        let file = dir.path().join(format!("edge-{i}.yaml"));
+        std::fs::write(&file, yaml).expect("write values");
+        let native = native_render(&file);
+        for (label, helm) in &helms {
+            for diff in compare(&helm_render(helm, &chart, &file), &native) {
+                all.push((format!("{label}, {what}"), diff));
+            }
+        }
+    }
+    assert!(
+        all.is_empty(),
+        "the chart and the native renderer differ ({} differences):\n{}",
+        all.len(),
+        report(&all)
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -323,7 +482,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).expect("read template");
-    assert_eq!(text.matches(from).count(), 1, "{} should hold {from:?} once", file.display());
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "{} should hold {from:?} once",
+        file.display()
+    );
     std::fs::write(file, text.replace(from, to)).expect("write template");
 }
 
@@ -336,8 +500,16 @@ fn a_one_sided_change_is_caught_at_its_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let changed = dir.path().join("charts");
     copy_dir(&root.join("charts"), &changed);
-    edit(&changed.join("templates/deployment.yaml"), "- name: MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "- name: MLFLOW_SERVER_ENABLE_JOBS");
-    edit(&changed.join("templates/service.yaml"), "- name: {{ include \"mlflow.portName\" . }}", "- name: web");
+    edit(
+        &changed.join("templates/deployment.yaml"),
+        "- name: MLFLOW_SERVER_ENABLE_JOB_EXECUTION",
+        "- name: MLFLOW_SERVER_ENABLE_JOBS",
+    );
+    edit(
+        &changed.join("templates/service.yaml"),
+        "- name: {{ include \"mlflow.portName\" . }}",
+        "- name: web",
+    );
 
     let env_path = "spec.template.spec.containers[0].env[3].name";
     for (label, set) in HELMS {
@@ -347,7 +519,11 @@ fn a_one_sided_change_is_caught_at_its_path() {
 
         let mut reversed = original.clone();
         reversed.reverse();
-        assert_eq!(compare(&original, &reversed), vec![], "{label}: object order must not matter");
+        assert_eq!(
+            compare(&original, &reversed),
+            vec![],
+            "{label}: object order must not matter"
+        );
 
         let diffs = compare(&modified, &original);
         let expected = vec![
@@ -364,7 +540,17 @@ fn a_one_sided_change_is_caught_at_its_path() {
                 native: Some(Value::String("http".into())),
             },
         ];
-        assert_eq!(diffs, expected, "{label}:\n{}", report(&diffs.iter().map(|d| (label.to_string(), d.clone())).collect::<Vec<_>>()));
+        assert_eq!(
+            diffs,
+            expected,
+            "{label}:\n{}",
+            report(
+                &diffs
+                    .iter()
+                    .map(|d| (label.to_string(), d.clone()))
+                    .collect::<Vec<_>>()
+            )
+        );
     }
 
     // Against the native renderer itself: the changed chart differs at least at those paths.
@@ -377,7 +563,12 @@ fn a_one_sided_change_is_caught_at_its_path() {
         assert!(
             diffs.iter().any(|d| d.object == object && d.path == path),
             "the changed chart is not caught at {object} {path}:\n{}",
-            report(&diffs.iter().map(|d| ("helm 4.1".to_string(), d.clone())).collect::<Vec<_>>())
+            report(
+                &diffs
+                    .iter()
+                    .map(|d| ("helm 4.1".to_string(), d.clone()))
+                    .collect::<Vec<_>>()
+            )
         );
     }
 }

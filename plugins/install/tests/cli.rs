@@ -226,3 +226,23 @@ fn help_is_as_recorded() {
     assert!(out.status.success());
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// Like `refuses`, without `--dry-run`: input problems found before any cluster is contacted.
+fn refuses_install(args: &[&str], expected: &[&str]) {
+    let out = install().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
+    assert!(out.stdout.is_empty());
+    for text in expected {
+        assert!(stderr.contains(text), "args {args:?}: expected {text:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn install_flags_are_checked_before_any_cluster_is_contacted() {
+    refuses_install(&["--timeout", "5 minutes"], &["--timeout", "is not a duration"]);
+    refuses_install(&["--helm-binary", "/usr/bin/helm"], &["--helm"]);
+    refuses_install(&["--reuse-values", "--dry-run"], &["--reuse-values"]);
+    refuses_install(&[], &["no kubeconfig found"]);
+    refuses_install(&["--helm", "--helm-binary", "/nonexistent/helm"], &["--helm-binary /nonexistent/helm: not an executable"]);
+}

@@ -124,8 +124,8 @@ pub fn command(ctx: &Context) -> Vec<String> {
         }
     }
     args.extend(server.flag_options.iter().map(|flag| format!("--{}", flag_name(flag))));
-    if !server.static_prefix.is_empty() {
-        args.push(format!("--static-prefix={}", server.static_prefix));
+    if !ctx.prefix().is_empty() {
+        args.push(format!("--static-prefix={}", ctx.prefix()));
     }
     if ctx.values.tls.enabled {
         args.push(format!("--uvicorn-opts=--ssl-keyfile={TLS_DIR}/tls.key --ssl-certfile={TLS_DIR}/tls.crt"));

@@ -7,10 +7,15 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::Context;
 
+/// The claim holds the data: `helm uninstall` leaves it, and so does the native engine's pruning.
+pub const KEEP: (&str, &str) = ("helm.sh/resource-policy", "keep");
+
 pub fn persistent_volume_claim(ctx: &Context) -> Option<PersistentVolumeClaim> {
     let storage = &ctx.values.storage;
+    let mut meta = ctx.meta(&ctx.fullname, None);
+    meta.annotations = Some(BTreeMap::from([(KEEP.0.to_string(), KEEP.1.to_string())]));
     storage.enabled.then(|| PersistentVolumeClaim {
-        metadata: ctx.meta(&ctx.fullname, None),
+        metadata: meta,
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec![storage.access_mode.clone()]),
             resources: Some(VolumeResourceRequirements {

@@ -32,6 +32,8 @@ pub enum Source {
     File(String),
     /// `--set`, `--set-string` or `--set-file` with its argument.
     Set(SetKind, String),
+    /// Values given as YAML text by the program (the values stored by an earlier install).
+    Text { name: String, yaml: String },
 }
 
 impl Source {
@@ -41,6 +43,7 @@ impl Source {
             Source::File(path) if path == "-" => "<stdin>".to_string(),
             Source::File(path) => path.clone(),
             Source::Set(kind, expr) => format!("{} {expr}", set_flag(*kind)),
+            Source::Text { name, .. } => name.clone(),
         }
     }
 }
@@ -78,8 +81,12 @@ pub fn load_user_values(sources: &[Source], stdin: &mut dyn Read) -> Result<Valu
 /// Reads one source, merges it into `user`, and returns the part it contributed for checking.
 fn read_source(source: &Source, stdin: &mut dyn Read, user: &mut Value) -> Result<Value, Problem> {
     match source {
-        Source::File(path) => {
-            let text = read_text(path, stdin)?;
+        Source::File(_) | Source::Text { .. } => {
+            let text = match source {
+                Source::File(path) => read_text(path, stdin)?,
+                Source::Text { yaml, .. } => yaml.clone(),
+                Source::Set(..) => unreachable!(),
+            };
             let part = crate::yaml::parse(&text)?;
             if !part.is_object() {
                 return Err(Problem::at("", "expected a map of values at the top of the file"));

@@ -54,6 +54,8 @@ pub struct Values {
     pub node_selector: Map,
     pub tolerations: Vec<Toleration>,
     pub affinity: Option<Affinity>,
+    /// Helm gives a chart used as a subchart its parent's `global` values; unused here.
+    pub global: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,0 +1,191 @@
+//! Server-side apply of a release's objects, in waves, and pruning of what an upgrade no longer
+//! renders.
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::core::DynamicObject;
+use kube::Client;
+use serde_json::json;
+
+use super::applyset::PART_OF_LABEL;
+use super::kinds::Kind;
+use super::EngineError;
+use crate::render::Object;
+
+/// The field manager of every write.
+pub const FIELD_MANAGER: &str = "kubectl-mlflow";
+
+/// One object to apply, addressed.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub kind: Kind,
+    pub object: DynamicObject,
+}
+
+impl Member {
+    pub fn from_object(object: &Object, applyset_id: &str) -> Member {
+        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
+        let mut object: DynamicObject = serde_json::from_value(object.to_json()).expect("objects are valid JSON");
+        object.metadata.labels.get_or_insert_with(Default::default).insert(PART_OF_LABEL.into(), applyset_id.into());
+        Member { kind, object }
+    }
+
+    pub fn name(&self) -> &str {
+        self.object.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    /// `Deployment/mlflow-mlflow`.
+    pub fn describe(&self) -> String {
+        format!("{}/{}", self.kind.kind, self.name())
+    }
+}
+
+pub struct Applier {
+    pub client: Client,
+    pub namespace: String,
+    pub force_conflicts: bool,
+    pub dry_run: bool,
+    pub verbose: bool,
+}
+
+impl Applier {
+    pub fn api(&self, kind: Kind) -> Api<DynamicObject> {
+        let resource = kind.api_resource();
+        if kind.namespaced {
+            Api::namespaced_with(self.client.clone(), &self.namespace, &resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource)
+        }
+    }
+
+    fn params(&self) -> PatchParams {
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = self.force_conflicts;
+        params.dry_run = self.dry_run;
+        params
+    }
+
+    /// Applies one object; a conflict names the fields and the manager holding them.
+    pub async fn apply(&self, member: &Member) -> Result<DynamicObject, EngineError> {
+        let api = self.api(member.kind);
+        let result = api.patch(member.name(), &self.params(), &Patch::Apply(&member.object)).await;
+        self.log("PATCH (apply)", member, &result);
+        result.map_err(|err| apply_error(member, err))
+    }
+
+    /// Applies every member, wave by wave, the objects of a wave in parallel.
+    pub async fn apply_all(&self, members: &[Member], mut on_applied: impl FnMut(&Member)) -> Result<(), EngineError> {
+        let waves: BTreeSet<u8> = members.iter().map(|m| m.kind.wave).collect();
+        for wave in waves {
+            let batch: Vec<&Member> = members.iter().filter(|m| m.kind.wave == wave).collect();
+            let results = join_all(batch.iter().map(|m| self.apply(m))).await;
+            let mut errors = Vec::new();
+            for (member, result) in batch.iter().zip(results) {
+                match result {
+                    Ok(_) => on_applied(member),
+                    Err(err) => errors.push(err.to_string()),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(EngineError::Failed(errors.join("\n")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the set's objects of these kinds that are not in `keep`. PersistentVolumeClaims
+    /// are not deleted (they hold the data): they leave the set and are reported.
+    pub async fn prune(
+        &self,
+        applyset_id: &str,
+        group_kinds: &BTreeSet<String>,
+        keep: &BTreeSet<(String, String)>,
+    ) -> Result<Vec<String>, EngineError> {
+        let mut done = Vec::new();
+        for group_kind in group_kinds {
+            let Some(kind) = Kind::from_group_kind(group_kind) else { continue };
+            let api = self.api(kind);
+            let selector = format!("{PART_OF_LABEL}={applyset_id}");
+            let list = match api.list_metadata(&ListParams::default().labels(&selector)).await {
+                Ok(list) => list,
+                Err(err) if is_not_found(&err) => continue,
+                Err(err) => return Err(EngineError::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err)))),
+            };
+            for item in list.items {
+                let name = item.metadata.name.unwrap_or_default();
+                if keep.contains(&(group_kind.clone(), name.clone())) {
+                    continue;
+                }
+                done.push(self.prune_one(kind, &api, &name).await?);
+            }
+        }
+        Ok(done)
+    }
+
+    async fn prune_one(&self, kind: Kind, api: &Api<DynamicObject>, name: &str) -> Result<String, EngineError> {
+        if kind.kind == "PersistentVolumeClaim" {
+            let patch = json!({"metadata": {"labels": {PART_OF_LABEL: null}}});
+            let mut params = PatchParams::default();
+            params.dry_run = self.dry_run;
+            api.patch(name, &params, &Patch::Merge(&patch))
+                .await
+                .map_err(|err| EngineError::Failed(format!("PersistentVolumeClaim/{name}: {}", describe(&err))))?;
+            return Ok(format!(
+                "kept PersistentVolumeClaim/{name} (it holds data; delete it with kubectl delete pvc {name} -n {})",
+                self.namespace
+            ));
+        }
+        let mut params = DeleteParams::background();
+        params.dry_run = self.dry_run;
+        match api.delete(name, &params).await {
+            Ok(_) => Ok(format!("pruned {}/{name}", kind.kind)),
+            Err(err) if is_not_found(&err) => Ok(format!("pruned {}/{name}", kind.kind)),
+            Err(err) => Err(EngineError::Failed(format!("cannot prune {}/{name}: {}", kind.kind, describe(&err)))),
+        }
+    }
+
+    fn log<T>(&self, verb: &str, member: &Member, result: &Result<T, kube::Error>) {
+        if self.verbose {
+            let status = match result {
+                Ok(_) => "200".to_string(),
+                Err(kube::Error::Api(status)) => status.code.to_string(),
+                Err(err) => format!("error: {err}"),
+            };
+            let scope = if member.kind.namespaced { format!(" -n {}", self.namespace) } else { String::new() };
+            eprintln!("api: {verb} {}{scope} {} -> {status}", member.kind.resource(), member.name());
+        }
+    }
+}
+
+pub fn is_not_found(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 404)
+}
+
+/// The API server's message, without kube's wrapping.
+pub fn describe(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn apply_error(member: &Member, err: kube::Error) -> EngineError {
+    if let kube::Error::Api(status) = &err {
+        if status.code == 409 {
+            return EngineError::Failed(format!(
+                "{}: {} (another field manager owns these fields; rerun with --force-conflicts to take them over)",
+                member.describe(),
+                status.message
+            ));
+        }
+        if status.code == 404 && member.kind.kind == "ServiceMonitor" {
+            return EngineError::Failed(format!(
+                "{}: the ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed (install the Prometheus Operator, or set serviceMonitor.enabled=false)",
+                member.describe()
+            ));
+        }
+    }
+    EngineError::Failed(format!("{}: {}", member.describe(), describe(&err)))
+}

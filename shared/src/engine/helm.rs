@@ -1,0 +1,89 @@
+//! The `--helm` engine: the same release through a real helm, with the chart embedded in this
+//! binary and the same merged values, so `helm list` shows it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::EngineError;
+use crate::cli::ClusterArgs;
+use crate::problem::Problem;
+
+/// The oldest helm the chart supports.
+pub const MIN_HELM: (u32, u32) = (3, 8);
+
+/// The helm to run: the one given, else the first on PATH.
+pub fn find(explicit: Option<&Path>) -> Result<PathBuf, Problem> {
+    match explicit {
+        Some(path) => which::which(path).map_err(|_| Problem::at("", format!("--helm-binary {}: not an executable", path.display()))),
+        None => which::which("helm").map_err(|_| Problem::at("", "--helm: no helm on PATH (install helm 3.8 or newer, or give --helm-binary)")),
+    }
+}
+
+/// Checks the helm version, returning it (`v3.17.3`).
+pub fn check_version(helm: &Path) -> Result<String, Problem> {
+    let output = Command::new(helm)
+        .args(["version", "--template", "{{.Version}}"])
+        .output()
+        .map_err(|err| Problem::at("", format!("cannot run {}: {err}", helm.display())))?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let numbers: Vec<u32> = version.trim_start_matches('v').split(['.', '+', '-']).take(2).filter_map(|n| n.parse().ok()).collect();
+    match numbers[..] {
+        [major, minor] if (major, minor) >= MIN_HELM => Ok(version),
+        [_, _] => Err(Problem::at("", format!("{} is helm {version}; the chart needs helm {}.{} or newer", helm.display(), MIN_HELM.0, MIN_HELM.1))),
+        _ => Err(Problem::at("", format!("cannot tell the version of {} (it printed {version:?})", helm.display()))),
+    }
+}
+
+pub struct HelmRun<'a> {
+    pub helm: &'a Path,
+    pub release: &'a str,
+    pub namespace: &'a str,
+    pub cluster: &'a ClusterArgs,
+    pub values_yaml: &'a str,
+    pub create_namespace: bool,
+    pub dry_run_server: bool,
+}
+
+/// `helm upgrade --install` of the embedded chart. Waiting is left to the caller, which watches
+/// and explains failures better than `helm --wait`.
+pub fn upgrade_install(run: &HelmRun) -> Result<String, EngineError> {
+    let dir = tempfile::tempdir().map_err(|err| EngineError::Failed(format!("cannot make a temporary directory: {err}")))?;
+    let chart = dir.path().join("mlflow");
+    crate::chart::extract(&chart).map_err(|err| EngineError::Failed(format!("cannot write the chart: {err}")))?;
+    let values = dir.path().join("values.yaml");
+    write_private(&values, run.values_yaml).map_err(|err| EngineError::Failed(format!("cannot write the values: {err}")))?;
+    let mut cmd = Command::new(run.helm);
+    cmd.args(["upgrade", "--install", run.release])
+        .arg(&chart)
+        .args(["--namespace", run.namespace, "--values"])
+        .arg(&values);
+    if run.create_namespace {
+        cmd.arg("--create-namespace");
+    }
+    if run.dry_run_server {
+        cmd.arg("--dry-run=server");
+    }
+    if let Some(context) = &run.cluster.context {
+        cmd.args(["--kube-context", context]);
+    }
+    if let Some(kubeconfig) = &run.cluster.kubeconfig {
+        cmd.args(["--kubeconfig", kubeconfig]);
+    }
+    cmd.env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT");
+    let output = cmd.output().map_err(|err| EngineError::Failed(format!("cannot run {}: {err}", run.helm.display())))?;
+    if !output.status.success() {
+        return Err(EngineError::Failed(format!(
+            "helm upgrade --install failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The values may hold credentials: only the user may read the file.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())
+}

@@ -1,0 +1,275 @@
+//! Checks before the first write: every problem that would make the release fail, found at once,
+//! so bad input changes nothing in the cluster.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, EnvVarSource, Namespace, Secret};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, PostParams};
+use kube::Client;
+
+use super::apply::describe;
+use super::kinds::Kind;
+use crate::problem::{index, Problem, Problems};
+use crate::values::Values;
+
+/// The oldest Kubernetes the chart supports (Chart.yaml's kubeVersion).
+pub const MIN_MINOR: u32 = 23;
+
+/// A Secret or ConfigMap the values point at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reference {
+    pub kind: &'static str,
+    pub name: String,
+    /// Keys that must be there; empty for whole-object references (envFrom, volumes).
+    pub keys: Vec<String>,
+    /// The values key path that makes the reference.
+    pub at: String,
+}
+
+/// Every non-optional Secret and ConfigMap the values refer to.
+pub fn references(values: &Values) -> Vec<Reference> {
+    let mut refs = Vec::new();
+    let mut from = |source: &Option<EnvVarSource>, at: String| {
+        let Some(source) = source else { return };
+        if let Some(r) = &source.secret_key_ref {
+            if r.optional != Some(true) {
+                refs.push(Reference { kind: "Secret", name: r.name.clone(), keys: vec![r.key.clone()], at: at.clone() });
+            }
+        }
+        if let Some(r) = &source.config_map_key_ref {
+            if r.optional != Some(true) {
+                refs.push(Reference { kind: "ConfigMap", name: r.name.clone(), keys: vec![r.key.clone()], at });
+            }
+        }
+    };
+    from(&values.mlflow.backend_store_uri_from, "mlflow.backendStoreUriFrom".into());
+    from(&values.mlflow.registry_store_uri_from, "mlflow.registryStoreUriFrom".into());
+    if values.basic_auth() {
+        from(&values.auth.admin_password_from, "auth.adminPasswordFrom".into());
+    }
+    for (i, var) in values.env.iter().enumerate() {
+        from(&var.value_from, format!("{}.valueFrom", index("env", i)));
+    }
+    for (i, source) in values.env_from.iter().enumerate() {
+        let at = index("envFrom", i);
+        if let Some(r) = source.secret_ref.as_ref().filter(|r| r.optional != Some(true)) {
+            refs.push(Reference { kind: "Secret", name: r.name.clone(), keys: vec![], at: at.clone() });
+        }
+        if let Some(r) = source.config_map_ref.as_ref().filter(|r| r.optional != Some(true)) {
+            refs.push(Reference { kind: "ConfigMap", name: r.name.clone(), keys: vec![], at });
+        }
+    }
+    for (i, volume) in values.extra_volumes.iter().enumerate() {
+        let at = index("extraVolumes", i);
+        if let Some(name) = volume.secret.as_ref().filter(|s| s.optional != Some(true)).and_then(|s| s.secret_name.clone()) {
+            refs.push(Reference { kind: "Secret", name, keys: vec![], at: at.clone() });
+        }
+        if let Some(c) = volume.config_map.as_ref().filter(|c| c.optional != Some(true)) {
+            refs.push(Reference { kind: "ConfigMap", name: c.name.clone(), keys: vec![], at });
+        }
+    }
+    let tls_keys = || vec!["tls.crt".to_string(), "tls.key".to_string()];
+    if values.tls.enabled {
+        refs.push(Reference { kind: "Secret", name: values.tls.secret_name.clone(), keys: tls_keys(), at: "tls.secretName".into() });
+    }
+    let cert_manager = values.ingress.annotations.keys().any(|k| k.starts_with("cert-manager.io/"));
+    if values.ingress.enabled && !cert_manager {
+        for (i, tls) in values.ingress.tls.iter().enumerate() {
+            if let Some(name) = &tls.secret_name {
+                refs.push(Reference { kind: "Secret", name: name.clone(), keys: tls_keys(), at: format!("ingress.tls[{i}].secretName") });
+            }
+        }
+    }
+    refs
+}
+
+pub struct Plan<'a> {
+    pub values: &'a Values,
+    pub namespace: &'a str,
+    pub create_namespace: bool,
+    pub kinds: BTreeSet<Kind>,
+}
+
+pub async fn check(client: &Client, plan: &Plan<'_>) -> Problems {
+    let mut problems = Problems::default();
+    if let Err(problem) = server_version(client).await {
+        problems.push(problem);
+    }
+    let namespace_exists = namespace(client, plan, &mut problems).await;
+    if namespace_exists || plan.create_namespace {
+        referenced_objects(client, plan, namespace_exists, &mut problems).await;
+    }
+    storage_class(client, plan.values, &mut problems).await;
+    service_monitor_crd(client, plan.values, &mut problems).await;
+    permissions(client, plan, &mut problems).await;
+    problems
+}
+
+async fn server_version(client: &Client) -> Result<(), Problem> {
+    let info = client
+        .apiserver_version()
+        .await
+        .map_err(|err| Problem::at("", format!("cannot reach the API server: {}", describe(&err))))?;
+    let number = |s: &str| s.trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u32>().unwrap_or(0);
+    let (major, minor) = (number(&info.major), number(&info.minor));
+    if major < 1 || (major == 1 && minor < MIN_MINOR) {
+        return Err(Problem::at("", format!("the cluster runs Kubernetes {}, but 1.{MIN_MINOR} or newer is needed", info.git_version)));
+    }
+    Ok(())
+}
+
+async fn namespace(client: &Client, plan: &Plan<'_>, problems: &mut Problems) -> bool {
+    match Api::<Namespace>::all(client.clone()).get_opt(plan.namespace).await {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            if !plan.create_namespace {
+                problems.push(Problem::at(
+                    "",
+                    format!("namespace {} does not exist (create it, or add --create-namespace)", plan.namespace),
+                ));
+            }
+            false
+        }
+        Err(err) => {
+            problems.push(Problem::at("", format!("cannot read namespace {}: {}", plan.namespace, describe(&err))));
+            false
+        }
+    }
+}
+
+async fn referenced_objects(client: &Client, plan: &Plan<'_>, namespace_exists: bool, problems: &mut Problems) {
+    let mut found: BTreeMap<(&str, String), Option<BTreeSet<String>>> = BTreeMap::new();
+    for reference in references(plan.values) {
+        let id = (reference.kind, reference.name.clone());
+        if !found.contains_key(&id) {
+            let keys = if namespace_exists { object_keys(client, plan.namespace, reference.kind, &reference.name).await } else { Ok(None) };
+            match keys {
+                Ok(keys) => found.insert(id.clone(), keys),
+                Err(problem) => {
+                    problems.push(problem);
+                    continue;
+                }
+            };
+        }
+        match &found[&id] {
+            None => problems.push(Problem::at(
+                &reference.at,
+                format!(
+                    "{} {} not found in namespace {} ({})",
+                    reference.kind,
+                    reference.name,
+                    plan.namespace,
+                    create_hint(&reference, plan.namespace)
+                ),
+            )),
+            Some(keys) => {
+                for key in reference.keys.iter().filter(|k| !keys.contains(*k)) {
+                    let have: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    problems.push(Problem::at(
+                        &reference.at,
+                        format!("{} {} has no key \"{key}\" (it has: {})", reference.kind, reference.name, have.join(", ")),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn create_hint(reference: &Reference, namespace: &str) -> String {
+    let literal = |keys: &[String]| keys.iter().map(|k| format!(" --from-literal={k}=...")).collect::<String>();
+    match (reference.kind, reference.keys.first().map(String::as_str)) {
+        ("Secret", Some("tls.crt")) => format!("create it: kubectl create secret tls {} -n {namespace} --cert=tls.crt --key=tls.key", reference.name),
+        ("Secret", _) => format!("create it: kubectl create secret generic {} -n {namespace}{}", reference.name, literal(&reference.keys)),
+        (_, _) => format!("create it: kubectl create configmap {} -n {namespace}{}", reference.name, literal(&reference.keys)),
+    }
+}
+
+/// The keys of a Secret or ConfigMap; `None` when it does not exist.
+async fn object_keys(client: &Client, namespace: &str, kind: &str, name: &str) -> Result<Option<BTreeSet<String>>, Problem> {
+    let read_error = |err: kube::Error| Problem::at("", format!("cannot read {kind} {name}: {}", describe(&err)));
+    if kind == "Secret" {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace).get_opt(name).await.map_err(read_error)?;
+        Ok(secret.map(|s| s.data.unwrap_or_default().into_keys().chain(s.string_data.unwrap_or_default().into_keys()).collect()))
+    } else {
+        let map = Api::<ConfigMap>::namespaced(client.clone(), namespace).get_opt(name).await.map_err(read_error)?;
+        Ok(map.map(|m| m.data.unwrap_or_default().into_keys().chain(m.binary_data.unwrap_or_default().into_keys()).collect()))
+    }
+}
+
+async fn storage_class(client: &Client, values: &Values, problems: &mut Problems) {
+    let name = &values.storage.storage_class_name;
+    if !values.storage.enabled || name.is_empty() {
+        return;
+    }
+    match Api::<StorageClass>::all(client.clone()).get_opt(name).await {
+        Ok(Some(_)) => {}
+        Ok(None) => problems.push(Problem::at(
+            "storage.storageClassName",
+            format!("StorageClass {name} does not exist (see kubectl get storageclass, or leave it empty for the default class)"),
+        )),
+        Err(err) if matches!(&err, kube::Error::Api(s) if s.code == 403) => {}
+        Err(err) => problems.push(Problem::at("storage.storageClassName", format!("cannot read StorageClass {name}: {}", describe(&err)))),
+    }
+}
+
+async fn service_monitor_crd(client: &Client, values: &Values, problems: &mut Problems) {
+    if !values.service_monitor.enabled {
+        return;
+    }
+    let installed = match client.list_api_group_resources("monitoring.coreos.com/v1").await {
+        Ok(list) => list.resources.iter().any(|r| r.name == "servicemonitors"),
+        Err(_) => false,
+    };
+    if !installed {
+        problems.push(Problem::at(
+            "serviceMonitor.enabled",
+            "the ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed (install the Prometheus Operator, or set serviceMonitor.enabled=false)",
+        ));
+    }
+}
+
+async fn permissions(client: &Client, plan: &Plan<'_>, problems: &mut Problems) {
+    let mut checks: Vec<(Kind, &str)> = Vec::new();
+    for kind in plan.kinds.iter().copied().chain(Kind::named("Secret")) {
+        for verb in ["create", "patch", "list"] {
+            checks.push((kind, verb));
+        }
+    }
+    let reviews = futures::future::join_all(checks.iter().map(|(kind, verb)| allowed(client, plan.namespace, *kind, verb))).await;
+    for ((kind, verb), result) in checks.iter().zip(reviews) {
+        match result {
+            Ok(true) => {}
+            Ok(false) => problems.push(Problem::at(
+                "",
+                format!("you may not {verb} {} in namespace {} (ask for RBAC permission: kubectl auth can-i {verb} {} -n {})", kind.resource(), plan.namespace, kind.resource(), plan.namespace),
+            )),
+            Err(problem) => {
+                problems.push(problem);
+                return;
+            }
+        }
+    }
+}
+
+async fn allowed(client: &Client, namespace: &str, kind: Kind, verb: &str) -> Result<bool, Problem> {
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(kind.group.into()),
+                resource: Some(kind.plural.into()),
+                verb: Some(verb.into()),
+                namespace: kind.namespaced.then(|| namespace.to_string()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let answer = Api::<SelfSubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|err| Problem::at("", format!("cannot check permissions: {}", describe(&err))))?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}

@@ -1,0 +1,277 @@
+//! Waiting for a release to be ready, by watching (never polling): the PVC binding, the
+//! Deployment's rollout, each pod. Fails fast, with the pod's events and logs, when waiting can
+//! no longer help.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{stream, StreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use kube::api::{Api, ListParams, LogParams};
+use kube::runtime::watcher::{self, watcher};
+use kube::Client;
+
+use super::progress::Progress;
+use super::EngineError;
+
+/// Container states that waiting does not cure.
+const FATAL_WAITING: [&str; 6] = [
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "InvalidImageName",
+];
+
+/// Restarts after which a container is taken as failing its probes or crashing.
+const MAX_RESTARTS: i32 = 3;
+
+pub struct Target {
+    pub namespace: String,
+    pub deployment: String,
+    pub pvc: Option<String>,
+    /// Label selector of the server's pods.
+    pub selector: String,
+}
+
+enum Change {
+    Deployment(Box<Deployment>),
+    Pod(Box<Pod>),
+    PodGone(String),
+    Pvc(Box<PersistentVolumeClaim>),
+    Warning(Box<Event>),
+    Lost(String),
+}
+
+pub async fn wait(client: &Client, target: &Target, timeout: Duration, progress: &mut Progress) -> Result<(), EngineError> {
+    let mut state = State::default();
+    let outcome = tokio::time::timeout(timeout, watch(client, target, progress, &mut state)).await;
+    progress.finish();
+    match outcome {
+        Ok(result) => result,
+        Err(_) => Err(EngineError::Failed(format!(
+            "timed out after {} waiting for Deployment/{}: {}\n{}",
+            crate::cli::format_duration(timeout),
+            target.deployment,
+            state.summary(),
+            diagnose_pods(client, target, state.pods.keys().cloned().collect()).await
+        ))),
+    }
+}
+
+#[derive(Default)]
+struct State {
+    deployment: Option<String>,
+    pods: BTreeMap<String, String>,
+    pvc: Option<String>,
+}
+
+impl State {
+    fn summary(&self) -> String {
+        let mut parts = vec![self.deployment.clone().unwrap_or_else(|| "no status yet".into())];
+        parts.extend(self.pvc.iter().map(|p| format!("volume {p}")));
+        parts.extend(self.pods.iter().map(|(pod, s)| format!("pod {pod} {s}")));
+        parts.join("; ")
+    }
+}
+
+async fn watch(client: &Client, target: &Target, progress: &mut Progress, state: &mut State) -> Result<(), EngineError> {
+    let ns = &target.namespace;
+    let by_name = |name: &str| watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let deployments = watcher(Api::<Deployment>::namespaced(client.clone(), ns), by_name(&target.deployment))
+        .map(|e| changes(e, |d| vec![Change::Deployment(Box::new(d))], |_| vec![]));
+    let pods = watcher(Api::<Pod>::namespaced(client.clone(), ns), watcher::Config::default().labels(&target.selector))
+        .map(|e| changes(e, |p| vec![Change::Pod(Box::new(p))], |p| vec![Change::PodGone(p.metadata.name.unwrap_or_default())]));
+    let warnings = watcher(Api::<Event>::namespaced(client.clone(), ns), watcher::Config::default().fields("type=Warning"))
+        .map(|e| changes(e, |ev| vec![Change::Warning(Box::new(ev))], |_| vec![]));
+    let mut streams = vec![deployments.boxed(), pods.boxed(), warnings.boxed()];
+    if let Some(pvc) = &target.pvc {
+        let pvcs = watcher(Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns), by_name(pvc))
+            .map(|e| changes(e, |p| vec![Change::Pvc(Box::new(p))], |_| vec![]));
+        streams.push(pvcs.boxed());
+    }
+    let mut all = stream::select_all(streams);
+    progress.phase(&format!("waiting for Deployment/{} to roll out", target.deployment));
+    while let Some(batch) = all.next().await {
+        for change in batch {
+            if let Some(result) = apply_change(client, target, progress, state, change).await {
+                return result;
+            }
+        }
+    }
+    Err(EngineError::Failed("the watch ended unexpectedly".into()))
+}
+
+fn changes<K>(
+    event: Result<watcher::Event<K>, watcher::Error>,
+    applied: impl Fn(K) -> Vec<Change>,
+    deleted: impl Fn(K) -> Vec<Change>,
+) -> Vec<Change> {
+    match event {
+        Ok(watcher::Event::Apply(obj)) | Ok(watcher::Event::InitApply(obj)) => applied(obj),
+        Ok(watcher::Event::Delete(obj)) => deleted(obj),
+        Ok(_) => vec![],
+        Err(err) => vec![Change::Lost(err.to_string())],
+    }
+}
+
+/// `Some(outcome)` when the wait is over.
+async fn apply_change(client: &Client, target: &Target, progress: &mut Progress, state: &mut State, change: Change) -> Option<Result<(), EngineError>> {
+    match change {
+        Change::Deployment(deployment) => {
+            let (done, text) = rollout_status(&deployment);
+            progress.phase(&format!("Deployment/{}: {text}", target.deployment));
+            state.deployment = Some(text.clone());
+            if done {
+                return Some(Ok(()));
+            }
+            if text.starts_with("failed") {
+                return Some(Err(EngineError::Failed(format!("Deployment/{}: {text}", target.deployment))));
+            }
+        }
+        Change::Pod(pod) => {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let (text, fatal) = pod_status(&pod);
+            progress.pod(&name, &text);
+            state.pods.insert(name.clone(), text.clone());
+            if fatal {
+                let details = diagnose_pods(client, target, vec![name.clone()]).await;
+                return Some(Err(EngineError::Failed(format!("pod {name} cannot start: {text}\n{details}"))));
+            }
+        }
+        Change::PodGone(name) => {
+            state.pods.remove(&name);
+        }
+        Change::Pvc(pvc) => {
+            let phase = pvc.status.and_then(|s| s.phase).unwrap_or_else(|| "Pending".into());
+            progress.phase(&format!("PersistentVolumeClaim/{}: {phase}", pvc.metadata.name.unwrap_or_default()));
+            state.pvc = Some(phase);
+        }
+        Change::Warning(event) => return warning(client, target, state, &event).await,
+        Change::Lost(err) => progress.phase(&format!("watch interrupted ({err}); resuming")),
+    }
+    None
+}
+
+/// Warning events that end the wait: a PVC that cannot be provisioned, a pod that cannot be
+/// scheduled for a reason other than a volume still being provisioned.
+async fn warning(client: &Client, target: &Target, state: &State, event: &Event) -> Option<Result<(), EngineError>> {
+    let object = &event.involved_object;
+    let name = object.name.clone().unwrap_or_default();
+    let reason = event.reason.clone().unwrap_or_default();
+    let message = event.message.clone().unwrap_or_default();
+    let ours = match object.kind.as_deref() {
+        Some("PersistentVolumeClaim") => target.pvc.as_deref() == Some(name.as_str()) && reason == "ProvisioningFailed",
+        Some("Pod") => state.pods.contains_key(&name) && reason == "FailedScheduling" && !message.contains("unbound"),
+        _ => false,
+    };
+    if !ours {
+        return None;
+    }
+    let kind = object.kind.clone().unwrap_or_default();
+    let details = if kind == "Pod" { diagnose_pods(client, target, vec![name.clone()]).await } else { String::new() };
+    Some(Err(EngineError::Failed(format!("{kind}/{name}: {reason}: {message}\n{details}"))))
+}
+
+/// What `kubectl rollout status` says: done only when the controller has seen the latest spec and
+/// every replica is updated and available.
+pub fn rollout_status(deployment: &Deployment) -> (bool, String) {
+    let generation = deployment.metadata.generation.unwrap_or(0);
+    let desired = deployment.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let Some(status) = &deployment.status else { return (false, "waiting for the controller".into()) };
+    if status.observed_generation.unwrap_or(0) < generation {
+        return (false, "waiting for the controller to see the new spec".into());
+    }
+    let deadline_exceeded = status.conditions.iter().flatten().any(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    if deadline_exceeded {
+        return (false, "failed: progress deadline exceeded".into());
+    }
+    let updated = status.updated_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    if updated < desired {
+        (false, format!("{updated} of {desired} replicas updated"))
+    } else if total > updated {
+        (false, format!("{} old replicas pending termination", total - updated))
+    } else if available < updated {
+        (false, format!("{available} of {updated} updated replicas available"))
+    } else {
+        (true, format!("{available} of {desired} replicas available"))
+    }
+}
+
+/// A pod's state in a few words, and whether it is beyond waiting for.
+pub fn pod_status(pod: &Pod) -> (String, bool) {
+    let Some(status) = &pod.status else { return ("Pending".into(), false) };
+    for container in status.container_statuses.iter().flatten().chain(status.init_container_statuses.iter().flatten()) {
+        if let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = waiting.reason.clone().unwrap_or_default();
+            if FATAL_WAITING.contains(&reason.as_str()) {
+                let message = waiting.message.clone().unwrap_or_default();
+                return (format!("{reason}: {message}"), true);
+            }
+        }
+        if container.restart_count >= MAX_RESTARTS {
+            return (format!("container {} restarted {} times", container.name, container.restart_count), true);
+        }
+    }
+    let unschedulable = status.conditions.iter().flatten().find(|c| c.type_ == "PodScheduled" && c.status == "False");
+    if let Some(condition) = unschedulable {
+        return (format!("Pending: {}", condition.message.clone().unwrap_or_default()), false);
+    }
+    let ready = status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
+    let phase = status.phase.clone().unwrap_or_else(|| "Pending".into());
+    if ready {
+        ("Ready".into(), false)
+    } else if phase == "Running" {
+        ("Running, not ready yet".into(), false)
+    } else {
+        (phase, false)
+    }
+}
+
+/// Recent events and the last 20 log lines of each pod.
+pub async fn diagnose_pods(client: &Client, target: &Target, pods: Vec<String>) -> String {
+    let mut out = String::new();
+    let pod_api = Api::<Pod>::namespaced(client.clone(), &target.namespace);
+    for pod in pods {
+        out.push_str(&events_of(client, &target.namespace, &pod).await);
+        let params = LogParams { container: Some("mlflow".into()), tail_lines: Some(20), ..LogParams::default() };
+        if let Ok(logs) = pod_api.logs(&pod, &params).await {
+            if !logs.trim().is_empty() {
+                out.push_str(&format!("last log lines of pod {pod}:\n{}\n", indent(&logs)));
+            }
+        }
+    }
+    if let Some(pvc) = &target.pvc {
+        out.push_str(&events_of(client, &target.namespace, pvc).await);
+    }
+    out
+}
+
+async fn events_of(client: &Client, namespace: &str, name: &str) -> String {
+    let api = Api::<Event>::namespaced(client.clone(), namespace);
+    let Ok(list) = api.list(&ListParams::default().fields(&format!("involvedObject.name={name}"))).await else {
+        return String::new();
+    };
+    let mut events = list.items;
+    events.sort_by_key(|e| e.last_timestamp.clone().map(|t| t.0));
+    let lines: Vec<String> = events
+        .iter()
+        .rev()
+        .take(10)
+        .rev()
+        .map(|e| format!("  {} {}: {}", e.type_.clone().unwrap_or_default(), e.reason.clone().unwrap_or_default(), e.message.clone().unwrap_or_default().trim()))
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("events of {name}:\n{}\n", lines.join("\n"))
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
