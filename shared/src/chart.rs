@@ -9,5 +9,6 @@ static CHART: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../charts");
 
 /// Writes the chart into `dir` (which becomes the chart's root).
 pub fn extract(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     CHART.extract(dir)
 }

@@ -25,6 +25,7 @@ use kubectl_mlflow_core::{cluster, Problems, Source};
 #[command(
     name = "kubectl-mlflow-install",
     bin_name = "kubectl mlflow install",
+    args_override_self = true,
     version,
     after_help = "Examples:\n  kubectl mlflow install -n mlflow --create-namespace\n  kubectl mlflow install mlflow -n mlflow -f my-values.yaml\n  kubectl mlflow install --set storage.size=20Gi --dry-run -o yaml\n  kubectl mlflow install -n mlflow --helm -f charts/example-mlflow-charts.yaml"
 )]

@@ -207,9 +207,10 @@ fn access_notes(prepared: &Prepared) -> Vec<String> {
     let values = &prepared.values;
     let (release, ns) = (&prepared.release.name, &prepared.release.namespace);
     let scheme = if values.tls.enabled { "https" } else { "http" };
+    let port = values.port();
+    let fullname = crate::names::fullname(values, release);
     let mut notes = vec![format!(
-        "reach MLflow with: kubectl mlflow portforward {release} -n {ns}   (then open {scheme}://localhost:{}{})",
-        values.port(),
+        "reach MLflow with: kubectl mlflow portforward {release} -n {ns}   (or: kubectl port-forward -n {ns} svc/{fullname} {port}:{port}), then open {scheme}://localhost:{port}{}",
         values.server.static_prefix.trim_end_matches('/')
     )];
     if values.ingress.enabled {

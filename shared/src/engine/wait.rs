@@ -219,7 +219,13 @@ pub fn pod_status(pod: &Pod) -> (String, bool) {
     }
     let unschedulable = status.conditions.iter().flatten().find(|c| c.type_ == "PodScheduled" && c.status == "False");
     if let Some(condition) = unschedulable {
-        return (format!("Pending: {}", condition.message.clone().unwrap_or_default()), false);
+        let message = condition.message.clone().unwrap_or_default();
+        // A volume still being provisioned is worth waiting for; no fitting node is not.
+        let volume_pending = message.contains("unbound") || message.contains("PersistentVolumeClaim");
+        if condition.reason.as_deref() == Some("Unschedulable") && !volume_pending {
+            return (format!("FailedScheduling: {message}"), true);
+        }
+        return (format!("Pending: {message}"), false);
     }
     let ready = status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
     let phase = status.phase.clone().unwrap_or_else(|| "Pending".into());

@@ -1,0 +1,234 @@
+//! `kubectl mlflow install` against the real control plane of `scripts/test-cluster` (KWOK runs
+//! the pods). Ignored by plain `cargo test`; `scripts/test` runs them with `--ignored` once the
+//! cluster is up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, TestNamespace};
+use serde_json::json;
+
+const ID_LABEL: &str = "applyset.kubernetes.io/part-of";
+
+fn install(ns: &TestNamespace, args: &[&str]) -> Output {
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    Command::cargo_bin("kubectl-mlflow-install")
+        .unwrap()
+        .current_dir(repo_root())
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+fn assert_ok(output: &Output) {
+    assert!(output.status.success(), "install failed: {}", text(output));
+}
+
+async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
+    let data: BTreeMap<String, String> = data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
+    ns.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
+}
+
+async fn available(ns: &TestNamespace, name: &str) -> bool {
+    let deployment = ns.api::<Deployment>().get(name).await.unwrap();
+    let status = deployment.status.unwrap_or_default();
+    status.available_replicas.unwrap_or(0) >= 1
+        && status.observed_generation.unwrap_or(0) >= deployment.metadata.generation.unwrap_or(0)
+}
+
+/// (kind, name) → resourceVersion of every object carrying the release's ApplySet label.
+async fn members(ns: &TestNamespace) -> BTreeMap<(String, String), String> {
+    let mut found = BTreeMap::new();
+    let client = ns.client();
+    let kinds = [
+        ("", "v1", "ServiceAccount", "serviceaccounts"),
+        ("", "v1", "ConfigMap", "configmaps"),
+        ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
+        ("", "v1", "Service", "services"),
+        ("apps", "v1", "Deployment", "deployments"),
+        ("batch", "v1", "CronJob", "cronjobs"),
+        ("networking.k8s.io", "v1", "Ingress", "ingresses"),
+        ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+        ("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+        ("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+        ("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"),
+    ];
+    for (group, version, kind, plural) in kinds {
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns.name(), &resource);
+        let list = api.list(&ListParams::default().labels(ID_LABEL)).await.unwrap();
+        for item in list.items {
+            found.insert((kind.to_string(), item.metadata.name.unwrap()), item.metadata.resource_version.unwrap());
+        }
+    }
+    found
+}
+
+fn names(members: &BTreeMap<(String, String), String>) -> BTreeSet<String> {
+    members.keys().map(|(kind, name)| format!("{kind}/{name}")).collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_zero_flag_quick_start_becomes_available_and_a_rerun_changes_nothing() {
+    let ns = cluster().namespace("quick").await;
+    let first = install(&ns, &[]);
+    assert_ok(&first);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains("kubectl mlflow portforward mlflow"), "{stderr}");
+    assert!(available(&ns, "mlflow-mlflow").await);
+    let before = members(&ns).await;
+    assert_eq!(
+        names(&before),
+        BTreeSet::from(["ServiceAccount/mlflow-mlflow", "PersistentVolumeClaim/mlflow-mlflow", "Service/mlflow-mlflow", "Deployment/mlflow-mlflow"].map(String::from))
+    );
+    let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap();
+    let parent_version = parent.metadata.resource_version.clone();
+    assert!(parent.metadata.labels.unwrap().contains_key("applyset.kubernetes.io/id"));
+    assert_ok(&install(&ns, &[]));
+    assert_eq!(members(&ns).await, before, "a second install must change no member");
+    let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap();
+    assert_eq!(parent.metadata.resource_version, parent_version);
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_production_example_with_its_secrets_becomes_available() {
+    let ns = cluster().namespace("prod").await;
+    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
+    secret(&ns, "s3-credentials", &[("access-key-id", "AKIAEXAMPLE"), ("secret-access-key", "example")]).await;
+    let out = install(&ns, &["--set", "serviceMonitor.enabled=false", "-f", "charts/example-mlflow-charts.yaml"]);
+    assert_ok(&out);
+    assert!(available(&ns, "mlflow-mlflow").await);
+    assert!(!text(&out).contains("password@postgres"), "a secret value reached the output");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn an_upgrade_prunes_what_is_no_longer_rendered() {
+    let ns = cluster().namespace("prune").await;
+    let with = ["--set", "ingress.enabled=true", "--set", "networkPolicy.enabled=true", "--no-wait"];
+    assert_ok(&install(&ns, &with));
+    let before = names(&members(&ns).await);
+    assert!(before.contains("Ingress/mlflow-mlflow") && before.contains("NetworkPolicy/mlflow-mlflow"), "{before:?}");
+    assert_ok(&install(&ns, &["--no-wait"]));
+    let after = names(&members(&ns).await);
+    let expected: BTreeSet<String> = before.into_iter().filter(|n| !n.starts_with("Ingress/") && !n.starts_with("NetworkPolicy/")).collect();
+    assert_eq!(after, expected);
+    let kubectl = cluster().kubectl_output(&["get", "ingress,networkpolicy", "-n", ns.name(), "-o", "name"]).unwrap();
+    assert!(kubectl.trim().is_empty(), "left behind: {kubectl}");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_run_killed_mid_apply_converges_when_rerun() {
+    let ns = cluster().namespace("kill").await;
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let bin = assert_cmd::cargo::cargo_bin("kubectl-mlflow-install");
+    let mut child = std::process::Command::new(bin)
+        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--set", "garbageCollection.enabled=true", "--set", "ingress.enabled=true"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let secrets = ns.api::<Secret>();
+    let started = poll_until(Duration::from_secs(60), || async { secrets.get_opt("kubectl-mlflow.release.mlflow").await.ok().flatten().is_some() }).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(started.is_ok(), "the install never wrote its ApplySet parent");
+    assert_ok(&install(&ns, &["--set", "garbageCollection.enabled=true", "--set", "ingress.enabled=true"]));
+    let after = names(&members(&ns).await);
+    for expected in ["Deployment/mlflow-mlflow", "Service/mlflow-mlflow", "CronJob/mlflow-mlflow-gc", "Ingress/mlflow-mlflow"] {
+        assert!(after.contains(expected), "{expected} missing from {after:?}");
+    }
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_missing_secret_is_named_and_nothing_is_written() {
+    let ns = cluster().namespace("missing").await;
+    let out = install(&ns, &["-f", "tests/values/s3.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mlflow.backendStoreUriFrom: Secret mlflow-db-secret not found"), "{stderr}");
+    assert!(stderr.contains("env[0].valueFrom: Secret s3-credentials not found"), "{stderr}");
+    secret(&ns, "mlflow-db-secret", &[("url", "postgresql://x")]).await;
+    let out = install(&ns, &["-f", "tests/values/postgres-secret.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Secret mlflow-db-secret has no key \"uri\" (it has: url)"), "{}", text(&out));
+    assert!(members(&ns).await.is_empty(), "objects were written despite the error");
+    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none());
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn pods_are_admitted_under_the_restricted_pod_security_standard() {
+    let ns = cluster().namespace_with_labels("restricted", &[("pod-security.kubernetes.io/enforce", "restricted")]).await;
+    assert_ok(&install(&ns, &["--set", "garbageCollection.enabled=true"]));
+    assert!(available(&ns, "mlflow-mlflow").await);
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_pod_that_cannot_be_scheduled_fails_the_install_with_its_reason() {
+    let ns = cluster().namespace("stuck").await;
+    let out = install(&ns, &["--set", "nodeSelector.disktype=none", "--timeout", "60s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FailedScheduling"), "{stderr}");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_server_dry_run_persists_nothing() {
+    let ns = cluster().namespace("dryrun").await;
+    let out = install(&ns, &["--dry-run=server", "--set", "ingress.enabled=true"]);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was persisted"));
+    assert!(members(&ns).await.is_empty());
+    ns.delete().await;
+}
+
+async fn helm_install(set: &str) {
+    let ns = cluster().namespace(&format!("helm{set}")).await;
+    let bin_dir = std::process::Command::new(repo_root().join("scripts/k8s-tools")).args(["path", set]).output().unwrap();
+    let helm = format!("{}/helm", String::from_utf8_lossy(&bin_dir.stdout).trim());
+    assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
+    assert!(available(&ns, "mlflow-mlflow").await);
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let list = std::process::Command::new(&helm).args(["list", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-q"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "mlflow", "helm list: {}", String::from_utf8_lossy(&list.stderr));
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_helm_engine_works_with_helm_3() {
+    helm_install("v32").await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_helm_engine_works_with_helm_4() {
+    helm_install("v35").await;
+}
