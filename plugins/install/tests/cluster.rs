@@ -232,3 +232,49 @@ async fn the_helm_engine_works_with_helm_3() {
 async fn the_helm_engine_works_with_helm_4() {
     helm_install("v35").await;
 }
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_field_owned_by_another_manager_is_a_named_conflict_unless_forced() {
+    let ns = cluster().namespace("conflict").await;
+    assert_ok(&install(&ns, &["--no-wait"]));
+    cluster().kubectl_output(&["scale", "deployment/mlflow-mlflow", "-n", ns.name(), "--replicas=2"]).unwrap();
+    let out = install(&ns, &["--no-wait"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Deployment/mlflow-mlflow") && stderr.contains(".spec.replicas"), "{stderr}");
+    assert!(stderr.contains("--force-conflicts"), "{stderr}");
+    assert_ok(&install(&ns, &["--no-wait", "--force-conflicts"]));
+    let deployment = ns.api::<Deployment>().get("mlflow-mlflow").await.unwrap();
+    assert_eq!(deployment.spec.unwrap().replicas, Some(1));
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn reuse_values_starts_from_the_stored_values() {
+    let ns = cluster().namespace("reuse").await;
+    assert_ok(&install(&ns, &["--no-wait", "--set", "garbageCollection.enabled=true", "--set", "garbageCollection.olderThan=7d"]));
+    assert_ok(&install(&ns, &["--no-wait", "--reuse-values", "--set", "service.type=NodePort"]));
+    let after = names(&members(&ns).await);
+    assert!(after.contains("CronJob/mlflow-mlflow-gc"), "the stored GC setting was lost: {after:?}");
+    assert_ok(&install(&ns, &["--no-wait", "--set", "service.type=NodePort"]));
+    assert!(!names(&members(&ns).await).contains("CronJob/mlflow-mlflow-gc"), "without --reuse-values the defaults apply");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn an_applyset_of_another_tool_is_left_alone() {
+    let ns = cluster().namespace("foreign").await;
+    let parent: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "kubectl-mlflow.release.mlflow", "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.35.0"}}
+    }))
+    .unwrap();
+    ns.api::<Secret>().create(&PostParams::default(), &parent).await.unwrap();
+    let out = install(&ns, &["--no-wait"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("managed by kubectl/v1.35.0"), "{}", text(&out));
+    assert!(members(&ns).await.is_empty());
+    ns.delete().await;
+}

@@ -87,3 +87,27 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(text.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in that prints a version the way `helm version --template` does.
+    fn helm_printing(version: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("helm");
+        std::fs::write(&path, format!("#!/bin/sh\nprintf '%s' '{version}'\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn helm_older_than_3_8_is_refused() {
+        let (_dir, old) = helm_printing("v3.7.2");
+        let message = check_version(&old).unwrap_err().to_string();
+        assert!(message.contains("is helm v3.7.2; the chart needs helm 3.8 or newer"), "{message}");
+        let (_dir, new) = helm_printing("v4.1.4");
+        assert_eq!(check_version(&new).unwrap(), "v4.1.4");
+    }
+}
