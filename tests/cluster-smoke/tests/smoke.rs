@@ -59,7 +59,9 @@ async fn wait_running(pods: &Api<Pod>, name: &str) {
 
 #[tokio::test]
 async fn readyz_is_ok() {
-    let out = cluster().kubectl_output(&["get", "--raw", "/readyz"]).unwrap();
+    let out = cluster()
+        .kubectl_output(&["get", "--raw", "/readyz"])
+        .unwrap();
     assert_eq!(out.trim(), "ok");
 }
 
@@ -68,8 +70,16 @@ async fn server_version_is_reported() {
     let c = cluster();
     let info = c.client().await.apiserver_version().await.unwrap();
     assert_eq!(info.major, "1");
-    assert!(info.git_version.starts_with("v1."), "gitVersion {:?}", info.git_version);
-    assert!(!info.git_version.contains("master"), "gitVersion {:?}", info.git_version);
+    assert!(
+        info.git_version.starts_with("v1."),
+        "gitVersion {:?}",
+        info.git_version
+    );
+    assert!(
+        !info.git_version.contains("master"),
+        "gitVersion {:?}",
+        info.git_version
+    );
     let out = c.kubectl_output(&["version", "-o", "json"]).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["serverVersion"]["gitVersion"], info.git_version.as_str());
@@ -94,7 +104,9 @@ async fn deployment_becomes_available() {
     }));
     deploys.create(&PostParams::default(), &d).await.unwrap();
     let ok = poll_until(TIMEOUT, || async {
-        let Ok(d) = deploys.get("web").await else { return false };
+        let Ok(d) = deploys.get("web").await else {
+            return false;
+        };
         let status = d.status.unwrap_or_default();
         status.available_replicas == Some(1)
             && status
@@ -108,7 +120,10 @@ async fn deployment_becomes_available() {
     let pods: Api<Pod> = ns.api();
     let list = pods.list(&Default::default()).await.unwrap();
     let p = &list.items[0];
-    assert_eq!(p.spec.as_ref().unwrap().node_name.as_deref(), Some(NODE_NAME));
+    assert_eq!(
+        p.spec.as_ref().unwrap().node_name.as_deref(),
+        Some(NODE_NAME)
+    );
     ns.delete().await;
 }
 
@@ -132,7 +147,9 @@ async fn job_completes() {
     }));
     jobs.create(&PostParams::default(), &j).await.unwrap();
     let ok = poll_until(TIMEOUT, || async {
-        let Ok(j) = jobs.get("once").await else { return false };
+        let Ok(j) = jobs.get("once").await else {
+            return false;
+        };
         let status = j.status.unwrap_or_default();
         status.succeeded == Some(1)
             && status
@@ -169,7 +186,10 @@ async fn pvc_binds_with_default_storage_class() {
     .await;
     assert!(ok.is_ok(), "pvc never bound");
     let bound = pvcs.get("data").await.unwrap();
-    assert!(bound.spec.unwrap().storage_class_name.is_some(), "default StorageClass not applied");
+    assert!(
+        bound.spec.unwrap().storage_class_name.is_some(),
+        "default StorageClass not applied"
+    );
     ns.delete().await;
 }
 
@@ -185,18 +205,30 @@ async fn port_forward_reaches_local_listener() {
     let server = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         let mut line = String::new();
-        BufReader::new(s.try_clone().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(s.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         s.write_all(format!("echo:{line}").as_bytes()).unwrap();
         line
     });
 
-    pods.create(&PostParams::default(), &pod("pf", Some(8080))).await.unwrap();
+    pods.create(&PostParams::default(), &pod("pf", Some(8080)))
+        .await
+        .unwrap();
     ns.forward_pod_port("pf", 8080, target).await;
     wait_running(&pods, "pf").await;
 
     let mut child = c
         .kubectl()
-        .args(["-n", ns.name(), "port-forward", "pod/pf", "--address", "127.0.0.1", ":8080"])
+        .args([
+            "-n",
+            ns.name(),
+            "port-forward",
+            "pod/pf",
+            "--address",
+            "127.0.0.1",
+            ":8080",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -219,7 +251,8 @@ async fn port_forward_reaches_local_listener() {
         });
 
     let mut conn = TcpStream::connect(("127.0.0.1", local_port)).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     conn.write_all(b"hello through the api server\n").unwrap();
     let mut reply = String::new();
     BufReader::new(conn).read_line(&mut reply).unwrap();
@@ -240,7 +273,9 @@ async fn logs_return_test_file() {
     let file = dir.join("main.log");
     write_cri_log(&file, &["first line from the test", "second line"]).unwrap();
 
-    pods.create(&PostParams::default(), &pod("logger", None)).await.unwrap();
+    pods.create(&PostParams::default(), &pod("logger", None))
+        .await
+        .unwrap();
     ns.serve_pod_logs("logger", &file).await;
     wait_running(&pods, "logger").await;
 
@@ -248,18 +283,27 @@ async fn logs_return_test_file() {
     let ok = poll_until(TIMEOUT, || {
         let r = c.kubectl_output(&["-n", ns.name(), "logs", "logger"]);
         last = format!("{r:?}");
-        async move { r.map(|out| out == "first line from the test\nsecond line\n").unwrap_or(false) }
+        async move {
+            r.map(|out| out == "first line from the test\nsecond line\n")
+                .unwrap_or(false)
+        }
     })
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(ok.is_ok(), "kubectl logs never returned the test's file; last: {last}");
+    assert!(
+        ok.is_ok(),
+        "kubectl logs never returned the test's file; last: {last}"
+    );
     ns.delete().await;
 }
 
 #[tokio::test]
 async fn restricted_namespace_refuses_privileged_pod() {
     let ns = cluster()
-        .namespace_with_labels("smoke-psa", &[("pod-security.kubernetes.io/enforce", "restricted")])
+        .namespace_with_labels(
+            "smoke-psa",
+            &[("pod-security.kubernetes.io/enforce", "restricted")],
+        )
         .await;
     let pods: Api<Pod> = ns.api();
     let privileged: Pod = from_json(serde_json::json!({
@@ -277,8 +321,13 @@ async fn restricted_namespace_refuses_privileged_pod() {
         .await
         .expect_err("a privileged pod must be refused in a restricted namespace");
     let msg = err.to_string();
-    assert!(msg.contains("violates PodSecurity"), "unexpected error: {msg}");
+    assert!(
+        msg.contains("violates PodSecurity"),
+        "unexpected error: {msg}"
+    );
     // A pod that meets the restricted profile is admitted.
-    pods.create(&PostParams::default(), &pod("compliant", None)).await.unwrap();
+    pods.create(&PostParams::default(), &pod("compliant", None))
+        .await
+        .unwrap();
     ns.delete().await;
 }

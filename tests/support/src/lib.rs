@@ -89,9 +89,15 @@ fn attach() -> Result<Cluster, String> {
         },
     };
     if !kubeconfig.is_file() {
-        return Err(format!("kubeconfig {} does not exist", kubeconfig.display()));
+        return Err(format!(
+            "kubeconfig {} does not exist",
+            kubeconfig.display()
+        ));
     }
-    Ok(Cluster { kubeconfig, kubectl })
+    Ok(Cluster {
+        kubeconfig,
+        kubectl,
+    })
 }
 
 fn run_script(name: &str, args: &[&str], quiet: bool) -> Result<String, String> {
@@ -99,7 +105,11 @@ fn run_script(name: &str, args: &[&str], quiet: bool) -> Result<String, String> 
     let out = Command::new(&script)
         .args(args)
         .stdin(Stdio::null())
-        .stderr(if quiet { Stdio::piped() } else { Stdio::inherit() })
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if !out.status.success() {
@@ -179,7 +189,11 @@ impl Cluster {
     }
 
     /// A fresh namespace with the given labels (e.g. pod-security levels).
-    pub async fn namespace_with_labels(&self, prefix: &str, labels: &[(&str, &str)]) -> TestNamespace {
+    pub async fn namespace_with_labels(
+        &self,
+        prefix: &str,
+        labels: &[(&str, &str)],
+    ) -> TestNamespace {
         let client = self.client().await;
         let name = format!("{}-{}", sanitize(prefix), random_suffix());
         let mut label_map: BTreeMap<String, String> = labels
@@ -254,7 +268,8 @@ impl TestNamespace {
                 "target": {"address": target.ip().to_string(), "port": target.port()},
             }]}
         });
-        self.create_kwok_object("PortForward", "portforwards", pod, body).await;
+        self.create_kwok_object("PortForward", "portforwards", pod, body)
+            .await;
     }
 
     /// Makes `kubectl logs` of `pod` (all containers) return `file`, through KWOK's Logs
@@ -266,7 +281,13 @@ impl TestNamespace {
         self.create_kwok_object("Logs", "logs", pod, body).await;
     }
 
-    async fn create_kwok_object(&self, kind: &str, plural: &str, name: &str, body: serde_json::Value) {
+    async fn create_kwok_object(
+        &self,
+        kind: &str,
+        plural: &str,
+        name: &str,
+        body: serde_json::Value,
+    ) {
         let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", kind);
         let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &self.name, &ar);
@@ -300,7 +321,13 @@ impl Drop for TestNamespace {
         // Drop cannot await and may run outside any runtime: ask kubectl, without waiting.
         let _ = Command::new(&self.kubectl)
             .env("KUBECONFIG", &self.kubeconfig)
-            .args(["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"])
+            .args([
+                "delete",
+                "namespace",
+                &self.name,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -331,7 +358,10 @@ where
 pub fn write_cri_log(path: &Path, lines: &[&str]) -> std::io::Result<()> {
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
-        out.push_str(&format!("2025-01-01T00:00:{:02}.000000000Z stdout F {line}\n", i % 60));
+        out.push_str(&format!(
+            "2025-01-01T00:00:{:02}.000000000Z stdout F {line}\n",
+            i % 60
+        ));
     }
     std::fs::write(path, out)
 }
@@ -344,7 +374,11 @@ fn sanitize(prefix: &str) -> String {
         .collect();
     let s = s.trim_matches('-');
     let s = if s.is_empty() { "test" } else { s };
-    s.chars().take(40).collect::<String>().trim_end_matches('-').to_string()
+    s.chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
 }
 
 fn random_suffix() -> String {
