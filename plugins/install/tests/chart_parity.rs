@@ -12,35 +12,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kubectl_mlflow_chart_tests::{repo_root, values_files, Helm};
 use serde_json::Value;
 
 /// Labels whose values legitimately differ between the chart and the native renderer.
 const NORMALIZED_LABELS: [&str; 2] = ["app.kubernetes.io/managed-by", "helm.sh/chart"];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
-
-/// Every values file: `tests/values/*.yaml` and the seed's production example.
-fn values_files() -> Vec<PathBuf> {
-    let root = repo_root();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("tests/values"))
-        .expect("tests/values")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 12,
-        "tests/values holds only {} files",
-        files.len()
-    );
-    files.push(root.join("charts/example-mlflow-charts.yaml"));
-    files
-}
 
 fn rel(path: &Path) -> String {
     path.strip_prefix(repo_root())
@@ -49,24 +25,7 @@ fn rel(path: &Path) -> String {
         .to_string()
 }
 
-/// helm from `scripts/k8s-tools` (tool set v32 = helm 3.17, v35 = helm 4.1). Missing helm fails.
-fn helm(tool_set: &str) -> PathBuf {
-    let script = repo_root().join("scripts/k8s-tools");
-    let out = Command::new(&script)
-        .args(["path", tool_set])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "`scripts/k8s-tools path {tool_set}` failed (run `scripts/k8s-tools install`):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let helm = PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim()).join("helm");
-    assert!(helm.is_file(), "{} does not exist", helm.display());
-    helm
-}
-
-const HELMS: [(&str, &str); 2] = [("helm 3.17", "v32"), ("helm 4.1", "v35")];
+const HELMS: [(&str, Helm); 2] = [("helm 3.17", Helm::V3), ("helm 4.1", Helm::V4)];
 
 /// The objects of a multi-document YAML stream, empty documents dropped.
 fn yaml_objects(yaml: &str) -> Vec<Value> {
@@ -347,7 +306,7 @@ fn chart_and_native_renderer_agree_on_every_values_file() {
     let chart = repo_root().join("charts");
     let helms: Vec<(&str, PathBuf)> = HELMS
         .iter()
-        .map(|(label, set)| (*label, helm(set)))
+        .map(|(label, helm)| (*label, helm.binary()))
         .collect();
     let mut all = Vec::new();
     let mut compared = 0;
@@ -445,7 +404,7 @@ fn chart_and_native_renderer_agree_on_edge_cases() {
     let chart = repo_root().join("charts");
     let helms: Vec<(&str, PathBuf)> = HELMS
         .iter()
-        .map(|(label, set)| (*label, helm(set)))
+        .map(|(label, helm)| (*label, helm.binary()))
         .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut all = Vec::new();
@@ -512,8 +471,8 @@ fn a_one_sided_change_is_caught_at_its_path() {
     );
 
     let env_path = "spec.template.spec.containers[0].env[3].name";
-    for (label, set) in HELMS {
-        let helm = helm(set);
+    for (label, helm) in HELMS {
+        let helm = helm.binary();
         let original = helm_render(&helm, &root.join("charts"), &file);
         let modified = helm_render(&helm, &changed, &file);
 
@@ -555,7 +514,7 @@ fn a_one_sided_change_is_caught_at_its_path() {
 
     // Against the native renderer itself: the changed chart differs at least at those paths.
     let native = native_render(&file);
-    let diffs = compare(&helm_render(&helm("v35"), &changed, &file), &native);
+    let diffs = compare(&helm_render(&Helm::V4.binary(), &changed, &file), &native);
     for (object, path) in [
         ("Deployment mlflow/mlflow-mlflow (apps/v1)", env_path),
         ("Service mlflow/mlflow-mlflow (v1)", "spec.ports[0].name"),
