@@ -154,6 +154,9 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and (empty $m.backendStoreUri) (empty $m.backendStoreUriFrom) -}}
 {{- $errors = append $errors "mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)" -}}
 {{- end -}}
+{{- if and (empty $m.artifactsDestination) (empty $m.defaultArtifactRoot) (not .Values.storage.enabled) -}}
+{{- $errors = append $errors "mlflow.artifactsDestination: no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)" -}}
+{{- end -}}
 {{- /* workspaces */ -}}
 {{- if $workspaces -}}
 {{- if $m.backendStoreUri -}}
@@ -344,5 +347,16 @@ true
 {{- end -}}
 {{- end -}}
 {{- if $ok -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the server stores proxied artifacts: mlflow.artifactsDestination, else the volume's
+"artifacts" directory when no artifact store is named at all. */}}
+{{- define "mlflow.artifactsDestination" -}}
+{{- $m := .Values.mlflow -}}
+{{- if $m.artifactsDestination -}}
+{{- $m.artifactsDestination -}}
+{{- else if and .Values.storage.enabled (not $m.defaultArtifactRoot) -}}
+{{- printf "%s/artifacts" (.Values.storage.mountPath | trimSuffix "/") -}}
 {{- end -}}
 {{- end -}}

@@ -29,6 +29,7 @@ const OWN_ENV: [&str; 10] = [
 pub fn check(values: &Values) -> Problems {
     let mut problems = Problems::default();
     stores(values, &mut problems);
+    artifact_store(values, &mut problems);
     workspaces(values, &mut problems);
     garbage_collection(values, &mut problems);
     server(values, &mut problems);
@@ -46,6 +47,18 @@ fn stores(values: &Values, out: &mut Problems) {
         out.push(Problem::at(
             "mlflow.backendStoreUri",
             "no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)",
+        ));
+    }
+}
+
+/// MLflow's default artifact location is `./mlartifacts` in its working directory: on the
+/// container's read-only root, and lost on restart.
+fn artifact_store(values: &Values, out: &mut Problems) {
+    let m = &values.mlflow;
+    if m.artifacts_destination.is_empty() && m.default_artifact_root.is_empty() && !values.storage.enabled {
+        out.push(Problem::at(
+            "mlflow.artifactsDestination",
+            "no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)",
         ));
     }
 }

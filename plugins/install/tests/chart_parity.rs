@@ -378,7 +378,7 @@ env: [{name: EXTRA, value: "1"}]
     (
         "no probes, an existing ServiceAccount, a sub-path and another port",
         r#"
-mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}}
+mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}, defaultArtifactRoot: "s3://b/p"}
 probes: {liveness: {enabled: false}, readiness: {enabled: false}, startup: {enabled: false}}
 serviceAccount: {create: false, name: other}
 fullnameOverride: tracking
@@ -391,7 +391,7 @@ garbageCollection: {enabled: true, olderThan: "1.5h"}
     (
         "an explicit strategy, no replicas, a pinned tag",
         r#"
-mlflow: {backendStoreUri: "sqlite:////mlflow/mlflow.db"}
+mlflow: {backendStoreUri: "sqlite:////mlflow/mlflow.db", artifactsDestination: "s3://b/a"}
 deploymentStrategy: {type: Recreate}
 replicaCount: 0
 image: {tag: latest}

@@ -176,8 +176,8 @@ fn env(ctx: &Context) -> Vec<EnvVar> {
     if !m.default_artifact_root.is_empty() {
         env.push(literal("MLFLOW_DEFAULT_ARTIFACT_ROOT", &m.default_artifact_root));
     }
-    if !m.artifacts_destination.is_empty() {
-        env.push(literal("MLFLOW_ARTIFACTS_DESTINATION", &m.artifacts_destination));
+    if let Some(destination) = artifacts_destination(values) {
+        env.push(literal("MLFLOW_ARTIFACTS_DESTINATION", destination));
     }
     env.push(literal("MLFLOW_SERVER_ALLOWED_HOSTS", hosts::allowed_hosts(ctx)));
     if !values.server.job_execution {
@@ -190,6 +190,19 @@ fn env(ctx: &Context) -> Vec<EnvVar> {
     }
     env.extend(values.env.iter().cloned());
     env
+}
+
+/// `mlflow.artifactsDestination`, else the volume's `artifacts` directory when no artifact store
+/// is named at all (MLflow's own default, `./mlartifacts`, is on the read-only root).
+fn artifacts_destination(values: &model::Values) -> Option<String> {
+    let m = &values.mlflow;
+    if !m.artifacts_destination.is_empty() {
+        Some(m.artifacts_destination.clone())
+    } else if values.storage.enabled && m.default_artifact_root.is_empty() {
+        Some(format!("{}/artifacts", values.storage.mount_path.trim_end_matches('/')))
+    } else {
+        None
+    }
 }
 
 fn probe(ctx: &Context, settings: &model::Probe) -> Option<Probe> {

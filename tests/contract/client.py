@@ -1,0 +1,88 @@
+"""The MLflow Python client against the server in MLFLOW_TRACKING_URI (run in the venv by the
+contract tests). Prints one JSON line with what it did.
+
+  client.py roundtrip [--no-artifact] [--delete] [--workspace NAME]
+      logs a param, a metric and (unless --no-artifact) an artifact in a new run, reads them back
+      and checks them; --delete then soft-deletes the run; --workspace creates the workspace (if
+      needed) and works in it.
+  client.py run-state RUN_ID      prints the run's lifecycle stage, or "absent"
+"""
+
+import argparse
+import json
+import tempfile
+import uuid
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+
+def roundtrip(args):
+    if args.workspace:
+        names = [w.name for w in MlflowClient().list_workspaces()]
+        if args.workspace not in names:
+            MlflowClient().create_workspace(
+                args.workspace, description="contract test", default_artifact_root=args.workspace_artifact_root
+            )
+        mlflow.set_workspace(args.workspace)
+    exp_name = "contract-" + uuid.uuid4().hex[:8]
+    exp_id = mlflow.create_experiment(exp_name)
+    client = MlflowClient()
+    with mlflow.start_run(experiment_id=exp_id) as run:
+        mlflow.log_param("alpha", "0.5")
+        mlflow.log_metric("rmse", 0.25, step=1)
+        if not args.no_artifact:
+            mlflow.log_text("contract artifact\n", "notes/hello.txt")
+    run_id = run.info.run_id
+    got = client.get_run(run_id)
+    assert got.data.params == {"alpha": "0.5"}, got.data.params
+    assert got.data.metrics == {"rmse": 0.25}, got.data.metrics
+    out = {"run_id": run_id, "experiment_id": exp_id, "artifact_uri": got.info.artifact_uri}
+    if not args.no_artifact:
+        listed = [f.path for f in client.list_artifacts(run_id, "notes")]
+        assert listed == ["notes/hello.txt"], listed
+        with tempfile.TemporaryDirectory() as d:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="notes/hello.txt", dst_path=d)
+            with open(path) as f:
+                content = f.read()
+        assert content == "contract artifact\n", content
+        out["artifact"] = "notes/hello.txt"
+    if args.delete:
+        client.delete_run(run_id)
+        assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+    if args.workspace:
+        out["workspace"] = args.workspace
+    print(json.dumps(out))
+
+
+def run_state(args):
+    if args.workspace:
+        mlflow.set_workspace(args.workspace)
+    try:
+        stage = MlflowClient().get_run(args.run_id).info.lifecycle_stage
+    except MlflowException as e:
+        if "RESOURCE_DOES_NOT_EXIST" in str(e.error_code) or "not found" in str(e).lower():
+            stage = "absent"
+        else:
+            raise
+    print(json.dumps({"run_id": args.run_id, "stage": stage}))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("roundtrip")
+    r.add_argument("--no-artifact", action="store_true")
+    r.add_argument("--delete", action="store_true")
+    r.add_argument("--workspace")
+    r.add_argument("--workspace-artifact-root")
+    s = sub.add_parser("run-state")
+    s.add_argument("run_id")
+    s.add_argument("--workspace")
+    args = p.parse_args()
+    {"roundtrip": roundtrip, "run-state": run_state}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

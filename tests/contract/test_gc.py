@@ -1,0 +1,83 @@
+"""GC contract: the rendered CronJob's `mlflow gc` command, run against the store of the running
+server of the same values file, purges soft-deleted runs and their artifacts.
+
+How the gc reaches the server: the rendered --tracking-uri is the Service's cluster DNS name
+(http://<F>.<NS>.svc.cluster.local:<P>). Only its port is rewritten to the local server's port; a
+sitecustomize on the gc's PYTHONPATH (tests/contract/gc_resolver) resolves *.svc.cluster.local to
+127.0.0.1. So the gc sends `Host: <F>.<NS>.svc.cluster.local:<port>`, as in the cluster, and the
+server's allowed-hosts check (MLFLOW_SERVER_ALLOWED_HOSTS) is exercised for real. The gc container
+mounts the same PVC as the server and so gets the same local directories.
+"""
+
+from pathlib import Path
+
+from conftest import started
+from contract import dir_listing, run_gc
+
+
+def artifact_dir(srv, out) -> Path | None:
+    """The local directory of a run's proxied artifacts (mlflow-artifacts:/<exp>/<run>/artifacts)."""
+    uri = out["artifact_uri"]
+    if not uri.startswith("mlflow-artifacts:"):
+        return None
+    dest = srv.inst.env["MLFLOW_ARTIFACTS_DESTINATION"]
+    return Path(dest) / out["experiment_id"] / out["run_id"]
+
+
+def gc(srv, info, sets=()):
+    inst, p = run_gc(srv, sets)
+    info.append(inst)
+    assert p.returncode == 0, f"mlflow gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}\n{p.stdout[-2000:]}"
+    return p
+
+
+def test_gc_older_than_keeps_recent_then_purges(servers, info):
+    """gc.yaml renders --older-than=30d: a run deleted just now is kept. Rendered without olderThan
+    (--set garbageCollection.olderThan=), the same CronJob removes the run and its artifacts."""
+    srv = started(servers, "gc.yaml", info)
+    out = srv.client("roundtrip", "--delete")
+    adir = artifact_dir(srv, out)
+    assert adir is not None and "notes/hello.txt" in "\n".join(dir_listing(adir)), dir_listing(adir)
+
+    gc(srv, info)
+    assert any(a.startswith("--older-than=30d") for a in info[-1].command), info[-1].command
+    assert srv.client("run-state", out["run_id"])["stage"] == "deleted"
+    assert adir.exists(), "--older-than=30d removed the artifacts of a run deleted just now"
+
+    before = srv.log_tail(100000).count("DELETE /api/2.0/mlflow-artifacts/artifacts/")
+    gc(srv, info, ("garbageCollection.olderThan=",))
+    assert not any(a.startswith("--older-than") for a in info[-1].command), info[-1].command
+    # The proxied artifacts were deleted through the server, reached by the Service's DNS name.
+    assert srv.log_tail(100000).count("DELETE /api/2.0/mlflow-artifacts/artifacts/") > before
+    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+    # MLflow removes the run's artifacts/ directory; the empty <run_id> directory may stay.
+    assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
+
+
+def test_gc_with_basic_auth(servers, info):
+    """With basic auth the gc logs in to the server as the admin (MLFLOW_TRACKING_USERNAME/PASSWORD)
+    to delete proxied artifacts: basic-auth.yaml with garbageCollection.enabled=true."""
+    srv = started(servers, "basic-auth.yaml", info)
+    out = srv.client("roundtrip", "--delete")
+    adir = artifact_dir(srv, out)
+    assert adir is not None and adir.exists()
+    gc(srv, info, ("garbageCollection.enabled=true",))
+    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+    # MLflow removes the run's artifacts/ directory; the empty <run_id> directory may stay.
+    assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
+
+
+def test_gc_all_workspaces(servers, info, tmp_path):
+    """workspaces.yaml renders --all-workspaces: a run soft-deleted in a non-default workspace is
+    purged with its artifacts. The server's default artifact root is an s3 bucket (not reachable
+    here, and deleting there needs boto3), so the client creates this workspace with its own
+    artifact root on a local directory (a per-workspace client setting, not a rendered value)."""
+    srv = started(servers, "workspaces.yaml", info)
+    root = tmp_path / "team-gc-artifacts"
+    out = srv.client("roundtrip", "--workspace", "team-gc", "--workspace-artifact-root", root.as_uri(), "--delete")
+    adir = Path(out["artifact_uri"].removeprefix("file://"))
+    assert "notes/hello.txt" in dir_listing(adir), (out, dir_listing(root))
+    gc(srv, info)
+    assert "--all-workspaces" in info[-1].command
+    assert srv.client("run-state", out["run_id"], "--workspace", "team-gc")["stage"] == "absent"
+    assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
