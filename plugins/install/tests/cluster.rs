@@ -278,3 +278,47 @@ async fn an_applyset_of_another_tool_is_left_alone() {
     assert!(members(&ns).await.is_empty());
     ns.delete().await;
 }
+
+/// The seed document's own commands, as written, with real helm: install, upgrade with a values
+/// file, uninstall leaving the PersistentVolumeClaim for `kubectl delete pvc` as the seed says.
+async fn seed_commands(set: &str) {
+    let ns = cluster().namespace(&format!("seed{set}")).await;
+    let bin_dir = std::process::Command::new(repo_root().join("scripts/k8s-tools")).args(["path", set]).output().unwrap();
+    let helm = format!("{}/helm", String::from_utf8_lossy(&bin_dir.stdout).trim());
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&helm).current_dir(repo_root()).env("KUBECONFIG", &kubeconfig).args(args).output().unwrap();
+        assert!(out.status.success(), "helm {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let notes = run(&[
+        "install", "mlflow", "./charts", "--namespace", ns.name(), "--create-namespace",
+        "--set", "storage.enabled=true",
+        "--set", "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
+        "--set", "mlflow.artifactsDestination=/mlflow/artifacts",
+        "--wait", "--timeout", "3m",
+    ]);
+    assert!(notes.contains(&format!("kubectl port-forward -n {} svc/mlflow-mlflow 5000:5000", ns.name())), "{notes}");
+    assert!(available(&ns, "mlflow-mlflow").await);
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("my-values.yaml");
+    std::fs::write(&values, "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n  artifactsDestination: /mlflow/artifacts\ngarbageCollection:\n  enabled: true\n  olderThan: 30d\n").unwrap();
+    run(&["upgrade", "mlflow", "./charts", "--namespace", ns.name(), "-f", values.to_str().unwrap(), "--wait", "--timeout", "3m"]);
+    assert!(cluster().kubectl_output(&["get", "cronjob/mlflow-mlflow-gc", "-n", ns.name()]).is_ok());
+    run(&["uninstall", "mlflow", "--namespace", ns.name()]);
+    let left = cluster().kubectl_output(&["get", "deployment,service,pvc", "-n", ns.name(), "-o", "name"]).unwrap();
+    assert_eq!(left.trim(), "persistentvolumeclaim/mlflow-mlflow", "helm uninstall should leave only the PVC");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_seed_commands_work_as_written_with_helm_3() {
+    seed_commands("v32").await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_seed_commands_work_as_written_with_helm_4() {
+    seed_commands("v35").await;
+}
