@@ -98,7 +98,7 @@ fn values_merge_in_helm_order() {
 fn values_from_stdin() {
     let out = install()
         .args(["-f", "-", "--dry-run", "-o", "json"])
-        .write_stdin("mlflow:\n  backendStoreUri: postgresql://db/mlflow\n")
+        .write_stdin("mlflow:\n  backendStoreUri: postgresql://db/mlflow\n  artifactsDestination: s3://bucket/mlflow\n")
         .output()
         .unwrap();
     assert!(out.status.success());
