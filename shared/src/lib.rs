@@ -6,6 +6,8 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod gc_job;
+pub mod lookup;
 pub mod names;
 pub mod output;
 pub mod problem;

@@ -82,6 +82,12 @@ def binary() -> Path:
     return target / "debug" / "kubectl-mlflow-install"
 
 
+def gc_binary() -> Path:
+    if os.environ.get("KUBECTL_MLFLOW_GC"):
+        return Path(os.environ["KUBECTL_MLFLOW_GC"])
+    return binary().parent / "kubectl-mlflow-gc"
+
+
 def render_cmd(values_file: str, sets: tuple[str, ...] = ()) -> list[str]:
     cmd = [str(binary()), RELEASE, "-n", NAMESPACE, "-f", str(VALUES_DIR / values_file)]
     for s in sets:
@@ -155,7 +161,9 @@ class Instance:
     sets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        self.workload = find(self.objects, "Deployment" if self.container_name == "mlflow" else "CronJob")
+        # The gc container: the gc plugin's Job when given one, else the chart's CronJob.
+        kind = "Deployment" if self.container_name == "mlflow" else ("Job" if find(self.objects, "Job") else "CronJob")
+        self.workload = find(self.objects, kind)
         spec = pod_spec(self.workload)
         self.container = next(c for c in spec["containers"] if c["name"] == self.container_name)
         self.volumes = {v["name"]: v for v in spec.get("volumes", [])}
@@ -430,6 +438,27 @@ def run_gc(server: Server, sets: tuple[str, ...] = (), timeout: float = 300) -> 
     header, as in the cluster, and the server's allowed-hosts check is exercised for real.
     """
     objects = render(server.values_file, sets)
+    return _run_gc_objects(server, objects, sets, timeout)
+
+
+def plugin_gc_job(server: "Server", args: tuple[str, ...] = ()) -> tuple[list[str], dict]:
+    """The Job `kubectl mlflow gc --manifests <rendered release> --dry-run` makes, and its command line."""
+    manifests = server.root / "release.json"
+    manifests.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": render(server.values_file)}))
+    cmd = [str(gc_binary()), RELEASE, "--manifests", str(manifests), *args, "--dry-run", "-o", "json"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{server.values_file}: the gc plugin failed ({shlex.join(cmd)}):\n{p.stderr}")
+    return cmd, json.loads(p.stdout)
+
+
+def run_plugin_gc(server: "Server", args: tuple[str, ...] = (), timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:
+    """Runs the container of the gc plugin's Job (made from the release's Deployment) like run_gc."""
+    _, job = plugin_gc_job(server, args)
+    return _run_gc_objects(server, [job, *render(server.values_file)], (), timeout)
+
+
+def _run_gc_objects(server: "Server", objects: list[dict], sets: tuple[str, ...], timeout: float) -> tuple[Instance, subprocess.CompletedProcess]:
     inst = Instance(server.values_file, objects, "gc", server.root, shared_dirs=server.inst.shared_dirs, sets=sets)
     svc_port = str(next(p for p in find(objects, "Service")["spec"]["ports"])["port"])
     cmd = []

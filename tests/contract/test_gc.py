@@ -12,7 +12,7 @@ mounts the same PVC as the server and so gets the same local directories.
 from pathlib import Path
 
 from conftest import started
-from contract import dir_listing, run_gc
+from contract import dir_listing, run_gc, run_plugin_gc
 
 
 def artifact_dir(srv, out) -> Path | None:
@@ -80,4 +80,26 @@ def test_gc_all_workspaces(servers, info, tmp_path):
     gc(srv, info)
     assert "--all-workspaces" in info[-1].command
     assert srv.client("run-state", out["run_id"], "--workspace", "team-gc")["stage"] == "absent"
+    assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
+
+
+def test_the_gc_plugins_job_purges_like_the_cronjob(servers, info):
+    """`kubectl mlflow gc` builds its Job from the release's Deployment (image, env, volumes,
+    credentials): its command, run the same way, keeps a run deleted just now with
+    --older-than 30d and removes it, with its artifacts, without."""
+    srv = started(servers, "basic-auth.yaml", info)
+    out = srv.client("roundtrip", "--delete")
+    adir = artifact_dir(srv, out)
+    assert adir is not None and adir.exists()
+
+    inst, p = run_plugin_gc(srv, ("--older-than", "30d"))
+    info.append(inst)
+    assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
+    assert "--older-than=30d" in inst.command, inst.command
+    assert srv.client("run-state", out["run_id"])["stage"] == "deleted"
+
+    inst, p = run_plugin_gc(srv)
+    info.append(inst)
+    assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
+    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"

@@ -1,0 +1,113 @@
+//! `kubectl mlflow gc`: permanently removes soft-deleted runs and experiments now, by running
+//! `mlflow gc` in a Job made from the release's server pod (same image, store, credentials and
+//! volumes), then shows what it removed.
+
+mod run;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use kubectl_mlflow_core::cli::{parse_duration, ClusterArgs, OutputArgs, Reporter, EXIT_USAGE};
+use kubectl_mlflow_core::gc_job::Request;
+use kubectl_mlflow_core::output::Format;
+use kubectl_mlflow_core::validate::is_gc_duration;
+
+/// Run mlflow gc now: permanently delete soft-deleted runs, experiments and their artifacts.
+///
+/// Works on any release found by its labels: installed by kubectl mlflow install, by helm with
+/// this chart, or by the official MLflow chart.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-mlflow-gc",
+    bin_name = "kubectl mlflow gc",
+    version,
+    args_override_self = true,
+    after_help = "Examples:\n  kubectl mlflow gc -n mlflow\n  kubectl mlflow gc -n mlflow --older-than 30d\n  kubectl mlflow gc -n mlflow --all-workspaces\n  kubectl mlflow install --dry-run -o yaml > release.yaml && kubectl mlflow gc --manifests release.yaml --dry-run"
+)]
+pub struct Cli {
+    /// Release name
+    #[arg(default_value = "mlflow")]
+    pub release: String,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Only what was deleted at least this long ago, as #d#h#m#s (30d, 7d12h)
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+
+    /// Collect in every workspace (the server must run with workspaces)
+    #[arg(long)]
+    pub all_workspaces: bool,
+
+    /// Only these runs (comma-separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub run_ids: Vec<String>,
+
+    /// Only these experiments (comma-separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub experiment_ids: Vec<String>,
+
+    /// Find the release in rendered manifests (kubectl mlflow install --dry-run output) instead
+    /// of the cluster; needs --dry-run
+    #[arg(long, value_name = "FILE", requires = "dry_run")]
+    pub manifests: Option<String>,
+
+    /// Print the Job instead of running it
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Format of the printed Job
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+
+    /// Return once the Job is created
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long to wait for the Job, as 90s, 5m or 1h
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+impl Cli {
+    fn request(&self) -> Request {
+        Request {
+            older_than: self.older_than.clone(),
+            all_workspaces: self.all_workspaces,
+            run_ids: self.run_ids.clone(),
+            experiment_ids: self.experiment_ids.clone(),
+        }
+    }
+}
+
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let reporter = Reporter::new(&cli.out);
+    if let Some(duration) = cli.older_than.as_deref().filter(|d| !is_gc_duration(d)) {
+        reporter.error(&format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)"));
+        return ExitCode::from(EXIT_USAGE);
+    }
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime.block_on(run::execute(cli, reporter)),
+        Err(err) => {
+            eprintln!("error: cannot start: {err}");
+            ExitCode::from(kubectl_mlflow_core::cli::EXIT_FAILED)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `kubectl mlflow gc` without a cluster: the Job it would run for rendered manifests, and bad
+//! input refused with exit code 2 and nothing on stdout.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn bin(name: &str) -> Command {
+    let mut cmd = Command::cargo_bin(name).unwrap();
+    cmd.env("COLUMNS", "100").env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd
+}
+
+/// `kubectl mlflow install --dry-run -o json` of a values file, written to a temp file.
+fn manifests(dir: &tempfile::TempDir, values: &str) -> String {
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "-p", "kubectl-mlflow-install", "--", "-n", "ml", "--dry-run", "-o", "json", "-f"])
+        .arg(format!("{repo}/tests/values/{values}"))
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.path().join(format!("{values}.json"));
+    std::fs::write(&path, out.stdout).unwrap();
+    path.display().to_string()
+}
+
+fn job(args: &[&str]) -> Value {
+    let out = bin("kubectl-mlflow-gc").args(args).args(["--dry-run", "-o", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn command(job: &Value) -> Vec<String> {
+    job["spec"]["template"]["spec"]["containers"][0]["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_job_runs_mlflow_gc_on_the_release_store_through_its_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = manifests(&dir, "workspaces.yaml");
+    let job = job(&["--manifests", &file, "--older-than", "7d", "--all-workspaces", "--run-ids", "a,b"]);
+    assert_eq!(job["kind"], "Job");
+    assert_eq!(job["metadata"]["namespace"], "ml");
+    assert_eq!(
+        command(&job),
+        [
+            "mlflow",
+            "gc",
+            "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
+            "--tracking-uri=http://mlflow-mlflow.ml.svc.cluster.local:5000",
+            "--older-than=7d",
+            "--all-workspaces",
+            "--run-ids=a,b",
+        ]
+    );
+    let env = job["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    assert!(env.iter().any(|e| e["name"] == "MLFLOW_BACKEND_STORE_URI" && e["valueFrom"]["secretKeyRef"]["name"] == "mlflow-db-secret"));
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+}
+
+#[test]
+fn with_basic_auth_the_job_logs_in_as_the_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = manifests(&dir, "basic-auth.yaml");
+    let job = job(&["--manifests", &file]);
+    let env = job["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    assert!(env.iter().any(|e| e["name"] == "MLFLOW_TRACKING_USERNAME" && e["value"] == "admin"));
+    assert!(env.iter().any(|e| e["name"] == "MLFLOW_TRACKING_PASSWORD" && e["valueFrom"]["secretKeyRef"]["key"] == "admin-password"));
+}
+
+fn refuses(args: &[&str], expected: &[&str]) {
+    let out = bin("kubectl-mlflow-gc").args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
+    assert!(out.stdout.is_empty(), "args {args:?} printed to stdout");
+    for text in expected {
+        assert!(stderr.contains(text), "args {args:?}: expected {text:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = manifests(&dir, "quickstart.yaml");
+    refuses(&["--older-than", "30days", "--manifests", &quick, "--dry-run"], &["--older-than 30days: not a duration"]);
+    refuses(&["--manifests", &quick], &["--dry-run"]);
+    refuses(&["other", "--manifests", &quick, "--dry-run"], &["release other not found"]);
+    refuses(&["--all-workspaces", "--manifests", &quick, "--dry-run"], &["--all-workspaces: the server does not run with workspaces"]);
+    refuses(&["--manifests", "/nonexistent/release.yaml", "--dry-run"], &["--manifests /nonexistent/release.yaml: cannot read the file"]);
+    refuses(&["--timeout", "soon"], &["--timeout", "is not a duration"]);
+    refuses(&[], &["no kubeconfig found"]);
+}
+
+#[test]
+fn help_is_as_recorded() {
+    let out = bin("kubectl-mlflow-gc").arg("--help").output().unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

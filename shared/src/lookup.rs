@@ -1,0 +1,107 @@
+//! Finding an installed release by its labels (`app.kubernetes.io/name=mlflow`,
+//! `app.kubernetes.io/instance=<release>`), so the plugins work on releases of the native engine,
+//! of helm with this chart, and of the official MLflow chart alike.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, ListParams};
+use kube::Client;
+use serde_json::Value;
+
+use crate::engine::apply::describe;
+use crate::problem::Problem;
+
+/// The server's Deployment and Service of a release.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub deployment: Deployment,
+    pub service: Option<Service>,
+}
+
+pub fn selector(release: &str) -> String {
+    format!("app.kubernetes.io/name=mlflow,app.kubernetes.io/instance={release}")
+}
+
+/// Looks the release up in a namespace of the cluster.
+pub async fn in_cluster(client: &Client, namespace: &str, release: &str) -> Result<Found, LookupError> {
+    let params = ListParams::default().labels(&selector(release));
+    let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .map_err(|err| LookupError::Cluster(format!("cannot list Deployments in namespace {namespace}: {}", describe(&err))))?;
+    let services = Api::<Service>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .map_err(|err| LookupError::Cluster(format!("cannot list Services in namespace {namespace}: {}", describe(&err))))?;
+    pick(deployments.items, services.items, release, &format!("namespace {namespace}"))
+}
+
+/// Looks the release up in rendered objects (a YAML stream or a JSON `List`, as
+/// `kubectl mlflow install --dry-run` prints them).
+pub fn in_manifests(text: &str, release: &str, source: &str) -> Result<Found, LookupError> {
+    let items = parse_manifests(text).map_err(|message| LookupError::Input(Problem::at("", format!("{source}: {message}"))))?;
+    let of_release = |item: &Value| {
+        let labels = item.pointer("/metadata/labels");
+        let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
+        label("app.kubernetes.io/name") == Some("mlflow") && label("app.kubernetes.io/instance") == Some(release)
+    };
+    let deployments = typed(&items, "Deployment", &of_release);
+    let services = typed(&items, "Service", &of_release);
+    pick(deployments, services, release, source)
+}
+
+fn typed<T: serde::de::DeserializeOwned>(items: &[Value], kind: &str, keep: &dyn Fn(&Value) -> bool) -> Vec<T> {
+    items
+        .iter()
+        .filter(|item| item["kind"] == kind && keep(item))
+        .filter_map(|item| serde_json::from_value(item.clone()).ok())
+        .collect()
+}
+
+fn parse_manifests(text: &str) -> Result<Vec<Value>, String> {
+    if text.trim_start().starts_with('{') {
+        let list: Value = serde_json::from_str(text).map_err(|err| format!("not valid JSON: {err}"))?;
+        return Ok(match list.get("items") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => vec![list],
+        });
+    }
+    let mut items = Vec::new();
+    for document in text.split("\n---").map(|d| d.trim_start_matches("---")) {
+        if document.trim().is_empty() {
+            continue;
+        }
+        let value = crate::yaml::parse(document).map_err(|p| p.message)?;
+        if value.as_object().is_some_and(|o| !o.is_empty()) {
+            items.push(value);
+        }
+    }
+    Ok(items)
+}
+
+/// The server's Deployment: ours carry `component: server`; the official chart's carry none.
+fn pick(deployments: Vec<Deployment>, services: Vec<Service>, release: &str, place: &str) -> Result<Found, LookupError> {
+    let component = |labels: &Option<std::collections::BTreeMap<String, String>>| {
+        labels.as_ref().and_then(|l| l.get("app.kubernetes.io/component")).cloned()
+    };
+    let is_server = |c: Option<String>| c.is_none() || c.as_deref() == Some("server");
+    let deployment = deployments.into_iter().find(|d| is_server(component(&d.metadata.labels))).ok_or_else(|| {
+        LookupError::Input(Problem::at(
+            "",
+            format!(
+                "release {release} not found in {place}: no Deployment labelled {} (see kubectl get deployments -A -l app.kubernetes.io/name=mlflow)",
+                selector(release)
+            ),
+        ))
+    })?;
+    let service = services.into_iter().find(|s| is_server(component(&s.metadata.labels)));
+    Ok(Found { deployment, service })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{0}")]
+    Input(Problem),
+    #[error("{0}")]
+    Cluster(String),
+}
