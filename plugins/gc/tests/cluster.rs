@@ -6,6 +6,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::ListParams;
+use kubectl_mlflow_chart_tests::Helm;
 use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
 
 fn run(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
@@ -52,8 +53,7 @@ async fn gc_runs_on_a_natively_installed_release() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn gc_runs_on_a_release_installed_with_helm() {
     let ns = cluster().namespace("gchelm").await;
-    let helm = std::process::Command::new(repo_root().join("scripts/k8s-tools")).args(["path", "v35"]).output().unwrap();
-    let helm = format!("{}/helm", String::from_utf8_lossy(&helm.stdout).trim());
+    let helm = Helm::V4.binary().display().to_string();
     assert_ok(&run("kubectl-mlflow-install", &ns, &["--helm", "--helm-binary", &helm, "--no-wait"]));
     gc_completes(&ns).await;
     ns.delete().await;

@@ -10,6 +10,7 @@ use assert_cmd::Command;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kubectl_mlflow_chart_tests::Helm;
 use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, TestNamespace};
 use serde_json::json;
 
@@ -209,10 +210,9 @@ async fn a_server_dry_run_persists_nothing() {
     ns.delete().await;
 }
 
-async fn helm_install(set: &str) {
-    let ns = cluster().namespace(&format!("helm{set}")).await;
-    let bin_dir = std::process::Command::new(repo_root().join("scripts/k8s-tools")).args(["path", set]).output().unwrap();
-    let helm = format!("{}/helm", String::from_utf8_lossy(&bin_dir.stdout).trim());
+async fn helm_install(which: Helm) {
+    let ns = cluster().namespace(&format!("helm{}", which.tool_set())).await;
+    let helm = which.binary().display().to_string();
     assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
     assert!(available(&ns, "mlflow-mlflow").await);
     let kubeconfig = cluster().kubeconfig().display().to_string();
@@ -224,13 +224,13 @@ async fn helm_install(set: &str) {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_helm_engine_works_with_helm_3() {
-    helm_install("v32").await;
+    helm_install(Helm::V3).await;
 }
 
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_helm_engine_works_with_helm_4() {
-    helm_install("v35").await;
+    helm_install(Helm::V4).await;
 }
 
 #[tokio::test]
@@ -281,10 +281,9 @@ async fn an_applyset_of_another_tool_is_left_alone() {
 
 /// The seed document's own commands, as written, with real helm: install, upgrade with a values
 /// file, uninstall leaving the PersistentVolumeClaim for `kubectl delete pvc` as the seed says.
-async fn seed_commands(set: &str) {
-    let ns = cluster().namespace(&format!("seed{set}")).await;
-    let bin_dir = std::process::Command::new(repo_root().join("scripts/k8s-tools")).args(["path", set]).output().unwrap();
-    let helm = format!("{}/helm", String::from_utf8_lossy(&bin_dir.stdout).trim());
+async fn seed_commands(which: Helm) {
+    let ns = cluster().namespace(&format!("seed{}", which.tool_set())).await;
+    let helm = which.binary();
     let kubeconfig = cluster().kubeconfig().display().to_string();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(&helm).current_dir(repo_root()).env("KUBECONFIG", &kubeconfig).args(args).output().unwrap();
@@ -314,11 +313,11 @@ async fn seed_commands(set: &str) {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_seed_commands_work_as_written_with_helm_3() {
-    seed_commands("v32").await;
+    seed_commands(Helm::V3).await;
 }
 
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_seed_commands_work_as_written_with_helm_4() {
-    seed_commands("v35").await;
+    seed_commands(Helm::V4).await;
 }
