@@ -164,7 +164,7 @@ async fn warning(client: &Client, target: &Target, state: &State, event: &Event)
     let message = event.message.clone().unwrap_or_default();
     let ours = match object.kind.as_deref() {
         Some("PersistentVolumeClaim") => target.pvc.as_deref() == Some(name.as_str()) && reason == "ProvisioningFailed",
-        Some("Pod") => state.pods.contains_key(&name) && reason == "FailedScheduling" && !message.contains("unbound"),
+        Some("Pod") => state.pods.contains_key(&name) && reason == "FailedScheduling" && !message.to_lowercase().contains("volume"),
         _ => false,
     };
     if !ours {
@@ -220,8 +220,9 @@ pub fn pod_status(pod: &Pod) -> (String, bool) {
     let unschedulable = status.conditions.iter().flatten().find(|c| c.type_ == "PodScheduled" && c.status == "False");
     if let Some(condition) = unschedulable {
         let message = condition.message.clone().unwrap_or_default();
-        // A volume still being provisioned is worth waiting for; no fitting node is not.
-        let volume_pending = message.contains("unbound") || message.contains("PersistentVolumeClaim");
+        // A volume still being provisioned or bound is worth waiting for (the scheduler retries
+        // as soon as it appears); no fitting node is not.
+        let volume_pending = message.to_lowercase().contains("volume");
         if condition.reason.as_deref() == Some("Unschedulable") && !volume_pending {
             return (format!("FailedScheduling: {message}"), true);
         }
@@ -280,4 +281,41 @@ async fn events_of(client: &Client, namespace: &str, name: &str) -> String {
 
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn unschedulable(message: &str) -> Pod {
+        serde_json::from_value(json!({
+            "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+            ]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn no_fitting_node_is_fatal_but_a_volume_on_its_way_is_not() {
+        let (text, fatal) = pod_status(&unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."));
+        assert!(fatal && text.starts_with("FailedScheduling: "), "{text}");
+        for waiting in [
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+            "0/1 nodes are available: persistentvolumeclaim \"x\" bound to non-existent persistentvolume \"pvc-1\". not found",
+        ] {
+            assert!(!pod_status(&unschedulable(waiting)).1, "{waiting}");
+        }
+    }
+
+    #[test]
+    fn image_pull_errors_are_fatal() {
+        let pod: Pod = serde_json::from_value(json!({"status": {"containerStatuses": [{
+            "name": "mlflow", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"waiting": {"reason": "ImagePullBackOff", "message": "tag not found"}}
+        }]}}))
+        .unwrap();
+        assert_eq!(pod_status(&pod), ("ImagePullBackOff: tag not found".to_string(), true));
+    }
 }
