@@ -182,3 +182,27 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 }
+
+/// Parses a plugin's arguments; on a usage error (or `--help`/`--version`) prints clap's text and
+/// returns the exit code to end with.
+pub fn parse<C: clap::Parser, I, T>(args: I) -> Result<C, ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    C::try_parse_from(args).map_err(|err| {
+        let _ = err.print();
+        ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_OK })
+    })
+}
+
+/// Runs a plugin's async body on a small runtime (the plugins make a handful of API calls).
+pub fn block_on(body: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime.block_on(body),
+        Err(err) => {
+            eprintln!("error: cannot start: {err}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use kubectl_mlflow_core::cli::{parse_duration, ClusterArgs, OutputArgs, Reporter, EXIT_USAGE};
+use kubectl_mlflow_core::cli::{self, parse_duration, ClusterArgs, OutputArgs, Reporter, EXIT_USAGE};
 use kubectl_mlflow_core::gc_job::Request;
 use kubectl_mlflow_core::output::Format;
 use kubectl_mlflow_core::validate::is_gc_duration;
@@ -91,23 +91,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli: Cli = match cli::parse(args) {
         Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { 0 });
-        }
+        Err(code) => return code,
     };
     let reporter = Reporter::new(&cli.out);
     if let Some(duration) = cli.older_than.as_deref().filter(|d| !is_gc_duration(d)) {
         reporter.error(&format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)"));
         return ExitCode::from(EXIT_USAGE);
     }
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime.block_on(run::execute(cli, reporter)),
-        Err(err) => {
-            eprintln!("error: cannot start: {err}");
-            ExitCode::from(kubectl_mlflow_core::cli::EXIT_FAILED)
-        }
-    }
+    cli::block_on(run::execute(cli, reporter))
 }

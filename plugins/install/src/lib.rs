@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use kubectl_mlflow_core::cli::{parse_duration, ClusterArgs, OutputArgs, Reporter, ValuesArgs, EXIT_FAILED, EXIT_USAGE};
+use kubectl_mlflow_core::cli::{self, parse_duration, ClusterArgs, OutputArgs, Reporter, ValuesArgs, EXIT_FAILED, EXIT_USAGE};
 use kubectl_mlflow_core::engine::progress::Progress;
 use kubectl_mlflow_core::engine::{self, Engine, EngineError, InstallOptions};
 use kubectl_mlflow_core::output::{self, Format};
@@ -97,12 +97,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match Cli::try_parse_from(args) {
+    match cli::parse::<Cli, _, _>(args) {
         Ok(cli) => execute(cli),
-        Err(err) => {
-            let _ = err.print();
-            ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { 0 })
-        }
+        Err(code) => code,
     }
 }
 
@@ -122,14 +119,7 @@ fn execute(cli: Cli) -> ExitCode {
             Err(code) => code,
         };
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
-    match runtime {
-        Ok(runtime) => runtime.block_on(install(cli, namespace, reporter)),
-        Err(err) => {
-            eprintln!("error: cannot start: {err}");
-            ExitCode::from(EXIT_FAILED)
-        }
-    }
+    cli::block_on(install(cli, namespace, reporter))
 }
 
 fn render(cli: &Cli, namespace: &str, sources: Vec<Source>, reporter: &Reporter) -> Result<Prepared, ExitCode> {

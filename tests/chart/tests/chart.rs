@@ -387,22 +387,19 @@ fn production_example_renders_postgres_s3_metrics_gc() {
     }
 }
 
+/// `helm install --dry-run` of the chart with one values file (helm 4 needs no cluster for it).
+fn install_dry_run(values: &str) -> Run {
+    let chart = chart();
+    let run = Helm::V4.run(["install", "mlflow", chart.as_str(), "--dry-run", "--namespace", "mlflow", "-f", values]);
+    run.assert_success();
+    run
+}
+
 /// NOTES.txt: the seed's port-forward line, the plugin's, the Ingress URL and the SQLite warning.
 /// (`helm template` does not render notes; helm 4's `install --dry-run` does without a cluster.)
 #[test]
 fn notes_show_how_to_reach_the_ui() {
-    let chart = chart();
-    let run = Helm::V4.run([
-        "install",
-        "mlflow",
-        chart.as_str(),
-        "--dry-run",
-        "--namespace",
-        "mlflow",
-        "-f",
-        "tests/values/ingress.yaml",
-    ]);
-    run.assert_success();
+    let run = install_dry_run("tests/values/ingress.yaml");
     let notes = run
         .stdout
         .split("NOTES:")
@@ -416,17 +413,7 @@ fn notes_show_how_to_reach_the_ui() {
     ] {
         assert!(notes.contains(line), "NOTES lack {line:?}:\n{notes}");
     }
-    let run = Helm::V4.run([
-        "install",
-        "mlflow",
-        chart.as_str(),
-        "--dry-run",
-        "--namespace",
-        "mlflow",
-        "-f",
-        "charts/example-mlflow-charts.yaml",
-    ]);
-    run.assert_success();
+    let run = install_dry_run("charts/example-mlflow-charts.yaml");
     assert!(!run.stdout.contains("SQLite"), "{}", run.stdout);
 }
 
