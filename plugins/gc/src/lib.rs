@@ -2,6 +2,7 @@
 //! `mlflow gc` in a Job made from the release's server pod (same image, store, credentials and
 //! volumes), then shows what it removed.
 
+pub mod job;
 mod run;
 
 use std::ffi::OsString;
@@ -9,10 +10,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use kubectl_mlflow_core::cli::{self, parse_duration, ClusterArgs, OutputArgs, Reporter, EXIT_USAGE};
-use kubectl_mlflow_core::gc_job::Request;
-use kubectl_mlflow_core::output::Format;
+use kubectl_mlflow_core::identity::GcRequest;
+use kubectl_mlflow_core::ui::output::Format;
+use kubectl_mlflow_core::ui::{self, parse_duration, ClusterArgs, OutputArgs};
 use kubectl_mlflow_core::validate::is_gc_duration;
+use kubectl_mlflow_core::Failure;
 
 /// Run mlflow gc now: permanently delete soft-deleted runs, experiments and their artifacts.
 ///
@@ -76,9 +78,9 @@ pub struct Cli {
 }
 
 impl Cli {
-    fn request(&self) -> Request {
-        Request {
-            older_than: self.older_than.clone(),
+    fn request(&self) -> GcRequest {
+        GcRequest {
+            older_than: self.older_than.clone().unwrap_or_default(),
             all_workspaces: self.all_workspaces,
             run_ids: self.run_ids.clone(),
             experiment_ids: self.experiment_ids.clone(),
@@ -86,19 +88,21 @@ impl Cli {
     }
 }
 
-pub fn run<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let cli: Cli = match cli::parse(args) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    let reporter = Reporter::new(&cli.out);
-    if let Some(duration) = cli.older_than.as_deref().filter(|d| !is_gc_duration(d)) {
-        reporter.error(&format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)"));
-        return ExitCode::from(EXIT_USAGE);
+impl ui::Command for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.out
     }
-    cli::block_on(run::execute(cli, reporter))
+}
+
+/// The whole binary: parses `args` (the first is the program name), runs, exits 0, 1 or 2.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    ui::main(args, run)
+}
+
+/// Runs the command: finds the release, makes the Job, and prints it or runs it.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Some(duration) = cli.older_than.as_deref().filter(|d| !is_gc_duration(d)) {
+        return Err(Failure::input(format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)")));
+    }
+    run::execute(cli).await
 }

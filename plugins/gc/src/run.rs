@@ -1,7 +1,6 @@
 //! Finding the release, making and running the Job, and reporting what it did.
 
 use std::io::Write;
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
@@ -10,79 +9,55 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams, PostParams};
 use kube::runtime::watcher::{self, watcher};
 use kube::Client;
-use kubectl_mlflow_core::cli::{format_duration, Reporter, EXIT_FAILED, EXIT_USAGE};
-use kubectl_mlflow_core::engine::apply::describe;
-use kubectl_mlflow_core::engine::progress::Progress;
-use kubectl_mlflow_core::lookup::{self, Found, LookupError};
+use kubectl_mlflow_core::cluster::lookup::{self, Found};
+use kubectl_mlflow_core::cluster::{describe, Session};
+use kubectl_mlflow_core::identity::GC_CONTAINER;
 use kubectl_mlflow_core::names::truncate;
-use kubectl_mlflow_core::output::Format;
-use kubectl_mlflow_core::{cluster, gc_job, yaml};
+use kubectl_mlflow_core::ui::output::{self, Format};
+use kubectl_mlflow_core::ui::{format_duration, Progress, Reporter};
+use kubectl_mlflow_core::Failure;
+use tokio::io::AsyncReadExt;
 
-use crate::Cli;
+use crate::{job, Cli};
 
-pub async fn execute(cli: Cli, reporter: Reporter) -> ExitCode {
-    let found = match find(&cli).await {
-        Ok(found) => found,
-        Err(code) => return code(&reporter),
-    };
+pub async fn execute(cli: Cli) -> Result<(), Failure> {
+    let reporter = Reporter::new(&cli.out);
+    let (found, session) = find(&cli).await?;
     if cli.all_workspaces && !runs_workspaces(&found) {
-        reporter.error(
+        return Err(Failure::input(
             "--all-workspaces: the server does not run with workspaces (its flags lack --enable-workspaces); \
              MLflow would retry for minutes and fail (leave out --all-workspaces)",
-        );
-        return ExitCode::from(EXIT_USAGE);
+        ));
     }
     let name = job_name(&found);
-    let job = match gc_job::job(&found, &cli.release, &name, &cli.request()) {
-        Ok(job) => job,
-        Err(message) => {
-            reporter.error(&format!("cannot make a GC Job for release {}: {message}", cli.release));
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+    let job = job::job(&found, &cli.release, &name, &cli.request())
+        .map_err(|message| Failure::input(format!("cannot make a GC Job for release {}: {message}", cli.release)))?;
     if cli.dry_run {
-        return print_job(&job, cli.output.unwrap_or(Format::Yaml));
+        let text = output::object(&job, cli.output.unwrap_or(Format::Yaml));
+        return std::io::stdout().write_all(text.as_bytes()).map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")));
     }
-    match create_and_wait(&cli, &job, &reporter).await {
-        Ok(code) => code,
-        Err(message) => {
-            reporter.error(&message);
-            ExitCode::from(EXIT_FAILED)
-        }
-    }
+    let session = match session {
+        Some(session) => session,
+        None => Session::connect(&cli.cluster.target()).await?,
+    };
+    create_and_wait(&cli, &session, &job, &reporter).await
 }
 
-type Failure = Box<dyn FnOnce(&Reporter) -> ExitCode>;
-
-async fn find(cli: &Cli) -> Result<Found, Failure> {
-    let lookup_failure = |err: LookupError| -> Failure {
-        Box::new(move |reporter: &Reporter| match err {
-            LookupError::Input(problem) => reporter.problems(&problem.into()),
-            LookupError::Cluster(message) => {
-                reporter.error(&message);
-                ExitCode::from(EXIT_FAILED)
-            }
-        })
-    };
+/// The release, from `--manifests` or the cluster (then with the session, to reuse).
+async fn find(cli: &Cli) -> Result<(Found, Option<Session>), Failure> {
     if let Some(path) = &cli.manifests {
         let text = if path == "-" {
             let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map(|_| text)
+            tokio::io::stdin().read_to_string(&mut text).await.map(|_| text)
         } else {
-            std::fs::read_to_string(path)
+            tokio::fs::read_to_string(path).await
         };
-        let text = text.map_err(|err| {
-            let message = format!("--manifests {path}: cannot read the file: {err}");
-            Box::new(move |reporter: &Reporter| {
-                reporter.error(&message);
-                ExitCode::from(EXIT_USAGE)
-            }) as Failure
-        })?;
-        return lookup::in_manifests(&text, &cli.release, path).map_err(lookup_failure);
+        let text = text.map_err(|err| Failure::input(format!("--manifests {path}: cannot read the file: {err}")))?;
+        return Ok((lookup::in_manifests(&text, &cli.release, path)?, None));
     }
-    let namespace = cluster::namespace(&cli.cluster).map_err(|p| Box::new(move |r: &Reporter| r.problems(&p.into())) as Failure)?;
-    let client = cluster::connect(&cli.cluster).await.map_err(|p| Box::new(move |r: &Reporter| r.problems(&p.into())) as Failure)?;
-    lookup::in_cluster(&client, &namespace, &cli.release).await.map_err(lookup_failure)
+    let session = Session::connect(&cli.cluster.target()).await?;
+    let found = lookup::in_session(&session, &cli.release).await?;
+    Ok((found, Some(session)))
 }
 
 fn runs_workspaces(found: &Found) -> bool {
@@ -101,46 +76,34 @@ fn job_name(found: &Found) -> String {
     format!("{}-gc-{stamp}", truncate(&base, 63 - 14))
 }
 
-fn print_job(job: &Job, format: Format) -> ExitCode {
-    let json = serde_json::to_value(job).expect("a Job serializes");
-    let text = match format {
-        Format::Yaml => format!("---\n{}", yaml::to_string(&json)),
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&json).expect("JSON")),
-    };
-    match std::io::stdout().write_all(text.as_bytes()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_FAILED),
-    }
-}
-
-async fn create_and_wait(cli: &Cli, job: &Job, reporter: &Reporter) -> Result<ExitCode, String> {
-    let client = cluster::connect(&cli.cluster).await.map_err(|p| p.to_string())?;
+async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Reporter) -> Result<(), Failure> {
+    let client = &session.client;
     let namespace = job.metadata.namespace.clone().unwrap_or_default();
     let name = job.metadata.name.clone().unwrap_or_default();
     let jobs = Api::<Job>::namespaced(client.clone(), &namespace);
-    jobs.create(&PostParams::default(), job).await.map_err(|err| format!("cannot create Job/{name}: {}", describe(&err)))?;
+    jobs.create(&PostParams::default(), job).await.map_err(|err| Failure::failed(format!("cannot create Job/{name}: {}", describe(&err))))?;
     reporter.note(&format!("created Job/{name} in namespace {namespace}"));
     if cli.no_wait {
         reporter.note(&format!("follow it with: kubectl logs -f job/{name} -n {namespace}"));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let mut progress = Progress::new();
     progress.phase(&format!("running mlflow gc in Job/{name}"));
     let outcome = tokio::time::timeout(cli.timeout, finished(&jobs, &name)).await;
     progress.finish();
-    let logs = job_logs(&client, &namespace, &name).await;
+    let logs = job_logs(client, &namespace, &name).await;
     match outcome {
         Ok(Ok(true)) => {
             let _ = std::io::stdout().write_all(logs.as_bytes());
             reporter.note(&format!("Job/{name} completed"));
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
-        Ok(Ok(false)) => Err(format!("Job/{name} failed; its log:\n{logs}")),
-        Ok(Err(message)) => Err(message),
-        Err(_) => Err(format!(
+        Ok(Ok(false)) => Err(Failure::failed(format!("Job/{name} failed; its log:\n{logs}"))),
+        Ok(Err(message)) => Err(Failure::failed(message)),
+        Err(_) => Err(Failure::failed(format!(
             "Job/{name} did not finish within {} (it keeps running; see kubectl logs job/{name} -n {namespace}):\n{logs}",
             format_duration(cli.timeout)
-        )),
+        ))),
     }
 }
 
@@ -174,7 +137,7 @@ async fn job_logs(client: &Client, namespace: &str, job: &str) -> String {
     let mut out = String::new();
     for pod in list.items {
         let name = pod.metadata.name.unwrap_or_default();
-        let params = LogParams { container: Some("gc".into()), ..LogParams::default() };
+        let params = LogParams { container: Some(GC_CONTAINER.into()), ..LogParams::default() };
         if let Ok(text) = pods.logs(&name, &params).await {
             out.push_str(&text);
         }

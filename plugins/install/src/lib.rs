@@ -9,12 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use kubectl_mlflow_core::cli::{self, parse_duration, ClusterArgs, OutputArgs, Reporter, ValuesArgs, EXIT_FAILED, EXIT_USAGE};
-use kubectl_mlflow_core::engine::progress::Progress;
-use kubectl_mlflow_core::engine::{self, Engine, EngineError, InstallOptions};
-use kubectl_mlflow_core::output::{self, Format};
+use kubectl_mlflow_core::cluster::{Resolved, Session};
+use kubectl_mlflow_core::engine::{self, Engine, InstallOptions};
 use kubectl_mlflow_core::release::{prepare, Options, Prepared};
-use kubectl_mlflow_core::{cluster, Problems, Source};
+use kubectl_mlflow_core::ui::output::{self, Format};
+use kubectl_mlflow_core::ui::{self, parse_duration, ClusterArgs, OutputArgs, Progress, Reporter, ValuesArgs};
+use kubectl_mlflow_core::{Failure, Source};
+use tokio::io::AsyncReadExt;
 
 /// Install or upgrade an MLflow tracking server.
 ///
@@ -91,79 +92,72 @@ pub enum DryRun {
     Server,
 }
 
-/// Parses the arguments and runs the command; the exit code follows the CLI conventions.
-pub fn run<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    match cli::parse::<Cli, _, _>(args) {
-        Ok(cli) => execute(cli),
-        Err(code) => code,
+impl ui::Command for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.out
     }
 }
 
-fn execute(cli: Cli) -> ExitCode {
+/// The whole binary: parses `args` (the first is the program name), runs, exits 0, 1 or 2.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    ui::main(args, run)
+}
+
+/// Runs the command: renders (and with no `--dry-run`, installs and waits for) the release.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
-    let namespace = match cluster::namespace(&cli.cluster) {
-        Ok(namespace) => namespace,
-        Err(problem) => return reporter.problems(&Problems::from(problem)),
-    };
+    let resolved = Resolved::read(&cli.cluster.target())?;
     if cli.dry_run == Some(DryRun::Client) {
         if cli.reuse_values {
-            reporter.error("--reuse-values reads the installed release: use it with --dry-run=server, not --dry-run");
-            return ExitCode::from(EXIT_USAGE);
+            return Err(Failure::input("--reuse-values reads the installed release: use it with --dry-run=server, not --dry-run"));
         }
-        return match render(&cli, &namespace, cli.values.sources(), &reporter) {
-            Ok(prepared) => print_objects(&prepared, cli.output.unwrap_or(Format::Yaml)),
-            Err(code) => code,
-        };
+        let prepared = render(&cli, &resolved.namespace, cli.values.sources(), &reporter).await?;
+        return print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
     }
-    cli::block_on(install(cli, namespace, reporter))
+    install(cli, resolved, reporter).await
 }
 
-fn render(cli: &Cli, namespace: &str, sources: Vec<Source>, reporter: &Reporter) -> Result<Prepared, ExitCode> {
+async fn render(cli: &Cli, namespace: &str, sources: Vec<Source>, reporter: &Reporter) -> Result<Prepared, Failure> {
     let options = Options { quick_start: true };
-    let prepared = prepare(&cli.release, namespace, &sources, &mut std::io::stdin(), &options).map_err(|p| reporter.problems(&p))?;
+    let stdin = read_stdin(&sources).await?;
+    let prepared = prepare(&cli.release, namespace, &sources, &mut stdin.as_slice(), &options)?;
     for note in &prepared.rendered.notes {
         reporter.note(note);
     }
     Ok(prepared)
 }
 
-fn print_objects(prepared: &Prepared, format: Format) -> ExitCode {
-    let text = output::objects(&prepared.rendered.objects, format);
-    match std::io::stdout().write_all(text.as_bytes()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_FAILED),
+/// Standard input, read without blocking the runtime, when a `-f -` asks for it.
+async fn read_stdin(sources: &[Source]) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    if sources.iter().any(|s| matches!(s, Source::File(path) if path == "-")) {
+        tokio::io::stdin().read_to_end(&mut bytes).await.map_err(|err| Failure::input(format!("-f -: cannot read standard input: {err}")))?;
     }
+    Ok(bytes)
 }
 
-async fn install(cli: Cli, namespace: String, reporter: Reporter) -> ExitCode {
-    let engine = if cli.helm {
-        match engine::helm::find(cli.helm_binary.as_deref()) {
-            Ok(path) => Engine::Helm(path),
-            Err(problem) => return reporter.problems(&problem.into()),
-        }
-    } else {
-        Engine::Native
+fn print_objects(prepared: &Prepared, format: Format) -> Result<(), Failure> {
+    let text = output::objects(&prepared.rendered.objects, format);
+    std::io::stdout().write_all(text.as_bytes()).map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")))
+}
+
+async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(), Failure> {
+    let engine = match cli.helm {
+        true => Engine::Helm(engine::helm::find(cli.helm_binary.as_deref())?),
+        false => Engine::Native,
     };
-    let client = match cluster::connect(&cli.cluster).await {
-        Ok(client) => client,
-        Err(problem) => return reporter.problems(&problem.into()),
-    };
+    let session: Session = resolved.connect().await?;
     let mut sources = cli.values.sources();
     if cli.reuse_values {
-        match engine::stored_values(&client, &cli.release, &namespace).await {
-            Ok(Some(yaml)) => sources.insert(0, Source::Text { name: format!("stored values of release {}", cli.release), yaml }),
-            Ok(None) => reporter.warn(&format!("--reuse-values: release {} has no stored values in namespace {namespace}; using the defaults", cli.release)),
-            Err(err) => return failure(&reporter, err),
+        match engine::stored_values(&session, &cli.release).await? {
+            Some(yaml) => sources.insert(0, Source::Text { name: format!("stored values of release {}", cli.release), yaml }),
+            None => reporter.warn(&format!(
+                "--reuse-values: release {} has no stored values in namespace {}; using the defaults",
+                cli.release, session.namespace
+            )),
         }
     }
-    let prepared = match render(&cli, &namespace, sources, &reporter) {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
+    let prepared = render(&cli, &session.namespace, sources, &reporter).await?;
     let options = InstallOptions {
         engine,
         create_namespace: cli.create_namespace,
@@ -174,28 +168,13 @@ async fn install(cli: Cli, namespace: String, reporter: Reporter) -> ExitCode {
         verbose: cli.out.verbose,
     };
     let mut progress = Progress::new();
-    let result = engine::install(&client, &prepared, &cli.cluster, &options, &mut progress).await;
+    let result = engine::install(&session, &prepared, &options, &mut progress).await;
     progress.finish();
-    match result {
-        Ok(outcome) => {
-            for note in &outcome.notes {
-                reporter.note(note);
-            }
-            if let Some(format) = cli.output {
-                return print_objects(&prepared, format);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err) => failure(&reporter, err),
+    for note in &result?.notes {
+        reporter.note(note);
     }
-}
-
-fn failure(reporter: &Reporter, err: EngineError) -> ExitCode {
-    match &err {
-        EngineError::Input(problems) => {
-            reporter.problems(problems);
-        }
-        EngineError::Failed(message) => reporter.error(message),
+    match cli.output {
+        Some(format) => print_objects(&prepared, format),
+        None => Ok(()),
     }
-    ExitCode::from(err.exit_code())
 }

@@ -11,8 +11,9 @@ use serde_json::json;
 
 use super::applyset::PART_OF_LABEL;
 use super::kinds::Kind;
-use super::EngineError;
+use crate::cluster::describe;
 use crate::render::Object;
+use kubectl_mlflow_model::Failure;
 
 /// The field manager of every write.
 pub const FIELD_MANAGER: &str = "kubectl-mlflow";
@@ -68,7 +69,7 @@ impl Applier {
     }
 
     /// Applies one object; a conflict names the fields and the manager holding them.
-    pub async fn apply(&self, member: &Member) -> Result<DynamicObject, EngineError> {
+    pub async fn apply(&self, member: &Member) -> Result<DynamicObject, Failure> {
         let api = self.api(member.kind);
         let result = api.patch(member.name(), &self.params(), &Patch::Apply(&member.object)).await;
         self.log("PATCH (apply)", member, &result);
@@ -76,7 +77,7 @@ impl Applier {
     }
 
     /// Applies every member, wave by wave, the objects of a wave in parallel.
-    pub async fn apply_all(&self, members: &[Member], mut on_applied: impl FnMut(&Member)) -> Result<(), EngineError> {
+    pub async fn apply_all(&self, members: &[Member], mut on_applied: impl FnMut(&Member)) -> Result<(), Failure> {
         let waves: BTreeSet<u8> = members.iter().map(|m| m.kind.wave).collect();
         for wave in waves {
             let batch: Vec<&Member> = members.iter().filter(|m| m.kind.wave == wave).collect();
@@ -89,7 +90,7 @@ impl Applier {
                 }
             }
             if !errors.is_empty() {
-                return Err(EngineError::Failed(errors.join("\n")));
+                return Err(Failure::Failed(errors.join("\n")));
             }
         }
         Ok(())
@@ -102,7 +103,7 @@ impl Applier {
         applyset_id: &str,
         group_kinds: &BTreeSet<String>,
         keep: &BTreeSet<(String, String)>,
-    ) -> Result<Vec<String>, EngineError> {
+    ) -> Result<Vec<String>, Failure> {
         let mut done = Vec::new();
         for group_kind in group_kinds {
             let Some(kind) = Kind::from_group_kind(group_kind) else { continue };
@@ -111,7 +112,7 @@ impl Applier {
             let list = match api.list_metadata(&ListParams::default().labels(&selector)).await {
                 Ok(list) => list,
                 Err(err) if is_not_found(&err) => continue,
-                Err(err) => return Err(EngineError::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err)))),
+                Err(err) => return Err(Failure::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err)))),
             };
             for item in list.items {
                 let name = item.metadata.name.unwrap_or_default();
@@ -124,14 +125,14 @@ impl Applier {
         Ok(done)
     }
 
-    async fn prune_one(&self, kind: Kind, api: &Api<DynamicObject>, name: &str) -> Result<String, EngineError> {
+    async fn prune_one(&self, kind: Kind, api: &Api<DynamicObject>, name: &str) -> Result<String, Failure> {
         if kind.kind == "PersistentVolumeClaim" {
             let patch = json!({"metadata": {"labels": {PART_OF_LABEL: null}}});
             let mut params = PatchParams::default();
             params.dry_run = self.dry_run;
             api.patch(name, &params, &Patch::Merge(&patch))
                 .await
-                .map_err(|err| EngineError::Failed(format!("PersistentVolumeClaim/{name}: {}", describe(&err))))?;
+                .map_err(|err| Failure::Failed(format!("PersistentVolumeClaim/{name}: {}", describe(&err))))?;
             return Ok(format!(
                 "kept PersistentVolumeClaim/{name} (it holds data; delete it with kubectl delete pvc {name} -n {})",
                 self.namespace
@@ -142,7 +143,7 @@ impl Applier {
         match api.delete(name, &params).await {
             Ok(_) => Ok(format!("pruned {}/{name}", kind.kind)),
             Err(err) if is_not_found(&err) => Ok(format!("pruned {}/{name}", kind.kind)),
-            Err(err) => Err(EngineError::Failed(format!("cannot prune {}/{name}: {}", kind.kind, describe(&err)))),
+            Err(err) => Err(Failure::Failed(format!("cannot prune {}/{name}: {}", kind.kind, describe(&err)))),
         }
     }
 
@@ -163,29 +164,21 @@ pub fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(status) if status.code == 404)
 }
 
-/// The API server's message, without kube's wrapping.
-pub fn describe(err: &kube::Error) -> String {
-    match err {
-        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn apply_error(member: &Member, err: kube::Error) -> EngineError {
+fn apply_error(member: &Member, err: kube::Error) -> Failure {
     if let kube::Error::Api(status) = &err {
         if status.code == 409 {
-            return EngineError::Failed(format!(
+            return Failure::Failed(format!(
                 "{}: {} (another field manager owns these fields; rerun with --force-conflicts to take them over)",
                 member.describe(),
                 status.message
             ));
         }
         if status.code == 404 && member.kind.kind == "ServiceMonitor" {
-            return EngineError::Failed(format!(
+            return Failure::Failed(format!(
                 "{}: the ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed (install the Prometheus Operator, or set serviceMonitor.enabled=false)",
                 member.describe()
             ));
         }
     }
-    EngineError::Failed(format!("{}: {}", member.describe(), describe(&err)))
+    Failure::Failed(format!("{}: {}", member.describe(), describe(&err)))
 }

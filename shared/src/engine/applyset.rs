@@ -23,9 +23,9 @@ pub fn tooling() -> String {
     format!("kubectl-mlflow/v{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The parent Secret of a release.
+/// The parent Secret of a release (named by the release identity).
 pub fn parent_name(release: &str) -> String {
-    format!("kubectl-mlflow.release.{release}")
+    kubectl_mlflow_model::identity::parent_secret_name(release)
 }
 
 /// The ApplySet id of a parent Secret: `applyset-<base64url(sha256(name.namespace.Secret.))>-v1`.

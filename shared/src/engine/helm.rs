@@ -2,11 +2,10 @@
 //! binary and the same merged values, so `helm list` shows it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use tokio::process::Command;
 
-use super::EngineError;
-use crate::cli::ClusterArgs;
 use crate::problem::Problem;
+use kubectl_mlflow_model::Failure;
 
 /// The oldest helm the chart supports.
 pub const MIN_HELM: (u32, u32) = (3, 8);
@@ -20,10 +19,11 @@ pub fn find(explicit: Option<&Path>) -> Result<PathBuf, Problem> {
 }
 
 /// Checks the helm version, returning it (`v3.17.3`).
-pub fn check_version(helm: &Path) -> Result<String, Problem> {
+pub async fn check_version(helm: &Path) -> Result<String, Problem> {
     let output = Command::new(helm)
         .args(["version", "--template", "{{.Version}}"])
         .output()
+        .await
         .map_err(|err| Problem::at("", format!("cannot run {}: {err}", helm.display())))?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
     let numbers: Vec<u32> = version.trim_start_matches('v').split(['.', '+', '-']).take(2).filter_map(|n| n.parse().ok()).collect();
@@ -38,7 +38,10 @@ pub struct HelmRun<'a> {
     pub helm: &'a Path,
     pub release: &'a str,
     pub namespace: &'a str,
-    pub cluster: &'a ClusterArgs,
+    /// `--kube-context`, when the command was given one.
+    pub context: Option<&'a str>,
+    /// `--kubeconfig`, when the command was given one.
+    pub kubeconfig: Option<&'a str>,
     pub values_yaml: &'a str,
     pub create_namespace: bool,
     pub dry_run_server: bool,
@@ -46,12 +49,12 @@ pub struct HelmRun<'a> {
 
 /// `helm upgrade --install` of the embedded chart. Waiting is left to the caller, which watches
 /// and explains failures better than `helm --wait`.
-pub fn upgrade_install(run: &HelmRun) -> Result<String, EngineError> {
-    let dir = tempfile::tempdir().map_err(|err| EngineError::Failed(format!("cannot make a temporary directory: {err}")))?;
+pub async fn upgrade_install(run: &HelmRun<'_>) -> Result<String, Failure> {
+    let dir = tempfile::tempdir().map_err(|err| Failure::Failed(format!("cannot make a temporary directory: {err}")))?;
     let chart = dir.path().join("mlflow");
-    crate::chart::extract(&chart).map_err(|err| EngineError::Failed(format!("cannot write the chart: {err}")))?;
+    super::chart::extract(&chart).map_err(|err| Failure::Failed(format!("cannot write the chart: {err}")))?;
     let values = dir.path().join("values.yaml");
-    write_private(&values, run.values_yaml).map_err(|err| EngineError::Failed(format!("cannot write the values: {err}")))?;
+    write_private(&values, run.values_yaml).map_err(|err| Failure::Failed(format!("cannot write the values: {err}")))?;
     let mut cmd = Command::new(run.helm);
     cmd.args(["upgrade", "--install", run.release])
         .arg(&chart)
@@ -63,16 +66,16 @@ pub fn upgrade_install(run: &HelmRun) -> Result<String, EngineError> {
     if run.dry_run_server {
         cmd.arg("--dry-run=server");
     }
-    if let Some(context) = &run.cluster.context {
+    if let Some(context) = run.context {
         cmd.args(["--kube-context", context]);
     }
-    if let Some(kubeconfig) = &run.cluster.kubeconfig {
+    if let Some(kubeconfig) = run.kubeconfig {
         cmd.args(["--kubeconfig", kubeconfig]);
     }
     cmd.env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT");
-    let output = cmd.output().map_err(|err| EngineError::Failed(format!("cannot run {}: {err}", run.helm.display())))?;
+    let output = cmd.output().await.map_err(|err| Failure::Failed(format!("cannot run {}: {err}", run.helm.display())))?;
     if !output.status.success() {
-        return Err(EngineError::Failed(format!(
+        return Err(Failure::Failed(format!(
             "helm upgrade --install failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));
@@ -102,12 +105,12 @@ mod tests {
         (dir, path)
     }
 
-    #[test]
-    fn helm_older_than_3_8_is_refused() {
+    #[tokio::test]
+    async fn helm_older_than_3_8_is_refused() {
         let (_dir, old) = helm_printing("v3.7.2");
-        let message = check_version(&old).unwrap_err().to_string();
+        let message = check_version(&old).await.unwrap_err().to_string();
         assert!(message.contains("is helm v3.7.2; the chart needs helm 3.8 or newer"), "{message}");
         let (_dir, new) = helm_printing("v4.1.4");
-        assert_eq!(check_version(&new).unwrap(), "v4.1.4");
+        assert_eq!(check_version(&new).await.unwrap(), "v4.1.4");
     }
 }

@@ -3,10 +3,11 @@
 
 pub mod apply;
 pub mod applyset;
+mod chart;
 pub mod helm;
 pub mod kinds;
 pub mod preflight;
-pub mod progress;
+pub mod prune;
 pub mod wait;
 
 use std::collections::BTreeSet;
@@ -17,30 +18,26 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, PostParams};
 use kube::Client;
 
-use self::apply::{describe, Applier, Member};
+use self::apply::{Applier, Member};
 use self::kinds::Kind;
-use self::progress::Progress;
-use crate::cli::ClusterArgs;
+use crate::cluster::{describe, Session};
+use crate::identity::{self, MANAGED_BY_LABEL};
 use crate::release::Prepared;
-use crate::Problems;
+use kubectl_mlflow_model::Failure;
 
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// Input the cluster shows to be wrong (a missing Secret, a permission): nothing was written.
-    #[error("{0}")]
-    Input(Problems),
-    /// The cluster said no, or the release did not become ready.
-    #[error("{0}")]
-    Failed(String),
+/// Where the engine reports what it is doing (the ui layer's progress display implements it).
+pub trait Sink {
+    /// What is happening now: `applying`, `waiting for Deployment/x to roll out`.
+    fn phase(&mut self, message: &str);
+    /// The state of one pod, while waiting.
+    fn pod(&mut self, _pod: &str, _state: &str) {}
+    /// The long step is over: clear any live display.
+    fn finish(&mut self) {}
 }
 
-impl EngineError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            EngineError::Input(_) => crate::cli::EXIT_USAGE,
-            EngineError::Failed(_) => crate::cli::EXIT_FAILED,
-        }
-    }
+/// A sink that shows nothing (tests, quiet callers).
+impl Sink for () {
+    fn phase(&mut self, _message: &str) {}
 }
 
 /// Which engine writes the release.
@@ -68,46 +65,43 @@ pub struct Outcome {
 }
 
 /// Reads the values stored by an earlier install of the release (for `--reuse-values`).
-pub async fn stored_values(client: &Client, release: &str, namespace: &str) -> Result<Option<String>, EngineError> {
-    let parent = read_parent(client, release, namespace).await?;
+pub async fn stored_values(session: &Session, release: &str) -> Result<Option<String>, Failure> {
+    let parent = read_parent(&session.client, release, &session.namespace).await?;
     Ok(parent.as_ref().and_then(applyset::stored_values))
 }
 
-async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<Option<Secret>, EngineError> {
+async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<Option<Secret>, Failure> {
     let name = applyset::parent_name(release);
     Api::<Secret>::namespaced(client.clone(), namespace)
         .get_opt(&name)
         .await
-        .map_err(|err| EngineError::Failed(format!("cannot read Secret/{name}: {}", describe(&err))))
+        .map_err(|err| Failure::Failed(format!("cannot read Secret/{name}: {}", describe(&err))))
 }
 
-pub async fn install(
-    client: &Client,
-    prepared: &Prepared,
-    cluster: &ClusterArgs,
-    options: &InstallOptions,
-    progress: &mut Progress,
-) -> Result<Outcome, EngineError> {
+/// Installs or upgrades a prepared release in the session's cluster: preflight, apply (or helm),
+/// wait. Notes for the user are in the outcome.
+pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOptions, progress: &mut dyn Sink) -> Result<Outcome, Failure> {
+    let client = &session.client;
     let namespace = &prepared.release.namespace;
     let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
     progress.phase("checking the cluster");
     let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds };
     let problems = preflight::check(client, &plan).await;
     if !problems.is_empty() {
-        return Err(EngineError::Input(problems));
+        return Err(Failure::Input(problems));
     }
     let mut outcome = match &options.engine {
         Engine::Native => install_native(client, prepared, options, progress).await?,
-        Engine::Helm(helm) => install_with_helm(helm, prepared, cluster, options, progress)?,
+        Engine::Helm(helm) => install_with_helm(helm, prepared, session, options, progress).await?,
     };
     if options.wait && !options.dry_run_server {
-        wait::wait(client, &wait_target(prepared), options.timeout, progress).await?;
+        wait::wait(client, &prepared.rendered.wait, options.timeout, progress).await?;
     }
-    outcome.notes.extend(access_notes(prepared));
+    outcome.notes.extend(prepared.rendered.access.iter().cloned());
     Ok(outcome)
 }
 
-async fn install_native(client: &Client, prepared: &Prepared, options: &InstallOptions, progress: &mut Progress) -> Result<Outcome, EngineError> {
+async fn install_native(client: &Client, prepared: &Prepared, options: &InstallOptions, progress: &mut dyn Sink) -> Result<Outcome, Failure> {
     let release = &prepared.release;
     let ns = &release.namespace;
     if options.create_namespace {
@@ -115,7 +109,7 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
     }
     let parent = read_parent(client, &release.name, ns).await?;
     if let Some(tooling) = parent.as_ref().and_then(applyset::foreign_tooling) {
-        return Err(EngineError::Failed(format!(
+        return Err(Failure::Failed(format!(
             "Secret/{} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool, or another release name)",
             applyset::parent_name(&release.name)
         )));
@@ -133,7 +127,8 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
         verbose: options.verbose,
     };
     let values_yaml = crate::yaml::to_string(&prepared.user_values);
-    let labels = parent_labels(prepared);
+    let mut labels = identity::labels(&release.name, None);
+    labels.insert(MANAGED_BY_LABEL.into(), crate::render::MANAGED_BY.into());
     // The parent first lists every kind that may hold members, so an interrupted run still
     // leaves a set that a rerun can prune.
     let parent_member = |kinds: &BTreeSet<String>| Member {
@@ -154,72 +149,36 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
     Ok(Outcome { notes })
 }
 
-fn parent_labels(prepared: &Prepared) -> std::collections::BTreeMap<String, String> {
-    std::collections::BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), "mlflow".to_string()),
-        ("app.kubernetes.io/instance".to_string(), prepared.release.name.clone()),
-        ("app.kubernetes.io/managed-by".to_string(), crate::render::MANAGED_BY.to_string()),
-    ])
-}
-
-async fn ensure_namespace(client: &Client, name: &str, dry_run: bool) -> Result<(), EngineError> {
+async fn ensure_namespace(client: &Client, name: &str, dry_run: bool) -> Result<(), Failure> {
     let api = Api::<Namespace>::all(client.clone());
-    if api.get_opt(name).await.map_err(|err| EngineError::Failed(describe(&err)))?.is_some() {
+    if api.get_opt(name).await.map_err(|err| Failure::Failed(describe(&err)))?.is_some() {
         return Ok(());
     }
     let namespace = Namespace { metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
     let params = PostParams { dry_run, ..PostParams::default() };
-    api.create(&params, &namespace).await.map_err(|err| EngineError::Failed(format!("cannot create namespace {name}: {}", describe(&err))))?;
+    api.create(&params, &namespace).await.map_err(|err| Failure::Failed(format!("cannot create namespace {name}: {}", describe(&err))))?;
     Ok(())
 }
 
-fn install_with_helm(helm: &std::path::Path, prepared: &Prepared, cluster: &ClusterArgs, options: &InstallOptions, progress: &mut Progress) -> Result<Outcome, EngineError> {
-    let version = helm::check_version(helm).map_err(|p| EngineError::Input(p.into()))?;
+async fn install_with_helm(
+    helm: &std::path::Path,
+    prepared: &Prepared,
+    session: &Session,
+    options: &InstallOptions,
+    progress: &mut dyn Sink,
+) -> Result<Outcome, Failure> {
+    let version = helm::check_version(helm).await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,
         release: &prepared.release.name,
         namespace: &prepared.release.namespace,
-        cluster,
+        context: session.context.as_deref(),
+        kubeconfig: session.kubeconfig.as_deref(),
         values_yaml: &crate::yaml::to_string(&prepared.user_values),
         create_namespace: options.create_namespace,
         dry_run_server: options.dry_run_server,
     };
-    helm::upgrade_install(&run)?;
+    helm::upgrade_install(&run).await?;
     Ok(Outcome { notes: vec![format!("helm release {} is listed by: helm list -n {}", prepared.release.name, prepared.release.namespace)] })
-}
-
-fn wait_target(prepared: &Prepared) -> wait::Target {
-    let fullname = crate::names::fullname(&prepared.values, &prepared.release.name);
-    wait::Target {
-        namespace: prepared.release.namespace.clone(),
-        deployment: fullname.clone(),
-        pvc: prepared.values.storage.enabled.then_some(fullname),
-        selector: format!(
-            "app.kubernetes.io/name=mlflow,app.kubernetes.io/instance={},app.kubernetes.io/component=server",
-            prepared.release.name
-        ),
-    }
-}
-
-/// How to reach MLflow once it runs.
-fn access_notes(prepared: &Prepared) -> Vec<String> {
-    let values = &prepared.values;
-    let (release, ns) = (&prepared.release.name, &prepared.release.namespace);
-    let scheme = if values.tls.enabled { "https" } else { "http" };
-    let port = values.port();
-    let fullname = crate::names::fullname(values, release);
-    let mut notes = vec![format!(
-        "reach MLflow with: kubectl mlflow portforward {release} -n {ns}   (or: kubectl port-forward -n {ns} svc/{fullname} {port}:{port}), then open {scheme}://localhost:{port}{}",
-        values.server.static_prefix.trim_end_matches('/')
-    )];
-    if values.ingress.enabled {
-        let tls_hosts: Vec<&String> = values.ingress.tls.iter().flat_map(|t| t.hosts.iter().flatten()).collect();
-        for host in &values.ingress.hosts {
-            let scheme = if tls_hosts.contains(&&host.host) { "https" } else { "http" };
-            let path = host.paths.first().map(|p| p.path.as_str()).unwrap_or("/");
-            notes.push(format!("through the Ingress: {scheme}://{}{path}", host.host));
-        }
-    }
-    notes
 }

@@ -9,7 +9,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, PostParams};
 use kube::Client;
 
-use super::apply::describe;
+use crate::cluster::describe;
 use super::kinds::Kind;
 use crate::problem::{index, Problem, Problems};
 use crate::values::Values;

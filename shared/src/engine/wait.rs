@@ -12,8 +12,8 @@ use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::watcher::{self, watcher};
 use kube::Client;
 
-use super::progress::Progress;
-use super::EngineError;
+use super::Sink;
+use kubectl_mlflow_model::Failure;
 
 /// Container states that waiting does not cure.
 const FATAL_WAITING: [&str; 6] = [
@@ -28,13 +28,7 @@ const FATAL_WAITING: [&str; 6] = [
 /// Restarts after which a container is taken as failing its probes or crashing.
 const MAX_RESTARTS: i32 = 3;
 
-pub struct Target {
-    pub namespace: String,
-    pub deployment: String,
-    pub pvc: Option<String>,
-    /// Label selector of the server's pods.
-    pub selector: String,
-}
+pub use crate::render::WaitTarget as Target;
 
 enum Change {
     Deployment(Box<Deployment>),
@@ -45,15 +39,15 @@ enum Change {
     Lost(String),
 }
 
-pub async fn wait(client: &Client, target: &Target, timeout: Duration, progress: &mut Progress) -> Result<(), EngineError> {
+pub async fn wait(client: &Client, target: &Target, timeout: Duration, progress: &mut dyn Sink) -> Result<(), Failure> {
     let mut state = State::default();
     let outcome = tokio::time::timeout(timeout, watch(client, target, progress, &mut state)).await;
     progress.finish();
     match outcome {
         Ok(result) => result,
-        Err(_) => Err(EngineError::Failed(format!(
+        Err(_) => Err(Failure::Failed(format!(
             "timed out after {} waiting for Deployment/{}: {}\n{}",
-            crate::cli::format_duration(timeout),
+            kubectl_mlflow_model::duration::format_duration(timeout),
             target.deployment,
             state.summary(),
             diagnose_pods(client, target, state.pods.keys().cloned().collect()).await
@@ -77,7 +71,7 @@ impl State {
     }
 }
 
-async fn watch(client: &Client, target: &Target, progress: &mut Progress, state: &mut State) -> Result<(), EngineError> {
+async fn watch(client: &Client, target: &Target, progress: &mut dyn Sink, state: &mut State) -> Result<(), Failure> {
     let ns = &target.namespace;
     let by_name = |name: &str| watcher::Config::default().fields(&format!("metadata.name={name}"));
     let deployments = watcher(Api::<Deployment>::namespaced(client.clone(), ns), by_name(&target.deployment))
@@ -101,7 +95,7 @@ async fn watch(client: &Client, target: &Target, progress: &mut Progress, state:
             }
         }
     }
-    Err(EngineError::Failed("the watch ended unexpectedly".into()))
+    Err(Failure::Failed("the watch ended unexpectedly".into()))
 }
 
 fn changes<K>(
@@ -118,7 +112,7 @@ fn changes<K>(
 }
 
 /// `Some(outcome)` when the wait is over.
-async fn apply_change(client: &Client, target: &Target, progress: &mut Progress, state: &mut State, change: Change) -> Option<Result<(), EngineError>> {
+async fn apply_change(client: &Client, target: &Target, progress: &mut dyn Sink, state: &mut State, change: Change) -> Option<Result<(), Failure>> {
     match change {
         Change::Deployment(deployment) => {
             let (done, text) = rollout_status(&deployment);
@@ -128,7 +122,7 @@ async fn apply_change(client: &Client, target: &Target, progress: &mut Progress,
                 return Some(Ok(()));
             }
             if text.starts_with("failed") {
-                return Some(Err(EngineError::Failed(format!("Deployment/{}: {text}", target.deployment))));
+                return Some(Err(Failure::Failed(format!("Deployment/{}: {text}", target.deployment))));
             }
         }
         Change::Pod(pod) => {
@@ -138,7 +132,7 @@ async fn apply_change(client: &Client, target: &Target, progress: &mut Progress,
             state.pods.insert(name.clone(), text.clone());
             if fatal {
                 let details = diagnose_pods(client, target, vec![name.clone()]).await;
-                return Some(Err(EngineError::Failed(format!("pod {name} cannot start: {text}\n{details}"))));
+                return Some(Err(Failure::Failed(format!("pod {name} cannot start: {text}\n{details}"))));
             }
         }
         Change::PodGone(name) => {
@@ -157,7 +151,7 @@ async fn apply_change(client: &Client, target: &Target, progress: &mut Progress,
 
 /// Warning events that end the wait: a PVC that cannot be provisioned, a pod that cannot be
 /// scheduled for a reason other than a volume still being provisioned.
-async fn warning(client: &Client, target: &Target, state: &State, event: &Event) -> Option<Result<(), EngineError>> {
+async fn warning(client: &Client, target: &Target, state: &State, event: &Event) -> Option<Result<(), Failure>> {
     let object = &event.involved_object;
     let name = object.name.clone().unwrap_or_default();
     let reason = event.reason.clone().unwrap_or_default();
@@ -172,7 +166,7 @@ async fn warning(client: &Client, target: &Target, state: &State, event: &Event)
     }
     let kind = object.kind.clone().unwrap_or_default();
     let details = if kind == "Pod" { diagnose_pods(client, target, vec![name.clone()]).await } else { String::new() };
-    Some(Err(EngineError::Failed(format!("{kind}/{name}: {reason}: {message}\n{details}"))))
+    Some(Err(Failure::Failed(format!("{kind}/{name}: {reason}: {message}\n{details}"))))
 }
 
 /// What `kubectl rollout status` says: done only when the controller has seen the latest spec and

@@ -5,7 +5,7 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::core::DynamicObject;
+use kube_core::DynamicObject;
 use serde_json::Value;
 
 /// A Kubernetes object of a release.
@@ -71,5 +71,12 @@ impl Object {
         let json = self.to_json();
         let name = json.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
         format!("{}/{name}", self.kind())
+    }
+}
+
+/// Serializes as [`Object::to_json`] does, so printers can take any `Serialize`.
+impl serde::Serialize for Object {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
     }
 }

@@ -1,13 +1,12 @@
-//! The CronJob running `mlflow gc`. It reads no environment variable for the store, so the URI is
-//! passed on the command line (expanded by the kubelet from the env), and it reaches the server
-//! through the Service to delete proxied artifacts.
+//! The CronJob running `mlflow gc` (its command line: [`crate::identity::gc_command`]).
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::deployment::{backend_store_env, data_volume, empty_dir, from_source, literal, mount};
+use super::pod::{backend_store_env, from_source, literal, tmp_and_data_mounts, tmp_and_data_volumes};
 use super::{labels, non_empty_vec, Context};
+use crate::identity::{gc_command, GcRequest, GC_COMPONENT, GC_CONTAINER};
 use crate::names::truncate;
 
 /// CronJob names may not pass 52 characters (the Jobs get a suffix).
@@ -17,24 +16,13 @@ pub fn name(ctx: &Context) -> String {
 
 /// The URL the GC job reaches the server at.
 pub fn tracking_uri(ctx: &Context) -> String {
-    format!("{}://{}:{}{}", ctx.scheme(), ctx.service_host(), ctx.port, ctx.prefix())
+    ctx.identity.endpoint.tracking_uri()
 }
 
 pub fn command(ctx: &Context) -> Vec<String> {
     let gc = &ctx.values.garbage_collection;
-    let mut args = vec![
-        "mlflow".to_string(),
-        "gc".to_string(),
-        "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)".to_string(),
-        format!("--tracking-uri={}", tracking_uri(ctx)),
-    ];
-    if !gc.older_than.is_empty() {
-        args.push(format!("--older-than={}", gc.older_than));
-    }
-    if gc.all_workspaces {
-        args.push("--all-workspaces".into());
-    }
-    args
+    let request = GcRequest { older_than: gc.older_than.clone(), all_workspaces: gc.all_workspaces, ..GcRequest::default() };
+    gc_command(&tracking_uri(ctx), &request)
 }
 
 fn container(ctx: &Context) -> Container {
@@ -45,13 +33,10 @@ fn container(ctx: &Context) -> Container {
         env.extend(values.auth.admin_password_from.as_ref().map(|s| from_source("MLFLOW_TRACKING_PASSWORD", s)));
     }
     env.extend(values.env.iter().cloned());
-    let mut mounts = vec![mount("tmp", "/tmp", false)];
-    if values.storage.enabled {
-        mounts.push(mount("data", &values.storage.mount_path, false));
-    }
+    let mut mounts = tmp_and_data_mounts(values);
     mounts.extend(values.garbage_collection.extra_volume_mounts.iter().cloned());
     Container {
-        name: "gc".into(),
+        name: GC_CONTAINER.into(),
         image: Some(ctx.image()),
         image_pull_policy: Some(values.image.pull_policy.clone()),
         command: Some(command(ctx)),
@@ -70,10 +55,7 @@ pub fn cron_job(ctx: &Context) -> Option<CronJob> {
     if !gc.enabled {
         return None;
     }
-    let mut volumes = vec![empty_dir("tmp")];
-    if values.storage.enabled {
-        volumes.push(data_volume(ctx));
-    }
+    let mut volumes = tmp_and_data_volumes(ctx);
     volumes.extend(gc.extra_volumes.iter().cloned());
     let pod = PodSpec {
         service_account_name: Some(ctx.service_account()),
@@ -87,7 +69,7 @@ pub fn cron_job(ctx: &Context) -> Option<CronJob> {
         ..PodSpec::default()
     };
     Some(CronJob {
-        metadata: ctx.meta(name(ctx), Some("gc")),
+        metadata: ctx.meta(name(ctx), Some(GC_COMPONENT)),
         spec: Some(CronJobSpec {
             schedule: gc.schedule.clone(),
             concurrency_policy: Some("Forbid".into()),
@@ -98,7 +80,7 @@ pub fn cron_job(ctx: &Context) -> Option<CronJob> {
                     backoff_limit: Some(2),
                     template: PodTemplateSpec {
                         metadata: Some(ObjectMeta {
-                            labels: Some(labels::selector(ctx, Some("gc"))),
+                            labels: Some(labels::selector(ctx, Some(GC_COMPONENT))),
                             ..ObjectMeta::default()
                         }),
                         spec: Some(pod),

@@ -5,7 +5,8 @@ use std::io::Read;
 
 use crate::problem::{Problem, Problems};
 use crate::render::{render, Release, Rendered};
-use crate::values::{self, Source, Values};
+use crate::validate::Valid;
+use crate::values::{self, Source};
 use crate::{names, validate};
 
 /// A release ready to be applied or printed.
@@ -14,7 +15,7 @@ pub struct Prepared {
     pub release: Release,
     /// The user's values (the sources merged, before the defaults): what an upgrade reuses.
     pub user_values: serde_json::Value,
-    pub values: Values,
+    pub values: Valid,
     pub rendered: Rendered,
 }
 
@@ -58,11 +59,15 @@ pub fn prepare(
             return Err(problems);
         }
     };
-    problems.extend(validate::check(&values));
     let release = Release { name: release.to_string(), namespace: namespace.to_string() };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    let values = match validate::validated(values) {
+        Ok(values) if problems.is_empty() => values,
+        Ok(_) => return Err(problems),
+        Err(found) => {
+            problems.extend(found);
+            return Err(problems);
+        }
+    };
     let mut rendered = render(&values, &release);
     notes.append(&mut rendered.notes);
     rendered.notes = notes;

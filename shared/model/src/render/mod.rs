@@ -11,6 +11,7 @@ mod labels;
 mod monitoring;
 mod network_policy;
 mod object;
+pub mod pod;
 mod service;
 mod storage;
 
@@ -22,7 +23,9 @@ pub use hosts::allowed_hosts;
 pub use labels::MANAGED_BY;
 pub use object::Object;
 
+use crate::identity::{Identity, SERVER_COMPONENT};
 use crate::names;
+use crate::validate::Valid;
 use crate::values::Values;
 
 /// The chart's appVersion: the MLflow version the image tag defaults to.
@@ -39,31 +42,29 @@ pub struct Release {
 pub struct Context<'a> {
     pub values: &'a Values,
     pub release: &'a Release,
+    pub identity: Identity,
     pub fullname: String,
     pub port: i32,
 }
 
 impl<'a> Context<'a> {
     pub fn new(values: &'a Values, release: &'a Release) -> Self {
-        Context { values, release, fullname: names::fullname(values, &release.name), port: values.port() }
+        let identity = Identity::of(values, &release.name, &release.namespace);
+        Context { values, release, fullname: identity.fullname.clone(), port: identity.endpoint.port, identity }
     }
 
-    /// The container and Service port's name.
-    pub fn port_name(&self) -> &'static str {
-        if self.values.tls.enabled {
-            "https"
-        } else {
-            "http"
-        }
+    /// The container and Service port's name: the scheme.
+    pub fn port_name(&self) -> &str {
+        &self.identity.endpoint.scheme
     }
 
-    pub fn scheme(&self) -> &'static str {
-        self.port_name()
+    pub fn scheme(&self) -> &str {
+        &self.identity.endpoint.scheme
     }
 
     /// `server.staticPrefix` without a trailing `/`.
     pub fn prefix(&self) -> &str {
-        self.values.server.static_prefix.trim_end_matches('/')
+        &self.identity.endpoint.prefix
     }
 
     pub fn image(&self) -> String {
@@ -74,11 +75,6 @@ impl<'a> Context<'a> {
 
     pub fn service_account(&self) -> String {
         names::service_account(self.values, &self.release.name)
-    }
-
-    /// The in-cluster DNS name of the Service.
-    pub fn service_host(&self) -> String {
-        format!("{}.{}.svc.cluster.local", self.fullname, self.release.namespace)
     }
 
     /// Metadata of a namespaced object of this release.
@@ -97,15 +93,31 @@ impl<'a> Context<'a> {
     }
 }
 
-/// What rendering made: the objects in apply order, and notes for the user.
-#[derive(Debug, Clone, Default)]
+/// What a wait for a rendered release watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitTarget {
+    pub namespace: String,
+    pub deployment: String,
+    pub pvc: Option<String>,
+    /// Label selector of the server's pods.
+    pub selector: String,
+}
+
+/// What rendering made: the objects in apply order, notes for the user, and what the engine
+/// needs to know about the release without re-deriving it (its identity, what to wait for, how
+/// to reach it once it runs).
+#[derive(Debug, Clone)]
 pub struct Rendered {
     pub objects: Vec<Object>,
     pub notes: Vec<String>,
+    pub identity: Identity,
+    pub wait: WaitTarget,
+    /// How to reach MLflow once it runs.
+    pub access: Vec<String>,
 }
 
-/// Renders a release. The values must have passed [`crate::validate::check`].
-pub fn render(values: &Values, release: &Release) -> Rendered {
+/// Renders a release from values that passed validation.
+pub fn render(values: &Valid, release: &Release) -> Rendered {
     let ctx = Context::new(values, release);
     let mut objects = Vec::new();
     objects.extend(accounts::service_account(&ctx).map(Object::ServiceAccount));
@@ -123,7 +135,33 @@ pub fn render(values: &Values, release: &Release) -> Rendered {
     objects.extend(network_policy::network_policy(&ctx).map(Object::NetworkPolicy));
     objects.extend(gc::cron_job(&ctx).map(Object::CronJob));
     objects.extend(monitoring::service_monitor(&ctx).map(Object::ServiceMonitor));
-    Rendered { objects, notes: hosts::notes(&ctx) }
+    let wait = WaitTarget {
+        namespace: release.namespace.clone(),
+        deployment: ctx.fullname.clone(),
+        pvc: values.storage.enabled.then(|| ctx.fullname.clone()),
+        selector: ctx.identity.selector(Some(SERVER_COMPONENT)),
+    };
+    Rendered { objects, notes: hosts::notes(&ctx), access: access_notes(&ctx), wait, identity: ctx.identity }
+}
+
+/// How to reach MLflow once it runs.
+fn access_notes(ctx: &Context) -> Vec<String> {
+    let (ns, port) = (&ctx.release.namespace, ctx.port);
+    let mut notes = vec![format!(
+        "reach MLflow with: kubectl port-forward -n {ns} svc/{} {port}:{port}, then open {}://localhost:{port}{}",
+        ctx.fullname,
+        ctx.scheme(),
+        ctx.prefix()
+    )];
+    if ctx.values.ingress.enabled {
+        let tls_hosts: Vec<&String> = ctx.values.ingress.tls.iter().flat_map(|t| t.hosts.iter().flatten()).collect();
+        for host in &ctx.values.ingress.hosts {
+            let scheme = if tls_hosts.contains(&&host.host) { "https" } else { "http" };
+            let path = host.paths.first().map(|p| p.path.as_str()).unwrap_or("/");
+            notes.push(format!("through the Ingress: {scheme}://{}{path}", host.host));
+        }
+    }
+    notes
 }
 
 /// `Some(map)` unless the map is empty: the chart leaves empty maps out.

@@ -72,6 +72,20 @@ impl Progress {
     }
 }
 
+impl crate::engine::Sink for Progress {
+    fn phase(&mut self, message: &str) {
+        Progress::phase(self, message)
+    }
+
+    fn pod(&mut self, pod: &str, state: &str) {
+        Progress::pod(self, pod, state)
+    }
+
+    fn finish(&mut self) {
+        Progress::finish(self)
+    }
+}
+
 impl Default for Progress {
     fn default() -> Self {
         Progress::new()

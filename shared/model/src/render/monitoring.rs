@@ -1,6 +1,6 @@
 //! The Prometheus Operator's ServiceMonitor, as a dynamic object (it is a CRD).
 
-use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube_core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{json, Map, Value};
 
 use super::{labels, Context};

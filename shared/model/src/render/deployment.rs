@@ -3,15 +3,17 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Probe,
+    ConfigMapVolumeSource, Container, ContainerPort, EnvVar,
+    HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
     SecretVolumeSource, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
+use super::pod::{backend_store_env, empty_dir, from_source, literal, mount, store_env, tmp_and_data_mounts, tmp_and_data_volumes};
 use super::{auth, hosts, labels, non_empty, non_empty_vec, Context};
+use crate::identity::{SERVER_COMPONENT, SERVER_CONTAINER};
 use crate::values::model::{self, flag_name};
 
 pub const TLS_DIR: &str = "/etc/mlflow/tls";
@@ -26,7 +28,7 @@ pub fn deployment(ctx: &Context) -> Deployment {
         annotations.insert("checksum/auth-config".into(), auth::checksum(ctx));
     }
     Deployment {
-        metadata: ctx.meta(&ctx.fullname, Some("server")),
+        metadata: ctx.meta(&ctx.fullname, Some(SERVER_COMPONENT)),
         spec: Some(DeploymentSpec {
             replicas: Some(values.replica_count),
             strategy: Some(strategy(ctx)),
@@ -89,7 +91,7 @@ fn pod_spec(ctx: &Context) -> PodSpec {
 fn container(ctx: &Context) -> Container {
     let values = ctx.values;
     Container {
-        name: "mlflow".into(),
+        name: SERVER_CONTAINER.into(),
         image: Some(ctx.image()),
         image_pull_policy: Some(values.image.pull_policy.clone()),
         command: Some(command(ctx)),
@@ -146,28 +148,6 @@ fn option_text(value: &Value) -> Option<String> {
     }
 }
 
-pub fn literal(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..EnvVar::default() }
-}
-
-pub fn from_source(name: &str, source: &EnvVarSource) -> EnvVar {
-    EnvVar { name: name.into(), value_from: Some(source.clone()), ..EnvVar::default() }
-}
-
-/// `MLFLOW_BACKEND_STORE_URI`, from the literal or the reference.
-pub fn backend_store_env(values: &model::Values) -> EnvVar {
-    store_env("MLFLOW_BACKEND_STORE_URI", &values.mlflow.backend_store_uri, &values.mlflow.backend_store_uri_from)
-        .expect("validation requires a backend store")
-}
-
-fn store_env(name: &str, uri: &str, from: &Option<EnvVarSource>) -> Option<EnvVar> {
-    match from {
-        Some(source) => Some(from_source(name, source)),
-        None if !uri.is_empty() => Some(literal(name, uri)),
-        None => None,
-    }
-}
-
 fn env(ctx: &Context) -> Vec<EnvVar> {
     let values = ctx.values;
     let m = &values.mlflow;
@@ -221,21 +201,9 @@ fn probe(ctx: &Context, settings: &model::Probe) -> Option<Probe> {
     })
 }
 
-pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..VolumeMount::default()
-    }
-}
-
 fn volume_mounts(ctx: &Context) -> Vec<VolumeMount> {
     let values = ctx.values;
-    let mut mounts = vec![mount("tmp", "/tmp", false)];
-    if values.storage.enabled {
-        mounts.push(mount("data", &values.storage.mount_path, false));
-    }
+    let mut mounts = tmp_and_data_mounts(values);
     if values.tls.enabled {
         mounts.push(mount("tls", TLS_DIR, true));
     }
@@ -249,27 +217,9 @@ fn volume_mounts(ctx: &Context) -> Vec<VolumeMount> {
     mounts
 }
 
-pub fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() }
-}
-
-pub fn data_volume(ctx: &Context) -> Volume {
-    Volume {
-        name: "data".into(),
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-            claim_name: ctx.fullname.clone(),
-            ..PersistentVolumeClaimVolumeSource::default()
-        }),
-        ..Volume::default()
-    }
-}
-
 fn volumes(ctx: &Context) -> Vec<Volume> {
     let values = ctx.values;
-    let mut volumes = vec![empty_dir("tmp")];
-    if values.storage.enabled {
-        volumes.push(data_volume(ctx));
-    }
+    let mut volumes = tmp_and_data_volumes(ctx);
     if values.tls.enabled {
         volumes.push(Volume {
             name: "tls".into(),

@@ -26,6 +26,24 @@ const OWN_ENV: [&str; 10] = [
     "MLFLOW_PORT",
 ];
 
+/// Values that passed [`check`]: the only values [`crate::render()`] takes, so nothing renders
+/// (and panics on) what validation would have refused.
+#[derive(Debug, Clone)]
+pub struct Valid(Values);
+
+impl std::ops::Deref for Valid {
+    type Target = Values;
+    fn deref(&self) -> &Values {
+        &self.0
+    }
+}
+
+/// The values, if [`check`] finds no problem; else every problem.
+pub fn validated(values: Values) -> Result<Valid, Problems> {
+    let problems = check(&values);
+    problems.into_result(Valid(values))
+}
+
 pub fn check(values: &Values) -> Problems {
     let mut problems = Problems::default();
     stores(values, &mut problems);
@@ -303,12 +321,16 @@ fn cron_value(s: &str, position: usize) -> Option<u32> {
     named.or_else(|| s.parse().ok())
 }
 
-/// `mlflow gc --older-than`: `#d#h#m#s`, numbers may have a fraction.
+/// The longest `--older-than` MLflow takes: Python's `timedelta.max` (999999999 days).
+const MAX_GC_SECONDS: f64 = 999_999_999.0 * 86_400.0;
+
+/// `mlflow gc --older-than`: `#d#h#m#s`, numbers may have a fraction, at most 999999999 days.
 pub fn is_gc_duration(text: &str) -> bool {
     let mut rest = text;
     if rest.is_empty() {
         return false;
     }
+    let mut seconds = 0.0;
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let (number, tail) = rest.split_at(digits);
@@ -316,12 +338,17 @@ pub fn is_gc_duration(text: &str) -> bool {
             return false;
         }
         let mut unit = tail.chars();
-        if !matches!(unit.next(), Some('d' | 'h' | 'm' | 's')) {
-            return false;
-        }
+        let scale = match unit.next() {
+            Some('d') => 86_400.0,
+            Some('h') => 3_600.0,
+            Some('m') => 60.0,
+            Some('s') => 1.0,
+            _ => return false,
+        };
+        seconds += number.parse::<f64>().unwrap_or(f64::INFINITY) * scale;
         rest = unit.as_str();
     }
-    true
+    seconds <= MAX_GC_SECONDS
 }
 
 /// A Kubernetes quantity greater than zero, e.g. `10Gi`, `500M`, `1e9`.

@@ -1,5 +1,4 @@
-//! Finding an installed release by its labels (`app.kubernetes.io/name=mlflow`,
-//! `app.kubernetes.io/instance=<release>`), so the plugins work on releases of the native engine,
+//! Finding an installed release by its labels (the release identity's selector), so the plugins work on releases of the native engine,
 //! of helm with this chart, and of the official MLflow chart alike.
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -8,8 +7,10 @@ use kube::api::{Api, ListParams};
 use kube::Client;
 use serde_json::Value;
 
-use crate::engine::apply::describe;
-use crate::problem::Problem;
+use kubectl_mlflow_model::identity::{self, COMPONENT_LABEL, NAME_LABEL, SERVER_COMPONENT};
+use kubectl_mlflow_model::Failure;
+
+use super::{describe, Session};
 
 /// The server's Deployment and Service of a release.
 #[derive(Debug, Clone)]
@@ -18,32 +19,38 @@ pub struct Found {
     pub service: Option<Service>,
 }
 
+/// The selector of a release's objects.
 pub fn selector(release: &str) -> String {
-    format!("app.kubernetes.io/name=mlflow,app.kubernetes.io/instance={release}")
+    identity::selector(release, None)
+}
+
+/// Looks the release up in the session's namespace.
+pub async fn in_session(session: &Session, release: &str) -> Result<Found, Failure> {
+    in_cluster(&session.client, &session.namespace, release).await
 }
 
 /// Looks the release up in a namespace of the cluster.
-pub async fn in_cluster(client: &Client, namespace: &str, release: &str) -> Result<Found, LookupError> {
+pub async fn in_cluster(client: &Client, namespace: &str, release: &str) -> Result<Found, Failure> {
     let params = ListParams::default().labels(&selector(release));
     let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
         .list(&params)
         .await
-        .map_err(|err| LookupError::Cluster(format!("cannot list Deployments in namespace {namespace}: {}", describe(&err))))?;
+        .map_err(|err| Failure::failed(format!("cannot list Deployments in namespace {namespace}: {}", describe(&err))))?;
     let services = Api::<Service>::namespaced(client.clone(), namespace)
         .list(&params)
         .await
-        .map_err(|err| LookupError::Cluster(format!("cannot list Services in namespace {namespace}: {}", describe(&err))))?;
+        .map_err(|err| Failure::failed(format!("cannot list Services in namespace {namespace}: {}", describe(&err))))?;
     pick(deployments.items, services.items, release, &format!("namespace {namespace}"))
 }
 
 /// Looks the release up in rendered objects (a YAML stream or a JSON `List`, as
 /// `kubectl mlflow install --dry-run` prints them).
-pub fn in_manifests(text: &str, release: &str, source: &str) -> Result<Found, LookupError> {
-    let items = parse_manifests(text).map_err(|message| LookupError::Input(Problem::at("", format!("{source}: {message}"))))?;
+pub fn in_manifests(text: &str, release: &str, source: &str) -> Result<Found, Failure> {
+    let items = parse_manifests(text).map_err(|message| Failure::input(format!("{source}: {message}")))?;
     let of_release = |item: &Value| {
         let labels = item.pointer("/metadata/labels");
-        let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
-        label("app.kubernetes.io/name") == Some("mlflow") && label("app.kubernetes.io/instance") == Some(release)
+        let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str).map(str::to_string);
+        identity::is_of_release(&label, release)
     };
     let deployments = typed(&items, "Deployment", &of_release);
     let services = typed(&items, "Service", &of_release);
@@ -71,7 +78,7 @@ fn parse_manifests(text: &str) -> Result<Vec<Value>, String> {
         if document.trim().is_empty() {
             continue;
         }
-        let value = crate::yaml::parse(document).map_err(|p| p.message)?;
+        let value = kubectl_mlflow_model::yaml::parse(document).map_err(|p| p.message)?;
         if value.as_object().is_some_and(|o| !o.is_empty()) {
             items.push(value);
         }
@@ -80,28 +87,18 @@ fn parse_manifests(text: &str) -> Result<Vec<Value>, String> {
 }
 
 /// The server's Deployment: ours carry `component: server`; the official chart's carry none.
-fn pick(deployments: Vec<Deployment>, services: Vec<Service>, release: &str, place: &str) -> Result<Found, LookupError> {
+fn pick(deployments: Vec<Deployment>, services: Vec<Service>, release: &str, place: &str) -> Result<Found, Failure> {
     let component = |labels: &Option<std::collections::BTreeMap<String, String>>| {
-        labels.as_ref().and_then(|l| l.get("app.kubernetes.io/component")).cloned()
+        labels.as_ref().and_then(|l| l.get(COMPONENT_LABEL)).cloned()
     };
-    let is_server = |c: Option<String>| c.is_none() || c.as_deref() == Some("server");
+    let is_server = |c: Option<String>| c.is_none() || c.as_deref() == Some(SERVER_COMPONENT);
     let deployment = deployments.into_iter().find(|d| is_server(component(&d.metadata.labels))).ok_or_else(|| {
-        LookupError::Input(Problem::at(
-            "",
-            format!(
-                "release {release} not found in {place}: no Deployment labelled {} (see kubectl get deployments -A -l app.kubernetes.io/name=mlflow)",
-                selector(release)
-            ),
+        Failure::input(format!(
+            "release {release} not found in {place}: no Deployment labelled {} (see kubectl get deployments -A -l {NAME_LABEL}={})",
+            selector(release),
+            identity::APP
         ))
     })?;
     let service = services.into_iter().find(|s| is_server(component(&s.metadata.labels)));
     Ok(Found { deployment, service })
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    #[error("{0}")]
-    Input(Problem),
-    #[error("{0}")]
-    Cluster(String),
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::problem::{index, join, Problem, Problems};
 
-pub const SCHEMA_JSON: &str = include_str!("../../../charts/values.schema.json");
+pub const SCHEMA_JSON: &str = include_str!("../../../../charts/values.schema.json");
 
 /// The embedded schema.
 pub fn schema() -> Value {

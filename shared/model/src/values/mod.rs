@@ -18,7 +18,7 @@ pub use set::SetKind;
 use crate::problem::{join, Problem, Problems};
 
 /// `charts/values.yaml`, the only home of the defaults.
-pub const DEFAULTS_YAML: &str = include_str!("../../../charts/values.yaml");
+pub const DEFAULTS_YAML: &str = include_str!("../../../../charts/values.yaml");
 
 /// The chart's defaults as a tree.
 pub fn defaults() -> Value {

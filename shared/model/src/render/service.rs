@@ -4,9 +4,10 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{labels, non_empty, Context};
+use crate::identity::SERVER_COMPONENT;
 
 pub fn service(ctx: &Context) -> Service {
-    let mut meta = ctx.meta(&ctx.fullname, Some("server"));
+    let mut meta = ctx.meta(&ctx.fullname, Some(SERVER_COMPONENT));
     meta.annotations = non_empty(&ctx.values.service.annotations);
     Service {
         metadata: meta,

@@ -1,0 +1,35 @@
+//! Printing objects as kubectl does: a YAML stream, or a JSON `List` (one object: itself).
+
+use clap::ValueEnum;
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+/// Objects (rendered ones, or any Kubernetes type), as `--dry-run -o yaml|json` prints them.
+pub fn objects<T: Serialize>(objects: &[T], format: Format) -> String {
+    match format {
+        Format::Yaml => objects.iter().map(yaml_document).collect(),
+        Format::Json => json_text(&json!({"apiVersion": "v1", "kind": "List", "items": objects})),
+    }
+}
+
+/// One object (a gc Job), as `kubectl get -o yaml|json` prints one.
+pub fn object<T: Serialize>(object: &T, format: Format) -> String {
+    match format {
+        Format::Yaml => yaml_document(object),
+        Format::Json => json_text(object),
+    }
+}
+
+fn yaml_document<T: Serialize>(object: &T) -> String {
+    format!("---\n{}", crate::yaml::to_string(&serde_json::to_value(object).expect("objects serialize")))
+}
+
+fn json_text<T: Serialize>(value: &T) -> String {
+    format!("{}\n", serde_json::to_string_pretty(value).expect("objects serialize"))
+}

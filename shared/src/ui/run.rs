@@ -1,0 +1,60 @@
+//! The binaries' edge: parse the command line, run the plugin on a small runtime, print the one
+//! failure, exit 0, 1 or 2.
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use kubectl_mlflow_model::failure::EXIT_USAGE;
+use kubectl_mlflow_model::Failure;
+
+use super::args::OutputArgs;
+use super::reporter::Reporter;
+
+/// 0: success.
+pub const EXIT_OK: u8 = 0;
+
+/// What a plugin's `Cli` tells the edge: how to show its errors.
+pub trait Command: clap::Parser {
+    fn output(&self) -> &OutputArgs;
+}
+
+/// A plugin binary's whole `main`: parses `args`, runs `run`, prints its failure once.
+/// The multicall `kubectl-mlflow` calls it with the subcommand's arguments.
+pub fn main<C, F>(args: impl IntoIterator<Item = std::ffi::OsString>, run: impl FnOnce(C) -> F) -> ExitCode
+where
+    C: Command,
+    F: Future<Output = Result<(), Failure>>,
+{
+    let cli: C = match parse(args) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let reporter = Reporter::new(cli.output());
+    match block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => reporter.failure(&failure),
+    }
+}
+
+/// Parses a plugin's arguments; on a usage error (or `--help`/`--version`) prints clap's text and
+/// returns the exit code to end with.
+pub fn parse<C: clap::Parser, I, T>(args: I) -> Result<C, ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    C::try_parse_from(args).map_err(|err| {
+        let _ = err.print();
+        ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_OK })
+    })
+}
+
+/// Runs a plugin's async body on a small runtime (the plugins make a handful of API calls).
+pub fn block_on<T>(body: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::failed(format!("cannot start: {err}")))?;
+    runtime.block_on(body)
+}
