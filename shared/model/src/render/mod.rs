@@ -116,7 +116,24 @@ pub struct Rendered {
     pub access: Vec<String>,
 }
 
-/// Renders a release from values that passed validation.
+/// Renders a release from values that passed validation. Values that skipped it do not compile:
+///
+/// ```compile_fail
+/// use kubectl_mlflow_model::{render, values, Release};
+/// let (_, values) = values::resolve(&serde_json::json!({})).unwrap();
+/// let release = Release { name: "mlflow".into(), namespace: "ml".into() };
+/// render(&values, &release); // a `Values`, not a `Valid`
+/// ```
+///
+/// ```
+/// use kubectl_mlflow_model::{render, validate, values, Release};
+/// let user = serde_json::json!({"mlflow": {"backendStoreUri": "sqlite:////data/mlflow.db"}, "storage": {"enabled": true}});
+/// let (_, values) = values::resolve(&user).unwrap();
+/// let valid = validate::validated(values).unwrap();
+/// let release = Release { name: "mlflow".into(), namespace: "ml".into() };
+/// let rendered = render(&valid, &release);
+/// assert!(rendered.access[0].starts_with("reach MLflow with: kubectl port-forward -n ml svc/mlflow-mlflow 5000:5000"));
+/// ```
 pub fn render(values: &Valid, release: &Release) -> Rendered {
     let ctx = Context::new(values, release);
     let mut objects = Vec::new();
