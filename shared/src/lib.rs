@@ -10,7 +10,7 @@
 //!   [`identity`], the native renderer, [`Failure`]. No kube client, no tokio, no terminal.
 //!
 //! A plugin crate is a clap `Cli` struct plus `async fn run(Cli) -> Result<(), Failure>`, and a
-//! `main` that is `ui::main::<Cli, _>(run)`.
+//! `main` that is `ui::main(std::env::args_os(), run)` (a multicall binary calls the same).
 
 pub mod cluster;
 pub mod engine;

@@ -5,8 +5,6 @@
 pub mod job;
 mod run;
 
-use std::ffi::OsString;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -92,11 +90,6 @@ impl ui::Command for Cli {
     fn output(&self) -> &OutputArgs {
         &self.out
     }
-}
-
-/// The whole binary: parses `args` (the first is the program name), runs, exits 0, 1 or 2.
-pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
-    ui::main(args, run)
 }
 
 /// Runs the command: finds the release, makes the Job, and prints it or runs it.

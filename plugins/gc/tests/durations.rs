@@ -2,6 +2,7 @@
 //! exit code 2 and one error line, never a panic.
 
 use assert_cmd::Command;
+use kubectl_mlflow_test_support::assert_refused_in_one_line;
 
 fn refused(args: &[&str]) {
     let out = Command::cargo_bin("kubectl-mlflow-gc")
@@ -11,13 +12,7 @@ fn refused(args: &[&str]) {
         .args(["--manifests", "/nonexistent/release.yaml", "--dry-run"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
-    assert!(errors[0].contains("duration"), "{args:?}: {stderr}");
+    assert_refused_in_one_line(&out, "duration");
 }
 
 #[test]

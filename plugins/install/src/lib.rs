@@ -2,10 +2,8 @@
 //! upgrades it — natively with server-side apply (an ApplySet), or through helm with `--helm` —
 //! then waits for it, explaining what is wrong if it does not come up.
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -96,11 +94,6 @@ impl ui::Command for Cli {
     fn output(&self) -> &OutputArgs {
         &self.out
     }
-}
-
-/// The whole binary: parses `args` (the first is the program name), runs, exits 0, 1 or 2.
-pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
-    ui::main(args, run)
 }
 
 /// Runs the command: renders (and with no `--dry-run`, installs and waits for) the release.

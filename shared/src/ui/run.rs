@@ -18,7 +18,8 @@ pub trait Command: clap::Parser {
     fn output(&self) -> &OutputArgs;
 }
 
-/// A plugin binary's whole `main`: parses `args`, runs `run`, prints its failure once.
+/// A plugin binary's whole `main`: parses `args` (the first is the program name), runs `run`,
+/// prints its failure once, exits 0, 1 or 2.
 /// The multicall `kubectl-mlflow` calls it with the subcommand's arguments.
 pub fn main<C, F>(args: impl IntoIterator<Item = std::ffi::OsString>, run: impl FnOnce(C) -> F) -> ExitCode
 where
