@@ -9,6 +9,7 @@ pub mod identity;
 pub mod names;
 pub mod problem;
 pub mod release;
+pub mod store_uri;
 pub mod render;
 pub mod validate;
 pub mod values;
