@@ -39,3 +39,16 @@ fn workspaces_accept_every_sql_store() {
 fn quantities_may_be_numbers() {
     assert!(problems(&["resources.limits.cpu=2", "resources.requests.memory=1073741824"], true).is_empty());
 }
+
+#[test]
+fn store_uris_are_checked_with_the_password_masked() {
+    let found = problems(&["mlflow.backendStoreUri=postgres://u:hunter2@db/m", "mlflow.registryStoreUri=oracle://db/r", "storage.enabled=true"], false);
+    assert_eq!(
+        found,
+        vec![
+            "mlflow.backendStoreUri: \"postgres://u:***@db/m\": SQLAlchemy does not know the scheme \"postgres\" (write postgresql:// instead)",
+            "mlflow.registryStoreUri: \"oracle://db/r\": MLflow has no store for the scheme \"oracle\" (use one of postgresql, mysql, mssql, sqlite, file, http, https, databricks, databricks-uc, uc, or a local path)",
+        ]
+    );
+    assert!(problems(&["mlflow.backendStoreUri=/mlflow/mlruns", "storage.enabled=true"], false).is_empty());
+}

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::names::{is_dns1123_label, is_dns1123_subdomain};
 use crate::problem::{index, Problem, Problems};
+use crate::store_uri;
 use crate::values::model::flag_name;
 use crate::values::Values;
 
@@ -67,6 +68,18 @@ fn stores(values: &Values, out: &mut Problems) {
             "no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)",
         ));
     }
+    for (path, uri) in [("mlflow.backendStoreUri", &m.backend_store_uri), ("mlflow.registryStoreUri", &m.registry_store_uri)] {
+        match store_uri::check_store(uri) {
+            Err(err) if !uri.is_empty() => out.push(Problem::at(path, err.to_string())),
+            _ => {}
+        }
+    }
+    let auth_db = &values.auth.database_uri;
+    if values.basic_auth() && !auth_db.is_empty() {
+        if let Err(err) = store_uri::check_database(auth_db) {
+            out.push(Problem::at("auth.databaseUri", err.to_string()));
+        }
+    }
 }
 
 /// MLflow's default artifact location is `./mlartifacts` in its working directory: on the
@@ -86,7 +99,7 @@ fn workspaces(values: &Values, out: &mut Problems) {
         return;
     }
     let uri = &values.mlflow.backend_store_uri;
-    if !uri.is_empty() && !SQL_SCHEMES.contains(&scheme_family(uri)) {
+    if !uri.is_empty() && !SQL_SCHEMES.contains(&store_uri::family(uri)) {
         out.push(Problem::at(
             "server.flag_options",
             format!(
@@ -103,16 +116,8 @@ fn workspaces(values: &Values, out: &mut Problems) {
     }
 }
 
-/// `postgresql+psycopg2://…` → `postgresql`; a path → "".
-fn scheme_family(uri: &str) -> &str {
-    match uri.split_once("://").or_else(|| uri.split_once(':')) {
-        Some((scheme, _)) => scheme.split('+').next().unwrap_or(scheme),
-        None => "",
-    }
-}
-
 fn scheme_or_path(uri: &str) -> &str {
-    match scheme_family(uri) {
+    match store_uri::family(uri) {
         "" => uri,
         scheme => scheme,
     }
