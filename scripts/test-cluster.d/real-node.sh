@@ -13,7 +13,11 @@ REAL_NODE_COMPONENTS=(containerd kubelet kube-proxy coredns local-path)
 CONTAINERD_ROOT="${CACHE_ROOT}/containerd-root"
 NODE_DIR="${RUN_DIR}/node"
 CONTAINERD_SOCK="${NODE_DIR}/containerd/containerd.sock"
+# set to 1 for pod traffic (Service DNAT between pods on the bridge)
 SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables)
+# the kubelet sets these to its defaults (protectKernelDefaults: false); `down` restores them
+KUBELET_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 PAUSE_IMAGE="$("${SCRIPT_DIR}/node-images" pause-image)"
 
 real_node_packages() {
@@ -44,9 +48,7 @@ version = 3
 root = '${CONTAINERD_ROOT}'
 state = '${NODE_DIR}/containerd/state'
 temp = '${NODE_DIR}/containerd/tmp'
-disabled_plugins = ['io.containerd.internal.v1.opt', 'io.containerd.nri.v1.nri',
-  'io.containerd.snapshotter.v1.blockfile', 'io.containerd.snapshotter.v1.erofs',
-  'io.containerd.snapshotter.v1.native', 'io.containerd.tracing.processor.v1.otlp']
+disabled_plugins = ['io.containerd.internal.v1.opt', 'io.containerd.nri.v1.nri']
 
 [grpc]
   address = '${CONTAINERD_SOCK}'
@@ -156,8 +158,13 @@ clusterCIDR: ${REAL_POD_SUBNET}
 bindAddress: 127.0.0.1
 healthzBindAddress: 127.0.0.1:$((KWOK_PORT + 1))
 metricsBindAddress: 127.0.0.1:$((KWOK_PORT + 2))
+# leave the host's sysctls alone: no conntrack tuning, no route_localnet
 conntrack:
   maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+iptables:
+  localhostNodePorts: false
 EOF2
   cat >"${NODE_DIR}/Corefile" <<EOF2
 cluster.local:53 {
@@ -203,10 +210,10 @@ EOF2
 # previous sysctl values are kept, for `down` to restore.
 real_network_up() {
   local s
-  for s in "${SYSCTLS[@]}"; do
+  for s in "${SYSCTLS[@]}" "${KUBELET_SYSCTLS[@]}"; do
     echo "${s}=$(sysctl -n "${s}")" >>"${NODE_DIR}/sysctl.saved"
-    sysctl -qw "${s}=1"
   done
+  for s in "${SYSCTLS[@]}"; do sysctl -qw "${s}=1"; done
   ip link show "${REAL_BRIDGE}" >/dev/null 2>&1 || ip link add "${REAL_BRIDGE}" type bridge
   ip addr replace "${REAL_GATEWAY}/24" dev "${REAL_BRIDGE}"
   ip link set "${REAL_BRIDGE}" up
@@ -223,7 +230,7 @@ import_images() {
     fi
     log "importing ${name} into containerd"
     (cd "${layout}" && tar --exclude=./.done -cf - .) \
-      | ctr_ images import --index-name "${name}" --all-platforms - >"${LOGS}/import.log" 2>&1 \
+      | ctr_ images import --index-name "${name}" - >"${LOGS}/import.log" 2>&1 \
       || { cat "${LOGS}/import.log" >&2; die "importing ${name} from ${layout} failed"; }
     echo "${want}" >"${stamp}"
   done < <("${SCRIPT_DIR}/node-images" list)
