@@ -249,7 +249,8 @@ start_real_node() {
   write_containerd_config
   write_kubelet_config
   real_network_up
-  PATH="${CONTAINERD_BIN}:${PATH}" start_component containerd "${CONTAINERD_BIN}/containerd" \
+  # the shim is found on containerd's PATH
+  start_component containerd env "PATH=${CONTAINERD_BIN}:${PATH}" "${CONTAINERD_BIN}/containerd" \
     --config "${NODE_DIR}/containerd/config.toml" --log-level warn
   wait_for "containerd" 30 ctr_ version || { check_component_alive containerd; die "containerd did not start"; }
   import_images
