@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, ListParams, PostParams};
-use kubectl_mlflow_test_support::{cluster, mlflow_client, poll_until, repo_root, PortForward, TestNamespace};
+use kubectl_mlflow_test_support::{
+    cluster, mlflow_client, poll_until, repo_root, PortForward, TestNamespace,
+};
 use serde_json::{json, Value};
 
 const RELEASE: &str = "mlflow-mlflow";
@@ -24,7 +26,11 @@ async fn real_namespace(prefix: &str) -> TestNamespace {
 
 fn plugin(name: &str) -> PathBuf {
     let bin = assert_cmd::cargo::cargo_bin(name);
-    assert!(bin.is_file(), "{} is not built: run `cargo build -p {name}` first", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} is not built: run `cargo build -p {name}` first",
+        bin.display()
+    );
     bin
 }
 
@@ -35,14 +41,25 @@ fn install(ns: &TestNamespace, args: &[&str]) -> Output {
         .current_dir(repo_root())
         .env_remove("HELM_NAMESPACE")
         .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "5m"])
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "-n",
+            ns.name(),
+            "--timeout",
+            "5m",
+        ])
         .args(args)
         .output()
         .unwrap()
 }
 
 fn text(output: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn assert_ok(output: &Output) {
@@ -50,25 +67,39 @@ fn assert_ok(output: &Output) {
 }
 
 fn helm() -> PathBuf {
-    let out = std::process::Command::new(repo_root().join("scripts/k8s-tools")).args(["path", "v35"]).output().unwrap();
-    assert!(out.status.success(), "scripts/k8s-tools path v35: {}", text(&out));
+    let out = std::process::Command::new(repo_root().join("scripts/k8s-tools"))
+        .args(["path", "v35"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/k8s-tools path v35: {}",
+        text(&out)
+    );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("helm")
 }
 
 fn kubectl(args: &[&str]) -> String {
-    cluster().kubectl_output(args).unwrap_or_else(|e| panic!("{e}"))
+    cluster()
+        .kubectl_output(args)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The server pods of the release that are Ready, by name.
 async fn ready_pods(ns: &TestNamespace) -> Vec<Pod> {
-    let pods = ns.api::<Pod>().list(&ListParams::default().labels(SELECTOR)).await.unwrap();
+    let pods = ns
+        .api::<Pod>()
+        .list(&ListParams::default().labels(SELECTOR))
+        .await
+        .unwrap();
     pods.items
         .into_iter()
         .filter(|p| p.metadata.deletion_timestamp.is_none())
         .filter(|p| {
-            p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
-                c.iter().any(|c| c.type_ == "Ready" && c.status == "True")
-            })
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
         })
         .collect()
 }
@@ -86,18 +117,53 @@ async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
         }
     })
     .await;
-    assert!(ok.is_ok(), "no Ready server pod in {} after 5 min: {}", ns.name(), kubectl(&["get", "pods,events", "-n", ns.name()]));
+    assert!(
+        ok.is_ok(),
+        "no Ready server pod in {} after 5 min: {}",
+        ns.name(),
+        kubectl(&["get", "pods,events", "-n", ns.name()])
+    );
     let pod = &pods[0];
     let spec = pod.spec.as_ref().unwrap();
-    assert_eq!(spec.node_name.as_deref(), Some(kubectl_mlflow_test_support::REAL_NODE_NAME));
+    assert_eq!(
+        spec.node_name.as_deref(),
+        Some(kubectl_mlflow_test_support::REAL_NODE_NAME)
+    );
     let c = &spec.containers[0];
-    assert_eq!(c.image.as_deref(), Some(format!("ghcr.io/mlflow/mlflow:{image_tag}").as_str()));
-    assert_eq!(c.readiness_probe.as_ref().and_then(|p| p.http_get.as_ref()).map(|g| g.path.clone()), Some(Some("/health".into())));
-    let status = &pod.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0];
+    assert_eq!(
+        c.image.as_deref(),
+        Some(format!("ghcr.io/mlflow/mlflow:{image_tag}").as_str())
+    );
+    assert_eq!(
+        c.readiness_probe
+            .as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .map(|g| g.path.clone()),
+        Some(Some("/health".into()))
+    );
+    let status = &pod
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0];
     assert!(status.ready && status.restart_count == 0, "{status:?}");
     let name = pod.metadata.name.clone().unwrap();
-    let events = kubectl(&["get", "events", "-n", ns.name(), "--field-selector", &format!("involvedObject.name={name}"), "-o", "jsonpath={range .items[*]}{.reason} {.message}{\"\\n\"}{end}"]);
-    assert!(!events.contains("Pulling"), "the image was pulled, not taken from the node: {events}");
+    let events = kubectl(&[
+        "get",
+        "events",
+        "-n",
+        ns.name(),
+        "--field-selector",
+        &format!("involvedObject.name={name}"),
+        "-o",
+        "jsonpath={range .items[*]}{.reason} {.message}{\"\\n\"}{end}",
+    ]);
+    assert!(
+        !events.contains("Pulling"),
+        "the image was pulled, not taken from the node: {events}"
+    );
     name
 }
 
@@ -107,9 +173,16 @@ fn forward(ns: &TestNamespace) -> PortForward {
 
 /// The directory of the release's volume on this machine (the local-path provisioner's).
 async fn volume_dir(ns: &TestNamespace) -> PathBuf {
-    let pvc = ns.api::<PersistentVolumeClaim>().get(RELEASE).await.unwrap();
+    let pvc = ns
+        .api::<PersistentVolumeClaim>()
+        .get(RELEASE)
+        .await
+        .unwrap();
     let pv_name = pvc.spec.unwrap().volume_name.expect("the PVC is bound");
-    let pv = Api::<PersistentVolume>::all(ns.client()).get(&pv_name).await.unwrap();
+    let pv = Api::<PersistentVolume>::all(ns.client())
+        .get(&pv_name)
+        .await
+        .unwrap();
     PathBuf::from(pv.spec.unwrap().local.expect("a local volume").path)
 }
 
@@ -124,23 +197,44 @@ async fn quick_start_serves_and_keeps_its_runs(ns: &TestNamespace) {
     let first = ready_server_pod(ns, "v3.17.2").await;
     let pf = forward(ns);
     let health = pf.get("/health").unwrap();
-    assert_eq!((health.status, health.body.trim()), (200, "OK"), "{health:?}");
+    assert_eq!(
+        (health.status, health.body.trim()),
+        (200, "OK"),
+        "{health:?}"
+    );
     let run = mlflow_client(&pf.url(), &[], &["roundtrip"]);
     let run_id = run["run_id"].as_str().unwrap().to_string();
     let exp_id = run["experiment_id"].as_str().unwrap();
 
     let dir = volume_dir(ns).await;
     let db = dir.join("mlflow.db");
-    assert!(std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false), "no SQLite database at {}", db.display());
-    let artifact = dir.join(format!("artifacts/{exp_id}/{run_id}/artifacts/notes/hello.txt"));
+    assert!(
+        std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false),
+        "no SQLite database at {}",
+        db.display()
+    );
+    let artifact = dir.join(format!(
+        "artifacts/{exp_id}/{run_id}/artifacts/notes/hello.txt"
+    ));
     assert_eq!(read(&artifact), "contract artifact\n");
     drop(pf);
 
-    kubectl(&["delete", "pod", &first, "-n", ns.name(), "--wait=true", "--timeout=120s"]);
+    kubectl(&[
+        "delete",
+        "pod",
+        &first,
+        "-n",
+        ns.name(),
+        "--wait=true",
+        "--timeout=120s",
+    ]);
     let second = ready_server_pod(ns, "v3.17.2").await;
     assert_ne!(first, second);
     let pf = forward(ns);
-    assert_eq!(mlflow_client(&pf.url(), &[], &["check", &run_id])["artifact"], "notes/hello.txt");
+    assert_eq!(
+        mlflow_client(&pf.url(), &[], &["check", &run_id])["artifact"],
+        "notes/hello.txt"
+    );
 }
 
 #[tokio::test]
@@ -160,9 +254,19 @@ async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
     let out = std::process::Command::new(helm())
         .current_dir(repo_root())
         .env("KUBECONFIG", &kubeconfig)
-        .args(["install", "mlflow", "./charts", "--namespace", ns.name(), "--create-namespace"])
+        .args([
+            "install",
+            "mlflow",
+            "./charts",
+            "--namespace",
+            ns.name(),
+            "--create-namespace",
+        ])
         .args(["--set", "storage.enabled=true"])
-        .args(["--set", "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db"])
+        .args([
+            "--set",
+            "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
+        ])
         .args(["--set", "mlflow.artifactsDestination=/mlflow/artifacts"])
         .output()
         .unwrap();
@@ -180,20 +284,53 @@ async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
     let pf = forward(&ns);
     let run = mlflow_client(&pf.url(), &[], &["roundtrip", "--delete"]);
     let run_id = run["run_id"].as_str().unwrap();
-    assert_eq!(mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"], "deleted");
+    assert_eq!(
+        mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"],
+        "deleted"
+    );
 
-    kubectl(&["create", "job", "gc-now", &format!("--from=cronjob/{RELEASE}-gc"), "-n", ns.name()]);
-    let done = cluster().kubectl_output(&["wait", "job/gc-now", "-n", ns.name(), "--for=condition=Complete", "--timeout=300s"]);
-    let logs = cluster().kubectl_output(&["logs", "job/gc-now", "-n", ns.name()]).unwrap_or_else(|e| e);
-    assert!(done.is_ok(), "the GC job did not complete: {done:?}\nlogs:\n{logs}");
-    assert_eq!(mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"], "absent", "GC logs:\n{logs}");
+    kubectl(&[
+        "create",
+        "job",
+        "gc-now",
+        &format!("--from=cronjob/{RELEASE}-gc"),
+        "-n",
+        ns.name(),
+    ]);
+    let done = cluster().kubectl_output(&[
+        "wait",
+        "job/gc-now",
+        "-n",
+        ns.name(),
+        "--for=condition=Complete",
+        "--timeout=300s",
+    ]);
+    let logs = cluster()
+        .kubectl_output(&["logs", "job/gc-now", "-n", ns.name()])
+        .unwrap_or_else(|e| e);
+    assert!(
+        done.is_ok(),
+        "the GC job did not complete: {done:?}\nlogs:\n{logs}"
+    );
+    assert_eq!(
+        mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"],
+        "absent",
+        "GC logs:\n{logs}"
+    );
     ns.delete().await;
 }
 
 async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
-    let data: serde_json::Map<String, Value> = data.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
-    ns.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let secret: Secret =
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
+    ns.api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -201,14 +338,45 @@ async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
 async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     let ns = real_namespace("real-auth").await;
     let password = "real-node-admin-pw";
-    secret(&ns, "mlflow-auth-secret", &[("secret-key", "real-node-flask-secret"), ("admin-password", password)]).await;
-    assert_ok(&install(&ns, &["-f", "tests/values/basic-auth.yaml", "--set", &format!("image.tag={FULL_TAG}")]));
+    secret(
+        &ns,
+        "mlflow-auth-secret",
+        &[
+            ("secret-key", "real-node-flask-secret"),
+            ("admin-password", password),
+        ],
+    )
+    .await;
+    assert_ok(&install(
+        &ns,
+        &[
+            "-f",
+            "tests/values/basic-auth.yaml",
+            "--set",
+            &format!("image.tag={FULL_TAG}"),
+        ],
+    ));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
-    let anonymous = pf.get("/api/2.0/mlflow/experiments/search?max_results=1").unwrap();
+    let anonymous = pf
+        .get("/api/2.0/mlflow/experiments/search?max_results=1")
+        .unwrap();
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
-    assert!(anonymous.headers.to_ascii_lowercase().contains("www-authenticate: basic"), "{anonymous:?}");
-    let run = mlflow_client(&pf.url(), &[("MLFLOW_TRACKING_USERNAME", "admin"), ("MLFLOW_TRACKING_PASSWORD", password)], &["roundtrip"]);
+    assert!(
+        anonymous
+            .headers
+            .to_ascii_lowercase()
+            .contains("www-authenticate: basic"),
+        "{anonymous:?}"
+    );
+    let run = mlflow_client(
+        &pf.url(),
+        &[
+            ("MLFLOW_TRACKING_USERNAME", "admin"),
+            ("MLFLOW_TRACKING_PASSWORD", password),
+        ],
+        &["roundtrip"],
+    );
     assert_eq!(run["artifact"], "notes/hello.txt");
     ns.delete().await;
 }
@@ -217,14 +385,30 @@ async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn metrics_on_the_full_image_serve_prometheus_text() {
     let ns = real_namespace("real-metrics").await;
-    assert_ok(&install(&ns, &["-f", "tests/values/metrics.yaml", "--set", &format!("image.tag={FULL_TAG}")]));
+    assert_ok(&install(
+        &ns,
+        &[
+            "-f",
+            "tests/values/metrics.yaml",
+            "--set",
+            &format!("image.tag={FULL_TAG}"),
+        ],
+    ));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
     assert_eq!(pf.get("/health").unwrap().status, 200);
     let metrics = pf.get("/metrics").unwrap();
     assert_eq!(metrics.status, 200, "{metrics:?}");
-    assert!(metrics.headers.contains("text/plain"), "{}", metrics.headers);
-    assert!(metrics.body.contains("# TYPE ") && metrics.body.contains("flask_http_request"), "not Prometheus text: {}", metrics.body);
+    assert!(
+        metrics.headers.contains("text/plain"),
+        "{}",
+        metrics.headers
+    );
+    assert!(
+        metrics.body.contains("# TYPE ") && metrics.body.contains("flask_http_request"),
+        "not Prometheus text: {}",
+        metrics.body
+    );
     ns.delete().await;
 }
 
@@ -234,16 +418,27 @@ fn assert_fails_fast_with(ns: &TestNamespace, args: &[&str], log_line: &str) {
     let out = install(ns, args);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(log_line), "the container's log line {log_line:?} is not shown:\n{stderr}");
+    assert!(
+        stderr.contains(log_line),
+        "the container's log line {log_line:?} is not shown:\n{stderr}"
+    );
     // `--timeout 5m`: a wait that runs into its timeout has not failed fast
-    assert!(t0.elapsed() < Duration::from_secs(240), "install took {:?}:\n{stderr}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(240),
+        "install took {:?}:\n{stderr}",
+        t0.elapsed()
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
     let ns = real_namespace("real-badcmd").await;
-    assert_fails_fast_with(&ns, &["--set", "server.value_options.no_such_flag=1"], "No such option: --no-such-flag");
+    assert_fails_fast_with(
+        &ns,
+        &["--set", "server.value_options.no_such_flag=1"],
+        "No such option: --no-such-flag",
+    );
     ns.delete().await;
 }
 
@@ -251,6 +446,10 @@ async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_slim_image_cannot_serve_metrics() {
     let ns = real_namespace("real-slim").await;
-    assert_fails_fast_with(&ns, &["-f", "tests/values/metrics.yaml"], "prometheus_flask_exporter");
+    assert_fails_fast_with(
+        &ns,
+        &["-f", "tests/values/metrics.yaml"],
+        "prometheus_flask_exporter",
+    );
     ns.delete().await;
 }
