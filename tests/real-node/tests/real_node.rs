@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, ListParams, PostParams};
-use kubectl_mlflow_test_support::{
-    cluster, mlflow_client, poll_until, repo_root, PortForward, TestNamespace,
-};
+use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, PortForward, TestNamespace};
 use serde_json::{json, Value};
 
 const RELEASE: &str = "mlflow-mlflow";
@@ -107,18 +105,14 @@ async fn ready_pods(ns: &TestNamespace) -> Vec<Pod> {
 /// The one Ready server pod: Ready by the kubelet's own httpGet probes of `/health`, on the
 /// real node, never restarted, its image present without a pull.
 async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
-    let mut pods = Vec::new();
-    let ok = poll_until(Duration::from_secs(300), || {
-        let ns = &ns;
-        let pods = &mut pods;
-        async move {
-            *pods = ready_pods(ns).await;
-            pods.len() == 1
-        }
-    })
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut pods = ready_pods(ns).await;
+    while pods.len() != 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pods = ready_pods(ns).await;
+    }
     assert!(
-        ok.is_ok(),
+        pods.len() == 1,
         "no Ready server pod in {} after 5 min: {}",
         ns.name(),
         kubectl(&["get", "pods,events", "-n", ns.name()])
