@@ -229,8 +229,12 @@ import_images() {
       continue
     fi
     log "importing ${name} into containerd"
-    (cd "${layout}" && tar --exclude=./.done -cf - .) \
-      | ctr_ images import --index-name "${name}" - >"${LOGS}/import.log" 2>&1 \
+    # the layout's tag is "image"; the archive says the real tag, --base-name the repository
+    mkdir -p "${NODE_DIR}/import"
+    sed "s|\"org.opencontainers.image.ref.name\":\"image\"|\"org.opencontainers.image.ref.name\":\"${name##*:}\"|" \
+      "${layout}/index.json" >"${NODE_DIR}/import/index.json"
+    tar -cf - -C "${layout}" oci-layout blobs -C "${NODE_DIR}/import" index.json \
+      | ctr_ images import --base-name "${name%:*}" - >"${LOGS}/import.log" 2>&1 \
       || { cat "${LOGS}/import.log" >&2; die "importing ${name} from ${layout} failed"; }
     echo "${want}" >"${stamp}"
   done < <("${SCRIPT_DIR}/node-images" list)
