@@ -220,12 +220,13 @@ real_network_up() {
 }
 
 import_images() {
-  local name layout want stamp_dir="${CONTAINERD_ROOT}/kmlf-imported" stamp
+  local name layout want stamp_dir="${CONTAINERD_ROOT}/kmlf-imported" stamp images
   mkdir -p "${stamp_dir}"
+  images="$(ctr_ images ls -q 2>/dev/null)"
   while read -r name layout; do
     want="$(sha256sum <"${layout}/index.json" | cut -c1-64)"
     stamp="${stamp_dir}/$(echo "${name}" | tr '/:' '__')"
-    if [[ "$(cat "${stamp}" 2>/dev/null)" == "${want}" ]] && ctr_ images ls -q | grep -qxF "${name}"; then
+    if [[ "$(cat "${stamp}" 2>/dev/null)" == "${want}" ]] && grep -qxF "${name}" <<<"${images}"; then
       continue
     fi
     log "importing ${name} into containerd"
@@ -238,10 +239,8 @@ import_images() {
       || { cat "${LOGS}/import.log" >&2; die "importing ${name} from ${layout} failed"; }
     echo "${want}" >"${stamp}"
   done < <("${SCRIPT_DIR}/node-images" list)
-  local n
-  for n in "${PAUSE_IMAGE}" "${@}"; do
-    ctr_ images ls -q | grep -qxF "${n}" || die "image ${n} is not built (run: scripts/node-images build)"
-  done
+  images="$(ctr_ images ls -q 2>/dev/null)"
+  grep -qxF "${PAUSE_IMAGE}" <<<"${images}" || die "image ${PAUSE_IMAGE} is not built (run: scripts/node-images build)"
 }
 
 real_node_ready() {
