@@ -90,7 +90,7 @@ func main() {
 		klog.Fatalf("volume root %s: %v", *root, err)
 	}
 	ctx := context.Background()
-	pc := controller.NewProvisionController(klog.FromContext(ctx), client, *name, hostDirs{root: *root, node: *node},
+	pc := controller.NewProvisionController(ctx, client, *name, hostDirs{root: *root, node: *node},
 		controller.LeaderElection(false))
 	pc.Run(ctx)
 }
