@@ -248,6 +248,7 @@ real_node_ready() {
 }
 
 start_real_node() {
+  mkdir -p "${NODE_DIR}"
   real_node_certs
   write_containerd_config
   write_kubelet_config
