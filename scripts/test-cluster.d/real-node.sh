@@ -117,7 +117,9 @@ write_kubelet_config() {
   cat >"${NODE_DIR}/kubelet.yaml" <<EOF2
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+# a node IP cannot be loopback: the kubelet serves on the bridge's gateway, which only this
+# machine and its pods reach
+address: ${REAL_GATEWAY}
 port: ${KWOK_PORT}
 readOnlyPort: 0
 healthzPort: 0
@@ -264,7 +266,7 @@ start_real_node() {
   start_component kube-proxy "${K8S_BIN}/kube-proxy" --config "${NODE_DIR}/kube-proxy.yaml" --v=1
   start_component kubelet "${K8S_BIN}/kubelet" --config "${NODE_DIR}/kubelet.yaml" \
     --kubeconfig "${NODE_DIR}/kubelet.kubeconfig" --root-dir "${NODE_DIR}/kubelet" \
-    --hostname-override "${REAL_NODE_NAME}" --node-ip 127.0.0.1 --v=1
+    --hostname-override "${REAL_NODE_NAME}" --node-ip "${REAL_GATEWAY}" --v=1
   wait_for "node ${REAL_NODE_NAME} Ready" 120 real_node_ready \
     || { check_component_alive "${REAL_NODE_COMPONENTS[@]}"; tail -n 30 "${LOGS}/kubelet.log" >&2; die "the real node did not become Ready"; }
 }
