@@ -446,7 +446,7 @@ async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
     assert_fails_fast_with(
         &ns,
         &["--set", "server.value_options.no_such_flag=1"],
-        "No such option: --no-such-flag",
+        "No such option '--no-such-flag'",
     );
     ns.delete().await;
 }
