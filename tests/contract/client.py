@@ -6,6 +6,7 @@ contract tests). Prints one JSON line with what it did.
       and checks them; --delete then soft-deletes the run; --workspace creates the workspace (if
       needed) and works in it.
   client.py run-state RUN_ID      prints the run's lifecycle stage, or "absent"
+  client.py check RUN_ID          checks the param, metric and artifact `roundtrip` logged
 """
 
 import argparse
@@ -35,11 +36,24 @@ def roundtrip(args):
         if not args.no_artifact:
             mlflow.log_text("contract artifact\n", "notes/hello.txt")
     run_id = run.info.run_id
+    out = {"run_id": run_id, "experiment_id": exp_id}
+    out.update(check_run(run_id, not args.no_artifact))
+    if args.delete:
+        client.delete_run(run_id)
+        assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+    if args.workspace:
+        out["workspace"] = args.workspace
+    print(json.dumps(out))
+
+
+def check_run(run_id, artifact=True):
+    """Reads back what roundtrip logged in run_id and checks it."""
+    client = MlflowClient()
     got = client.get_run(run_id)
     assert got.data.params == {"alpha": "0.5"}, got.data.params
     assert got.data.metrics == {"rmse": 0.25}, got.data.metrics
-    out = {"run_id": run_id, "experiment_id": exp_id, "artifact_uri": got.info.artifact_uri}
-    if not args.no_artifact:
+    out = {"artifact_uri": got.info.artifact_uri}
+    if artifact:
         listed = [f.path for f in client.list_artifacts(run_id, "notes")]
         assert listed == ["notes/hello.txt"], listed
         with tempfile.TemporaryDirectory() as d:
@@ -48,11 +62,12 @@ def roundtrip(args):
                 content = f.read()
         assert content == "contract artifact\n", content
         out["artifact"] = "notes/hello.txt"
-    if args.delete:
-        client.delete_run(run_id)
-        assert client.get_run(run_id).info.lifecycle_stage == "deleted"
-    if args.workspace:
-        out["workspace"] = args.workspace
+    return out
+
+
+def check(args):
+    out = {"run_id": args.run_id}
+    out.update(check_run(args.run_id))
     print(json.dumps(out))
 
 
@@ -80,8 +95,10 @@ def main():
     s = sub.add_parser("run-state")
     s.add_argument("run_id")
     s.add_argument("--workspace")
+    c = sub.add_parser("check")
+    c.add_argument("run_id")
     args = p.parse_args()
-    {"roundtrip": roundtrip, "run-state": run_state}[args.cmd](args)
+    {"roundtrip": roundtrip, "run-state": run_state, "check": check}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+mod real_node;
+pub use real_node::{
+    http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME,
+};
+
 /// Name of the one simulated node of the test cluster.
 pub const NODE_NAME: &str = "kwok-node-0";
 

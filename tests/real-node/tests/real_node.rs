@@ -1,0 +1,464 @@
+//! MLflow's real images on the real node of `scripts/test-cluster up --real`: pods run, probes
+//! are real, volumes are directories on this machine. Ignored by plain `cargo test`; scripts/test
+//! runs them with `--ignored` after `up --real`. Each test fails (never skips) on a KWOK node.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
+use kube::api::{Api, ListParams, PostParams};
+use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, PortForward, TestNamespace};
+use serde_json::{json, Value};
+
+const RELEASE: &str = "mlflow-mlflow";
+const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
+const FULL_TAG: &str = "v3.17.2-full";
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Tests of other features than the quick start run one uvicorn worker: on 2 cores, the default
+/// four take minutes to start beside other pods.
+const ONE_WORKER: &str = "server.value_options.workers=1";
+
+/// A namespace for one test, after checking that the cluster's node is the real one.
+async fn real_namespace(prefix: &str) -> TestNamespace {
+    cluster().require_real_node();
+    cluster().namespace(prefix).await
+}
+
+fn plugin(name: &str) -> PathBuf {
+    let bin = assert_cmd::cargo::cargo_bin(name);
+    assert!(
+        bin.is_file(),
+        "{} is not built: run `cargo build -p {name}` first",
+        bin.display()
+    );
+    bin
+}
+
+/// `kubectl mlflow install -n NS ARGS` (the built binary, run as a process).
+fn install(ns: &TestNamespace, args: &[&str]) -> Output {
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    std::process::Command::new(plugin("kubectl-mlflow-install"))
+        .current_dir(repo_root())
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "-n",
+            ns.name(),
+            "--timeout",
+            "8m",
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn assert_ok(output: &Output) {
+    assert!(output.status.success(), "install failed: {}", text(output));
+}
+
+fn helm() -> PathBuf {
+    let out = std::process::Command::new(repo_root().join("scripts/k8s-tools"))
+        .args(["path", "v35"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/k8s-tools path v35: {}",
+        text(&out)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("helm")
+}
+
+fn kubectl(args: &[&str]) -> String {
+    cluster()
+        .kubectl_output(args)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The server pods of the release that are Ready, by name.
+async fn ready_pods(ns: &TestNamespace) -> Vec<Pod> {
+    let pods = ns
+        .api::<Pod>()
+        .list(&ListParams::default().labels(SELECTOR))
+        .await
+        .unwrap();
+    pods.items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
+        .collect()
+}
+
+/// The one Ready server pod: Ready by the kubelet's own httpGet probes of `/health`, on the
+/// real node, never restarted, its image present without a pull.
+async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(480);
+    let mut pods = ready_pods(ns).await;
+    while pods.len() != 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pods = ready_pods(ns).await;
+    }
+    assert!(
+        pods.len() == 1,
+        "no Ready server pod in {} after 8 min: {}",
+        ns.name(),
+        kubectl(&["get", "pods,events", "-n", ns.name()])
+    );
+    let pod = &pods[0];
+    let spec = pod.spec.as_ref().unwrap();
+    assert_eq!(
+        spec.node_name.as_deref(),
+        Some(kubectl_mlflow_test_support::REAL_NODE_NAME)
+    );
+    let c = &spec.containers[0];
+    assert_eq!(
+        c.image.as_deref(),
+        Some(format!("ghcr.io/mlflow/mlflow:{image_tag}").as_str())
+    );
+    assert_eq!(
+        c.readiness_probe
+            .as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .map(|g| g.path.clone()),
+        Some(Some("/health".into()))
+    );
+    let status = &pod
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0];
+    assert!(status.ready && status.restart_count == 0, "{status:?}");
+    let name = pod.metadata.name.clone().unwrap();
+    let events = kubectl(&[
+        "get",
+        "events",
+        "-n",
+        ns.name(),
+        "--field-selector",
+        &format!("involvedObject.name={name}"),
+        "-o",
+        "jsonpath={range .items[*]}{.reason} {.message}{\"\\n\"}{end}",
+    ]);
+    assert!(
+        !events.contains("Pulling"),
+        "the image was pulled, not taken from the node: {events}"
+    );
+    name
+}
+
+fn forward(ns: &TestNamespace) -> PortForward {
+    cluster().port_forward(ns.name(), &format!("svc/{RELEASE}"), 5000, FORWARD_TIMEOUT)
+}
+
+/// The directory of the release's volume on this machine (the local-path provisioner's).
+async fn volume_dir(ns: &TestNamespace) -> PathBuf {
+    let pvc = ns
+        .api::<PersistentVolumeClaim>()
+        .get(RELEASE)
+        .await
+        .unwrap();
+    let pv_name = pvc.spec.unwrap().volume_name.expect("the PVC is bound");
+    let pv = Api::<PersistentVolume>::all(ns.client())
+        .get(&pv_name)
+        .await
+        .unwrap();
+    PathBuf::from(pv.spec.unwrap().local.expect("a local volume").path)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The quick start's checks: /health, a run with param, metric and artifact through the MLflow
+/// client, the SQLite file and the artifact in the volume's directory, and the same run seen by
+/// the pod that replaces a deleted one.
+async fn quick_start_serves_and_keeps_its_runs(ns: &TestNamespace) {
+    let first = ready_server_pod(ns, "v3.17.2").await;
+    let pf = forward(ns);
+    let health = pf.get("/health").unwrap();
+    assert_eq!(
+        (health.status, health.body.trim()),
+        (200, "OK"),
+        "{health:?}"
+    );
+    let run = mlflow_client(&pf.url(), &[], &["roundtrip"]);
+    let run_id = run["run_id"].as_str().unwrap().to_string();
+    let exp_id = run["experiment_id"].as_str().unwrap();
+
+    let dir = volume_dir(ns).await;
+    let db = dir.join("mlflow.db");
+    assert!(
+        std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false),
+        "no SQLite database at {}",
+        db.display()
+    );
+    let artifact = dir.join(format!(
+        "artifacts/{exp_id}/{run_id}/artifacts/notes/hello.txt"
+    ));
+    assert_eq!(read(&artifact), "contract artifact\n");
+    drop(pf);
+
+    kubectl(&[
+        "delete",
+        "pod",
+        &first,
+        "-n",
+        ns.name(),
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    let second = ready_server_pod(ns, "v3.17.2").await;
+    assert_ne!(first, second);
+    let pf = forward(ns);
+    assert_eq!(
+        mlflow_client(&pf.url(), &[], &["check", &run_id])["artifact"],
+        "notes/hello.txt"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn the_quick_start_installed_by_the_plugin_runs_mlflow() {
+    let ns = real_namespace("real-quick").await;
+    assert_ok(&install(&ns, &[]));
+    quick_start_serves_and_keeps_its_runs(&ns).await;
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
+    let ns = real_namespace("real-helm").await;
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let out = std::process::Command::new(helm())
+        .current_dir(repo_root())
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "install",
+            "mlflow",
+            "./charts",
+            "--namespace",
+            ns.name(),
+            "--create-namespace",
+        ])
+        .args(["--set", "storage.enabled=true"])
+        .args([
+            "--set",
+            "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
+        ])
+        .args(["--set", "mlflow.artifactsDestination=/mlflow/artifacts"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "helm install: {}", text(&out));
+    quick_start_serves_and_keeps_its_runs(&ns).await;
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
+    let ns = real_namespace("real-gc").await;
+    assert_ok(&install(
+        &ns,
+        &[
+            "--set",
+            "garbageCollection.enabled=true",
+            "--set",
+            ONE_WORKER,
+        ],
+    ));
+    ready_server_pod(&ns, "v3.17.2").await;
+    let pf = forward(&ns);
+    let run = mlflow_client(&pf.url(), &[], &["roundtrip", "--delete"]);
+    let run_id = run["run_id"].as_str().unwrap();
+    assert_eq!(
+        mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"],
+        "deleted"
+    );
+
+    kubectl(&[
+        "create",
+        "job",
+        "gc-now",
+        &format!("--from=cronjob/{RELEASE}-gc"),
+        "-n",
+        ns.name(),
+    ]);
+    let done = cluster().kubectl_output(&[
+        "wait",
+        "job/gc-now",
+        "-n",
+        ns.name(),
+        "--for=condition=Complete",
+        "--timeout=300s",
+    ]);
+    let logs = cluster()
+        .kubectl_output(&["logs", "job/gc-now", "-n", ns.name()])
+        .unwrap_or_else(|e| e);
+    assert!(
+        done.is_ok(),
+        "the GC job did not complete: {done:?}\nlogs:\n{logs}"
+    );
+    assert_eq!(
+        mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"],
+        "absent",
+        "GC logs:\n{logs}"
+    );
+    ns.delete().await;
+}
+
+async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let secret: Secret =
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
+    ns.api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
+    let ns = real_namespace("real-auth").await;
+    let password = "real-node-admin-pw";
+    secret(
+        &ns,
+        "mlflow-auth-secret",
+        &[
+            ("secret-key", "real-node-flask-secret"),
+            ("admin-password", password),
+        ],
+    )
+    .await;
+    assert_ok(&install(
+        &ns,
+        &[
+            "-f",
+            "tests/values/basic-auth.yaml",
+            "--set",
+            ONE_WORKER,
+            "--set",
+            &format!("image.tag={FULL_TAG}"),
+        ],
+    ));
+    ready_server_pod(&ns, FULL_TAG).await;
+    let pf = forward(&ns);
+    let anonymous = pf
+        .get("/api/2.0/mlflow/experiments/search?max_results=1")
+        .unwrap();
+    assert_eq!(anonymous.status, 401, "{anonymous:?}");
+    assert!(
+        anonymous
+            .headers
+            .to_ascii_lowercase()
+            .contains("www-authenticate: basic"),
+        "{anonymous:?}"
+    );
+    let run = mlflow_client(
+        &pf.url(),
+        &[
+            ("MLFLOW_TRACKING_USERNAME", "admin"),
+            ("MLFLOW_TRACKING_PASSWORD", password),
+        ],
+        &["roundtrip"],
+    );
+    assert_eq!(run["artifact"], "notes/hello.txt");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn metrics_on_the_full_image_serve_prometheus_text() {
+    let ns = real_namespace("real-metrics").await;
+    assert_ok(&install(
+        &ns,
+        &[
+            "-f",
+            "tests/values/metrics.yaml",
+            "--set",
+            ONE_WORKER,
+            "--set",
+            &format!("image.tag={FULL_TAG}"),
+        ],
+    ));
+    ready_server_pod(&ns, FULL_TAG).await;
+    let pf = forward(&ns);
+    assert_eq!(pf.get("/health").unwrap().status, 200);
+    let metrics = pf.get("/metrics").unwrap();
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    assert!(
+        metrics.headers.contains("text/plain"),
+        "{}",
+        metrics.headers
+    );
+    assert!(
+        metrics.body.contains("# TYPE ") && metrics.body.contains("flask_http_request"),
+        "not Prometheus text: {}",
+        metrics.body
+    );
+    ns.delete().await;
+}
+
+/// `kubectl mlflow install` stops waiting once the container has crashed, and shows its log.
+fn assert_fails_fast_with(ns: &TestNamespace, args: &[&str], log_line: &str) {
+    let t0 = Instant::now();
+    let out = install(ns, args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(log_line),
+        "the container's log line {log_line:?} is not shown:\n{stderr}"
+    );
+    // `--timeout 8m`: a wait that runs into its timeout has not failed fast
+    assert!(
+        t0.elapsed() < Duration::from_secs(360),
+        "install took {:?}:\n{stderr}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
+    let ns = real_namespace("real-badcmd").await;
+    assert_fails_fast_with(
+        &ns,
+        &["--set", "server.value_options.no_such_flag=1"],
+        "No such option '--no-such-flag'",
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn the_slim_image_cannot_serve_metrics() {
+    let ns = real_namespace("real-slim").await;
+    assert_fails_fast_with(
+        &ns,
+        &["-f", "tests/values/metrics.yaml"],
+        "prometheus_flask_exporter",
+    );
+    ns.delete().await;
+}
