@@ -53,7 +53,7 @@ async fn create(ns: &TestNamespace, deployment: &Deployment) {
 
 /// Gives every pod of the namespace, as it appears, an HTTP server on 127.0.0.1 answering with
 /// the pod's name, and a KWOK PortForward of its port 5000 to it. The set holds the pods served.
-fn serve_pods(ns: &TestNamespace) -> Arc<Mutex<BTreeSet<String>>> {
+fn serve_pods(ns: &TestNamespace) -> Served {
     let served = Arc::new(Mutex::new(BTreeSet::new()));
     let (client, namespace, seen) = (ns.client(), ns.name().to_string(), served.clone());
     tokio::spawn(async move {
@@ -120,8 +120,19 @@ async fn answer(mut stream: TcpStream, pod: String) {
     let _ = stream.shutdown().await;
 }
 
+/// A namespace with release `mlflow` of `replicas` served pods (see [`serve_pods`]), all Ready.
+async fn served_release(prefix: &str, replicas: i32, container: Value) -> (TestNamespace, Served, Vec<String>) {
+    let ns = cluster().namespace(prefix).await;
+    let served = serve_pods(&ns);
+    create(&ns, &deployment("mlflow", replicas, container, json!({}))).await;
+    let pods = wait_ready(&ns, &served, replicas as usize).await;
+    (ns, served, pods)
+}
+
+type Served = Arc<Mutex<BTreeSet<String>>>;
+
 /// Waits until `count` pods are served and Ready.
-async fn wait_ready(ns: &TestNamespace, served: &Arc<Mutex<BTreeSet<String>>>, count: usize) -> Vec<String> {
+async fn wait_ready(ns: &TestNamespace, served: &Served, count: usize) -> Vec<String> {
     let pods: Api<Pod> = ns.api();
     let ready = || async {
         let list = pods.list(&Default::default()).await.unwrap();
@@ -163,10 +174,7 @@ async fn pod_behind(plugin: &Plugin) -> String {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn bytes_flow_and_fifty_concurrent_requests_succeed() {
-    let ns = cluster().namespace("pf-bytes").await;
-    let served = serve_pods(&ns);
-    create(&ns, &deployment("mlflow", 1, json!({}), json!({}))).await;
-    let pods = wait_ready(&ns, &served, 1).await;
+    let (ns, _served, pods) = served_release("pf-bytes", 1, json!({})).await;
     let plugin = start(&ns, &["--port", "0"]);
     assert_eq!(plugin.urls.len(), 1);
     assert!(plugin.urls[0].starts_with("http://127.0.0.1:") && plugin.urls[0].ends_with('/'), "{:?}", plugin.urls);
@@ -190,10 +198,7 @@ async fn bytes_flow_and_fifty_concurrent_requests_succeed() {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn follows_the_release_when_its_pod_is_deleted_or_stops_being_ready() {
-    let ns = cluster().namespace("pf-follow").await;
-    let served = serve_pods(&ns);
-    create(&ns, &deployment("mlflow", 2, json!({}), json!({}))).await;
-    wait_ready(&ns, &served, 2).await;
+    let (ns, served, _) = served_release("pf-follow", 2, json!({})).await;
     let plugin = start(&ns, &["--port", "0"]);
     let pods: Api<Pod> = ns.api();
 
@@ -233,10 +238,7 @@ async fn without_a_ready_pod_it_times_out_listing_the_pods_states() {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_second_instance_on_the_same_port_fails_clearly() {
-    let ns = cluster().namespace("pf-busy").await;
-    let served = serve_pods(&ns);
-    create(&ns, &deployment("mlflow", 1, json!({}), json!({}))).await;
-    wait_ready(&ns, &served, 1).await;
+    let (ns, _served, _) = served_release("pf-busy", 1, json!({})).await;
     let plugin = start(&ns, &["--port", "0"]);
     let port = plugin.addr().port().to_string();
     let (code, _, stderr) = run_to_end(&ns, &["--port", &port]);
@@ -262,16 +264,13 @@ async fn an_unknown_release_lists_the_releases_found() {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn tls_prefix_and_auth_are_shown_and_ctrl_c_ends_with_exit_0() {
-    let ns = cluster().namespace("pf-show").await;
-    let served = serve_pods(&ns);
     let container = json!({
         "command": ["mlflow", "server", "--port=5000", "--app-name=basic-auth", "--static-prefix=/ml",
                     "--uvicorn-opts=--ssl-keyfile=/etc/mlflow/tls/tls.key --ssl-certfile=/etc/mlflow/tls/tls.crt"],
         "ports": [{"name": "https", "containerPort": 5000}],
         "env": [{"name": "MLFLOW_AUTH_ADMIN_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "mlflow-admin", "key": "password"}}}]
     });
-    create(&ns, &deployment("mlflow", 1, container, json!({}))).await;
-    wait_ready(&ns, &served, 1).await;
+    let (ns, _served, _) = served_release("pf-show", 1, container).await;
     let fake_browser = tempfile::tempdir().unwrap();
     let opened = fake_browser.path().join("opened");
     let script = fake_browser.path().join("xdg-open");
