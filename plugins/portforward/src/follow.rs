@@ -29,6 +29,7 @@ impl View {
     /// Why `pod` is no longer used: its state, or that it is gone.
     pub fn why_not(&self, pod: &str) -> String {
         match self.states.iter().find(|(name, _)| name == pod) {
+            Some((_, state)) if state == "Terminating" => "is terminating".into(),
             Some((_, state)) => format!("is no longer Ready ({state})"),
             None => "is gone".into(),
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::runtime::watcher::{self, watcher, Event};
 use kube::Client;
@@ -205,7 +205,7 @@ async fn follows_the_release_when_its_pod_is_deleted_or_stops_being_ready() {
     // Deleted: the next Ready pod takes over, without restarting the plugin.
     let first = pod_behind(&plugin).await;
     pods.delete(&first, &DeleteParams::default()).await.unwrap();
-    plugin.wait_stderr(&format!("pod {first} is gone: forwarding to pod"), SWITCH);
+    plugin.wait_stderr(&format!("pod {first} is terminating: forwarding to pod"), SWITCH);
     let second = pod_behind(&plugin).await;
     assert_ne!(second, first);
 
@@ -271,6 +271,8 @@ async fn tls_prefix_and_auth_are_shown_and_ctrl_c_ends_with_exit_0() {
         "env": [{"name": "MLFLOW_AUTH_ADMIN_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "mlflow-admin", "key": "password"}}}]
     });
     let (ns, _served, _) = served_release("pf-show", 1, container).await;
+    let secret = json!({"metadata": {"name": "mlflow-admin"}, "stringData": {"password": "never-shown-1234"}});
+    ns.api::<Secret>().create(&PostParams::default(), &serde_json::from_value(secret).unwrap()).await.unwrap();
     let fake_browser = tempfile::tempdir().unwrap();
     let opened = fake_browser.path().join("opened");
     let script = fake_browser.path().join("xdg-open");
@@ -284,7 +286,7 @@ async fn tls_prefix_and_auth_are_shown_and_ctrl_c_ends_with_exit_0() {
     assert!(plugin.urls.len() <= 2 && plugin.urls.iter().skip(1).all(|u| u == &format!("https://[::1]:{port}/ml/")), "{:?}", plugin.urls);
     let stderr = plugin.stderr();
     assert!(stderr.contains("basic auth: log in as admin; the password is in Secret mlflow-admin, key password"), "{stderr}");
-    assert!(!stderr.contains("password:"), "{stderr}");
+    assert!(!stderr.contains("never-shown-1234") && !plugin.urls.concat().contains("never-shown-1234"), "{stderr}");
     poll_until(Duration::from_secs(10), || async { opened.is_file() }).await.expect("--open started no browser");
     assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), plugin.urls[0]);
 

@@ -137,14 +137,33 @@ async fn exchange(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Re
     let head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", addr.port(), body.len());
     stream.write_all(head.as_bytes()).await.map_err(|e| format!("send to {addr}: {e}"))?;
     stream.write_all(body).await.map_err(|e| format!("send to {addr}: {e}"))?;
+    // Read as HTTP clients do: up to Content-Length (KWOK's port-forward, unlike the kubelet's,
+    // does not pass the server's close on), else to the end.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(|e| format!("read from {addr}: {e}"))?;
-    parse(&raw).ok_or_else(|| format!("{method} {path} through {addr}: not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
+    let mut buf = vec![0u8; 65536];
+    loop {
+        if let Some(response) = parse(&raw).filter(|(_, length)| length.is_some_and(|l| raw.len() >= l)) {
+            return Ok(response.0);
+        }
+        let n = stream.read(&mut buf).await.map_err(|e| format!("read from {addr}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    parse(&raw).map(|(r, _)| r).ok_or_else(|| format!("{method} {path} through {addr}: not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
 }
 
-fn parse(raw: &[u8]) -> Option<Response> {
+/// The response so far, and the length of head and body when the head names the body's length.
+fn parse(raw: &[u8]) -> Option<(Response, Option<usize>)> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..end]).ok()?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some(Response { status, body: raw[end + 4..].to_vec() })
+    let length = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()));
+    let body = raw[end + 4..].to_vec();
+    let body = match length {
+        Some(length) => body[..body.len().min(length)].to_vec(),
+        None => body,
+    };
+    Some((Response { status, body }, length.map(|l| end + 4 + l)))
 }
