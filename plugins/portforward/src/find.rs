@@ -6,18 +6,15 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, ListParams};
 use kube::Client;
-use kubectl_mlflow_core::lookup::{self, Found, LookupError};
+use kubectl_mlflow_core::cluster::lookup::{self, Found};
+use kubectl_mlflow_core::cluster::Session;
+use kubectl_mlflow_core::identity::{APP, INSTANCE_LABEL, NAME_LABEL};
+use kubectl_mlflow_core::Failure;
 
-use crate::Error;
-
-const APP_SELECTOR: &str = "app.kubernetes.io/name=mlflow";
-const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
-
-pub async fn release(client: &Client, namespace: &str, release: &str) -> Result<Found, Error> {
-    match lookup::in_cluster(client, namespace, release).await {
-        Ok(found) => Ok(found),
-        Err(LookupError::Cluster(message)) => Err(Error::Failed(message)),
-        Err(LookupError::Input(_)) => Err(Error::Input(not_found(client, namespace, release).await)),
+pub async fn release(session: &Session, release: &str) -> Result<Found, Failure> {
+    match lookup::in_session(session, release).await {
+        Err(Failure::Input(_)) => Err(Failure::input(not_found(&session.client, &session.namespace, release).await)),
+        other => other,
     }
 }
 
@@ -41,7 +38,7 @@ async fn not_found(client: &Client, namespace: &str, release: &str) -> String {
 
 /// (namespace, release) of every MLflow Deployment the API lists; none when listing is not allowed.
 async fn releases(api: Api<Deployment>) -> BTreeSet<(String, String)> {
-    let Ok(list) = api.list(&ListParams::default().labels(APP_SELECTOR)).await else {
+    let Ok(list) = api.list(&ListParams::default().labels(&format!("{NAME_LABEL}={APP}"))).await else {
         return BTreeSet::new();
     };
     list.items

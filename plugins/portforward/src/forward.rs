@@ -9,7 +9,7 @@ use kube::Api;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use kubectl_mlflow_core::cli::{format_duration, Reporter};
+use kubectl_mlflow_core::ui::{format_duration, Reporter};
 
 use crate::follow::View;
 
@@ -56,6 +56,8 @@ impl Forward {
             let _ = tokio::time::timeout(Duration::from_secs(2), moved).await;
         }
         let ready = tokio::time::timeout(self.timeout, view.wait_for(|v| v.current.is_some())).await;
+        // A binding, not the tail expression: the borrow of `view` ends before `view` does.
+        #[allow(clippy::let_and_return)]
         let pod = match ready {
             Ok(Ok(v)) => v.current.clone(),
             _ => None,

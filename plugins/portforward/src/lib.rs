@@ -19,9 +19,9 @@ use std::time::Duration;
 use clap::Parser;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kubectl_mlflow_core::cli::{self, format_duration, parse_duration, ClusterArgs, OutputArgs, Reporter, EXIT_FAILED, EXIT_USAGE};
-use kubectl_mlflow_core::engine::progress::Progress;
-use kubectl_mlflow_core::{cluster, lookup, names};
+use kubectl_mlflow_core::cluster::{lookup, Session};
+use kubectl_mlflow_core::ui::{self, format_duration, parse_duration, ClusterArgs, OutputArgs, Progress, Reporter};
+use kubectl_mlflow_core::{names, Failure};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -71,39 +71,25 @@ pub struct Cli {
     pub out: OutputArgs,
 }
 
-/// What went wrong: bad input (exit 2) or a failed operation (exit 1).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("{0}")]
-    Input(String),
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl Error {
-    fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
-            Error::Input(_) => EXIT_USAGE,
-            Error::Failed(_) => EXIT_FAILED,
-        })
+impl ui::Command for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.out
     }
 }
 
-pub fn run<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let cli: Cli = match cli::parse(args) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
+/// The whole binary: parses `args` (the first is the program name), runs, exits 0, 1 or 2.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    ui::main(args, run)
+}
+
+/// Runs the command until the user interrupts it (Ctrl-C or SIGTERM: a clean end).
+pub async fn run(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
-    cli::block_on(async move { until_interrupted(execute(cli, reporter)).await.unwrap_or(ExitCode::SUCCESS) })
+    until_interrupted(forward(&cli, &reporter)).await.unwrap_or(Ok(()))
 }
 
 /// Runs `body` until it ends or the user interrupts (Ctrl-C, SIGTERM): an interrupt is a clean end.
-async fn until_interrupted(body: impl std::future::Future<Output = ExitCode>) -> Option<ExitCode> {
+async fn until_interrupted<T>(body: impl std::future::Future<Output = T>) -> Option<T> {
     tokio::select! {
         code = body => Some(code),
         () = interrupted() => None,
@@ -125,26 +111,16 @@ async fn interrupted() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn execute(cli: Cli, reporter: Reporter) -> ExitCode {
-    match forward(&cli, &reporter).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            reporter.error(&err.to_string());
-            err.exit_code()
-        }
-    }
-}
-
 /// Finds the release, binds, waits for a Ready pod, then forwards until interrupted.
-pub async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
+async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     if let Some(message) = names::check_release_name(&cli.release) {
-        return Err(Error::Input(format!("release name {message}")));
+        return Err(Failure::input(format!("release name {message}")));
     }
     // The port first: a busy port or a foreign address is known before any API call.
     let listeners = listen::bind(&cli.addresses, cli.port).await?;
-    let namespace = cluster::namespace(&cli.cluster).map_err(|p| Error::Input(p.to_string()))?;
-    let client = cluster::connect(&cli.cluster).await.map_err(|p| Error::Input(p.to_string()))?;
-    let found = find::release(&client, &namespace, &cli.release).await?;
+    let session = Session::connect(&cli.cluster.target()).await?;
+    let found = find::release(&session, &cli.release).await?;
+    let (client, namespace) = (session.client, session.namespace);
     let served = Served::of(&found.deployment);
     let selector = pod_selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
 
@@ -160,7 +136,7 @@ pub async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Error> {
         tokio::spawn(accept(listener, forward.clone()));
     }
     announce(view, Some(pod), reporter.clone(), cli.timeout).await;
-    Err(Error::Failed("lost the watch of the release's pods".into()))
+    Err(Failure::failed("lost the watch of the release's pods"))
 }
 
 /// The Deployment's own pod selector (`matchLabels`), so other workloads of the release are left out.
@@ -170,7 +146,7 @@ fn pod_selector(deployment: &k8s_openapi::api::apps::v1::Deployment) -> Option<S
 }
 
 /// Waits (with progress) for the first Ready pod, up to `--timeout`.
-async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str) -> Result<String, Error> {
+async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
     let deadline = tokio::time::Instant::now() + cli.timeout;
     let mut progress: Option<Progress> = None;
     loop {
@@ -196,7 +172,7 @@ async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str)
             progress.as_mut().map(Progress::finish);
             let now = view.borrow();
             let watch_error = now.error.as_ref().map(|e| format!(" (the watch of its pods failed: {e})")).unwrap_or_default();
-            return Err(Error::Failed(format!(
+            return Err(Failure::failed(format!(
                 "no Ready server pod of release {} in namespace {namespace} after {}{watch_error}; pods: {} (see kubectl describe pods -n {namespace} -l app.kubernetes.io/instance={})",
                 cli.release,
                 format_duration(cli.timeout),

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use tokio::net::TcpListener;
 
-use crate::Error;
+use kubectl_mlflow_core::Failure;
 
 /// One `--address`: an IP address, or `localhost` (127.0.0.1 and, where the machine has it, ::1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub fn parse_address(text: &str) -> Result<Address, String> {
 
 /// Binds every address on `port` (0: the port the first one gets). `localhost`'s ::1 is skipped
 /// where the machine has no IPv6 loopback, as kubectl does.
-pub async fn bind(addresses: &[Address], port: u16) -> Result<Vec<TcpListener>, Error> {
+pub async fn bind(addresses: &[Address], port: u16) -> Result<Vec<TcpListener>, Failure> {
     let mut listeners = Vec::new();
     let mut port = port;
     for address in addresses {
@@ -50,18 +50,18 @@ pub async fn bind(addresses: &[Address], port: u16) -> Result<Vec<TcpListener>, 
     Ok(listeners)
 }
 
-fn bind_error(local: SocketAddr, err: std::io::Error) -> Error {
+fn bind_error(local: SocketAddr, err: std::io::Error) -> Failure {
     match err.kind() {
-        ErrorKind::AddrInUse => Error::Failed(format!(
+        ErrorKind::AddrInUse => Failure::failed(format!(
             "{local} is already in use (another port-forward?): choose another --port, or --port 0 for a free one"
         )),
         ErrorKind::AddrNotAvailable => {
-            Error::Input(format!("--address {}: not an address of this machine (use e.g. 127.0.0.1 or 0.0.0.0)", local.ip()))
+            Failure::input(format!("--address {}: not an address of this machine (use e.g. 127.0.0.1 or 0.0.0.0)", local.ip()))
         }
-        ErrorKind::PermissionDenied => Error::Failed(format!(
+        ErrorKind::PermissionDenied => Failure::failed(format!(
             "cannot listen on {local}: permission denied (ports below 1024 need privileges: choose another --port)"
         )),
-        _ => Error::Failed(format!("cannot listen on {local}: {err}")),
+        _ => Failure::failed(format!("cannot listen on {local}: {err}")),
     }
 }
 
@@ -90,6 +90,6 @@ mod tests {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let err = bind(&[Address::Ip("127.0.0.1".parse().unwrap())], port).await.unwrap_err();
-        assert!(matches!(&err, Error::Failed(m) if m.contains("is already in use")), "{err:?}");
+        assert!(matches!(&err, Failure::Failed(m) if m.contains("is already in use")), "{err:?}");
     }
 }

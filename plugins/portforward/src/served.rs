@@ -4,6 +4,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, EnvVar};
+use kubectl_mlflow_core::identity::SERVER_CONTAINER;
 
 /// MLflow's own default port, when the container names none.
 const DEFAULT_PORT: u16 = 5000;
@@ -29,7 +30,7 @@ pub struct AuthHint {
 impl Served {
     pub fn of(deployment: &Deployment) -> Served {
         let containers = deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|p| p.containers.as_slice()).unwrap_or_default();
-        let Some(server) = containers.iter().find(|c| c.name == "mlflow").or(containers.first()) else {
+        let Some(server) = containers.iter().find(|c| c.name == SERVER_CONTAINER).or(containers.first()) else {
             return Served { port: DEFAULT_PORT, tls: false, prefix: String::new(), auth: None };
         };
         let words = words(server);
