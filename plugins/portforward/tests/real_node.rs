@@ -1,0 +1,144 @@
+//! `kubectl mlflow portforward` to real MLflow on the real node of `scripts/test-cluster up
+//! --real` (bytes must reach a real server: KWOK cannot carry them). Ignored by plain
+//! `cargo test`; run in scripts/test's real-node phase with --ignored. Each test FAILS on a KWOK
+//! node, saying how to start the real one. Every request has a timeout.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, ListParams};
+use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use serde_json::Value;
+
+use support::{request, Plugin};
+
+const START: Duration = Duration::from_secs(120);
+
+/// A namespace for one test, after checking that no node of the cluster is a KWOK node.
+async fn real_namespace(prefix: &str) -> TestNamespace {
+    let nodes: Api<Node> = Api::all(cluster().client().await);
+    let nodes = nodes.list(&ListParams::default()).await.expect("list the cluster's nodes");
+    let kwok: Vec<String> = nodes
+        .items
+        .iter()
+        .filter(|n| n.metadata.annotations.as_ref().and_then(|a| a.get("kwok.x-k8s.io/node")).is_some_and(|v| v == "fake"))
+        .filter_map(|n| n.metadata.name.clone())
+        .collect();
+    assert!(
+        kwok.is_empty() && !nodes.items.is_empty(),
+        "these tests need the real node, but the cluster of {} has KWOK node(s) {kwok:?}, where no byte reaches a server: \
+         start the real one with scripts/test-cluster down && scripts/test-cluster up --real",
+        cluster().kubeconfig().display()
+    );
+    cluster().namespace(prefix).await
+}
+
+/// `kubectl mlflow install -n NS` (the quick start), waiting for the rollout.
+fn install(ns: &TestNamespace) {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(repo_root())
+        .args(["run", "-q", "-p", "kubectl-mlflow-install", "--", "--kubeconfig"])
+        .arg(cluster().kubeconfig())
+        .args(["-n", ns.name(), "--timeout", "5m"])
+        .env_remove("HELM_NAMESPACE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+fn start(ns: &TestNamespace) -> Plugin {
+    Plugin::start(&cluster().kubeconfig().display().to_string(), ns.name(), &["--port", "0"], &[], START)
+}
+
+async fn health(plugin: &Plugin) {
+    let response = request(plugin.addr(), "GET", "/health", b"").await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
+    assert_eq!((response.status, response.text().trim()), (200, "OK"), "stderr:\n{}", plugin.stderr());
+}
+
+/// The contract suite's MLflow client (`tests/contract/client.py roundtrip`): logs a param, a
+/// metric and an artifact in a new run through `url` and reads them back.
+fn client_roundtrip(url: &str) -> Value {
+    let venv = Command::new(repo_root().join("scripts/mlflow-venv")).arg("path").output().unwrap();
+    let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
+    assert!(python.is_file(), "{} is missing: run scripts/mlflow-venv first", python.display());
+    let out = Command::new(python)
+        .arg(repo_root().join("tests/contract/client.py"))
+        .arg("roundtrip")
+        .env("MLFLOW_TRACKING_URI", url.trim_end_matches('/'))
+        .env("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "client.py roundtrip through {url} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
+}
+
+fn kubectl(args: &[&str]) {
+    let out = cluster().kubectl_output(args);
+    assert!(out.is_ok(), "{out:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn real_mlflow_through_the_forward_health_client_and_fifty_concurrent_requests() {
+    let ns = real_namespace("pf-real").await;
+    install(&ns);
+    let plugin = start(&ns);
+    health(&plugin).await;
+
+    let run = client_roundtrip(&plugin.urls[0]);
+    assert_eq!(run["artifact"], "notes/hello.txt", "{run}");
+
+    let addr = plugin.addr();
+    let answers = futures::future::join_all((0..50).map(|_| tokio::spawn(async move { request(addr, "GET", "/health", b"").await }))).await;
+    let failed: Vec<String> = answers
+        .into_iter()
+        .map(|a| a.unwrap())
+        .filter_map(|a| match a {
+            Ok(r) if r.status == 200 => None,
+            Ok(r) => Some(format!("status {}", r.status)),
+            Err(e) => Some(e),
+        })
+        .collect();
+    assert!(failed.is_empty(), "{} of 50 requests failed: {failed:?}\nstderr:\n{}", failed.len(), plugin.stderr());
+
+    let second = Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-portforward"))
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .args(["-n", ns.name(), "--port", &addr.port().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("is already in use"), "{}", String::from_utf8_lossy(&second.stderr));
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn a_rollout_restart_moves_the_forward_to_the_new_pod() {
+    let ns = real_namespace("pf-restart").await;
+    install(&ns);
+    let plugin = start(&ns);
+    health(&plugin).await;
+    let before = client_roundtrip(&plugin.urls[0]);
+
+    kubectl(&["rollout", "restart", "deployment/mlflow-mlflow", "-n", ns.name()]);
+    kubectl(&["rollout", "status", "deployment/mlflow-mlflow", "-n", ns.name(), "--timeout=5m"]);
+    let pods: Api<Pod> = ns.api();
+    let ready = pods.list(&ListParams::default().labels("app.kubernetes.io/instance=mlflow,app.kubernetes.io/component=server")).await.unwrap();
+    let new_pod = ready.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.metadata.name.clone()).next().unwrap();
+    plugin.wait_stderr(&format!("forwarding to pod {new_pod} now"), Duration::from_secs(120));
+
+    // New requests succeed without restarting the plugin, and the new pod serves the old run.
+    health(&plugin).await;
+    let after = client_roundtrip(&plugin.urls[0]);
+    assert_ne!(after["run_id"], before["run_id"]);
+    let old_run = request(plugin.addr(), "GET", &format!("/api/2.0/mlflow/runs/get?run_id={}", before["run_id"].as_str().unwrap()), b"").await.unwrap();
+    assert_eq!(old_run.status, 200, "{}", old_run.text());
+    ns.delete().await;
+}
