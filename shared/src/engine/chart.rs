@@ -12,3 +12,30 @@ pub fn extract(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     CHART.extract(dir)
 }
+
+/// What `Chart.yaml` says about the embedded chart.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+    /// The chart's own version.
+    pub version: String,
+    /// The MLflow version the chart targets.
+    pub app_version: String,
+}
+
+/// The embedded chart's `Chart.yaml` (a test below keeps it readable).
+pub fn metadata() -> Metadata {
+    let file = CHART.get_file("Chart.yaml").expect("the chart has a Chart.yaml");
+    serde_yaml::from_slice(file.contents()).expect("Chart.yaml has name, version and appVersion")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn metadata_is_read_from_chart_yaml() {
+        let metadata = super::metadata();
+        assert_eq!(metadata.name, "mlflow");
+        assert!(!metadata.version.is_empty() && !metadata.app_version.is_empty());
+    }
+}

@@ -1,0 +1,51 @@
+//! The subcommands: the plugin crates linked into this binary. Adding one is a line here and one
+//! in Cargo.toml.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Command, CommandFactory};
+
+use crate::host::Host;
+
+pub struct Plugin {
+    pub name: &'static str,
+    /// Its command line, for the help listing and completions.
+    pub command: fn() -> Command,
+    /// Parses the arguments (the first one is the program name) and runs it.
+    run: fn(Vec<OsString>) -> ExitCode,
+    /// Under helm, it takes `--helm --helm-binary $HELM_BIN`: helm's engine, the calling helm.
+    helm_engine: bool,
+}
+
+impl Plugin {
+    const fn helm_engine(self) -> Plugin {
+        Plugin { helm_engine: true, ..self }
+    }
+}
+
+macro_rules! plugin {
+    ($name:literal, $krate:ident) => {
+        Plugin { name: $name, command: <$krate::Cli as CommandFactory>::command, run: |args| $krate::run(args), helm_engine: false }
+    };
+}
+
+pub const PLUGINS: &[Plugin] = &[
+    plugin!("install", kubectl_mlflow_install).helm_engine(),
+    plugin!("gc", kubectl_mlflow_gc),
+];
+
+pub fn find(name: &str) -> Option<&'static Plugin> {
+    PLUGINS.iter().find(|plugin| plugin.name == name)
+}
+
+/// Runs the plugin in this process; its exit code is ours.
+pub fn run(host: &Host, plugin: &Plugin, args: impl Iterator<Item = OsString>) -> ExitCode {
+    let mut argv = vec![OsString::from(format!("{} {}", host.prog, plugin.name))];
+    if let (true, Some(helm)) = (plugin.helm_engine, &host.helm) {
+        // before the user's arguments, so a --helm-binary of theirs wins
+        argv.extend(["--helm".into(), "--helm-binary".into(), helm.clone()]);
+    }
+    argv.extend(args);
+    (plugin.run)(argv)
+}
