@@ -120,9 +120,11 @@ fn flags(command: &Command, word: &str) -> Vec<(String, String)> {
     flags
 }
 
-/// The first line of a help text, as cobra shows descriptions.
+/// The first sentence of a help text, as short as cobra's descriptions.
 fn about(help: Option<&clap::builder::StyledStr>) -> String {
-    help.map(|help| help.to_string().lines().next().unwrap_or_default().trim_end_matches('.').to_string()).unwrap_or_default()
+    let text = help.map(|help| help.to_string()).unwrap_or_default();
+    let line = text.lines().next().unwrap_or_default();
+    line.split_once(". ").map_or(line, |(sentence, _)| sentence).trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
