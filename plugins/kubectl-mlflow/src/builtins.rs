@@ -6,7 +6,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Arg, Command};
-use kubectl_mlflow_core::cli::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use kubectl_mlflow_core::engine::chart;
+use kubectl_mlflow_core::ui::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 use crate::host::Host;
 use crate::plugins::PLUGINS;
@@ -71,7 +72,7 @@ pub fn run(host: &Host, args: Vec<OsString>) -> ExitCode {
 }
 
 fn version() -> String {
-    let chart = kubectl_mlflow_core::chart::metadata();
+    let chart = chart::metadata();
     format!(
         "kubectl-mlflow {}\nchart {} {}\nMLflow {}\n",
         env!("CARGO_PKG_VERSION"),

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Command, CommandFactory};
+use kubectl_mlflow_core::ui;
 
 use crate::host::Host;
 
@@ -12,7 +13,8 @@ pub struct Plugin {
     pub name: &'static str,
     /// Its command line, for the help listing and completions.
     pub command: fn() -> Command,
-    /// Parses the arguments (the first one is the program name) and runs it.
+    /// The plugin's whole main: parses the arguments (the first is the program name, as the user
+    /// typed it), runs it, exits 0, 1 or 2.
     run: fn(Vec<OsString>) -> ExitCode,
     /// Under helm, it takes `--helm --helm-binary $HELM_BIN`: helm's engine, the calling helm.
     helm_engine: bool,
@@ -26,7 +28,7 @@ impl Plugin {
 
 macro_rules! plugin {
     ($name:literal, $krate:ident) => {
-        Plugin { name: $name, command: <$krate::Cli as CommandFactory>::command, run: |args| $krate::run(args), helm_engine: false }
+        Plugin { name: $name, command: <$krate::Cli as CommandFactory>::command, run: |args| ui::main(args, $krate::run), helm_engine: false }
     };
 }
 

@@ -134,6 +134,10 @@ fn under_helm_it_is_helm_mlflow_and_install_uses_the_calling_helm() {
     assert!(help.stdout.contains("Usage: helm mlflow [COMMAND]"), "{}", help.stdout);
     let mut cmd = kubectl_mlflow();
     helm(&mut cmd);
+    let install_help = run(&mut cmd, &["install", "--help"]);
+    assert!(install_help.stdout.contains("Usage: helm mlflow install [OPTIONS]"), "{}", install_help.stdout);
+    let mut cmd = kubectl_mlflow();
+    helm(&mut cmd);
     let dry_run = run(&mut cmd, &["install", "--dry-run"]);
     assert_eq!(dry_run.code, 0, "{}", dry_run.stderr);
     assert!(dry_run.stdout.contains("namespace: from-helm"), "{}", dry_run.stdout);

@@ -3,7 +3,7 @@
 
 pub mod apply;
 pub mod applyset;
-mod chart;
+pub mod chart;
 pub mod helm;
 pub mod kinds;
 pub mod preflight;

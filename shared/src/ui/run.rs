@@ -38,13 +38,20 @@ where
 }
 
 /// Parses a plugin's arguments; on a usage error (or `--help`/`--version`) prints clap's text and
-/// returns the exit code to end with.
+/// returns the exit code to end with. A first argument with a space is the name the multicall
+/// `kubectl-mlflow` was called by (`helm mlflow install`): usage and errors say it.
 pub fn parse<C: clap::Parser, I, T>(args: I) -> Result<C, ExitCode>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    C::try_parse_from(args).map_err(|err| {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let mut command = C::command();
+    if let Some(name) = args.first().and_then(|arg| arg.to_str()).filter(|name| name.contains(' ')) {
+        command = command.bin_name(name.to_string());
+    }
+    let parsed = command.try_get_matches_from_mut(args).and_then(|matches| C::from_arg_matches(&matches).map_err(|err| err.format(&mut command)));
+    parsed.map_err(|err| {
         let _ = err.print();
         ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_OK })
     })
