@@ -35,9 +35,15 @@ macro_rules! plugin {
 pub const PLUGINS: &[Plugin] = &[
     plugin!("install", kubectl_mlflow_install).helm_engine(),
     plugin!("gc", kubectl_mlflow_gc),
+    plugin!("portforward", kubectl_mlflow_portforward),
+    plugin!("secrets", kubectl_mlflow_secrets),
 ];
 
+/// Other spellings users type, as kubectl's own `port-forward`.
+const ALIASES: &[(&str, &str)] = &[("port-forward", "portforward")];
+
 pub fn find(name: &str) -> Option<&'static Plugin> {
+    let name = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, target)| target);
     PLUGINS.iter().find(|plugin| plugin.name == name)
 }
 
