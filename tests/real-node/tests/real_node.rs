@@ -450,15 +450,3 @@ async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
     );
     ns.delete().await;
 }
-
-#[tokio::test]
-#[ignore = "needs the real node: scripts/test-cluster up --real"]
-async fn the_slim_image_cannot_serve_metrics() {
-    let ns = real_namespace("real-slim").await;
-    assert_fails_fast_with(
-        &ns,
-        &["-f", "tests/values/metrics.yaml"],
-        "prometheus_flask_exporter",
-    );
-    ns.delete().await;
-}
