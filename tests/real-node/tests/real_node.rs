@@ -414,7 +414,7 @@ async fn metrics_on_the_full_image_serve_prometheus_text() {
         metrics.headers
     );
     assert!(
-        metrics.body.contains("# TYPE ") && metrics.body.contains("flask_http_request"),
+        metrics.body.contains("# HELP mlflow_") && metrics.body.contains("# TYPE mlflow_"),
         "not Prometheus text: {}",
         metrics.body
     );
