@@ -28,8 +28,11 @@ pub struct ClusterArgs {
 
 impl ClusterArgs {
     /// What the cluster layer resolves: the flags without clap.
+    /// helm hands its plugins `HELM_KUBECONTEXT=""` when no `--kube-context` was given: an empty
+    /// value means "not set", as it does to helm.
     pub fn target(&self) -> Target {
-        Target { namespace: self.namespace.clone(), context: self.context.clone(), kubeconfig: self.kubeconfig.clone() }
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        Target { namespace: given(&self.namespace), context: given(&self.context), kubeconfig: given(&self.kubeconfig) }
     }
 }
 
@@ -77,3 +80,17 @@ pub struct OutputArgs {
     pub no_color: bool,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::ClusterArgs;
+
+    #[test]
+    fn an_empty_context_or_namespace_from_helm_means_not_set() {
+        let args = ClusterArgs { namespace: Some(String::new()), context: Some(String::new()), kubeconfig: None };
+        let target = args.target();
+        assert_eq!((target.namespace, target.context), (None, None));
+        let args = ClusterArgs { namespace: Some("ml".into()), context: Some("prod".into()), kubeconfig: None };
+        assert_eq!(args.target().context.as_deref(), Some("prod"));
+    }
+}
