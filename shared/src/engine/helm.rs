@@ -55,32 +55,60 @@ pub async fn upgrade_install(run: &HelmRun<'_>) -> Result<String, Failure> {
     super::chart::extract(&chart).map_err(|err| Failure::Failed(format!("cannot write the chart: {err}")))?;
     let values = dir.path().join("values.yaml");
     write_private(&values, run.values_yaml).map_err(|err| Failure::Failed(format!("cannot write the values: {err}")))?;
-    let mut cmd = Command::new(run.helm);
-    cmd.args(["upgrade", "--install", run.release])
-        .arg(&chart)
-        .args(["--namespace", run.namespace, "--values"])
-        .arg(&values);
+    let target = Target { helm: run.helm, release: run.release, namespace: run.namespace, context: run.context, kubeconfig: run.kubeconfig };
+    let mut cmd = target.command(&["upgrade", "--install"]);
+    cmd.arg(&chart).arg("--values").arg(&values);
     if run.create_namespace {
         cmd.arg("--create-namespace");
     }
     if run.dry_run_server {
         cmd.arg("--dry-run=server");
     }
-    if let Some(context) = run.context {
-        cmd.args(["--kube-context", context]);
+    target.output(cmd, "helm upgrade --install").await
+}
+
+/// A release helm acts on, and where.
+pub struct Target<'a> {
+    pub helm: &'a Path,
+    pub release: &'a str,
+    pub namespace: &'a str,
+    /// `--kube-context`, when the command was given one.
+    pub context: Option<&'a str>,
+    /// `--kubeconfig`, when the command was given one.
+    pub kubeconfig: Option<&'a str>,
+}
+
+impl Target<'_> {
+    /// `helm <verb…> <release> --namespace … [--kube-context …] [--kubeconfig …]`, with helm's own
+    /// namespace and context variables removed so only the flags count.
+    fn command(&self, verb: &[&str]) -> Command {
+        let mut cmd = Command::new(self.helm);
+        cmd.args(verb).arg(self.release).args(["--namespace", self.namespace]);
+        if let Some(context) = self.context {
+            cmd.args(["--kube-context", context]);
+        }
+        if let Some(kubeconfig) = self.kubeconfig {
+            cmd.args(["--kubeconfig", kubeconfig]);
+        }
+        cmd.env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT");
+        cmd
     }
-    if let Some(kubeconfig) = run.kubeconfig {
-        cmd.args(["--kubeconfig", kubeconfig]);
+
+    async fn output(&self, mut cmd: Command, what: &str) -> Result<String, Failure> {
+        let output = cmd.output().await.map_err(|err| Failure::Failed(format!("cannot run {}: {err}", self.helm.display())))?;
+        if !output.status.success() {
+            return Err(Failure::Failed(format!("{what} failed: {}", String::from_utf8_lossy(&output.stderr).trim())));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
-    cmd.env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT");
-    let output = cmd.output().await.map_err(|err| Failure::Failed(format!("cannot run {}: {err}", run.helm.display())))?;
-    if !output.status.success() {
-        return Err(Failure::Failed(format!(
-            "helm upgrade --install failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `helm uninstall` of a release (objects with `helm.sh/resource-policy: keep` stay). Waiting is
+/// left to the caller, which watches the objects go.
+pub async fn uninstall(target: &Target<'_>, timeout: std::time::Duration) -> Result<String, Failure> {
+    let mut cmd = target.command(&["uninstall"]);
+    cmd.args(["--timeout", &kubectl_mlflow_model::duration::format_duration(timeout)]);
+    target.output(cmd, &format!("helm uninstall {}", target.release)).await
 }
 
 /// The values may hold credentials: only the user may read the file.

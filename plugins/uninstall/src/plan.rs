@@ -1,0 +1,197 @@
+//! What belongs to a release in its namespace, read before anything is deleted: its native
+//! ApplySet parent, its helm release records, the objects labelled for it (members, helm's
+//! objects, gc Jobs and what they own), the Secrets `kubectl mlflow secrets` made for it, and its
+//! PersistentVolumeClaims with their volumes.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
+use kube::api::{Api, ListParams, ObjectMeta};
+use kubectl_mlflow_core::cluster::{describe, Session};
+use kubectl_mlflow_core::engine::apply::{is_not_found, Applier};
+use kubectl_mlflow_core::engine::applyset::{self, PART_OF_LABEL};
+use kubectl_mlflow_core::engine::kinds::{Kind, KINDS};
+use kubectl_mlflow_core::identity::{self, COMPONENT_LABEL, GC_COMPONENT};
+use kubectl_mlflow_core::Failure;
+
+/// The mark `kubectl mlflow secrets` puts on the Secrets it makes, beside the release's labels.
+pub const SECRETS_MARK_LABEL: &str = "app.kubernetes.io/created-by";
+pub const SECRETS_MARK: &str = "kubectl-mlflow-secrets";
+
+/// What helm writes on every object of a release (helm 3.2 and later).
+const HELM_RELEASE_NAME: &str = "meta.helm.sh/release-name";
+const HELM_RELEASE_NAMESPACE: &str = "meta.helm.sh/release-namespace";
+
+const fn extra(group: &'static str, kind: &'static str, plural: &'static str) -> Kind {
+    Kind { group, version: "v1", kind, plural, namespaced: true, wave: 0 }
+}
+
+/// What the workloads make, labelled like the release: they go with their owners.
+const DEPENDENTS: [Kind; 3] = [extra("apps", "ReplicaSet", "replicasets"), extra("", "Pod", "pods"), extra("batch", "Job", "jobs")];
+
+/// One object, as it was when read (a later object of the same name is another one).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Obj {
+    pub kind: Kind,
+    pub name: String,
+    pub uid: String,
+}
+
+impl Obj {
+    fn of(kind: Kind, meta: &ObjectMeta) -> Obj {
+        Obj { kind, name: meta.name.clone().unwrap_or_default(), uid: meta.uid.clone().unwrap_or_default() }
+    }
+
+    /// `Deployment/mlflow-mlflow`.
+    pub fn describe(&self) -> String {
+        format!("{}/{}", self.kind.kind, self.name)
+    }
+}
+
+/// A claim of the release, with its size and volume.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub obj: Obj,
+    pub size: String,
+    /// `helm.sh/resource-policy: keep`: helm uninstall leaves it.
+    pub kept_by_helm: bool,
+    pub volume: Option<Volume>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub name: String,
+    pub reclaim_policy: String,
+}
+
+/// Everything of a release in one namespace.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The native engine's ApplySet parent Secret.
+    pub parent: Option<Obj>,
+    /// helm's records of the release (`sh.helm.release.v1.<release>.v<N>`).
+    pub helm_records: Vec<Obj>,
+    /// Objects that go with the release: ApplySet members, helm's objects, gc Jobs and what
+    /// they own (not claims, not the parent, not the secrets command's Secrets).
+    pub objects: Vec<Obj>,
+    /// The gc Jobs among the objects (`kubectl mlflow gc`'s own belong to no set: deleted here).
+    pub gc_jobs: Vec<Obj>,
+    /// Secrets made by `kubectl mlflow secrets` for the release.
+    pub secrets: Vec<Obj>,
+    pub claims: Vec<Claim>,
+    /// Labelled for the release but belonging to none of the above: left alone.
+    pub foreign: Vec<Obj>,
+}
+
+impl Plan {
+    /// Whether anything but claims and the secrets command's Secrets is there.
+    pub fn installed(&self) -> bool {
+        self.parent.is_some() || !self.helm_records.is_empty() || !self.objects.is_empty()
+    }
+
+    pub fn is_helm(&self) -> bool {
+        !self.helm_records.is_empty()
+    }
+}
+
+/// Reads what belongs to `release` in the session's namespace; writes nothing.
+pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
+    let namespace = &session.namespace;
+    let selector = identity::selector(release, None);
+    let set_id = applyset::id(&applyset::parent_name(release), namespace);
+    let mut plan = Plan { helm_records: helm_records(session, release).await?, claims: claims(session, &selector).await?, ..Plan::default() };
+    let mut candidates = Vec::new();
+    for kind in KINDS.iter().chain(DEPENDENTS.iter()).copied().filter(|k| k.kind != "PersistentVolumeClaim") {
+        for meta in list(session, kind, &selector).await? {
+            let obj = Obj::of(kind, &meta);
+            let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str);
+            let annotation = |key: &str| meta.annotations.as_ref().and_then(|a| a.get(key)).map(String::as_str);
+            let by_helm = annotation(HELM_RELEASE_NAME) == Some(release) && annotation(HELM_RELEASE_NAMESPACE) == Some(namespace);
+            if kind.kind == "Secret" && label(SECRETS_MARK_LABEL) == Some(SECRETS_MARK) {
+                plan.secrets.push(obj);
+            } else if kind.kind == "Secret" && obj.name == applyset::parent_name(release) {
+                plan.parent = Some(obj);
+            } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm {
+                plan.objects.push(obj);
+            } else if kind.namespaced && kind.kind == "Job" && label(COMPONENT_LABEL) == Some(GC_COMPONENT) {
+                plan.gc_jobs.push(obj.clone());
+                plan.objects.push(obj);
+            } else {
+                candidates.push((obj, owners(&meta)));
+            }
+        }
+    }
+    adopt_dependents(&mut plan, candidates);
+    Ok(plan)
+}
+
+/// Objects owned (transitively) by what goes go too; of the rest, the namespaced ones are
+/// reported as left alone, cluster-wide ones of other namespaces' releases are not ours to name.
+fn adopt_dependents(plan: &mut Plan, mut candidates: Vec<(Obj, Vec<String>)>) {
+    loop {
+        let uids: BTreeSet<String> = plan.objects.iter().map(|o| o.uid.clone()).collect();
+        let (owned, rest): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|(_, owners)| owners.iter().any(|u| uids.contains(u)));
+        candidates = rest;
+        if owned.is_empty() {
+            break;
+        }
+        plan.objects.extend(owned.into_iter().map(|(obj, _)| obj));
+    }
+    plan.foreign = candidates.into_iter().map(|(obj, _)| obj).filter(|o| o.kind.namespaced).collect();
+}
+
+fn owners(meta: &ObjectMeta) -> Vec<String> {
+    meta.owner_references.iter().flatten().map(|o| o.uid.clone()).collect()
+}
+
+async fn list(session: &Session, kind: Kind, selector: &str) -> Result<Vec<ObjectMeta>, Failure> {
+    match api(session, kind).list_metadata(&ListParams::default().labels(selector)).await {
+        Ok(list) => Ok(list.items.into_iter().map(|item| item.metadata).collect()),
+        // A kind the cluster does not serve (the ServiceMonitor CRD) holds nothing.
+        Err(err) if is_not_found(&err) => Ok(Vec::new()),
+        Err(err) => Err(Failure::failed(format!("cannot list {} in namespace {}: {}", kind.resource(), session.namespace, describe(&err)))),
+    }
+}
+
+/// The API of a kind, in the session's namespace when it is namespaced.
+pub fn api(session: &Session, kind: Kind) -> Api<kube::core::DynamicObject> {
+    let applier = Applier { client: session.client.clone(), namespace: session.namespace.clone(), force_conflicts: false, dry_run: false, verbose: false };
+    applier.api(kind)
+}
+
+async fn helm_records(session: &Session, release: &str) -> Result<Vec<Obj>, Failure> {
+    let secret = Kind::named("Secret").expect("Secret is known");
+    let params = ListParams::default().labels(&format!("owner=helm,name={release}"));
+    let list = Api::<Secret>::namespaced(session.client.clone(), &session.namespace)
+        .list_metadata(&params)
+        .await
+        .map_err(|err| Failure::failed(format!("cannot list helm's release Secrets in namespace {}: {}", session.namespace, describe(&err))))?;
+    Ok(list.items.iter().map(|item| Obj::of(secret, &item.metadata)).collect())
+}
+
+async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure> {
+    let kind = Kind::named("PersistentVolumeClaim").expect("PersistentVolumeClaim is known");
+    let list = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &session.namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|err| Failure::failed(format!("cannot list PersistentVolumeClaims in namespace {}: {}", session.namespace, describe(&err))))?;
+    let volumes = Api::<PersistentVolume>::all(session.client.clone());
+    let mut claims = Vec::new();
+    for pvc in list.items {
+        let spec = pvc.spec.clone().unwrap_or_default();
+        let capacity = pvc.status.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage"));
+        let request = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage"));
+        let size = capacity.or(request).map(|q| q.0.clone()).unwrap_or_else(|| "unknown size".into());
+        let kept_by_helm = pvc.metadata.annotations.as_ref().and_then(|a| a.get("helm.sh/resource-policy")).is_some_and(|p| p == "keep");
+        // Reading volumes needs a cluster-wide right; without it the volume is just not named.
+        let volume = match &spec.volume_name {
+            Some(name) => volumes.get_opt(name).await.ok().flatten().map(|pv| Volume {
+                name: name.clone(),
+                reclaim_policy: pv.spec.and_then(|s| s.persistent_volume_reclaim_policy).unwrap_or_else(|| "Delete".into()),
+            }),
+            None => None,
+        };
+        claims.push(Claim { obj: Obj::of(kind, &pvc.metadata), size, kept_by_helm, volume });
+    }
+    Ok(claims)
+}
