@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{stream, StreamExt};
-use kube::api::ObjectMeta;
-use kube::runtime::watcher::{self, Event};
-use kube::runtime::{metadata_watcher, WatchStreamExt};
+use kube::core::DynamicObject;
+use kube::runtime::watcher::{self, watcher, Event};
+use kube::runtime::WatchStreamExt;
 use kubectl_mlflow_core::cluster::Session;
 use kubectl_mlflow_core::engine::kinds::Kind;
 use kubectl_mlflow_core::engine::Sink;
@@ -33,8 +33,8 @@ impl Pending {
         self.left.iter().map(|o| o.kind).collect()
     }
 
-    fn apply(&mut self, kind: Kind, event: Event<ObjectMeta>) {
-        let uid = |meta: &ObjectMeta| meta.uid.clone().unwrap_or_default();
+    fn apply(&mut self, kind: Kind, event: Event<DynamicObject>) {
+        let uid = |object: &DynamicObject| object.metadata.uid.clone().unwrap_or_default();
         match event {
             Event::Delete(meta) => self.left.retain(|o| !(o.kind == kind && o.uid == uid(&meta))),
             Event::Init => {
@@ -56,9 +56,7 @@ impl Pending {
 pub async fn wait(session: &Session, selector: &str, pending: &mut Pending, progress: &mut dyn Sink) {
     let streams = pending.kinds().into_iter().map(|kind| {
         let config = watcher::Config::default().labels(selector);
-        metadata_watcher(api(session, kind), config)
-            .default_backoff()
-            .map(move |event| (kind, event.map(|e| e.map(|p| p.metadata))))
+        watcher(api(session, kind), config).default_backoff().map(move |event| (kind, event))
             .boxed()
     });
     let mut events = stream::select_all(streams);
