@@ -53,8 +53,9 @@ pub async fn all(cli: &Cli, session: &Session, plan: &Plan, helm_binary: Option<
     Ok(deleted)
 }
 
-/// helm deletes a claim unless it carries `helm.sh/resource-policy: keep` (the official chart's
-/// may not): the claims hold the data, and go only when asked.
+/// helm deletes a claim unless it carries `helm.sh/resource-policy: keep`. Known gap: helm reads
+/// the policy from its stored manifest, so this live annotation does not stop it for a chart whose
+/// claim lacks it (the official chart's may); this chart's claim has it.
 async fn protect_claims(session: &Session, plan: &Plan) -> Result<(), Failure> {
     let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &session.namespace);
     let patch = serde_json::json!({"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}});
