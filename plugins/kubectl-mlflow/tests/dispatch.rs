@@ -78,7 +78,7 @@ fn an_unknown_command_names_the_known_ones_and_the_nearest() {
     assert_eq!(typo.code, 2);
     assert!(typo.stdout.is_empty());
     assert!(typo.stderr.contains(r#"unknown command "instal" for "kubectl mlflow" (did you mean "install"?)"#), "{}", typo.stderr);
-    assert!(typo.stderr.contains("Commands: install, gc, portforward, secrets, version, completion, help"), "{}", typo.stderr);
+    assert!(typo.stderr.contains("Commands: install, gc, portforward, secrets, uninstall, version, completion, help"), "{}", typo.stderr);
     let nothing_near = run(&mut kubectl_mlflow(), &["zzzz"]);
     assert_eq!(nothing_near.code, 2);
     assert!(!nothing_near.stderr.contains("did you mean") && nothing_near.stderr.contains("Commands:"), "{}", nothing_near.stderr);
@@ -147,6 +147,12 @@ fn under_helm_it_is_helm_mlflow_and_install_uses_the_calling_helm() {
     let install = run(&mut cmd, &["install"]);
     assert_eq!(install.code, 2, "{}", install.stderr);
     assert!(install.stderr.contains("--helm-binary /nonexistent/helm: not an executable"), "{}", install.stderr);
+    // so does uninstall, for the helm releases it meets
+    let mut cmd = kubectl_mlflow();
+    helm(&mut cmd);
+    let uninstall = run(&mut cmd, &["uninstall"]);
+    assert_eq!(uninstall.code, 2, "{}", uninstall.stderr);
+    assert!(uninstall.stderr.contains("--helm-binary /nonexistent/helm: not an executable"), "{}", uninstall.stderr);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod gone;
 pub mod plan;
 mod remove;
 mod report;
+mod stored;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -19,8 +20,9 @@ use kubectl_mlflow_core::ui::{self, format_duration, parse_duration, ClusterArgs
 use kubectl_mlflow_core::{identity, Failure, Problem, Problems};
 
 use crate::plan::Plan;
+use crate::remove::HelmRemoval;
 
-/// Uninstall an MLflow release: everything it is made of, its PersistentVolumeClaims only when asked.
+/// Uninstall an MLflow release; its PersistentVolumeClaims (the data) only when asked
 ///
 /// Works on releases of kubectl mlflow install (native or --helm) and of the official MLflow
 /// chart. Only the named release is touched, never another release in the namespace. Its
@@ -93,7 +95,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     check(&cli)?;
     let reporter = Reporter::new(&cli.out);
     let session = Session::connect(&cli.cluster.target()).await?;
-    let plan = plan::read(&session, &cli.release).await?;
+    let mut plan = plan::read(&session, &cli.release).await?;
     for obj in &plan.foreign {
         reporter.warn(&format!(
             "{} carries the labels of release {} but belongs neither to its ApplySet nor to its helm release: left alone",
@@ -105,8 +107,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     if !plan.installed() && !leftovers_asked {
         return not_found(&cli, &session, &plan, &reporter);
     }
-    let helm_binary = match plan.is_helm() {
-        true => Some(find_helm(&cli).await?),
+    let helm_removal = match plan.is_helm() {
+        true => Some(helm_removal(&cli, &session, &mut plan).await?),
         false => None,
     };
     let report = report::Report { cli: &cli, session: &session, plan: &plan };
@@ -119,7 +121,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         confirm(&cli, &plan)?;
     }
     let mut progress = Progress::new();
-    let result = remove::all(&cli, &session, &plan, helm_binary.as_deref(), &mut progress).await;
+    let result = remove::all(&cli, &session, &plan, helm_removal.as_ref(), &mut progress).await;
     let deleted = match result {
         Ok(deleted) => deleted,
         Err(failure) => {
@@ -161,6 +163,11 @@ fn check(cli: &Cli) -> Result<(), Failure> {
             "--delete-pvcs deletes the release's data and asks first, but standard input is not a terminal: add --yes to delete without asking (nothing was deleted)",
         ));
     }
+    if let Some(helm) = &cli.helm_binary {
+        if let Err(problem) = helm::find(Some(helm)) {
+            problems.push(problem);
+        }
+    }
     problems.into_result(()).map_err(Failure::Input)
 }
 
@@ -199,6 +206,23 @@ async fn find_helm(cli: &Cli) -> Result<PathBuf, Failure> {
     })?;
     helm::check_version(&helm).await?;
     Ok(helm)
+}
+
+/// How a helm release goes: `helm uninstall`, unless that would delete claims the user keeps
+/// (a chart that does not mark them keep): then its objects and records are deleted here.
+async fn helm_removal(cli: &Cli, session: &Session, plan: &mut Plan) -> Result<HelmRemoval, Failure> {
+    let helm = find_helm(cli).await?;
+    let manifest = helm::manifest(&remove::helm_target(cli, session, &helm)).await?;
+    let entries = stored::parse(&manifest)?;
+    plan.read_helm_policy(&entries);
+    if cli.delete_pvcs || !plan.helm_would_delete_claims() {
+        return Ok(HelmRemoval::Uninstall(helm));
+    }
+    let objects = plan::live(session, &stored::to_delete(&entries, &cli.release)?).await?;
+    Reporter::new(&cli.out).note(
+        "helm uninstall would delete the release's claims (its chart does not mark them helm.sh/resource-policy: keep): the release's objects and helm's records of it are deleted one by one instead (helm's delete hooks do not run)",
+    );
+    Ok(HelmRemoval::ByHand(objects))
 }
 
 /// Asks on the terminal before deleting claims; anything but yes deletes nothing.

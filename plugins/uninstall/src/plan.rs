@@ -14,6 +14,8 @@ use kubectl_mlflow_core::engine::kinds::{Kind, KINDS};
 use kubectl_mlflow_core::identity::{self, COMPONENT_LABEL, GC_COMPONENT};
 use kubectl_mlflow_core::Failure;
 
+use crate::stored::{self, Entry};
+
 /// The mark `kubectl mlflow secrets` puts on the Secrets it makes, beside the release's labels.
 pub const SECRETS_MARK_LABEL: &str = "app.kubernetes.io/created-by";
 pub const SECRETS_MARK: &str = "kubectl-mlflow-secrets";
@@ -53,8 +55,9 @@ impl Obj {
 pub struct Claim {
     pub obj: Obj,
     pub size: String,
-    /// `helm.sh/resource-policy: keep`: helm uninstall leaves it.
-    pub kept_by_helm: bool,
+    /// Part of a helm release whose stored manifest does not mark it keep: helm uninstall would
+    /// delete it (set by `Plan::read_helm_policy`).
+    pub helm_deletes: bool,
     pub volume: Option<Volume>,
 }
 
@@ -92,6 +95,30 @@ impl Plan {
     pub fn is_helm(&self) -> bool {
         !self.helm_records.is_empty()
     }
+
+    /// Marks the claims helm uninstall would delete, by the manifest helm stored.
+    pub fn read_helm_policy(&mut self, stored: &[Entry]) {
+        for claim in &mut self.claims {
+            claim.helm_deletes = !stored::keeps_claim(stored, &claim.obj.name);
+        }
+    }
+
+    pub fn helm_would_delete_claims(&self) -> bool {
+        self.claims.iter().any(|c| c.helm_deletes)
+    }
+}
+
+/// The live objects named by helm's manifest, as read now (by uid); those already gone are skipped.
+pub async fn live(session: &Session, named: &[(Kind, String)]) -> Result<Vec<Obj>, Failure> {
+    let mut objects = Vec::new();
+    for (kind, name) in named {
+        let found = api(session, *kind)
+            .get_metadata_opt(name)
+            .await
+            .map_err(|err| Failure::failed(format!("cannot read {}/{name}: {}", kind.kind, describe(&err))))?;
+        objects.extend(found.map(|obj| Obj::of(*kind, &obj.metadata)));
+    }
+    Ok(objects)
 }
 
 /// Reads what belongs to `release` in the session's namespace; writes nothing.
@@ -182,7 +209,6 @@ async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure
         let capacity = pvc.status.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage"));
         let request = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage"));
         let size = capacity.or(request).map(|q| q.0.clone()).unwrap_or_else(|| "unknown size".into());
-        let kept_by_helm = pvc.metadata.annotations.as_ref().and_then(|a| a.get("helm.sh/resource-policy")).is_some_and(|p| p == "keep");
         // Reading volumes needs a cluster-wide right; without it the volume is just not named.
         let volume = match &spec.volume_name {
             Some(name) => volumes.get_opt(name).await.ok().flatten().map(|pv| Volume {
@@ -191,7 +217,7 @@ async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure
             }),
             None => None,
         };
-        claims.push(Claim { obj: Obj::of(kind, &pvc.metadata), size, kept_by_helm, volume });
+        claims.push(Claim { obj: Obj::of(kind, &pvc.metadata), size, helm_deletes: false, volume });
     }
     Ok(claims)
 }

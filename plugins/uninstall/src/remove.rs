@@ -1,10 +1,9 @@
-//! The deletes, in order: helm's release (claims protected first), the native ApplySet through
+//! The deletes, in order: helm's release (by helm, or by hand when helm would take the claims), the native ApplySet through
 //! the engine's prune and then its parent, the gc Jobs, and what the flags ask for.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, Preconditions};
 use kubectl_mlflow_core::cluster::{describe, Session};
 use kubectl_mlflow_core::engine::apply::is_not_found;
 use kubectl_mlflow_core::engine::{helm, prune, Sink};
@@ -13,24 +12,30 @@ use kubectl_mlflow_core::Failure;
 use crate::plan::{api, Obj, Plan};
 use crate::Cli;
 
+/// How a helm release goes: through `helm uninstall`, or object by object when helm would take
+/// claims the user keeps (see `stored`).
+pub enum HelmRemoval {
+    Uninstall(PathBuf),
+    ByHand(Vec<Obj>),
+}
+
 /// Deletes what the plan and the flags say; returns the objects deleted.
-pub async fn all(cli: &Cli, session: &Session, plan: &Plan, helm_binary: Option<&Path>, progress: &mut dyn Sink) -> Result<Vec<Obj>, Failure> {
+pub async fn all(cli: &Cli, session: &Session, plan: &Plan, helm_removal: Option<&HelmRemoval>, progress: &mut dyn Sink) -> Result<Vec<Obj>, Failure> {
     let mut deleted = Vec::new();
-    if let Some(helm) = helm_binary {
-        if !cli.delete_pvcs {
-            protect_claims(session, plan).await?;
+    match helm_removal {
+        Some(HelmRemoval::Uninstall(helm)) => {
+            progress.phase(&format!("helm uninstall {}", cli.release));
+            helm::uninstall(&helm_target(cli, session, helm), cli.timeout).await?;
         }
-        progress.phase(&format!("helm uninstall {}", cli.release));
-        let target = helm::Target {
-            helm,
-            release: &cli.release,
-            namespace: &session.namespace,
-            context: session.context.as_deref(),
-            kubeconfig: session.kubeconfig.as_deref(),
-        };
-        helm::uninstall(&target, cli.timeout).await?;
-        deleted.extend(plan.helm_records.iter().cloned());
+        Some(HelmRemoval::ByHand(objects)) => {
+            progress.phase(&format!("deleting the objects of helm release {} (its claims stay)", cli.release));
+            delete(session, objects).await?;
+            // Last, so that an interrupted run still finds the release.
+            delete(session, &plan.helm_records).await?;
+        }
+        None => {}
     }
+    deleted.extend(plan.helm_records.iter().cloned());
     if let Some(parent) = &plan.parent {
         progress.phase("deleting the members of the release's ApplySet");
         let options = prune::PruneOptions { dry_run: false, verbose: cli.out.verbose };
@@ -53,19 +58,15 @@ pub async fn all(cli: &Cli, session: &Session, plan: &Plan, helm_binary: Option<
     Ok(deleted)
 }
 
-/// helm deletes a claim unless it carries `helm.sh/resource-policy: keep`. Known gap: helm reads
-/// the policy from its stored manifest, so this live annotation does not stop it for a chart whose
-/// claim lacks it (the official chart's may); this chart's claim has it.
-async fn protect_claims(session: &Session, plan: &Plan) -> Result<(), Failure> {
-    let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &session.namespace);
-    let patch = serde_json::json!({"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}});
-    for claim in plan.claims.iter().filter(|c| !c.kept_by_helm) {
-        claims
-            .patch(&claim.obj.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|err| Failure::failed(format!("cannot keep {} from helm uninstall: {}", claim.obj.describe(), describe(&err))))?;
+/// The release as helm addresses it, with the command's context and kubeconfig.
+pub fn helm_target<'a>(cli: &'a Cli, session: &'a Session, helm: &'a Path) -> helm::Target<'a> {
+    helm::Target {
+        helm,
+        release: &cli.release,
+        namespace: &session.namespace,
+        context: session.context.as_deref(),
+        kubeconfig: session.kubeconfig.as_deref(),
     }
-    Ok(())
 }
 
 /// Deletes exactly the objects read (by uid: one made since under the same name stays); their

@@ -23,6 +23,7 @@ fn bad_input_is_refused_before_connecting() {
     refused(&["--timeout", "99999999999999999999h"], "too long a duration");
     refused(&["--delete-pvcs"], "standard input is not a terminal: add --yes");
     refused(&["--dry-run=server"], "--dry-run");
+    refused(&["--helm-binary", "/nonexistent/helm"], "--helm-binary /nonexistent/helm: not an executable");
     refused(&[], "no kubeconfig found");
 }
 

@@ -216,10 +216,33 @@ async fn a_release_of_an_official_like_chart_is_removed_but_its_claim() {
     let out = uninstall(&ns, &["--helm-binary", &helm.binary().display().to_string()]);
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("deleted Deployment/mlflow-mlflow"), "{}", text(&out));
-    // helm reads helm.sh/resource-policy from its stored manifest, not the live claim: a claim the
-    // chart does not mark keep is deleted by helm uninstall (known gap, see the report).
-    let left = labelled(&ns, "mlflow");
-    assert!(left.iter().all(|n| n == "persistentvolumeclaim/mlflow-mlflow"), "{left:?}");
+    // helm reads helm.sh/resource-policy from its stored manifest: it would take this claim, so
+    // the release is removed object by object and the claim stays.
+    assert!(text(&out).contains("deleted one by one"), "{}", text(&out));
+    assert_eq!(labelled(&ns, "mlflow"), vec!["persistentvolumeclaim/mlflow-mlflow".to_string()]);
+    assert_eq!(helm_releases(helm, &ns), "");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn an_official_like_release_with_delete_pvcs_goes_through_helm_entirely() {
+    let ns = cluster().namespace("unofficialall").await;
+    let dir = tempfile::tempdir().unwrap();
+    official_like_chart(dir.path());
+    let helm = Helm::V4;
+    let install = std::process::Command::new(helm.binary())
+        .args(["install", "mlflow"])
+        .arg(dir.path())
+        .args(["-n", ns.name(), "--kubeconfig", &kubeconfig()])
+        .output()
+        .unwrap();
+    assert_ok(&install);
+    let out = uninstall(&ns, &["--helm-binary", &helm.binary().display().to_string(), "--delete-pvcs", "--yes"]);
+    assert_ok(&out);
+    assert!(!text(&out).contains("one by one"), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted PersistentVolumeClaim/mlflow-mlflow"), "{}", text(&out));
+    assert!(labelled(&ns, "mlflow").is_empty(), "{:?}", labelled(&ns, "mlflow"));
     assert_eq!(helm_releases(helm, &ns), "");
     ns.delete().await;
 }

@@ -111,6 +111,13 @@ pub async fn uninstall(target: &Target<'_>, timeout: std::time::Duration) -> Res
     target.output(cmd, &format!("helm uninstall {}", target.release)).await
 }
 
+/// The manifest helm stored for the release's current revision (`helm get manifest`): what
+/// `helm uninstall` deletes, and where it reads `helm.sh/resource-policy` from.
+pub async fn manifest(target: &Target<'_>) -> Result<String, Failure> {
+    let cmd = target.command(&["get", "manifest"]);
+    target.output(cmd, &format!("helm get manifest {}", target.release)).await
+}
+
 /// The values may hold credentials: only the user may read the file.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;

@@ -240,7 +240,32 @@ async fn the_quick_start_installed_by_the_plugin_runs_mlflow() {
     let ns = real_namespace("real-quick").await;
     assert_ok(&install(&ns, &[]));
     quick_start_serves_and_keeps_its_runs(&ns).await;
+    uninstall_keeps_the_data_until_asked(&ns, &[]).await;
     ns.delete().await;
+}
+
+/// `kubectl mlflow uninstall ARGS`: the server goes, the volume's directory (the SQLite file)
+/// stays; with `--delete-pvcs --yes` the provisioner removes the directory too.
+async fn uninstall_keeps_the_data_until_asked(ns: &TestNamespace, args: &[&str]) {
+    let dir = volume_dir(ns).await;
+    let uninstall = |extra: &[&str]| {
+        let kubeconfig = cluster().kubeconfig().display().to_string();
+        std::process::Command::new(plugin("kubectl-mlflow-uninstall"))
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_KUBECONTEXT")
+            .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
+            .args(args)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert_ok(&uninstall(&[]));
+    assert!(ready_pods(ns).await.is_empty(), "a server pod is left");
+    assert!(dir.join("mlflow.db").is_file(), "the data went with the release: {}", dir.display());
+    assert_ok(&uninstall(&["--delete-pvcs", "--yes"]));
+    let gone = kubectl_mlflow_test_support::poll_until(Duration::from_secs(60), || async { !dir.exists() });
+    assert!(gone.await.is_ok(), "{} is still there after --delete-pvcs", dir.display());
 }
 
 #[tokio::test]
@@ -269,6 +294,8 @@ async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
         .unwrap();
     assert!(out.status.success(), "helm install: {}", text(&out));
     quick_start_serves_and_keeps_its_runs(&ns).await;
+    let helm = helm().display().to_string();
+    uninstall_keeps_the_data_until_asked(&ns, &["--helm-binary", &helm]).await;
     ns.delete().await;
 }
 
