@@ -199,13 +199,10 @@ fn official_like_chart(dir: &std::path::Path) {
     .unwrap();
 }
 
-#[tokio::test]
-#[ignore = "needs the test cluster: scripts/test-cluster up"]
-async fn a_release_of_an_official_like_chart_is_removed_but_its_claim() {
-    let ns = cluster().namespace("unofficial").await;
+/// `helm install mlflow <official-like chart>` with that helm.
+fn install_official_like(helm: Helm, ns: &TestNamespace) {
     let dir = tempfile::tempdir().unwrap();
     official_like_chart(dir.path());
-    let helm = Helm::V3;
     let install = std::process::Command::new(helm.binary())
         .args(["install", "mlflow"])
         .arg(dir.path())
@@ -213,6 +210,14 @@ async fn a_release_of_an_official_like_chart_is_removed_but_its_claim() {
         .output()
         .unwrap();
     assert_ok(&install);
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_release_of_an_official_like_chart_is_removed_but_its_claim() {
+    let ns = cluster().namespace("unofficial").await;
+    let helm = Helm::V3;
+    install_official_like(helm, &ns);
     let out = uninstall(&ns, &["--helm-binary", &helm.binary().display().to_string()]);
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("deleted Deployment/mlflow-mlflow"), "{}", text(&out));
@@ -228,16 +233,8 @@ async fn a_release_of_an_official_like_chart_is_removed_but_its_claim() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn an_official_like_release_with_delete_pvcs_goes_through_helm_entirely() {
     let ns = cluster().namespace("unofficialall").await;
-    let dir = tempfile::tempdir().unwrap();
-    official_like_chart(dir.path());
     let helm = Helm::V4;
-    let install = std::process::Command::new(helm.binary())
-        .args(["install", "mlflow"])
-        .arg(dir.path())
-        .args(["-n", ns.name(), "--kubeconfig", &kubeconfig()])
-        .output()
-        .unwrap();
-    assert_ok(&install);
+    install_official_like(helm, &ns);
     let out = uninstall(&ns, &["--helm-binary", &helm.binary().display().to_string(), "--delete-pvcs", "--yes"]);
     assert_ok(&out);
     assert!(!text(&out).contains("one by one"), "{}", text(&out));
