@@ -7,6 +7,8 @@ contract tests). Prints one JSON line with what it did.
       needed) and works in it.
   client.py run-state RUN_ID      prints the run's lifecycle stage, or "absent"
   client.py check RUN_ID          checks the param, metric and artifact `roundtrip` logged
+  client.py deleted-logged-model  creates a logged model in a new experiment, soft-deletes it,
+      prints its id
 """
 
 import argparse
@@ -84,6 +86,14 @@ def run_state(args):
     print(json.dumps({"run_id": args.run_id, "stage": stage}))
 
 
+def deleted_logged_model(args):
+    client = MlflowClient()
+    exp_id = mlflow.create_experiment("contract-lm-" + uuid.uuid4().hex[:8])
+    model = client.create_logged_model(experiment_id=exp_id, name="contract-model")
+    client.delete_logged_model(model.model_id)
+    print(json.dumps({"model_id": model.model_id}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -97,8 +107,10 @@ def main():
     s.add_argument("--workspace")
     c = sub.add_parser("check")
     c.add_argument("run_id")
+    sub.add_parser("deleted-logged-model")
     args = p.parse_args()
-    {"roundtrip": roundtrip, "run-state": run_state, "check": check}[args.cmd](args)
+    commands = {"roundtrip": roundtrip, "run-state": run_state, "check": check, "deleted-logged-model": deleted_logged_model}
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -103,3 +103,26 @@ def test_the_gc_plugins_job_purges_like_the_cronjob(servers, info):
     assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
     assert srv.client("run-state", out["run_id"])["stage"] == "absent"
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
+
+
+def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(servers, info):
+    """The gc finds the store through its env (MLFLOW_TRACKING_URI=$(MLFLOW_BACKEND_STORE_URI)),
+    not its arguments; the plugin's Job, made from gc.yaml's CronJob, passes --jobs and
+    --logged-model-ids to MLflow: a soft-deleted logged model is purged (a second purge of the
+    same id fails, as for any id MLflow does not hold as deleted), the soft-deleted run with it."""
+    srv = started(servers, "gc.yaml", info)
+    out = srv.client("roundtrip", "--delete")
+    model = srv.client("deleted-logged-model")["model_id"]
+    for inst in (run_gc(srv)[0], run_plugin_gc(srv, ("--older-than", "30d"))[0]):
+        assert not any("STORE_URI" in a or "sqlite" in a for a in inst.original), inst.original
+        assert inst.rendered_env["MLFLOW_TRACKING_URI"] == inst.rendered_env["MLFLOW_BACKEND_STORE_URI"]
+
+    inst, p = run_plugin_gc(srv, ("--jobs", "--logged-model-ids", model))
+    info.append(inst)
+    assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
+    assert "--jobs" in inst.command and f"--logged-model-ids={model}" in inst.command, inst.command
+    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+
+    inst, p = run_plugin_gc(srv, ("--logged-model-ids", model))
+    info.append(inst)
+    assert p.returncode != 0 and "not found" in p.stderr, f"a purged logged model was found again:\n{p.stderr[-3000:]}"

@@ -1,22 +1,100 @@
-//! The one-off `mlflow gc` Job made from an installed release's server pod: same image, store
-//! settings, credentials and volumes, so it works on any release the plugins can find.
+//! The one-off `mlflow gc` Job of a release: from its GC CronJob's job template when it has one
+//! (as `kubectl create job --from=cronjob/…` makes it), otherwise from its server pod (same image,
+//! store settings, credentials and volumes), so it works on any release the plugins can find.
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Service};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, PodTemplateSpec, Service,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kubectl_mlflow_core::cluster::lookup::Found;
-use kubectl_mlflow_core::identity::{self, gc_command, Endpoint, GcRequest, GC_COMPONENT, GC_CONTAINER, SERVER_CONTAINER};
+use kubectl_mlflow_core::identity::{
+    self, gc_command, Endpoint, GcRequest, GC_COMPONENT, GC_CONTAINER, GC_STORE_ENV, GC_STORE_VALUE, SERVER_CONTAINER,
+};
 use kubectl_mlflow_core::render::pod::with_tracking_credentials;
 
 /// Why a Job cannot be made from a release.
 pub type JobError = String;
 
-/// The Job running `mlflow gc` with the server pod's image, store, credentials and volumes.
+/// The annotation `kubectl create job --from=cronjob/…` puts on the Jobs it makes.
+pub const INSTANTIATE_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
+
+/// The Job running `mlflow gc` for `request`.
 pub fn job(found: &Found, release: &str, name: &str, request: &GcRequest) -> Result<Job, JobError> {
+    match &found.cron_job {
+        Some(cron_job) => from_cron_job(found, cron_job, release, name, request),
+        None => from_server_pod(found, release, name, request),
+    }
+}
+
+/// The CronJob's job template with the requested flags: its labels and annotations, an owner
+/// reference to the CronJob and `cronjob.kubernetes.io/instantiate: manual`.
+fn from_cron_job(found: &Found, cron_job: &CronJob, release: &str, name: &str, request: &GcRequest) -> Result<Job, JobError> {
+    let cron_name = cron_job.metadata.name.clone().unwrap_or_default();
+    let template = cron_job.spec.as_ref().map(|s| s.job_template.clone()).ok_or(format!("CronJob/{cron_name} has no job template"))?;
+    let mut spec = template.spec.ok_or(format!("CronJob/{cron_name} has no job spec"))?;
+    let pod = spec.template.spec.as_mut().ok_or(format!("CronJob/{cron_name} has no pod template"))?;
+    let container = pod
+        .containers
+        .iter_mut()
+        .find(|c| c.name == GC_CONTAINER)
+        .ok_or(format!("CronJob/{cron_name} has no container named {GC_CONTAINER}"))?;
+    let tracking_uri = match template_tracking_uri(container) {
+        Some(uri) => uri,
+        None => endpoint(&server_container(found)?, found.service.as_ref(), &namespace(found))?.tracking_uri(),
+    };
+    container.command = Some(gc_command(&tracking_uri, request));
+    container.args = None;
+    container.env = Some(with_gc_store_env(container.env.take().unwrap_or_default()));
+    let mut meta = template.metadata.unwrap_or_default();
+    let mut labels = meta.labels.take().unwrap_or_default();
+    labels.extend(identity::labels(release, Some(GC_COMPONENT)));
+    let mut annotations = meta.annotations.take().unwrap_or_default();
+    annotations.insert(INSTANTIATE_ANNOTATION.into(), "manual".into());
+    let owner = cron_job.metadata.uid.clone().map(|uid| OwnerReference {
+        api_version: "batch/v1".into(),
+        kind: "CronJob".into(),
+        name: cron_name.clone(),
+        uid,
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    });
+    Ok(Job {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace(found)),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            owner_references: owner.map(|o| vec![o]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(spec),
+        ..Job::default()
+    })
+}
+
+fn template_tracking_uri(container: &Container) -> Option<String> {
+    container.command.iter().chain(container.args.iter()).flatten().find_map(|a| a.strip_prefix("--tracking-uri=")).map(str::to_string)
+}
+
+fn namespace(found: &Found) -> String {
+    found.deployment.metadata.namespace.clone().unwrap_or_default()
+}
+
+fn server_container(found: &Found) -> Result<Container, JobError> {
+    let pod = found.deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()).ok_or("the Deployment has no pod template")?;
+    let server = pod.containers.iter().find(|c| c.name == SERVER_CONTAINER).or(pod.containers.first());
+    server.cloned().ok_or_else(|| "the Deployment has no container".into())
+}
+
+/// The Job with the server pod's image, store, credentials and volumes.
+fn from_server_pod(found: &Found, release: &str, name: &str, request: &GcRequest) -> Result<Job, JobError> {
     let deployment = &found.deployment;
-    let namespace = deployment.metadata.namespace.clone().unwrap_or_default();
+    let namespace = namespace(found);
     let pod = deployment.spec.as_ref().and_then(|s| s.template.spec.clone()).ok_or("the Deployment has no pod template")?;
-    let server = pod.containers.iter().find(|c| c.name == SERVER_CONTAINER).or(pod.containers.first()).ok_or("the Deployment has no container")?;
+    let server = server_container(found)?;
     let env = server.env.clone().unwrap_or_default();
     if !env.iter().any(|e| e.name == "MLFLOW_BACKEND_STORE_URI") {
         return Err(format!(
@@ -24,13 +102,13 @@ pub fn job(found: &Found, release: &str, name: &str, request: &GcRequest) -> Res
             deployment.metadata.name.clone().unwrap_or_default()
         ));
     }
-    let command = gc_command(&endpoint(server, found.service.as_ref(), &namespace)?.tracking_uri(), request);
+    let command = gc_command(&endpoint(&server, found.service.as_ref(), &namespace)?.tracking_uri(), request);
     let container = Container {
         name: GC_CONTAINER.into(),
         image: server.image.clone(),
         image_pull_policy: server.image_pull_policy.clone(),
         command: Some(command),
-        env: Some(with_tracking_credentials(env)),
+        env: Some(with_gc_store_env(with_tracking_credentials(env))),
         env_from: server.env_from.clone(),
         security_context: server.security_context.clone(),
         volume_mounts: server.volume_mounts.clone(),
@@ -64,6 +142,46 @@ pub fn job(found: &Found, release: &str, name: &str, request: &GcRequest) -> Res
     })
 }
 
+/// The env with the store variables of `mlflow gc` last (they refer to MLFLOW_BACKEND_STORE_URI,
+/// which must come before them); older CronJobs passed the store in the arguments instead.
+fn with_gc_store_env(mut env: Vec<EnvVar>) -> Vec<EnvVar> {
+    env.retain(|e| !GC_STORE_ENV.contains(&e.name.as_str()));
+    env.extend(GC_STORE_ENV.iter().map(|name| EnvVar { name: (*name).into(), value: Some(GC_STORE_VALUE.into()), value_from: None }));
+    env
+}
+
+/// The claims the Job's pod mounts.
+pub fn claims(job: &Job) -> Vec<String> {
+    let pod = job.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+    let volumes = pod.and_then(|p| p.volumes.as_ref()).into_iter().flatten();
+    volumes.filter_map(|v| v.persistent_volume_claim.as_ref()).map(|c| c.claim_name.clone()).collect()
+}
+
+/// Requires the Job's pod to run on `node` (node affinity on the node's name, as DaemonSets pin
+/// their pods), in addition to what its template already requires.
+pub fn pin_to_node(job: &mut Job, node: &str) {
+    let Some(pod) = job.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else { return };
+    let on_node = NodeSelectorRequirement { key: "metadata.name".into(), operator: "In".into(), values: Some(vec![node.into()]) };
+    let affinity = pod.affinity.get_or_insert_with(Affinity::default);
+    let node_affinity = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
+    let required = node_affinity
+        .required_during_scheduling_ignored_during_execution
+        .get_or_insert_with(|| NodeSelector { node_selector_terms: vec![NodeSelectorTerm::default()] });
+    if required.node_selector_terms.is_empty() {
+        required.node_selector_terms.push(NodeSelectorTerm::default());
+    }
+    for term in &mut required.node_selector_terms {
+        term.match_fields.get_or_insert_with(Vec::new).push(on_node.clone());
+    }
+}
+
+/// The labels that select the release's server pods (the Deployment's selector).
+pub fn server_pod_selector(found: &Found) -> String {
+    let labels: BTreeMap<String, String> =
+        found.deployment.spec.as_ref().and_then(|s| s.selector.match_labels.clone()).unwrap_or_default();
+    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
 /// Where the server listens, from its Service (scheme from the port's name) and its
 /// `--static-prefix`.
 fn endpoint(server: &Container, service: Option<&Service>, namespace: &str) -> Result<Endpoint, JobError> {
@@ -79,4 +197,33 @@ fn endpoint(server: &Container, service: Option<&Service>, namespace: &str) -> R
         .unwrap_or("");
     let name = service.metadata.name.clone().unwrap_or_default();
     Ok(Endpoint::new(scheme, &name, namespace, port.port, prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinning_adds_the_node_to_every_required_term() {
+        let mut job = Job {
+            spec: Some(JobSpec { template: PodTemplateSpec { spec: Some(PodSpec::default()), metadata: None }, ..JobSpec::default() }),
+            ..Job::default()
+        };
+        pin_to_node(&mut job, "node-a");
+        let pod = job.spec.unwrap().template.spec.unwrap();
+        let terms = pod.affinity.unwrap().node_affinity.unwrap().required_during_scheduling_ignored_during_execution.unwrap().node_selector_terms;
+        assert_eq!(terms.len(), 1);
+        let field = &terms[0].match_fields.as_ref().unwrap()[0];
+        assert_eq!((field.key.as_str(), field.values.as_deref()), ("metadata.name", Some(&["node-a".to_string()][..])));
+    }
+
+    #[test]
+    fn the_store_variables_follow_the_store_uri_once() {
+        let env = vec![
+            EnvVar { name: "MLFLOW_TRACKING_URI".into(), value: Some("x".into()), value_from: None },
+            EnvVar { name: "MLFLOW_BACKEND_STORE_URI".into(), value: Some("sqlite:///a".into()), value_from: None },
+        ];
+        let names: Vec<_> = with_gc_store_env(env).into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["MLFLOW_BACKEND_STORE_URI", "MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE_STORE_URI"]);
+    }
 }

@@ -2,7 +2,9 @@
 //! `mlflow gc` in a Job made from the release's server pod (same image, store, credentials and
 //! volumes), then shows what it removed.
 
+mod follow;
 pub mod job;
+mod mask;
 mod run;
 
 use std::time::Duration;
@@ -12,7 +14,7 @@ use kubectl_mlflow_core::identity::GcRequest;
 use kubectl_mlflow_core::ui::output::Format;
 use kubectl_mlflow_core::ui::{self, parse_duration, ClusterArgs, OutputArgs};
 use kubectl_mlflow_core::validate::is_gc_duration;
-use kubectl_mlflow_core::Failure;
+use kubectl_mlflow_core::{Failure, Problem, Problems};
 
 /// Run mlflow gc now: permanently delete soft-deleted runs, experiments and their artifacts.
 ///
@@ -50,6 +52,14 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub experiment_ids: Vec<String>,
 
+    /// Only these logged models (comma-separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub logged_model_ids: Vec<String>,
+
+    /// Also delete finished MLflow job records (database stores only)
+    #[arg(long)]
+    pub jobs: bool,
+
     /// Find the release in rendered manifests (kubectl mlflow install --dry-run output) instead
     /// of the cluster; needs --dry-run
     #[arg(long, value_name = "FILE", requires = "dry_run")]
@@ -82,6 +92,8 @@ impl Cli {
             all_workspaces: self.all_workspaces,
             run_ids: self.run_ids.clone(),
             experiment_ids: self.experiment_ids.clone(),
+            logged_model_ids: self.logged_model_ids.clone(),
+            jobs: self.jobs,
         }
     }
 }
@@ -94,8 +106,24 @@ impl ui::Command for Cli {
 
 /// Runs the command: finds the release, makes the Job, and prints it or runs it.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut problems = Problems::default();
+    let mut problem = |message: String| problems.push(Problem::at("", message));
     if let Some(duration) = cli.older_than.as_deref().filter(|d| !is_gc_duration(d)) {
-        return Err(Failure::input(format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)")));
+        problem(format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)"));
+    }
+    let ids = [("--run-ids", &cli.run_ids), ("--experiment-ids", &cli.experiment_ids), ("--logged-model-ids", &cli.logged_model_ids)];
+    for (flag, ids) in ids {
+        for id in ids.iter().filter(|id| !is_id(id)) {
+            problem(format!("{flag}: {id:?} is not an id (ids are letters, digits, '-' and '_', separated by commas, e.g. {flag} a1,b2)"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::Input(problems));
     }
     run::execute(cli).await
+}
+
+/// An MLflow id: run ids are hex, experiment ids digits, logged model ids `m-<hex>`.
+fn is_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -1,24 +1,23 @@
 //! Finding the release, making and running the Job, and reporting what it did.
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams, PostParams};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::watcher::{self, watcher};
-use kube::Client;
 use kubectl_mlflow_core::cluster::lookup::{self, Found};
 use kubectl_mlflow_core::cluster::{describe, Session};
-use kubectl_mlflow_core::identity::GC_CONTAINER;
 use kubectl_mlflow_core::names::truncate;
 use kubectl_mlflow_core::ui::output::{self, Format};
-use kubectl_mlflow_core::ui::{format_duration, Progress, Reporter};
+use kubectl_mlflow_core::ui::{format_duration, Reporter};
 use kubectl_mlflow_core::Failure;
 use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
 
-use crate::{job, Cli};
+use crate::{follow, job, mask, Cli};
 
 pub async fn execute(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
@@ -30,8 +29,14 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         ));
     }
     let name = job_name(&found);
-    let job = job::job(&found, &cli.release, &name, &cli.request())
+    let mut job = job::job(&found, &cli.release, &name, &cli.request())
         .map_err(|message| Failure::input(format!("cannot make a GC Job for release {}: {message}", cli.release)))?;
+    if let Some(session) = &session {
+        pin_beside_the_server(session, &found, &mut job, &reporter).await?;
+    }
+    if let Some(cron_job) = found.cron_job.as_ref().and_then(|c| c.metadata.name.clone()) {
+        reporter.note(&format!("the Job is made from CronJob/{cron_job}'s job template"));
+    }
     if cli.dry_run {
         let text = output::object(&job, cli.output.unwrap_or(Format::Yaml));
         return std::io::stdout().write_all(text.as_bytes()).map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")));
@@ -83,29 +88,48 @@ async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Rep
     let jobs = Api::<Job>::namespaced(client.clone(), &namespace);
     jobs.create(&PostParams::default(), job).await.map_err(|err| Failure::failed(format!("cannot create Job/{name}: {}", describe(&err))))?;
     reporter.note(&format!("created Job/{name} in namespace {namespace}"));
+    let follow_hint = format!("follow it with: kubectl logs -f job/{name} -n {namespace}; delete it with: kubectl delete job/{name} -n {namespace}");
     if cli.no_wait {
-        reporter.note(&format!("follow it with: kubectl logs -f job/{name} -n {namespace}"));
+        reporter.note(&follow_hint);
         return Ok(());
     }
-    let mut progress = Progress::new();
-    progress.phase(&format!("running mlflow gc in Job/{name}"));
-    let outcome = tokio::time::timeout(cli.timeout, finished(&jobs, &name)).await;
-    progress.finish();
-    let logs = job_logs(client, &namespace, &name).await;
+    reporter.note(&format!("running mlflow gc in Job/{name}; its log follows"));
+    let (done, finished_rx) = watch::channel(false);
+    let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
+    let mut logs = tokio::spawn(follow::follow(pods, name.clone(), finished_rx, |line| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", mask::passwords(line));
+        let _ = out.flush();
+    }));
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(cli.timeout, finished(&jobs, &name)) => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            logs.abort();
+            return Err(Failure::failed(format!("interrupted: Job/{name} keeps running; {follow_hint}")));
+        }
+    };
+    let _ = done.send(true);
+    if tokio::time::timeout(LOG_GRACE, &mut logs).await.is_err() {
+        logs.abort();
+    }
     match outcome {
         Ok(Ok(true)) => {
-            let _ = std::io::stdout().write_all(logs.as_bytes());
             reporter.note(&format!("Job/{name} completed"));
             Ok(())
         }
-        Ok(Ok(false)) => Err(Failure::failed(format!("Job/{name} failed; its log:\n{logs}"))),
+        Ok(Ok(false)) => Err(Failure::failed(format!(
+            "Job/{name} failed: mlflow gc did not finish (its log is above; again with kubectl logs job/{name} -n {namespace})"
+        ))),
         Ok(Err(message)) => Err(Failure::failed(message)),
         Err(_) => Err(Failure::failed(format!(
-            "Job/{name} did not finish within {} (it keeps running; see kubectl logs job/{name} -n {namespace}):\n{logs}",
+            "Job/{name} did not finish within {}; it keeps running: {follow_hint}",
             format_duration(cli.timeout)
         ))),
     }
 }
+
+/// How long the log may take to arrive in full once the Job has finished.
+const LOG_GRACE: Duration = Duration::from_secs(15);
 
 /// Watches the Job until it completes (`true`) or fails (`false`).
 async fn finished(jobs: &Api<Job>, name: &str) -> Result<bool, String> {
@@ -129,18 +153,38 @@ async fn finished(jobs: &Api<Job>, name: &str) -> Result<bool, String> {
     Err(format!("the watch of Job/{name} ended"))
 }
 
-async fn job_logs(client: &Client, namespace: &str, job: &str) -> String {
-    let pods = Api::<Pod>::namespaced(client.clone(), namespace);
-    let Ok(list) = pods.list(&ListParams::default().labels(&format!("job-name={job}"))).await else {
-        return String::new();
-    };
-    let mut out = String::new();
-    for pod in list.items {
-        let name = pod.metadata.name.unwrap_or_default();
-        let params = LogParams { container: Some(GC_CONTAINER.into()), ..LogParams::default() };
-        if let Ok(text) = pods.logs(&name, &params).await {
-            out.push_str(&text);
+/// A ReadWriteOnce volume attaches to one node: the Job's pod must run beside the server pod
+/// that holds it, or it waits for a Multi-Attach that never comes.
+async fn pin_beside_the_server(session: &Session, found: &Found, job: &mut Job, reporter: &Reporter) -> Result<(), Failure> {
+    let namespace = job.metadata.namespace.clone().unwrap_or_default();
+    let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &namespace);
+    let mut single_node = Vec::new();
+    for claim in job::claims(job) {
+        let pvc = claims.get_opt(&claim).await.map_err(|err| Failure::failed(format!("cannot read PersistentVolumeClaim/{claim}: {}", describe(&err))))?;
+        let modes = pvc.and_then(|p| p.spec).and_then(|s| s.access_modes).unwrap_or_default();
+        if modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod") {
+            single_node.push(claim);
         }
     }
-    out
+    let Some(claim) = single_node.first() else { return Ok(()) };
+    let pods = Api::<Pod>::namespaced(session.client.clone(), &namespace);
+    let list = pods
+        .list(&ListParams::default().labels(&job::server_pod_selector(found)))
+        .await
+        .map_err(|err| Failure::failed(format!("cannot list the server pods in namespace {namespace}: {}", describe(&err))))?;
+    let running = list.items.into_iter().find(|p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") && p.metadata.deletion_timestamp.is_none()
+    });
+    match running.and_then(|p| Some((p.metadata.name?, p.spec?.node_name?))) {
+        Some((pod, node)) => {
+            job::pin_to_node(job, &node);
+            reporter.note(&format!(
+                "PersistentVolumeClaim/{claim} is ReadWriteOnce: the Job's pod runs on node {node}, beside the server pod {pod}"
+            ));
+        }
+        None => reporter.warn(&format!(
+            "PersistentVolumeClaim/{claim} is ReadWriteOnce and no server pod runs: the Job's pod goes wherever the volume can attach"
+        )),
+    }
+    Ok(())
 }

@@ -47,7 +47,6 @@ fn the_job_runs_mlflow_gc_on_the_release_store_through_its_service() {
         [
             "mlflow",
             "gc",
-            "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
             "--tracking-uri=http://mlflow-mlflow.ml.svc.cluster.local:5000",
             "--older-than=7d",
             "--all-workspaces",
@@ -56,7 +55,36 @@ fn the_job_runs_mlflow_gc_on_the_release_store_through_its_service() {
     );
     let env = job["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
     assert!(env.iter().any(|e| e["name"] == "MLFLOW_BACKEND_STORE_URI" && e["valueFrom"]["secretKeyRef"]["name"] == "mlflow-db-secret"));
+    let names: Vec<_> = env.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let store = names.iter().position(|n| *n == "MLFLOW_BACKEND_STORE_URI").unwrap();
+    for name in ["MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE_STORE_URI"] {
+        let at = names.iter().position(|n| *n == name).unwrap_or_else(|| panic!("{name} missing: {names:?}"));
+        assert!(at > store, "{name} must follow MLFLOW_BACKEND_STORE_URI to expand it: {names:?}");
+        assert_eq!(env[at]["value"], "$(MLFLOW_BACKEND_STORE_URI)");
+    }
     assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+}
+
+#[test]
+fn the_store_uri_stays_out_of_the_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = manifests(&dir, "quickstart.yaml");
+    let job = job(&["--manifests", &file, "--logged-model-ids", "m-1,m-2", "--jobs"]);
+    let command = command(&job);
+    assert!(!command.iter().any(|a| a.contains("STORE_URI") || a.contains("sqlite")), "{command:?}");
+    assert_eq!(command[command.len() - 2..], ["--logged-model-ids=m-1,m-2", "--jobs"]);
+}
+
+#[test]
+fn with_a_gc_cronjob_the_job_is_made_from_its_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = manifests(&dir, "gc.yaml");
+    let job = job(&["--manifests", &file, "--run-ids", "r1"]);
+    assert_eq!(job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual");
+    assert_eq!(job["spec"]["backoffLimit"], 2, "the template's backoffLimit");
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["resources"]["limits"]["memory"], "512Mi", "the template's resources");
+    assert_eq!(command(&job)[2..], ["--tracking-uri=http://mlflow-mlflow.ml.svc.cluster.local:5000", "--run-ids=r1"]);
 }
 
 #[test]
@@ -89,6 +117,11 @@ fn bad_input_is_refused() {
     refuses(&["--all-workspaces", "--manifests", &quick, "--dry-run"], &["--all-workspaces: the server does not run with workspaces"]);
     refuses(&["--manifests", "/nonexistent/release.yaml", "--dry-run"], &["--manifests /nonexistent/release.yaml: cannot read the file"]);
     refuses(&["--timeout", "soon"], &["--timeout", "is not a duration"]);
+    refuses(
+        &["--logged-model-ids", "m-1,m 2", "--run-ids", "a,", "--manifests", &quick, "--dry-run"],
+        &["--logged-model-ids: \"m 2\" is not an id", "--run-ids: \"\" is not an id"],
+    );
+    refuses(&["--jobs=yes", "--manifests", &quick, "--dry-run"], &["--jobs"]);
     refuses(&[], &["no kubeconfig found"]);
 }
 

@@ -1,13 +1,19 @@
 //! `kubectl mlflow gc` against the test cluster: it finds releases made by either engine by their
 //! labels, and its Job completes (KWOK plays the pod). Run by scripts/test with --ignored.
 
-use std::process::Output;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use assert_cmd::Command;
-use k8s_openapi::api::batch::v1::Job;
-use kube::api::ListParams;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, repo_root, write_cri_log, TestNamespace};
+use serde_json::json;
 
 fn run(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
@@ -67,4 +73,226 @@ async fn a_missing_release_is_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("release mlflow not found in namespace {}", ns.name())));
     ns.delete().await;
+}
+
+/// The Job made from the release's GC CronJob: its template, an owner reference to the CronJob
+/// and kubectl's `instantiate: manual` annotation, with the requested flags; pinned beside the
+/// server pod because the quick start's PVC is ReadWriteOnce.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_job_is_made_from_the_cronjob_and_pinned_beside_the_server() {
+    let ns = cluster().namespace("gccron").await;
+    assert_ok(&run("kubectl-mlflow-install", &ns, &["-f", "tests/values/gc.yaml", "--timeout", "2m"]));
+    let refused = run("kubectl-mlflow-gc", &ns, &["--logged-model-ids", "m 1", "--jobs"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+
+    let out = run("kubectl-mlflow-gc", &ns, &["--run-ids", "r1", "--logged-model-ids", "m-1", "--jobs", "--timeout", "2m"]);
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cron = ns.api::<CronJob>().get("mlflow-mlflow-gc").await.unwrap();
+    let jobs = ns.api::<Job>().list(&ListParams::default().labels("app.kubernetes.io/component=gc")).await.unwrap();
+    assert_eq!(jobs.items.len(), 1, "the refused run made no Job");
+    let job = &jobs.items[0];
+    let owner = &job.metadata.owner_references.as_ref().expect("an owner reference")[0];
+    assert_eq!((owner.kind.as_str(), owner.name.as_str(), Some(owner.uid.as_str())), ("CronJob", "mlflow-mlflow-gc", cron.metadata.uid.as_deref()));
+    assert_eq!(owner.controller, Some(true));
+    assert_eq!(job.metadata.annotations.as_ref().unwrap()["cronjob.kubernetes.io/instantiate"], "manual");
+    let spec = job.spec.as_ref().unwrap();
+    let template = cron.spec.unwrap().job_template.spec.unwrap();
+    assert_eq!(spec.backoff_limit, template.backoff_limit);
+    let pod = spec.template.spec.as_ref().unwrap();
+    let template_pod = template.template.spec.unwrap();
+    assert_eq!(pod.volumes, template_pod.volumes);
+    assert_eq!(pod.containers[0].resources, template_pod.containers[0].resources);
+    assert_eq!(pod.containers[0].image, template_pod.containers[0].image);
+    let command = pod.containers[0].command.clone().unwrap();
+    assert_eq!(command[3..], ["--run-ids=r1", "--logged-model-ids=m-1", "--jobs"], "{command:?}");
+
+    let server = ns.api::<Pod>().list(&ListParams::default().labels("app.kubernetes.io/component=server")).await.unwrap();
+    let node = server.items[0].spec.as_ref().unwrap().node_name.clone().unwrap();
+    assert_eq!(required_node(pod), Some(node.clone()), "{:?}", pod.affinity);
+    assert!(stderr.contains(&format!("is ReadWriteOnce: the Job's pod runs on node {node}")), "{stderr}");
+    ns.delete().await;
+}
+
+/// The node name the pod's required node affinity names.
+fn required_node(pod: &PodSpec) -> Option<String> {
+    let terms = &pod.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
+    let field = terms.first()?.match_fields.as_ref()?.iter().find(|f| f.key == "metadata.name")?;
+    field.values.as_ref()?.first().cloned()
+}
+
+/// A node KWOK does not manage: the test plays its kubelet, so it decides when pods run and how
+/// they end, while KWOK still serves their logs (its Logs objects). Tainted, so that only pods
+/// that tolerate it land there.
+struct HeldNode {
+    name: String,
+}
+
+const HELD_TAINT: &str = "kmlf-test/held";
+
+impl HeldNode {
+    async fn new(ns: &TestNamespace) -> HeldNode {
+        let name = format!("held-{}", ns.name());
+        let nodes = Api::<Node>::all(ns.client());
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "spec": {"taints": [{"key": HELD_TAINT, "value": "true", "effect": "NoSchedule"}]}
+        }))
+        .unwrap();
+        nodes.create(&PostParams::default(), &node).await.unwrap();
+        let kwok_port = std::env::var("KMLF_KWOK_PORT").ok().and_then(|p| p.parse::<i32>().ok()).unwrap_or(10247);
+        let now = Time(k8s_openapi::jiff::Timestamp::now());
+        let status = json!({"status": {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "HeldByTest", "message": "the test plays the kubelet",
+                            "lastHeartbeatTime": now, "lastTransitionTime": now}],
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": kwok_port}},
+            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "10"},
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "10"}
+        }});
+        nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+        HeldNode { name }
+    }
+
+    /// Values that put the release's pods on this node.
+    fn sets(&self) -> Vec<String> {
+        vec![
+            format!("nodeSelector.kubernetes\\.io/hostname={}", self.name),
+            format!("tolerations[0].key={HELD_TAINT}"),
+            "tolerations[0].operator=Exists".into(),
+        ]
+    }
+
+    async fn delete(self, ns: &TestNamespace) {
+        let _ = Api::<Node>::all(ns.client()).delete(&self.name, &DeleteParams::default()).await;
+    }
+}
+
+/// The first pod matching `labels` once it is bound to a node.
+async fn bound_pod(ns: &TestNamespace, labels: &str) -> Pod {
+    let pods = ns.api::<Pod>();
+    for _ in 0..120 {
+        let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
+        if let Some(pod) = list.items.into_iter().find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()) {
+            return pod;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("no pod with {labels} was scheduled");
+}
+
+/// Plays the kubelet: the pod's containers run (`exit` None) or have ended with `exit`.
+async fn set_pod_state(ns: &TestNamespace, pod: &Pod, exit: Option<i32>) {
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let name = pod.metadata.name.clone().unwrap();
+    let containers: Vec<_> = pod.spec.as_ref().unwrap().containers.iter().map(|c| {
+        let state = match exit {
+            None => json!({"running": {"startedAt": now}}),
+            Some(code) => json!({"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "startedAt": now, "finishedAt": now}}),
+        };
+        json!({"name": c.name, "image": c.image, "imageID": "", "ready": exit.is_none(), "restartCount": 0, "state": state})
+    }).collect();
+    let phase = match exit { None => "Running", Some(0) => "Succeeded", Some(_) => "Failed" };
+    let ready = if exit.is_none() { "True" } else { "False" };
+    let status = json!({"status": {"phase": phase, "startTime": now, "containerStatuses": containers,
+        "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": now}]}});
+    ns.api::<Pod>().patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+}
+
+/// Lines of a running child's stdout, as they come.
+fn stream_lines(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the line containing `text` among what the child printed.
+fn wait_for_line(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, text: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !seen.iter().any(|l| l.contains(text)) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("{text:?} never printed; printed so far: {seen:#?}"),
+        }
+    }
+}
+
+/// The log streams while the Job runs (lines written after the plugin started arrive before the
+/// Job ends); a failed Job ends the plugin with exit code 1, its log shown, a store password
+/// masked. The Job runs on a node the test holds, beside the server pod (RWO PVC).
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
+    let ns = cluster().namespace("gcstream").await;
+    let node = HeldNode::new(&ns).await;
+    let mut args = vec!["--no-wait".to_string()];
+    for set in node.sets() {
+        args.extend(["--set".to_string(), set]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_ok(&run("kubectl-mlflow-install", &ns, &args));
+    let server = bound_pod(&ns, "app.kubernetes.io/component=server").await;
+    assert_eq!(server.spec.as_ref().unwrap().node_name.as_deref(), Some(node.name.as_str()));
+    set_pod_state(&ns, &server, None).await;
+
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-gc"))
+        .env_remove("HELM_NAMESPACE")
+        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stream_lines(child.stdout.take().unwrap());
+    let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
+    assert_eq!(required_node(pod.spec.as_ref().unwrap()).as_deref(), Some(node.name.as_str()), "pinned beside the server pod");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gc.log");
+    write_cri_log(&file, &["gc started"]).unwrap();
+    serve_following_logs(&ns, &pod.metadata.name.clone().unwrap(), &file).await;
+    set_pod_state(&ns, &pod, None).await;
+    let mut seen = Vec::new();
+    wait_for_line(&lines, &mut seen, "gc started");
+    append_cri_log(&file, "cannot reach postgresql://mlflow:hunter2secret@db:5432/mlflow");
+    wait_for_line(&lines, &mut seen, "postgresql://mlflow:***@db:5432/mlflow");
+    let job = ns.api::<Job>().list(&ListParams::default().labels("app.kubernetes.io/component=gc")).await.unwrap();
+    let conditions = job.items[0].status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+    assert!(conditions.iter().all(|c| c.status != "True"), "the log came before the Job ended: {conditions:?}");
+
+    set_pod_state(&ns, &pod, Some(1)).await;
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    seen.extend(lines.try_iter());
+    assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("failed"), "{stderr}");
+    let all = seen.join("\n") + &stderr;
+    assert!(!all.contains("hunter2secret"), "a password was printed:\n{all}");
+    node.delete(&ns).await;
+    ns.delete().await;
+}
+
+/// KWOK serves the file as the pod's log and keeps following it as it grows.
+async fn serve_following_logs(ns: &TestNamespace, pod: &str, file: &std::path::Path) {
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "logs");
+    let api: Api<DynamicObject> = Api::namespaced_with(ns.client(), ns.name(), &resource);
+    let body = json!({"spec": {"logs": [{"containers": ["gc"], "logsFile": file.to_string_lossy(), "follow": true}]}});
+    let object = DynamicObject::new(pod, &resource).within(ns.name()).data(body);
+    api.create(&PostParams::default(), &object).await.unwrap();
+}
+
+fn append_cri_log(file: &std::path::Path, line: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(file).unwrap();
+    writeln!(f, "2025-01-01T00:01:00.000000000Z stdout F {line}").unwrap();
 }

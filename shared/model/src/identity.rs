@@ -122,18 +122,25 @@ pub struct GcRequest {
     pub all_workspaces: bool,
     pub run_ids: Vec<String>,
     pub experiment_ids: Vec<String>,
+    pub logged_model_ids: Vec<String>,
+    /// `--jobs`: also delete finished job records (database stores only).
+    pub jobs: bool,
 }
 
-/// The `mlflow gc` command line of the CronJob and the one-off Job. `mlflow gc` reads no
-/// environment variable for the store, so the URI comes from the env through the kubelet's
-/// `$(VAR)` expansion; it reaches the server at `tracking_uri` to delete proxied artifacts.
+/// The variables through which `mlflow gc` finds the store, each `$(MLFLOW_BACKEND_STORE_URI)`
+/// (expanded by the kubelet, so the URI stays out of the argument list). `mlflow gc` has no
+/// variable of its own for the store: without `--backend-store-uri` it opens the store at
+/// MLFLOW_TRACKING_URI before it switches to `--tracking-uri`; `--all-workspaces` lists the
+/// workspaces of MLFLOW_WORKSPACE_STORE_URI. Both must follow MLFLOW_BACKEND_STORE_URI in `env`.
+pub const GC_STORE_ENV: [&str; 2] = ["MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE_STORE_URI"];
+/// The value of each [`GC_STORE_ENV`] variable.
+pub const GC_STORE_VALUE: &str = "$(MLFLOW_BACKEND_STORE_URI)";
+
+/// The `mlflow gc` command line of the CronJob and the one-off Job. The store comes from the
+/// environment ([`GC_STORE_ENV`]), never the arguments; `mlflow gc` reaches the server at
+/// `tracking_uri` to delete proxied artifacts.
 pub fn gc_command(tracking_uri: &str, request: &GcRequest) -> Vec<String> {
-    let mut command = vec![
-        "mlflow".to_string(),
-        "gc".to_string(),
-        "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)".to_string(),
-        format!("--tracking-uri={tracking_uri}"),
-    ];
+    let mut command = vec!["mlflow".to_string(), "gc".to_string(), format!("--tracking-uri={tracking_uri}")];
     if !request.older_than.is_empty() {
         command.push(format!("--older-than={}", request.older_than));
     }
@@ -145,6 +152,12 @@ pub fn gc_command(tracking_uri: &str, request: &GcRequest) -> Vec<String> {
     }
     if !request.experiment_ids.is_empty() {
         command.push(format!("--experiment-ids={}", request.experiment_ids.join(",")));
+    }
+    if !request.logged_model_ids.is_empty() {
+        command.push(format!("--logged-model-ids={}", request.logged_model_ids.join(",")));
+    }
+    if request.jobs {
+        command.push("--jobs".into());
     }
     command
 }
@@ -168,8 +181,14 @@ mod tests {
 
     #[test]
     fn gc_command_lists_only_what_is_asked() {
-        let request = GcRequest { older_than: "30d".into(), run_ids: vec!["a".into(), "b".into()], ..GcRequest::default() };
+        let request = GcRequest {
+            older_than: "30d".into(),
+            run_ids: vec!["a".into(), "b".into()],
+            logged_model_ids: vec!["m-1".into()],
+            jobs: true,
+            ..GcRequest::default()
+        };
         let command = gc_command("http://h:1", &request);
-        assert_eq!(command[3..], ["--tracking-uri=http://h:1", "--older-than=30d", "--run-ids=a,b"]);
+        assert_eq!(command[2..], ["--tracking-uri=http://h:1", "--older-than=30d", "--run-ids=a,b", "--logged-model-ids=m-1", "--jobs"]);
     }
 }

@@ -2,21 +2,23 @@
 //! of helm with this chart, and of the official MLflow chart alike.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, ListParams};
 use kube::Client;
 use serde_json::Value;
 
-use kubectl_mlflow_model::identity::{self, COMPONENT_LABEL, NAME_LABEL, SERVER_COMPONENT};
+use kubectl_mlflow_model::identity::{self, COMPONENT_LABEL, GC_COMPONENT, NAME_LABEL, SERVER_COMPONENT};
 use kubectl_mlflow_model::Failure;
 
 use super::{describe, Session};
 
-/// The server's Deployment and Service of a release.
+/// The server's Deployment and Service of a release, and its GC CronJob if it has one.
 #[derive(Debug, Clone)]
 pub struct Found {
     pub deployment: Deployment,
     pub service: Option<Service>,
+    pub cron_job: Option<CronJob>,
 }
 
 /// The selector of a release's objects.
@@ -40,7 +42,13 @@ pub async fn in_cluster(client: &Client, namespace: &str, release: &str) -> Resu
         .list(&params)
         .await
         .map_err(|err| Failure::failed(format!("cannot list Services in namespace {namespace}: {}", describe(&err))))?;
-    pick(deployments.items, services.items, release, &format!("namespace {namespace}"))
+    let cron_jobs = Api::<CronJob>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().labels(&identity::selector(release, Some(GC_COMPONENT))))
+        .await
+        .map_err(|err| Failure::failed(format!("cannot list CronJobs in namespace {namespace}: {}", describe(&err))))?;
+    let mut found = pick(deployments.items, services.items, release, &format!("namespace {namespace}"))?;
+    found.cron_job = cron_jobs.items.into_iter().next();
+    Ok(found)
 }
 
 /// Looks the release up in rendered objects (a YAML stream or a JSON `List`, as
@@ -54,7 +62,10 @@ pub fn in_manifests(text: &str, release: &str, source: &str) -> Result<Found, Fa
     };
     let deployments = typed(&items, "Deployment", &of_release);
     let services = typed(&items, "Service", &of_release);
-    pick(deployments, services, release, source)
+    let cron_jobs: Vec<CronJob> = typed(&items, "CronJob", &of_release);
+    let mut found = pick(deployments, services, release, source)?;
+    found.cron_job = cron_jobs.into_iter().next();
+    Ok(found)
 }
 
 fn typed<T: serde::de::DeserializeOwned>(items: &[Value], kind: &str, keep: &dyn Fn(&Value) -> bool) -> Vec<T> {
@@ -100,5 +111,5 @@ fn pick(deployments: Vec<Deployment>, services: Vec<Service>, release: &str, pla
         ))
     })?;
     let service = services.into_iter().find(|s| is_server(component(&s.metadata.labels)));
-    Ok(Found { deployment, service })
+    Ok(Found { deployment, service, cron_job: None })
 }

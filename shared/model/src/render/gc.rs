@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::pod::{backend_store_env, from_source, literal, tmp_and_data_mounts, tmp_and_data_volumes};
 use super::{labels, non_empty_vec, Context};
-use crate::identity::{gc_command, GcRequest, GC_COMPONENT, GC_CONTAINER};
+use crate::identity::{gc_command, GcRequest, GC_COMPONENT, GC_CONTAINER, GC_STORE_ENV, GC_STORE_VALUE};
 use crate::names::truncate;
 
 /// CronJob names may not pass 52 characters (the Jobs get a suffix).
@@ -28,6 +28,7 @@ pub fn command(ctx: &Context) -> Vec<String> {
 fn container(ctx: &Context) -> Container {
     let values = ctx.values;
     let mut env = vec![backend_store_env(values)];
+    env.extend(GC_STORE_ENV.iter().map(|name| literal(name, GC_STORE_VALUE)));
     if values.basic_auth() {
         env.push(literal("MLFLOW_TRACKING_USERNAME", &values.auth.admin_username));
         env.extend(values.auth.admin_password_from.as_ref().map(|s| from_source("MLFLOW_TRACKING_PASSWORD", s)));
