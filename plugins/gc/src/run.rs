@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams, PostParams};
@@ -93,7 +93,11 @@ async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Rep
         reporter.note(&follow_hint);
         return Ok(());
     }
-    reporter.note(&format!("running mlflow gc in Job/{name}; its log follows"));
+    // Listening before the note, so that an interrupt right after it finds the handler.
+    let interrupted = tokio::signal::ctrl_c().fuse();
+    tokio::pin!(interrupted);
+    let _ = futures::poll!(&mut interrupted);
+    reporter.note(&format!("running mlflow gc in Job/{name}; its log follows (Ctrl-C stops following, the Job keeps running)"));
     let (done, finished_rx) = watch::channel(false);
     let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
     let mut logs = tokio::spawn(follow::follow(pods, name.clone(), finished_rx, |line| {
@@ -103,7 +107,7 @@ async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Rep
     }));
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(cli.timeout, finished(&jobs, &name)) => outcome,
-        _ = tokio::signal::ctrl_c() => {
+        _ = &mut interrupted => {
             logs.abort();
             return Err(Failure::failed(format!("interrupted: Job/{name} keeps running; {follow_hint}")));
         }

@@ -2,14 +2,15 @@
 //! labels, and its Job completes (KWOK plays the pod). Run by scripts/test with --ignored.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
 use kubectl_mlflow_test_support::{cluster, repo_root, write_cri_log, TestNamespace};
@@ -124,9 +125,11 @@ fn required_node(pod: &PodSpec) -> Option<String> {
 
 /// A node KWOK does not manage: the test plays its kubelet, so it decides when pods run and how
 /// they end, while KWOK still serves their logs (its Logs objects). Tainted, so that only pods
-/// that tolerate it land there.
+/// that tolerate it land there; its lease renewed while it lives, so that the node controller
+/// keeps it Ready (and schedulable) however slow the test.
 struct HeldNode {
     name: String,
+    heartbeat: tokio::task::JoinHandle<()>,
 }
 
 const HELD_TAINT: &str = "kmlf-test/held";
@@ -152,7 +155,8 @@ impl HeldNode {
             "capacity": {"cpu": "4", "memory": "8Gi", "pods": "10"}
         }});
         nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
-        HeldNode { name }
+        let heartbeat = tokio::spawn(renew_lease(ns.client(), name.clone()));
+        HeldNode { name, heartbeat }
     }
 
     /// Values that put the release's pods on this node.
@@ -166,6 +170,23 @@ impl HeldNode {
 
     async fn delete(self, ns: &TestNamespace) {
         let _ = Api::<Node>::all(ns.client()).delete(&self.name, &DeleteParams::default()).await;
+    }
+}
+
+impl Drop for HeldNode {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// What a kubelet does every 10 s: renews its node's lease.
+async fn renew_lease(client: kube::Client, node: String) {
+    let leases = Api::<Lease>::namespaced(client, "kube-node-lease");
+    loop {
+        let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": node},
+            "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": MicroTime(k8s_openapi::jiff::Timestamp::now())}});
+        let _ = leases.patch(&node, &PatchParams::apply("kmlf-test-kubelet").force(), &Patch::Apply(&lease)).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
     }
 }
 
@@ -200,11 +221,11 @@ async fn set_pod_state(ns: &TestNamespace, pod: &Pod, exit: Option<i32>) {
     ns.api::<Pod>().patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
 }
 
-/// Lines of a running child's stdout, as they come.
-fn stream_lines(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+/// Lines of a running child's output, as they come.
+fn stream_lines(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(output).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
@@ -213,45 +234,109 @@ fn stream_lines(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
     rx
 }
 
-/// Waits for the line containing `text` among what the child printed.
-fn wait_for_line(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, text: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !seen.iter().any(|l| l.contains(text)) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(_) => panic!("{text:?} never printed; printed so far: {seen:#?}"),
+/// The plugin running in the background, its stdout and stderr read line by line.
+struct Running {
+    child: Child,
+    stdout: Lines,
+    stderr: Lines,
+}
+
+/// Lines a child printed so far on one stream, and those still coming.
+struct Lines {
+    coming: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    /// Waits for the line containing `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.seen.iter().any(|l| l.contains(text)) {
+            match self.coming.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("{text:?} never printed; printed so far: {:#?}", self.seen),
+            }
         }
+    }
+
+    /// Everything printed, once the child has ended.
+    fn all(mut self) -> String {
+        self.seen.extend(self.coming.iter());
+        self.seen.join("\n")
     }
 }
 
-/// The log streams while the Job runs (lines written after the plugin started arrive before the
-/// Job ends); a failed Job ends the plugin with exit code 1, its log shown, a store password
-/// masked. The Job runs on a node the test holds, beside the server pod (RWO PVC).
-#[tokio::test]
-#[ignore = "needs the test cluster: scripts/test-cluster up"]
-async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
-    let ns = cluster().namespace("gcstream").await;
-    let node = HeldNode::new(&ns).await;
+impl Running {
+    fn start(ns: &TestNamespace, args: &[&str]) -> Running {
+        let kubeconfig = cluster().kubeconfig().display().to_string();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-gc"))
+            .env_remove("HELM_NAMESPACE")
+            .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = |output| Lines { coming: stream_lines(output), seen: Vec::new() };
+        let stdout = lines(Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>);
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        Running { child, stdout, stderr }
+    }
+
+    /// The exit code, once the plugin has ended (within a minute), with its stdout and stderr.
+    fn end(mut self) -> (Option<i32>, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the plugin did not end; stderr so far: {:#?}", self.stderr.seen);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        (status.code(), self.stdout.all(), self.stderr.all())
+    }
+}
+
+/// A release whose pods land on a node the test holds, with its server pod running there.
+async fn release_on_a_held_node(ns: &TestNamespace) -> HeldNode {
+    let node = HeldNode::new(ns).await;
     let mut args = vec!["--no-wait".to_string()];
     for set in node.sets() {
         args.extend(["--set".to_string(), set]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_ok(&run("kubectl-mlflow-install", &ns, &args));
-    let server = bound_pod(&ns, "app.kubernetes.io/component=server").await;
+    assert_ok(&run("kubectl-mlflow-install", ns, &args));
+    let server = bound_pod(ns, "app.kubernetes.io/component=server").await;
     assert_eq!(server.spec.as_ref().unwrap().node_name.as_deref(), Some(node.name.as_str()));
-    set_pod_state(&ns, &server, None).await;
+    set_pod_state(ns, &server, None).await;
+    node
+}
 
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-gc"))
-        .env_remove("HELM_NAMESPACE")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = stream_lines(child.stdout.take().unwrap());
+/// Whether the Job has a Complete or Failed condition.
+async fn job_ended(ns: &TestNamespace, job: &Job) -> bool {
+    let job = ns.api::<Job>().get(job.metadata.name.as_deref().unwrap()).await.unwrap();
+    let conditions = job.status.and_then(|s| s.conditions).unwrap_or_default();
+    conditions.iter().any(|c| c.status == "True" && (c.type_ == "Complete" || c.type_ == "Failed"))
+}
+
+async fn the_gc_job(ns: &TestNamespace) -> Job {
+    let jobs = ns.api::<Job>().list(&ListParams::default().labels("app.kubernetes.io/component=gc")).await.unwrap();
+    assert_eq!(jobs.items.len(), 1, "one GC Job");
+    jobs.items.into_iter().next().unwrap()
+}
+
+/// The log streams while the Job runs (lines written after the plugin started arrive before the
+/// Job ends); a failed Job ends the plugin with exit code 1, its log shown, a store password
+/// masked. The Job runs on a node the test holds, beside the server pod (RWO PVC).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
+    let ns = cluster().namespace("gcstream").await;
+    let node = release_on_a_held_node(&ns).await;
+    let mut gc = Running::start(&ns, &["--timeout", "3m"]);
     let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
     assert_eq!(required_node(pod.spec.as_ref().unwrap()).as_deref(), Some(node.name.as_str()), "pinned beside the server pod");
 
@@ -260,23 +345,48 @@ async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
     write_cri_log(&file, &["gc started"]).unwrap();
     serve_following_logs(&ns, &pod.metadata.name.clone().unwrap(), &file).await;
     set_pod_state(&ns, &pod, None).await;
-    let mut seen = Vec::new();
-    wait_for_line(&lines, &mut seen, "gc started");
+    gc.stdout.wait_for("gc started");
     append_cri_log(&file, "cannot reach postgresql://mlflow:hunter2secret@db:5432/mlflow");
-    wait_for_line(&lines, &mut seen, "postgresql://mlflow:***@db:5432/mlflow");
-    let job = ns.api::<Job>().list(&ListParams::default().labels("app.kubernetes.io/component=gc")).await.unwrap();
-    let conditions = job.items[0].status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
-    assert!(conditions.iter().all(|c| c.status != "True"), "the log came before the Job ended: {conditions:?}");
+    gc.stdout.wait_for("postgresql://mlflow:***@db:5432/mlflow");
+    let job = the_gc_job(&ns).await;
+    assert!(!job_ended(&ns, &job).await, "the log came before the Job ended");
 
     set_pod_state(&ns, &pod, Some(1)).await;
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    seen.extend(lines.try_iter());
-    assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
-    assert!(stderr.contains("failed"), "{stderr}");
-    let all = seen.join("\n") + &stderr;
-    assert!(!all.contains("hunter2secret"), "a password was printed:\n{all}");
+    let (code, stdout, stderr) = gc.end();
+    assert_eq!(code, Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains(&format!("Job/{} failed", job.metadata.name.unwrap())), "{stderr}");
+    assert!(stdout.contains("gc started"), "the log is shown:\n{stdout}");
+    assert!(!(stdout + &stderr).contains("hunter2secret"), "a password was printed");
+    node.delete(&ns).await;
+    ns.delete().await;
+}
+
+/// Ctrl-C stops following and leaves the Job running, saying how to follow and delete it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn ctrl_c_leaves_the_job_running_and_says_how_to_follow_or_delete_it() {
+    let ns = cluster().namespace("gcctrlc").await;
+    let node = release_on_a_held_node(&ns).await;
+    let mut gc = Running::start(&ns, &["--timeout", "3m"]);
+    let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
+    set_pod_state(&ns, &pod, None).await;
+    gc.stderr.wait_for("its log follows");
+    let status = std::process::Command::new("kill").args(["-INT", &gc.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let (code, _, stderr) = gc.end();
+    assert_eq!(code, Some(1), "stderr:\n{stderr}");
+    let job = the_gc_job(&ns).await;
+    let name = job.metadata.name.clone().unwrap();
+    let namespace = ns.name();
+    for text in [
+        format!("interrupted: Job/{name} keeps running"),
+        format!("kubectl logs -f job/{name} -n {namespace}"),
+        format!("kubectl delete job/{name} -n {namespace}"),
+    ] {
+        assert!(stderr.contains(&text), "{text:?} not in:\n{stderr}");
+    }
+    assert!(job.metadata.deletion_timestamp.is_none() && !job_ended(&ns, &job).await, "the Job keeps running: {:?}", job.status);
+    assert!(ns.api::<Pod>().get_opt(pod.metadata.name.as_deref().unwrap()).await.unwrap().is_some(), "its pod is still there");
     node.delete(&ns).await;
     ns.delete().await;
 }
