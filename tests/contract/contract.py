@@ -243,7 +243,8 @@ class Instance:
             vf = e.get("valueFrom", {})
             if "value" in e:
                 v = expand_k8s(e["value"], env)
-                env[e["name"]], local[e["name"]] = v, self.map_paths(expand_k8s(e["value"], local))
+                # Paths of the value itself are mapped, then $(VAR) expands to the (mapped) values.
+                env[e["name"]], local[e["name"]] = v, expand_k8s(self.map_paths(e["value"]), local)
                 shown.append(f"{e['name']}={shlex.quote(e['value'])}")
                 continue
             if "secretKeyRef" in vf:
