@@ -209,6 +209,51 @@ async fn a_server_dry_run_persists_nothing() {
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was persisted"));
     assert!(members(&ns).await.is_empty());
+    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(), "the ApplySet parent was persisted");
+    ns.delete().await;
+}
+
+/// What the cluster alone can judge (here: a claim whose StorageClass cannot expand volumes) is
+/// found by the server-side dry run of everything, before the first write.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_volume_that_cannot_grow_refuses_the_whole_upgrade_before_any_write() {
+    let ns = cluster().namespace("resize").await;
+    assert_ok(&install(&ns, &[]));
+    let before = members(&ns).await;
+    let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap().metadata.resource_version;
+    let out = install(&ns, &["--reuse-values", "--set", "storage.size=20Gi"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("storage.size: the API server refuses PersistentVolumeClaim/mlflow-mlflow"), "{stderr}");
+    assert!(stderr.contains("only dynamically provisioned pvc can be resized") && stderr.contains("keep storage.size as it is"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(members(&ns).await, before, "an object was written although the upgrade was refused");
+    let after = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap().metadata.resource_version;
+    assert_eq!(after, parent, "the ApplySet parent was written although the upgrade was refused");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn with_helm_a_refused_upgrade_records_no_revision() {
+    let ns = cluster().namespace("resizehelm").await;
+    let helm = Helm::V3.binary().display().to_string();
+    assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let revisions = || {
+        let out = std::process::Command::new(&helm).args(["history", "mlflow", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-o", "json"]).output().unwrap();
+        assert!(out.status.success(), "helm history: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap().len()
+    };
+    assert_eq!(revisions(), 1);
+    let before = cluster().kubectl_output(&["get", "pvc,deployment,service", "-n", ns.name(), "-o", "jsonpath={.items[*].metadata.resourceVersion}"]).unwrap();
+    let out = install(&ns, &["--helm", "--helm-binary", &helm, "--set", "storage.size=20Gi"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only dynamically provisioned pvc can be resized"), "{}", text(&out));
+    assert_eq!(revisions(), 1, "helm recorded a revision for a refused upgrade");
+    let after = cluster().kubectl_output(&["get", "pvc,deployment,service", "-n", ns.name(), "-o", "jsonpath={.items[*].metadata.resourceVersion}"]).unwrap();
+    assert_eq!(after, before);
     ns.delete().await;
 }
 

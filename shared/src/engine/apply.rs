@@ -33,6 +33,12 @@ impl Member {
         Member { kind, object }
     }
 
+    /// The object as rendered, in no ApplySet (what helm applies).
+    pub fn plain(object: &Object) -> Member {
+        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
+        Member { kind, object: serde_json::from_value(object.to_json()).expect("objects are valid JSON") }
+    }
+
     pub fn name(&self) -> &str {
         self.object.metadata.name.as_deref().unwrap_or_default()
     }
