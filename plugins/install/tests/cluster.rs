@@ -257,6 +257,59 @@ async fn with_helm_a_refused_upgrade_records_no_revision() {
     ns.delete().await;
 }
 
+/// A kubeconfig for a ServiceAccount of `ns` that may do everything there but delete.
+async fn kubeconfig_without_delete(ns: &TestNamespace, dir: &tempfile::TempDir) -> String {
+    let name = ns.name();
+    let rbac = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: limited, namespace: {name}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: no-delete, namespace: {name}}}\n\
+         rules: [{{apiGroups: ['*'], resources: ['*'], verbs: [get, list, watch, create, patch, update]}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: no-delete, namespace: {name}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-delete}}\n\
+         subjects: [{{kind: ServiceAccount, name: limited, namespace: {name}}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}-read-namespaces}}\n\
+         rules: [{{apiGroups: [''], resources: [namespaces], verbs: [get]}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: {name}-read-namespaces}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}-read-namespaces}}\n\
+         subjects: [{{kind: ServiceAccount, name: limited, namespace: {name}}}]\n"
+    );
+    let file = dir.path().join("rbac.yaml");
+    std::fs::write(&file, rbac).unwrap();
+    cluster().kubectl_output(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+    let token = cluster().kubectl_output(&["create", "token", "limited", "-n", name]).unwrap();
+    let admin: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(cluster().kubeconfig()).unwrap()).unwrap();
+    let mut limited = admin.clone();
+    limited["users"] = serde_yaml::from_str(&format!("[{{name: limited, user: {{token: {}}}}}]", token.trim())).unwrap();
+    for context in limited["contexts"].as_sequence_mut().unwrap() {
+        context["context"]["user"] = "limited".into();
+    }
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, serde_yaml::to_string(&limited).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn preflight_asks_for_delete_when_the_upgrade_prunes() {
+    let ns = cluster().namespace("nodelete").await;
+    assert_ok(&install(&ns, &["--no-wait", "--set", "ingress.enabled=true"]));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_without_delete(&ns, &dir).await;
+    let before = members(&ns).await;
+    let as_limited = |args: &[&str]| install(&ns, &[&["--kubeconfig", &kubeconfig], args].concat());
+    let kept = as_limited(&["--no-wait", "--set", "ingress.enabled=true"]);
+    assert_ok(&kept);
+    let out = as_limited(&["--no-wait"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("you may not delete ingresses.networking.k8s.io in namespace {}", ns.name());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("you may not delete deployments"), "only what pruning deletes needs delete: {stderr}");
+    assert_eq!(names(&members(&ns).await), names(&before), "the refused run changed the release");
+    let _ = cluster().kubectl_output(&["delete", "clusterrole,clusterrolebinding", &format!("{}-read-namespaces", ns.name())]);
+    ns.delete().await;
+}
+
 async fn helm_install(which: Helm) {
     let ns = cluster().namespace(&format!("helm{}", which.tool_set())).await;
     let helm = which.binary().display().to_string();

@@ -1,6 +1,7 @@
 //! Putting a rendered release on a cluster: preflight, then either the native engine
 //! (server-side apply, recorded as an ApplySet) or a real helm, then a watched wait.
 
+pub mod access;
 pub mod apply;
 pub mod applyset;
 pub mod chart;
@@ -86,7 +87,12 @@ pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOp
     let namespace = &prepared.release.namespace;
     let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
     progress.phase("checking the cluster");
-    let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds };
+    let deletes = match options.engine {
+        Engine::Native => planned_deletions(client, prepared).await,
+        Engine::Helm(_) => BTreeSet::new(),
+    };
+    let wait = options.wait && !options.dry_run_server;
+    let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds, deletes, wait };
     let problems = preflight::check(client, &plan).await;
     if !problems.is_empty() {
         return Err(Failure::Input(problems));
@@ -151,6 +157,18 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
         notes.push(format!("server dry run: the API server accepted all {} objects; nothing was persisted", members.len() + 1));
     }
     Ok(Outcome { notes })
+}
+
+/// The kinds an upgrade will prune objects of (PersistentVolumeClaims only leave the set). A read
+/// that fails leaves the question to the permission check of `list`.
+async fn planned_deletions(client: &Client, prepared: &Prepared) -> BTreeSet<Kind> {
+    let release = &prepared.release;
+    let Ok(Some(parent)) = read_parent(client, &release.name, &release.namespace).await else { return BTreeSet::new() };
+    let id = applyset::id(&applyset::parent_name(&release.name), &release.namespace);
+    let applier = Applier { client: client.clone(), namespace: release.namespace.clone(), force_conflicts: false, dry_run: true, verbose: false };
+    let keep = prepared.rendered.objects.iter().map(Member::plain).map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
+    let doomed = applier.doomed(&id, &applyset::group_kinds(&parent), &keep).await.unwrap_or_default();
+    doomed.into_iter().map(|(kind, _)| kind).filter(|k| k.kind != "PersistentVolumeClaim").collect()
 }
 
 fn judged(prepared: &Prepared) -> dry_run::Judged<'_> {
