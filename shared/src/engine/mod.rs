@@ -6,6 +6,7 @@ pub mod apply;
 pub mod applyset;
 pub mod chart;
 pub mod dry_run;
+pub mod events;
 pub mod helm;
 pub mod kinds;
 pub mod preflight;
