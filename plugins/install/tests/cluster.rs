@@ -310,6 +310,34 @@ async fn preflight_asks_for_delete_when_the_upgrade_prunes() {
     ns.delete().await;
 }
 
+/// A sample of the CLI tests' bad inputs, on the cluster: exit 2 and no write at all (no
+/// namespace made despite --create-namespace, no object, no ApplySet parent).
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn bad_input_writes_nothing_to_the_cluster() {
+    let ns = cluster().namespace("badinput").await;
+    let samples: [&[&str]; 5] = [
+        &["--set", "resources.limits.memory=lots"],
+        &["--set", "deploymentStrategy.type=Rolling"],
+        &["--set", "storage.mountPath=/tmp"],
+        &["--set", "env[0].name=A", "--set", "env[0].valueFrom.secretKeyRef.key=k"],
+        &["--set", "podSecurityContext.runAsUser=-1"],
+    ];
+    for (i, sample) in samples.iter().enumerate() {
+        let out = install(&ns, sample);
+        assert_eq!(out.status.code(), Some(2), "{sample:?}: {}", text(&out));
+        assert!(out.stdout.is_empty());
+        let fresh = format!("{}-new{i}", ns.name());
+        let out = install(&ns, &[&["-n", fresh.as_str(), "--create-namespace"], *sample].concat());
+        assert_eq!(out.status.code(), Some(2), "{sample:?}: {}", text(&out));
+        let made = cluster().kubectl_output(&["get", "namespace", &fresh, "--ignore-not-found", "-o", "name"]).unwrap();
+        assert!(made.trim().is_empty(), "{sample:?} created namespace {fresh}");
+    }
+    assert!(members(&ns).await.is_empty(), "bad input wrote objects");
+    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(), "bad input wrote the ApplySet parent");
+    ns.delete().await;
+}
+
 async fn helm_install(which: Helm) {
     let ns = cluster().namespace(&format!("helm{}", which.tool_set())).await;
     let helm = which.binary().display().to_string();
