@@ -246,3 +246,85 @@ fn install_flags_are_checked_before_any_cluster_is_contacted() {
     refuses_install(&[], &["no kubeconfig found"]);
     refuses_install(&["--helm", "--helm-binary", "/nonexistent/helm"], &["--helm-binary /nonexistent/helm: not an executable"]);
 }
+
+/// What the API server would refuse in the rendered objects, refused before any cluster call:
+/// each case gives `--set` arguments, the values path, and a piece of the fix.
+const REFUSED_BY_THE_API_RULES: &[(&[&str], &str, &str)] = &[
+    (&["resources.limits.memory=lots"], "resources.limits.memory: \"lots\" is not a quantity", "512Mi"),
+    (&["resources.requests.memory=-1Gi"], "resources.requests.memory: \"-1Gi\" is negative", "use 0 or more"),
+    (&["resources.requests.cpu=2", "resources.limits.cpu=1"], "resources.requests.cpu: the request is above the limit", "request at most the limit"),
+    (&["resources.limits.gpu=1"], "resources.limits.gpu: \"gpu\" is not a resource name", "nvidia.com/gpu"),
+    (&["env[0].value=x"], "env[0].name: no name", "every env entry needs one"),
+    (&["env[0].name=1A", "env[0].value=x"], "env[0].name: \"1A\" is not a valid environment variable name", "not starting with a digit"),
+    (&["env[0].name=A", "env[0].value=x", "env[1].name=A", "env[1].value=y"], "env[1].name: A is given twice", "keep one"),
+    (&["env[0].name=A", "env[0].valueFrom.secretKeyRef.key=k"], "env[0].valueFrom.secretKeyRef.name: no Secret named", "set name"),
+    (&["env[0].name=A", "env[0].valueFrom.configMapKeyRef.name=Bad_Map", "env[0].valueFrom.configMapKeyRef.key=k"], "env[0].valueFrom.configMapKeyRef.name: \"Bad_Map\" is not a valid ConfigMap name", "lowercase letters"),
+    (&["env[0].name=A", "env[0].value=x", "env[0].valueFrom.fieldRef.fieldPath=metadata.name"], "env[0].valueFrom: value and valueFrom are both set", "keep one"),
+    (&["deploymentStrategy.type=Rolling"], "deploymentStrategy.type: \"Rolling\" is not one of Recreate, RollingUpdate", "use one of them"),
+    (&["deploymentStrategy.type=Recreate", "deploymentStrategy.rollingUpdate.maxSurge=1"], "deploymentStrategy.rollingUpdate: may not be set with type Recreate", "remove rollingUpdate"),
+    (&["deploymentStrategy.type=RollingUpdate", "deploymentStrategy.rollingUpdate.maxSurge=0", "deploymentStrategy.rollingUpdate.maxUnavailable=0"], "deploymentStrategy.rollingUpdate.maxUnavailable: may not be 0 when maxSurge is 0", "above 0"),
+    (&["storage.mountPath=/tmp"], "storage.mountPath: /tmp is mounted twice", "use another path"),
+    (&["podSecurityContext.runAsUser=-1"], "podSecurityContext.runAsUser: -1 is not a user or group id", "10001"),
+    (&["securityContext.runAsUser=-1"], "securityContext.runAsUser: -1 is not a user or group id", "10001"),
+    (&["podSecurityContext.fsGroup=-2"], "podSecurityContext.fsGroup: -2 is not a user or group id", "0 to 2147483647"),
+    (&["securityContext.privileged=true"], "securityContext.allowPrivilegeEscalation: cannot be false with privileged: true", "drop one"),
+    (&["securityContext.seccompProfile.type=Custom"], "securityContext.seccompProfile.type: \"Custom\" is not one of", "use one of them"),
+    (&["extraVolumeMounts[0].name=x", "extraVolumeMounts[0].mountPath=/x"], "extraVolumeMounts[0].name: no volume \"x\" in the pod", "add it to the volumes"),
+    (&["extraVolumes[0].name=x", "extraVolumes[0].emptyDir.medium=", "extraVolumeMounts[0].name=x", "extraVolumeMounts[0].mountPath=rel"], "extraVolumeMounts[0].mountPath: \"rel\" is not an absolute path", "e.g. /rel"),
+    (&["extraVolumes[0].name=x", "extraVolumes[0].emptyDir.medium=", "extraVolumeMounts[0].name=x", "extraVolumeMounts[0].mountPath=/mlflow"], "extraVolumeMounts[0].mountPath: /mlflow is mounted twice", "use another path"),
+    (&["extraVolumes[0].name=cache"], "extraVolumes[0]: no volume type", "emptyDir: {}"),
+    (&["extraVolumes[0].name=tmp", "extraVolumes[0].emptyDir.medium="], "extraVolumes[0].name: volume \"tmp\" is defined twice", "rename one"),
+    (&["extraVolumes[0].name=x", "extraVolumes[0].emptyDir.sizeLimit=big"], "extraVolumes[0].emptyDir.sizeLimit: \"big\" is not a quantity", "2Gi"),
+    (&["extraVolumes[0].name=x", "extraVolumes[0].secret.secretName=s", "extraVolumes[0].secret.defaultMode=1000"], "extraVolumes[0].secret.defaultMode: 1000 is not a file mode", "0440"),
+    (&["extraContainers[0].name=side"], "extraContainers[0].image: no image", "set the container's image"),
+    (&["extraContainers[0].name=mlflow", "extraContainers[0].image=busybox"], "extraContainers[0].name: container \"mlflow\" is defined twice", "rename one"),
+    (&["extraContainers[0].name=Side", "extraContainers[0].image=busybox"], "extraContainers[0].name: \"Side\" is not a valid container name", "lowercase letters"),
+    (&["extraContainers[0].name=side", "extraContainers[0].image=busybox", "extraContainers[0].ports[0].containerPort=70000"], "extraContainers[0].ports[0].containerPort: 70000 is not a port", "1 to 65535"),
+    (&["extraInitContainers[0].name=init"], "extraInitContainers[0].image: no image", "set the container's image"),
+    (&["tolerations[0].operator=Maybe"], "tolerations[0].operator: \"Maybe\" is not one of Equal, Exists", "use one of them"),
+    (&["tolerations[0].key=k", "tolerations[0].effect=NoRun"], "tolerations[0].effect: \"NoRun\" is not one of", "use one of them"),
+    (&["tolerations[0].key=k", "tolerations[0].operator=Exists", "tolerations[0].value=v"], "tolerations[0].value: must be empty with operator Exists", "remove the value"),
+    (&["affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=0", "affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey=kubernetes.io/hostname"], "preferredDuringSchedulingIgnoredDuringExecution[0].weight: 0 is not a weight", "1 to 100"),
+    (&["nodeSelector.bad key=x"], "nodeSelector.bad key: is not a valid label key", "at most 63"),
+    (&["podLabels.tier=a b"], "podLabels.tier: \"a b\" is not a valid label value", "starting and ending with a letter or digit"),
+    (&["podAnnotations.bad key=x"], "podAnnotations.bad key: is not a valid annotation key", "optionally after a DNS prefix"),
+    (&["imagePullSecrets[0].name="], "imagePullSecrets[0].name: no name", "name the Secret"),
+    (&["envFrom[0].prefix=X_"], "envFrom[0]: give exactly one of configMapRef and secretRef", "exactly one"),
+    (&["storage.storageClassName=Fast_SSD"], "storage.storageClassName: \"Fast_SSD\" is not a valid StorageClass name", "StorageClass"),
+    (&["networkPolicy.enabled=true", "networkPolicy.additionalEgressRules[0].to[0].ipBlock.cidr=10.0.0.0"], "networkPolicy.additionalEgressRules[0].to[0].ipBlock.cidr: \"10.0.0.0\" is not a CIDR", "10.0.0.0/8"),
+    (&["namespace_rbac.extraRules[0].verbs={get}", "namespace_rbac.extraRules[0].nonResourceURLs={/metrics}"], "namespace_rbac.extraRules[0].nonResourceURLs: a namespaced Role cannot grant non-resource URLs", "use cluster_rbac"),
+    (&["ingress.enabled=true", "ingress.hosts[0].host=mlflow.example.com", "ingress.hosts[0].paths[0].path=mlflow", "ingress.hosts[0].paths[0].pathType=Prefix"], "ingress.hosts[0].paths[0].path: \"mlflow\" must start with /", "e.g. /mlflow"),
+    (&["garbageCollection.enabled=true", "garbageCollection.resources.limits.memory=much"], "garbageCollection.resources.limits.memory: \"much\" is not a quantity", "512Mi"),
+    (&["fullnameOverride=1-mlflow"], "fullnameOverride: \"1-mlflow\" is not a valid name", "change the release name or fullnameOverride"),
+];
+
+#[test]
+fn what_the_api_server_would_refuse_is_refused_first_with_the_values_path_and_the_fix() {
+    assert!(REFUSED_BY_THE_API_RULES.len() >= 45);
+    for (sets, path, fix) in REFUSED_BY_THE_API_RULES {
+        let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+        refuses(&args, "", &[path, fix]);
+    }
+}
+
+/// Without --dry-run, against an API server that does not exist: refused before any call.
+#[test]
+fn bad_fragments_are_refused_before_any_cluster_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {}}]\ncontexts: [{name: a, context: {cluster: c, user: u, namespace: ns}}]\n",
+    )
+    .unwrap();
+    let path = kubeconfig.display().to_string();
+    for (sets, expected, _) in &REFUSED_BY_THE_API_RULES[..5] {
+        let mut args = vec!["--kubeconfig", path.as_str()];
+        args.extend(sets.iter().flat_map(|s| ["--set", *s]));
+        let out = install().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected) && !stderr.contains("cannot reach"), "{stderr}");
+    }
+}

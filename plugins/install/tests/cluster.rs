@@ -209,6 +209,132 @@ async fn a_server_dry_run_persists_nothing() {
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was persisted"));
     assert!(members(&ns).await.is_empty());
+    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(), "the ApplySet parent was persisted");
+    ns.delete().await;
+}
+
+/// What the cluster alone can judge (here: a claim whose StorageClass cannot expand volumes) is
+/// found by the server-side dry run of everything, before the first write.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_volume_that_cannot_grow_refuses_the_whole_upgrade_before_any_write() {
+    let ns = cluster().namespace("resize").await;
+    assert_ok(&install(&ns, &[]));
+    let before = members(&ns).await;
+    let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap().metadata.resource_version;
+    let out = install(&ns, &["--reuse-values", "--set", "storage.size=20Gi"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("storage.size: the API server refuses PersistentVolumeClaim/mlflow-mlflow"), "{stderr}");
+    assert!(stderr.contains("only dynamically provisioned pvc can be resized") && stderr.contains("keep storage.size as it is"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(members(&ns).await, before, "an object was written although the upgrade was refused");
+    let after = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap().metadata.resource_version;
+    assert_eq!(after, parent, "the ApplySet parent was written although the upgrade was refused");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn with_helm_a_refused_upgrade_records_no_revision() {
+    let ns = cluster().namespace("resizehelm").await;
+    let helm = Helm::V3.binary().display().to_string();
+    assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let revisions = || {
+        let out = std::process::Command::new(&helm).args(["history", "mlflow", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-o", "json"]).output().unwrap();
+        assert!(out.status.success(), "helm history: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap().len()
+    };
+    assert_eq!(revisions(), 1);
+    let before = cluster().kubectl_output(&["get", "pvc,deployment,service", "-n", ns.name(), "-o", "jsonpath={.items[*].metadata.resourceVersion}"]).unwrap();
+    let out = install(&ns, &["--helm", "--helm-binary", &helm, "--set", "storage.size=20Gi"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only dynamically provisioned pvc can be resized"), "{}", text(&out));
+    assert_eq!(revisions(), 1, "helm recorded a revision for a refused upgrade");
+    let after = cluster().kubectl_output(&["get", "pvc,deployment,service", "-n", ns.name(), "-o", "jsonpath={.items[*].metadata.resourceVersion}"]).unwrap();
+    assert_eq!(after, before);
+    ns.delete().await;
+}
+
+/// A kubeconfig for a ServiceAccount of `ns` that may do everything there but delete.
+async fn kubeconfig_without_delete(ns: &TestNamespace, dir: &tempfile::TempDir) -> String {
+    let name = ns.name();
+    let rbac = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: limited, namespace: {name}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: no-delete, namespace: {name}}}\n\
+         rules: [{{apiGroups: ['*'], resources: ['*'], verbs: [get, list, watch, create, patch, update]}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: no-delete, namespace: {name}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-delete}}\n\
+         subjects: [{{kind: ServiceAccount, name: limited, namespace: {name}}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}-read-namespaces}}\n\
+         rules: [{{apiGroups: [''], resources: [namespaces], verbs: [get]}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: {name}-read-namespaces}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}-read-namespaces}}\n\
+         subjects: [{{kind: ServiceAccount, name: limited, namespace: {name}}}]\n"
+    );
+    let file = dir.path().join("rbac.yaml");
+    std::fs::write(&file, rbac).unwrap();
+    cluster().kubectl_output(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+    let token = cluster().kubectl_output(&["create", "token", "limited", "-n", name]).unwrap();
+    let admin: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(cluster().kubeconfig()).unwrap()).unwrap();
+    let mut limited = admin.clone();
+    limited["users"] = serde_yaml::from_str(&format!("[{{name: limited, user: {{token: {}}}}}]", token.trim())).unwrap();
+    for context in limited["contexts"].as_sequence_mut().unwrap() {
+        context["context"]["user"] = "limited".into();
+    }
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, serde_yaml::to_string(&limited).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn preflight_asks_for_delete_when_the_upgrade_prunes() {
+    let ns = cluster().namespace("nodelete").await;
+    assert_ok(&install(&ns, &["--no-wait", "--set", "ingress.enabled=true"]));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_without_delete(&ns, &dir).await;
+    let before = members(&ns).await;
+    let as_limited = |args: &[&str]| install(&ns, &[&["--kubeconfig", &kubeconfig], args].concat());
+    let kept = as_limited(&["--no-wait", "--set", "ingress.enabled=true"]);
+    assert_ok(&kept);
+    let out = as_limited(&["--no-wait"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("you may not delete ingresses.networking.k8s.io in namespace {}", ns.name());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("you may not delete deployments"), "only what pruning deletes needs delete: {stderr}");
+    assert_eq!(names(&members(&ns).await), names(&before), "the refused run changed the release");
+    let _ = cluster().kubectl_output(&["delete", "clusterrole,clusterrolebinding", &format!("{}-read-namespaces", ns.name())]);
+    ns.delete().await;
+}
+
+/// A sample of the CLI tests' bad inputs, on the cluster: exit 2 and no write at all (no
+/// namespace made despite --create-namespace, no object, no ApplySet parent).
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn bad_input_writes_nothing_to_the_cluster() {
+    let ns = cluster().namespace("badinput").await;
+    let samples: [&[&str]; 5] = [
+        &["--set", "resources.limits.memory=lots"],
+        &["--set", "deploymentStrategy.type=Rolling"],
+        &["--set", "storage.mountPath=/tmp"],
+        &["--set", "env[0].name=A", "--set", "env[0].valueFrom.secretKeyRef.key=k"],
+        &["--set", "podSecurityContext.runAsUser=-1"],
+    ];
+    for (i, sample) in samples.iter().enumerate() {
+        let out = install(&ns, sample);
+        assert_eq!(out.status.code(), Some(2), "{sample:?}: {}", text(&out));
+        assert!(out.stdout.is_empty());
+        let fresh = format!("{}-new{i}", ns.name());
+        let out = install(&ns, &[&["-n", fresh.as_str(), "--create-namespace"], *sample].concat());
+        assert_eq!(out.status.code(), Some(2), "{sample:?}: {}", text(&out));
+        let made = cluster().kubectl_output(&["get", "namespace", &fresh, "--ignore-not-found", "-o", "name"]).unwrap();
+        assert!(made.trim().is_empty(), "{sample:?} created namespace {fresh}");
+    }
+    assert!(members(&ns).await.is_empty(), "bad input wrote objects");
+    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(), "bad input wrote the ApplySet parent");
     ns.delete().await;
 }
 

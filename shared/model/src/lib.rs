@@ -3,6 +3,7 @@
 //! native renderer. No Kubernetes client, no async runtime, no terminal: the chart and parity
 //! tests need nothing else, and every layer above builds on it (arrows point down only).
 
+pub mod api_rules;
 pub mod duration;
 pub mod failure;
 pub mod identity;

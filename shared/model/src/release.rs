@@ -69,6 +69,10 @@ pub fn prepare(
         }
     };
     let mut rendered = render(&values, &release);
+    let refused = crate::api_rules::check(&values, &rendered);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     notes.append(&mut rendered.notes);
     rendered.notes = notes;
     Ok(Prepared { release, user_values: user, values, rendered })

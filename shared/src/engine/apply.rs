@@ -33,6 +33,12 @@ impl Member {
         Member { kind, object }
     }
 
+    /// The object as rendered, in no ApplySet (what helm applies).
+    pub fn plain(object: &Object) -> Member {
+        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
+        Member { kind, object: serde_json::from_value(object.to_json()).expect("objects are valid JSON") }
+    }
+
     pub fn name(&self) -> &str {
         self.object.metadata.name.as_deref().unwrap_or_default()
     }
@@ -105,24 +111,36 @@ impl Applier {
         keep: &BTreeSet<(String, String)>,
     ) -> Result<Vec<String>, Failure> {
         let mut done = Vec::new();
+        for (kind, name) in self.doomed(applyset_id, group_kinds, keep).await? {
+            done.push(self.prune_one(kind, &self.api(kind), &name).await?);
+        }
+        Ok(done)
+    }
+
+    /// The set's objects of these kinds that are not in `keep`: what [`Applier::prune`] removes.
+    pub async fn doomed(
+        &self,
+        applyset_id: &str,
+        group_kinds: &BTreeSet<String>,
+        keep: &BTreeSet<(String, String)>,
+    ) -> Result<Vec<(Kind, String)>, Failure> {
+        let mut doomed = Vec::new();
         for group_kind in group_kinds {
             let Some(kind) = Kind::from_group_kind(group_kind) else { continue };
-            let api = self.api(kind);
             let selector = format!("{PART_OF_LABEL}={applyset_id}");
-            let list = match api.list_metadata(&ListParams::default().labels(&selector)).await {
+            let list = match self.api(kind).list_metadata(&ListParams::default().labels(&selector)).await {
                 Ok(list) => list,
                 Err(err) if is_not_found(&err) => continue,
                 Err(err) => return Err(Failure::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err)))),
             };
             for item in list.items {
                 let name = item.metadata.name.unwrap_or_default();
-                if keep.contains(&(group_kind.clone(), name.clone())) {
-                    continue;
+                if !keep.contains(&(group_kind.clone(), name.clone())) {
+                    doomed.push((kind, name));
                 }
-                done.push(self.prune_one(kind, &api, &name).await?);
             }
         }
-        Ok(done)
+        Ok(doomed)
     }
 
     async fn prune_one(&self, kind: Kind, api: &Api<DynamicObject>, name: &str) -> Result<String, Failure> {

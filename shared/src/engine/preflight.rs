@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, EnvVarSource, Namespace, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use kube::Client;
 
 use crate::cluster::describe;
@@ -90,6 +89,10 @@ pub struct Plan<'a> {
     pub namespace: &'a str,
     pub create_namespace: bool,
     pub kinds: BTreeSet<Kind>,
+    /// Kinds pruning will delete objects of.
+    pub deletes: BTreeSet<Kind>,
+    /// Whether the run waits (watches) for the release.
+    pub wait: bool,
 }
 
 pub async fn check(client: &Client, plan: &Plan<'_>) -> Problems {
@@ -231,45 +234,6 @@ async fn service_monitor_crd(client: &Client, values: &Values, problems: &mut Pr
 }
 
 async fn permissions(client: &Client, plan: &Plan<'_>, problems: &mut Problems) {
-    let mut checks: Vec<(Kind, &str)> = Vec::new();
-    for kind in plan.kinds.iter().copied().chain(Kind::named("Secret")) {
-        for verb in ["create", "patch", "list"] {
-            checks.push((kind, verb));
-        }
-    }
-    let reviews = futures::future::join_all(checks.iter().map(|(kind, verb)| allowed(client, plan.namespace, *kind, verb))).await;
-    for ((kind, verb), result) in checks.iter().zip(reviews) {
-        match result {
-            Ok(true) => {}
-            Ok(false) => problems.push(Problem::at(
-                "",
-                format!("you may not {verb} {} in namespace {} (ask for RBAC permission: kubectl auth can-i {verb} {} -n {})", kind.resource(), plan.namespace, kind.resource(), plan.namespace),
-            )),
-            Err(problem) => {
-                problems.push(problem);
-                return;
-            }
-        }
-    }
-}
-
-async fn allowed(client: &Client, namespace: &str, kind: Kind, verb: &str) -> Result<bool, Problem> {
-    let review = SelfSubjectAccessReview {
-        spec: SelfSubjectAccessReviewSpec {
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(kind.group.into()),
-                resource: Some(kind.plural.into()),
-                verb: Some(verb.into()),
-                namespace: kind.namespaced.then(|| namespace.to_string()),
-                ..ResourceAttributes::default()
-            }),
-            ..SelfSubjectAccessReviewSpec::default()
-        },
-        ..SelfSubjectAccessReview::default()
-    };
-    let answer = Api::<SelfSubjectAccessReview>::all(client.clone())
-        .create(&PostParams::default(), &review)
-        .await
-        .map_err(|err| Problem::at("", format!("cannot check permissions: {}", describe(&err))))?;
-    Ok(answer.status.is_some_and(|s| s.allowed))
+    let needs = super::access::needed(&plan.kinds, &plan.deletes, plan.wait);
+    problems.extend(super::access::check(client, plan.namespace, &needs).await);
 }

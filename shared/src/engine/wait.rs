@@ -60,6 +60,8 @@ struct State {
     deployment: Option<String>,
     pods: BTreeMap<String, String>,
     pvc: Option<String>,
+    /// How often each (object, reason, message) failure was seen.
+    failures: BTreeMap<(String, String, String), i32>,
 }
 
 impl State {
@@ -151,7 +153,7 @@ async fn apply_change(client: &Client, target: &Target, progress: &mut dyn Sink,
 
 /// Warning events that end the wait: a PVC that cannot be provisioned, a pod that cannot be
 /// scheduled for a reason other than a volume still being provisioned.
-async fn warning(client: &Client, target: &Target, state: &State, event: &Event) -> Option<Result<(), Failure>> {
+async fn warning(client: &Client, target: &Target, state: &mut State, event: &Event) -> Option<Result<(), Failure>> {
     let object = &event.involved_object;
     let name = object.name.clone().unwrap_or_default();
     let reason = event.reason.clone().unwrap_or_default();
@@ -162,6 +164,12 @@ async fn warning(client: &Client, target: &Target, state: &State, event: &Event)
         _ => false,
     };
     if !ours {
+        return None;
+    }
+    let seen = state.failures.entry((name.clone(), reason.clone(), message.clone())).or_insert(0);
+    *seen += 1;
+    let occurrences = (*seen).max(event.count.unwrap_or(1));
+    if !super::events::is_fatal(&message, occurrences) {
         return None;
     }
     let kind = object.kind.clone().unwrap_or_default();

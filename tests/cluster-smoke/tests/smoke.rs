@@ -1,9 +1,8 @@
 //! Smoke tests of the local test cluster (`scripts/test-cluster`): a real API server with
 //! admission, controllers and scheduler, and KWOK's simulated node.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -199,17 +198,20 @@ async fn port_forward_reaches_local_listener() {
     let ns = c.namespace("smoke-pf").await;
     let pods: Api<Pod> = ns.api();
 
-    // The test's own listener: echoes back a greeting line.
+    // The test's own listener: echoes back a greeting line. Its answer comes through a channel
+    // read with a timeout, so a connection that never arrives fails the test instead of hanging it.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = listener.local_addr().unwrap();
-    let server = std::thread::spawn(move || {
+    let (heard, server) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut line = String::new();
         BufReader::new(s.try_clone().unwrap())
             .read_line(&mut line)
             .unwrap();
         s.write_all(format!("echo:{line}").as_bytes()).unwrap();
-        line
+        let _ = heard.send(line);
     });
 
     pods.create(&PostParams::default(), &pod("pf", Some(8080)))
@@ -218,48 +220,19 @@ async fn port_forward_reaches_local_listener() {
     ns.forward_pod_port("pf", 8080, target).await;
     wait_running(&pods, "pf").await;
 
-    let mut child = c
-        .kubectl()
-        .args([
-            "-n",
-            ns.name(),
-            "port-forward",
-            "pod/pf",
-            "--address",
-            "127.0.0.1",
-            ":8080",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    // "Forwarding from 127.0.0.1:41234 -> 8080"
-    let local_port: u16 = first
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("unexpected port-forward output {first:?}; stderr: {err}")
-        });
-
-    let mut conn = TcpStream::connect(("127.0.0.1", local_port)).unwrap();
+    // kubectl port-forward, its local port read with a timeout (support's port_forward).
+    let forward = c.port_forward(ns.name(), "pod/pf", 8080, TIMEOUT);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], forward.port()));
+    let mut conn = TcpStream::connect_timeout(&address, Duration::from_secs(30)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     conn.write_all(b"hello through the api server\n").unwrap();
     let mut reply = String::new();
     BufReader::new(conn).read_line(&mut reply).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(forward);
     assert_eq!(reply, "echo:hello through the api server\n");
-    assert_eq!(server.join().unwrap(), "hello through the api server\n");
+    let line = server.recv_timeout(Duration::from_secs(30)).expect("the listener heard nothing within 30 s");
+    assert_eq!(line, "hello through the api server\n");
     ns.delete().await;
 }
 
