@@ -72,6 +72,9 @@ pub struct Cli {
 }
 
 impl ui::Command for Cli {
+    /// Each forwarded connection is a task: two workers let two of them move bytes at once.
+    const WORKER_THREADS: usize = 2;
+
     fn output(&self) -> &OutputArgs {
         &self.out
     }
