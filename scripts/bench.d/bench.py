@@ -25,6 +25,7 @@ RUN_ID = ENV.get("BENCH_RUN_ID", str(os.getpid()))
 MIB = 1024 * 1024
 
 rows = []  # (case, ours, peer, ratio, goal, met)
+rows_notes = []  # failed runs, printed under the table
 
 
 def log(message):
@@ -98,6 +99,9 @@ def ms(seconds):
 def add_time_row(case, ours_s, peer_s, goal=None):
     """Times: ratio = ours / peer (lower is better; 0.05 means 20x faster). Samples of spawn_time
     also show their CPU time."""
+    if not ours_s or not peer_s:
+        rows.append((case, "failed" if not ours_s else "-", "failed" if not peer_s else "-", "-", goal.__doc__ if goal else "-", "-"))
+        return
     o = statistics.median(ours_s)
     p = statistics.median(peer_s)
     ours_text, peer_text, ratio = ms(o), ms(p), f"{o / p:.3f}x"
@@ -175,41 +179,63 @@ def bench_cluster(kubeconfig, uninstall):
     values = "tests/values/quickstart.yaml"
     namespaces = []
 
+    failures = []
+
+    def attempt(cmd):
+        """Seconds, or None for a failed run (noted and left out of the medians)."""
+        start = time.perf_counter()
+        done = run(cmd, env, check=False)
+        if done.returncode != 0:
+            failures.append(f"{' '.join(os.path.basename(c) if c.startswith('/') else c for c in cmd[:3])} -n {cmd[cmd.index('-n') + 1]}: "
+                            + done.stderr.decode(errors="replace").strip().splitlines()[-1])
+            log(f"failed: {failures[-1]}")
+            return None
+        return time.perf_counter() - start
+
     def install(kind, ns):
         if kind == "ours":
             cmd = [ours("kubectl-mlflow-install"), "-n", ns, "--create-namespace", "-f", values]
         else:
             cmd = [HELM, "upgrade", "--install", "mlflow", "./charts", "-n", ns, "--create-namespace", "-f", values, "--wait", "--timeout", "5m"]
-        return timed(cmd, env)
+        return attempt(cmd)
 
     def remove(kind, ns):
         if kind == "ours":
             cmd = [uninstall, "-n", ns]
         else:
             cmd = [HELM, "uninstall", "mlflow", "-n", ns, "--wait", "--timeout", "5m"]
-        return timed(cmd, env)
+        return attempt(cmd)
 
     results = {k: {"install": [], "noop": [], "uninstall": []} for k in ("ours", "helm")}
+    installed = []
     for i in range(n):
         order = ("ours", "helm") if i % 2 == 0 else ("helm", "ours")
         for kind in order:
             ns = f"bench-{RUN_ID}-{kind}-{i}"
             namespaces.append(ns)
             log(f"install {kind} into {ns}")
-            results[kind]["install"].append(install(kind, ns))
+            took = install(kind, ns)
+            if took is None:
+                continue
+            results[kind]["install"].append(took)
             results[kind]["noop"].append(install(kind, ns))
-    for i in range(n):
-        if not uninstall:
-            break
-        order = ("ours", "helm") if i % 2 == 0 else ("helm", "ours")
-        for kind in order:
-            log(f"uninstall {kind} from bench-{RUN_ID}-{kind}-{i}")
-            results[kind]["uninstall"].append(remove(kind, f"bench-{RUN_ID}-{kind}-{i}"))
+            installed.append((kind, ns))
+    if uninstall:
+        for kind, ns in installed:
+            log(f"uninstall {kind} from {ns}")
+            results[kind]["uninstall"].append(remove(kind, ns))
     for ns in namespaces:
         run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
+    for kind in results:
+        for case in results[kind]:
+            results[kind][case] = [t for t in results[kind][case] if t is not None]
+    if failures:
+        rows_notes.extend(failures)
 
     add_time_row("install to Available, KWOK (vs helm upgrade --install --wait)", results["ours"]["install"], results["helm"]["install"], install_goal)
     noop = results["ours"]["noop"]
+    if not noop or not results["helm"]["noop"]:
+        return
     o = statistics.median(noop)
     p = statistics.median(results["helm"]["noop"])
     rows.append(("no-op rerun, KWOK (vs helm upgrade --install --wait)", ms(o), ms(p), f"{o / p:.3f}x", "≤ 100 ms", yes_no(o <= 0.100)))
@@ -303,14 +329,20 @@ def log_artifact(port):
         "open(p, 'wb').write(os.urandom(64 * 1024 * 1024))\n"
         "with mlflow.start_run() as r:\n"
         "    mlflow.log_artifact(p)\n"
-        "    print(r.info.experiment_id, r.info.run_id)\n"
+        "    print('artifact_uri=' + r.info.artifact_uri)\n"
     )
     env = dict(os.environ, MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
     done = subprocess.run([ENV["BENCH_MLFLOW_PYTHON"], "-c", script], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"bench: logging the artifact failed:\n{done.stderr}")
-    experiment, run_id = done.stdout.split()[-2:]
-    return f"/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/blob.bin"
+    uri = next(line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("artifact_uri="))
+    if not uri.startswith("mlflow-artifacts:"):
+        raise SystemExit(f"bench: the run's artifacts are at {uri}, not served by the server (mlflow-artifacts:)")
+    # mlflow-artifacts:/0/<run>/artifacts or mlflow-artifacts://host:port/0/<run>/artifacts
+    rest = uri.removeprefix("mlflow-artifacts:").lstrip("/")
+    if uri.startswith("mlflow-artifacts://"):
+        rest = rest.split("/", 1)[1]
+    return f"/api/2.0/mlflow-artifacts/artifacts/{rest}/blob.bin"
 
 
 def bench_portforward(kubeconfig):
@@ -356,6 +388,7 @@ def table():
     head = ("case", "ours (median)", "peer (median)", "ratio ours/peer", "goal", "met?")
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += [""] + [f"Failed (left out of the medians): {note}" for note in rows_notes] if rows_notes else []
     return "\n".join(lines)
 
 
