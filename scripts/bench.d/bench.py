@@ -44,12 +44,6 @@ def run(cmd, env=None, check=True):
     return done
 
 
-def timed(cmd, env=None):
-    start = time.perf_counter()
-    run(cmd, env=env)
-    return time.perf_counter() - start
-
-
 def spawn_time(cmd):
     """Wall and CPU (user + system) time of one run, with the least harness overhead
     (posix_spawn, no pipes). On a loaded machine the CPU time is the steadier of the two."""
