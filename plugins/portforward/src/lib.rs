@@ -72,6 +72,9 @@ pub struct Cli {
 }
 
 impl ui::Command for Cli {
+    /// Each forwarded connection is a task: two workers let two of them move bytes at once.
+    const WORKER_THREADS: usize = 2;
+
     fn output(&self) -> &OutputArgs {
         &self.out
     }
@@ -212,6 +215,9 @@ async fn accept(listener: TcpListener, forward: Forward) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                // As kubectl's: without it a response written in two pieces waits for the
+                // client's delayed ACK (tens of ms per request on a kept-alive connection).
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(forward.clone().serve(stream, peer));
             }
             Err(err) => {

@@ -16,6 +16,11 @@ pub const EXIT_OK: u8 = 0;
 /// What a plugin's `Cli` tells the edge: how to show its errors.
 pub trait Command: clap::Parser {
     fn output(&self) -> &OutputArgs;
+
+    /// Worker threads of the runtime. 0: the command runs on the calling thread alone, which
+    /// starts faster and suits a handful of API calls; a command that serves many connections at
+    /// once (a port-forward) asks for workers.
+    const WORKER_THREADS: usize = 0;
 }
 
 /// A plugin binary's whole `main`: parses `args` (the first is the program name), runs `run`,
@@ -31,7 +36,7 @@ where
         Err(code) => return code,
     };
     let reporter = Reporter::new(cli.output());
-    match block_on(run(cli)) {
+    match run_on(C::WORKER_THREADS, run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => reporter.failure(&failure),
     }
@@ -57,12 +62,22 @@ where
     })
 }
 
-/// Runs a plugin's async body on a small runtime (the plugins make a handful of API calls).
+/// Runs a plugin's async body on a small runtime on the calling thread (the plugins make a
+/// handful of API calls).
 pub fn block_on<T>(body: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|err| Failure::failed(format!("cannot start: {err}")))?;
+    run_on(0, body)
+}
+
+/// Runs `body` on a runtime with `workers` worker threads, or on the calling thread alone for 0.
+fn run_on<T>(workers: usize, body: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    let mut builder = match workers {
+        0 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    let runtime = builder.enable_all().build().map_err(|err| Failure::failed(format!("cannot start: {err}")))?;
     runtime.block_on(body)
 }

@@ -71,7 +71,7 @@ pub fn load_user_values(sources: &[Source], stdin: &mut dyn Read) -> Result<Valu
                 continue;
             }
         };
-        for problem in schema::check(&schema, &part, schema::Scope::Source).0 {
+        for problem in schema::check(schema, &part, schema::Scope::Source).0 {
             problems.push(problem.in_source(&name));
         }
     }
@@ -160,7 +160,7 @@ fn is_empty(value: &Value) -> bool {
 pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
     let mut merged = coalesce(&defaults(), user);
     normalize_quantities(&mut merged);
-    let problems = schema::check(&schema::schema(), &merged, schema::Scope::Merged);
+    let problems = schema::check(schema::schema(), &merged, schema::Scope::Merged);
     if !problems.is_empty() {
         return Err(problems);
     }

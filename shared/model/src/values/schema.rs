@@ -9,9 +9,10 @@ use crate::problem::{index, join, Problem, Problems};
 
 pub const SCHEMA_JSON: &str = include_str!("../../../../charts/values.schema.json");
 
-/// The embedded schema.
-pub fn schema() -> Value {
-    serde_json::from_str(SCHEMA_JSON).expect("charts/values.schema.json is valid JSON")
+/// The embedded schema, parsed once per process (each source and the merged values are checked).
+pub fn schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_JSON).expect("charts/values.schema.json is valid JSON"))
 }
 
 /// What a check looks at.
@@ -190,13 +191,13 @@ mod tests {
     use serde_json::json;
 
     fn messages(value: Value) -> Vec<String> {
-        check(&schema(), &value, Scope::Source).iter().map(|p| p.to_string()).collect()
+        check(schema(), &value, Scope::Source).iter().map(|p| p.to_string()).collect()
     }
 
     #[test]
     fn defaults_satisfy_the_schema() {
         let defaults = crate::yaml::parse(crate::values::DEFAULTS_YAML).unwrap();
-        let problems = check(&schema(), &defaults, Scope::Merged);
+        let problems = check(schema(), &defaults, Scope::Merged);
         assert!(problems.is_empty(), "{problems}");
     }
 
