@@ -68,9 +68,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn image(&self) -> String {
-        let image = &self.values.image;
-        let tag = if image.tag.is_empty() { format!("v{APP_VERSION}") } else { image.tag.clone() };
-        format!("{}:{tag}", image.repository)
+        crate::image::reference(&self.values.image)
     }
 
     pub fn service_account(&self) -> String {
