@@ -7,6 +7,7 @@ pub mod duration;
 pub mod failure;
 pub mod identity;
 pub mod image;
+pub mod local_paths;
 pub mod names;
 pub mod problem;
 pub mod release;

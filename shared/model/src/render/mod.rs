@@ -125,7 +125,7 @@ pub struct Rendered {
 ///
 /// ```
 /// use kubectl_mlflow_model::{render, validate, values, Release};
-/// let user = serde_json::json!({"mlflow": {"backendStoreUri": "sqlite:////data/mlflow.db"}, "storage": {"enabled": true}});
+/// let user = serde_json::json!({"mlflow": {"backendStoreUri": "sqlite:////mlflow/mlflow.db"}, "storage": {"enabled": true}});
 /// let (_, values) = values::resolve(&user).unwrap();
 /// let valid = validate::validated(values).unwrap();
 /// let release = Release { name: "mlflow".into(), namespace: "ml".into() };
