@@ -392,9 +392,10 @@ garbageCollection: {enabled: true, olderThan: "1.5h"}
         "an explicit strategy, no replicas, a pinned tag",
         r#"
 mlflow: {backendStoreUri: "sqlite:////mlflow/mlflow.db", artifactsDestination: "s3://b/a"}
+storage: {enabled: true}
 deploymentStrategy: {type: Recreate}
 replicaCount: 0
-image: {tag: latest}
+image: {tag: latest-full}
 "#,
     ),
 ];

@@ -13,6 +13,7 @@ pub mod problem;
 pub mod release;
 pub mod store_uri;
 pub mod render;
+pub mod server_options;
 pub mod validate;
 pub mod values;
 pub mod yaml;
