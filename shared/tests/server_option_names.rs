@@ -37,3 +37,22 @@ fn known_names_in_every_spelling_pass() {
     let ok = ["server.flag_options={--no-serve-artifacts,disable_workspaces,dev}", "server.value_options.secrets_cache_ttl=60", "server.value_options.x_frame_options=DENY", "server.value_options.gunicorn_opts="];
     assert_eq!(problems(&ok), Vec::<String>::new());
 }
+
+#[test]
+fn options_the_chart_sets_are_refused() {
+    assert_eq!(
+        problems(&["server.value_options.backend_store_uri=postgresql://u@db/m"]),
+        vec!["server.value_options.backend_store_uri: --backend-store-uri is set by the chart from mlflow.backendStoreUri (set mlflow.backendStoreUri instead)"]
+    );
+    assert_eq!(
+        problems(&["server.value_options.static_prefix=/x"]),
+        vec!["server.value_options.static_prefix: --static-prefix is set by the chart from server.staticPrefix (set server.staticPrefix instead)"]
+    );
+}
+
+#[test]
+fn no_password_goes_into_the_servers_arguments() {
+    let found = problems(&["server.value_options.read_replica_backend_store_uri=postgresql://u:hunter2@replica/m"]);
+    assert_eq!(found, vec!["server.value_options.read_replica_backend_store_uri: holds a password, which would show in the server's process list (remove it here and set MLFLOW_READ_REPLICA_BACKEND_STORE_URI in env, from a Secret with valueFrom.secretKeyRef)"]);
+    assert!(problems(&["server.value_options.read_replica_backend_store_uri=postgresql://u@replica/m"]).is_empty());
+}

@@ -33,6 +33,8 @@ def value_type(param):
 
 def option(param):
     entry = {"name": param.name, "names": long_names(param.opts) + long_names(param.secondary_opts)}
+    if param.envvar:
+        entry["envvar"] = param.envvar
     if param.is_flag:
         entry["kind"] = "flag"
     else:

@@ -346,8 +346,8 @@ mlflow:
   registryStoreUriFrom: {secretKeyRef: {name: registry, key: uri}}
 serviceAccount: {create: false}
 server:
-  flag_options: ["--foo_bar", "no_serve_artifacts"]
-  value_options: {app_name: basic-auth, workers: 1.5, port: "5001", expose_x: true, gunicorn_opts: null, static_label: "a b"}
+  flag_options: ["--disable_security_middleware", "no_serve_artifacts"]
+  value_options: {app_name: basic-auth, workers: 1.5, port: "5001", x_frame_options: true, gunicorn_opts: null, cors_allowed_origins: "a b"}
 storage: {enabled: true, mountPath: /data/}
 podSecurityContext: null
 securityContext: {}

@@ -29,7 +29,19 @@ struct ServerOption {
     choices: Vec<String>,
     min: Option<f64>,
     max: Option<f64>,
+    /// The environment variable MLflow also reads the option from.
+    envvar: Option<String>,
 }
+
+/// Options the chart sets from its own keys (the stores through the environment).
+const OWNED: [(&str, &str); 6] = [
+    ("backend_store_uri", "mlflow.backendStoreUri"),
+    ("registry_store_uri", "mlflow.registryStoreUri"),
+    ("default_artifact_root", "mlflow.defaultArtifactRoot"),
+    ("artifacts_destination", "mlflow.artifactsDestination"),
+    ("static_prefix", "server.staticPrefix"),
+    ("expose_prometheus", "metrics.enabled"),
+];
 
 fn table() -> Table {
     serde_json::from_str(TABLE_JSON).expect("data/mlflow-server-options.json is valid")
@@ -55,7 +67,10 @@ pub fn check(values: &Values, out: &mut Problems) {
                 path,
                 format!("--{} is a flag and takes no value (list {key} in server.flag_options instead)", flag_name(key)),
             )),
-            Some(o) => out.extend(typed(o, key, value, &path)),
+            Some(o) => {
+                out.0.extend(owned_or_secret(o, key, value, &path));
+                out.extend(typed(o, key, value, &path));
+            }
         }
     }
     for (i, flag) in values.server.flag_options.iter().enumerate() {
@@ -72,6 +87,19 @@ pub fn check(values: &Values, out: &mut Problems) {
             Some(_) => {}
         }
     }
+}
+
+/// An option the chart sets itself, or a URI with a password that would show in the server's
+/// process list (its arguments) when MLflow can read it from the environment.
+fn owned_or_secret(option: &ServerOption, key: &str, value: &Value, path: &str) -> Option<Problem> {
+    if let Some((_, own)) = OWNED.iter().find(|(name, _)| option.names.iter().any(|n| n == name)) {
+        return Some(Problem::at(path, format!("--{} is set by the chart from {own} (set {own} instead)", flag_name(key))));
+    }
+    let text = value.as_str()?;
+    let envvar = option.envvar.as_deref()?;
+    (crate::store_uri::mask(text) != text).then(|| {
+        Problem::at(path, format!("holds a password, which would show in the server's process list (remove it here and set {envvar} in env, from a Secret with valueFrom.secretKeyRef)"))
+    })
 }
 
 fn unknown(name: &str, all: &[&str]) -> String {

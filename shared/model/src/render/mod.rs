@@ -136,7 +136,7 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
     let ctx = Context::new(values, release);
     let mut objects = Vec::new();
     objects.extend(accounts::service_account(&ctx).map(Object::ServiceAccount));
-    objects.extend(auth::config_map(&ctx).map(Object::ConfigMap));
+    objects.extend(auth::secret(&ctx).map(Object::Secret));
     if let Some((role, binding)) = accounts::role(&ctx) {
         objects.extend([Object::Role(role), Object::RoleBinding(binding)]);
     }
