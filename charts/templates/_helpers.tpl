@@ -276,6 +276,10 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- end -}}
 {{- $seen = append $seen $name -}}
 {{- end -}}
+{{- /* local stores (templates/_local_paths.tpl) */ -}}
+{{- range $line := splitList "\n" (include "mlflow.localPathProblems" .) -}}
+{{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
+{{- end -}}
 {{- /* image (templates/_image.tpl) */ -}}
 {{- range $line := splitList "\n" (include "mlflow.imageProblems" .) -}}
 {{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}

@@ -76,3 +76,28 @@ fn the_slim_image_is_refused_for_values_that_need_an_extra() {
     let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
     assert_same_refusals(&cases);
 }
+
+#[test]
+fn local_stores_must_be_on_a_writable_volume_and_sqlite_has_one_writer() {
+    let mount = "extraVolumes:\n  - name: data\n    emptyDir: {}\nextraVolumeMounts:\n  - name: data\n    mountPath: /data/\n";
+    let read_only = "extraVolumes:\n  - name: data\n    emptyDir: {}\nextraVolumeMounts:\n  - name: data\n    mountPath: /data\n    readOnly: true\n";
+    let auth = "server:\n  value_options:\n    app_name: basic-auth\n";
+    let cases = [
+        ("storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////data/mlflow.db\n".to_string(), "mlflow.backendStoreUri: \"sqlite:////data/mlflow.db\": /data/mlflow.db is on no writable volume"),
+        ("storage:\n  enabled: true\nmlflow:\n  backendStoreUri: mlruns\n".into(), "\"mlruns\" is a relative path"),
+        ("mlflow:\n  backendStoreUri: FILE:///srv/mlruns\n  artifactsDestination: s3://b/a\n".into(), "(set storage.enabled: true and put it under storage.mountPath"),
+        ("storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/m.db\n  registryStoreUri: sqlite+pysqlite:////mlflowx/r.db?timeout=5\n".into(), "mlflow.registryStoreUri: \"sqlite+pysqlite:////mlflowx/r.db?timeout=5\": /mlflowx/r.db is on no writable volume"),
+        ("storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/m.db\n  artifactsDestination: file:artifacts\n".into(), "mlflow.artifactsDestination: \"file:artifacts\": \"artifacts\" is a relative path"),
+        ("mlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: s4://key:hunter2@host/x\n".into(), "mlflow.artifactsDestination: \"s4://key:***@host/x\": MLflow has no artifact store for the scheme \"s4\""),
+        (format!("{auth}mlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: s3://b/a\nauth:\n  databaseUri: sqlite:////auth/users.db\n"), "auth.databaseUri: \"sqlite:////auth/users.db\": /auth/users.db is on no writable volume"),
+        (format!("{read_only}mlflow:\n  backendStoreUri: sqlite:////data/m.db\n  artifactsDestination: s3://b/a\n"), "/data/m.db is on no writable volume"),
+        ("replicaCount: 2\nstorage:\n  enabled: true\n  accessMode: ReadWriteMany\nmlflow:\n  backendStoreUri: sqlite:////mlflow/m.db\n".into(), "replicaCount: 2 replicas cannot share the SQLite database of mlflow.backendStoreUri"),
+        (format!("{auth}replicaCount: 3\nstorage:\n  enabled: true\n  accessMode: ReadWriteMany\nmlflow:\n  backendStoreUri: postgresql://u@db/m\n"), "replicaCount: 3 replicas cannot share the SQLite database of auth.databaseUri"),
+        // Writable places pass.
+        (format!("{mount}mlflow:\n  backendStoreUri: sqlite:////data/m.db\n  artifactsDestination: /data/artifacts\n"), ""),
+        ("storage:\n  enabled: true\n  mountPath: /store/\nmlflow:\n  backendStoreUri: file:///store/mlruns\n".into(), ""),
+        (format!("{auth}storage:\n  enabled: true\nmlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: mlflow-artifacts:/x\n"), ""),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
+    assert_same_refusals(&cases);
+}
