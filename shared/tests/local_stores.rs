@@ -1,16 +1,10 @@
 //! Stores on the pod's file system: under a writable volume or refused, and SQLite with one
 //! replica only; unknown artifact schemes refused. Through the library, as the install runs it.
 
-use kubectl_mlflow_core::release::{prepare, Options};
-use kubectl_mlflow_core::values::SetKind;
-use kubectl_mlflow_core::Source;
+mod common;
 
 fn problems(sets: &[&str]) -> Vec<String> {
-    let sources: Vec<Source> = sets.iter().map(|s| Source::Set(SetKind::Typed, s.to_string())).collect();
-    match prepare("mlflow", "mlflow", &sources, &mut std::io::empty(), &Options { quick_start: false }) {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().map(|p| p.to_string()).collect(),
-    }
+    common::problems(sets, false)
 }
 
 #[test]

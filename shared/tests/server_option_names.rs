@@ -1,15 +1,9 @@
 //! server.value_options and server.flag_options against `mlflow server`'s option table.
 
-use kubectl_mlflow_core::release::{prepare, Options};
-use kubectl_mlflow_core::values::SetKind;
-use kubectl_mlflow_core::Source;
+mod common;
 
 fn problems(sets: &[&str]) -> Vec<String> {
-    let sources: Vec<Source> = sets.iter().map(|s| Source::Set(SetKind::Typed, s.to_string())).collect();
-    match prepare("mlflow", "mlflow", &sources, &mut std::io::empty(), &Options { quick_start: true }) {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().map(|p| p.to_string()).collect(),
-    }
+    common::problems(sets, true)
 }
 
 #[test]

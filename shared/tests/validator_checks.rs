@@ -1,26 +1,14 @@
 //! Every check of the values validator tripped on the Rust side, each alone with its exact
 //! message (the chart mirrors them; tests/chart checks the mirror). Deleting a check fails here.
 
-use kubectl_mlflow_core::release::{prepare, Options};
-use kubectl_mlflow_core::values::SetKind;
-use kubectl_mlflow_core::Source;
+mod common;
 
 /// A valid PostgreSQL + S3 base the cases add to.
 const PG: [&str; 2] = ["mlflow.backendStoreUri=postgresql://u@db/m", "mlflow.artifactsDestination=s3://b/a"];
 
-/// The problems of the base plus `sets` (`--set` expressions, `--set-string` when prefixed `s:`).
+/// The problems of the base plus `sets`.
 fn problems(sets: &[&str]) -> Vec<String> {
-    let mut sources: Vec<Source> = PG.iter().map(|s| Source::Set(SetKind::Typed, s.to_string())).collect();
-    for set in sets {
-        sources.push(match set.strip_prefix("s:") {
-            Some(expr) => Source::Set(SetKind::String, expr.to_string()),
-            None => Source::Set(SetKind::Typed, set.to_string()),
-        });
-    }
-    match prepare("mlflow", "mlflow", &sources, &mut std::io::empty(), &Options { quick_start: false }) {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().map(|p| p.to_string()).collect(),
-    }
+    common::problems(&[&PG[..], sets].concat(), false)
 }
 
 fn refused(sets: &[&str], expected: &str) {
