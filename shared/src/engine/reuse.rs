@@ -7,7 +7,6 @@ use std::path::Path;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
-use tokio::process::Command;
 
 use super::helm;
 use crate::cluster::{describe, Session};
@@ -45,25 +44,22 @@ async fn is_helm_release(session: &Session, release: &str) -> Result<bool, Failu
     Ok(!list.items.is_empty())
 }
 
-/// `helm get values RELEASE -o yaml` with the session's namespace, context and kubeconfig.
+/// `helm get values` with the session's namespace, context and kubeconfig; a failure is an input
+/// problem (exit 2): the values to reuse are unknown, so nothing may be written.
 async fn helm_get_values(helm: &Path, session: &Session, release: &str) -> Result<String, Failure> {
-    let mut cmd = Command::new(helm);
-    cmd.args(["get", "values", release, "--namespace", &session.namespace, "--output", "yaml"]);
-    if let Some(context) = &session.context {
-        cmd.args(["--kube-context", context]);
+    let target = helm::Target {
+        helm,
+        release,
+        namespace: &session.namespace,
+        context: session.context.as_deref(),
+        kubeconfig: session.kubeconfig.as_deref(),
+    };
+    match helm::get_values(&target).await {
+        Ok(yaml) => Ok(user_values_yaml(&yaml)),
+        Err(failure) => Err(Failure::input(format!(
+            "--reuse-values: {failure}, so the release's values are unknown (fix helm's access, or drop --reuse-values and give every value)"
+        ))),
     }
-    if let Some(kubeconfig) = &session.kubeconfig {
-        cmd.args(["--kubeconfig", kubeconfig]);
-    }
-    cmd.env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT");
-    let output = cmd.output().await.map_err(|err| Failure::input(format!("--reuse-values: cannot run {}: {err}", helm.display())))?;
-    if !output.status.success() {
-        return Err(Failure::input(format!(
-            "--reuse-values: helm get values {release} failed, so the release's values are unknown: {} (fix helm's access, or drop --reuse-values and give every value)",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(user_values_yaml(&String::from_utf8_lossy(&output.stdout)))
 }
 
 /// helm prints `null` for a release installed without values.
