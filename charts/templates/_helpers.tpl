@@ -38,11 +38,6 @@ app.kubernetes.io/instance: {{ .Release.Name | toJson }}
 app.kubernetes.io/component: server
 {{- end -}}
 
-{{/* Image reference: repository:(tag || "v" + appVersion). */}}
-{{- define "mlflow.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default (printf "v%s" .Chart.AppVersion)) -}}
-{{- end -}}
-
 {{/* P: server.value_options.port, default 5000. */}}
 {{- define "mlflow.port" -}}
 {{- $port := dig "port" nil (.Values.server.value_options | default dict) -}}
@@ -280,6 +275,14 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- $errors = append $errors (printf "env[%d].name: %s is given twice (keep one)" $i $name) -}}
 {{- end -}}
 {{- $seen = append $seen $name -}}
+{{- end -}}
+{{- /* local stores (templates/_local_paths.tpl) */ -}}
+{{- range $line := splitList "\n" (include "mlflow.localPathProblems" .) -}}
+{{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
+{{- end -}}
+{{- /* image (templates/_image.tpl) */ -}}
+{{- range $line := splitList "\n" (include "mlflow.imageProblems" .) -}}
+{{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
 {{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}

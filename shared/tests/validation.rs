@@ -28,10 +28,10 @@ fn a_missing_backend_store_is_named_unless_the_quick_start_applies() {
 fn workspaces_accept_every_sql_store() {
     for uri in ["sqlite:////mlflow/m.db", "postgresql+psycopg2://u@db/m", "mysql://u@db/m", "mssql+pyodbc://u@db/m"] {
         let set = format!("mlflow.backendStoreUri={uri}");
-        let found = problems(&[&set, "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p"], false);
+        let found = problems(&[&set, "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p", "storage.enabled=true"], false);
         assert!(found.is_empty(), "{uri}: {found:?}");
     }
-    let found = problems(&["mlflow.backendStoreUri=file:///mlflow/store", "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p"], false);
+    let found = problems(&["mlflow.backendStoreUri=file:///mlflow/store", "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p", "storage.enabled=true"], false);
     assert_eq!(found, vec!["server.flag_options: enable_workspaces needs a SQL backend store (sqlite, postgresql, mysql or mssql), not \"file\""]);
 }
 

@@ -10,7 +10,7 @@ process with:
 - the container's mount paths (and only those) mapped to local directories: every occurrence of a
   mount path as a path prefix in args, env values and mounted ConfigMap files is rewritten
   (`/mlflow` -> `<tmp>/pvc-<claim>`, `/etc/mlflow/tls` -> a dir with an openssl-made certificate,
-  `/etc/mlflow/auth` -> a dir with the rendered ConfigMap's files, emptyDirs -> fresh dirs);
+  `/etc/mlflow/auth` -> a dir with the rendered Secret's files, emptyDirs -> fresh dirs);
 - Kubernetes' `$(VAR)` references in command/args expanded from that environment;
 - the container port replaced by a free local port (`--port=5000` -> `--port=<free>`).
 
@@ -19,6 +19,7 @@ Nothing else of the rendered command is changed.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -200,19 +201,26 @@ class Instance:
         self.shared_dirs[key] = d
         if "secret" in vol:
             name = vol["secret"]["secretName"]
-            if name in TEST_SECRET_FILES:
+            if self._rendered("Secret", name):  # basic_auth.ini, rendered by the tool
+                self._pending_configmaps = getattr(self, "_pending_configmaps", []) + [("Secret", name, d)]
+            elif name in TEST_SECRET_FILES:
                 for fn, content in TEST_SECRET_FILES[name].items():
                     (d / fn).write_text(content)
             else:  # the TLS Secret (kubernetes.io/tls)
                 make_cert(d)
         elif "configMap" in vol:
-            self._pending_configmaps = getattr(self, "_pending_configmaps", []) + [(vol["configMap"]["name"], d)]
+            self._pending_configmaps = getattr(self, "_pending_configmaps", []) + [("ConfigMap", vol["configMap"]["name"], d)]
         return d
 
+    def _rendered(self, kind: str, name: str) -> dict | None:
+        return next((o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name), None)
+
     def _write_configmaps(self) -> None:
-        for name, d in getattr(self, "_pending_configmaps", []):
-            cm = next(o for o in self.objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)
-            for fn, content in cm.get("data", {}).items():
+        """Writes the files of the rendered ConfigMaps and Secrets the pod mounts."""
+        for kind, name, d in getattr(self, "_pending_configmaps", []):
+            for fn, content in self._rendered(kind, name).get("data", {}).items():
+                if kind == "Secret":
+                    content = base64.b64decode(content).decode()
                 (d / fn).write_text(self.map_paths(content))
 
     # ---- mapping -----------------------------------------------------------------------------

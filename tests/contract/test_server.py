@@ -5,6 +5,7 @@ checks below. Feature checks (Ingress, basic auth, metrics, workspaces) are gene
 the values files that have the feature.
 """
 
+import base64
 import os
 import re
 
@@ -171,7 +172,8 @@ def test_basic_auth(server):
     status, _, _ = server.request("/health")
     assert status == 200
     # The users database is where the rendered basic_auth.ini says: on the volume.
-    ini = next(o for o in server.objects if o["kind"] == "ConfigMap")["data"]["basic_auth.ini"]
+    secret = next(o for o in server.objects if o["kind"] == "Secret" and o["metadata"]["name"].endswith("-auth"))
+    ini = base64.b64decode(secret["data"]["basic_auth.ini"]).decode()
     db = re.search(r"^database_uri = sqlite:///(/\S+)$", ini, re.M)
     if db:
         local = server.inst.map_paths(db.group(1))

@@ -76,8 +76,9 @@ pub struct Cli {
     #[arg(long)]
     pub helm: bool,
 
-    /// The helm binary to use with --helm
-    #[arg(long, value_name = "PATH", requires = "helm")]
+    /// The helm binary to use with --helm, and to read the values of a release helm made with
+    /// --reuse-values
+    #[arg(long, value_name = "PATH")]
     pub helm_binary: Option<PathBuf>,
 
     #[command(flatten)]
@@ -99,6 +100,9 @@ impl ui::Command for Cli {
 /// Runs the command: renders (and with no `--dry-run`, installs and waits for) the release.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
+    if cli.helm_binary.is_some() && !cli.helm && !cli.reuse_values {
+        return Err(Failure::input("--helm-binary is used with --helm or --reuse-values (add one of them, or drop --helm-binary)"));
+    }
     let resolved = Resolved::read(&cli.cluster.target())?;
     if cli.dry_run == Some(DryRun::Client) {
         if cli.reuse_values {
@@ -142,13 +146,7 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
     let session: Session = resolved.connect().await?;
     let mut sources = cli.values.sources();
     if cli.reuse_values {
-        match engine::stored_values(&session, &cli.release).await? {
-            Some(yaml) => sources.insert(0, Source::Text { name: format!("stored values of release {}", cli.release), yaml }),
-            None => reporter.warn(&format!(
-                "--reuse-values: release {} has no stored values in namespace {}; using the defaults",
-                cli.release, session.namespace
-            )),
-        }
+        sources.insert(0, engine::reuse::reused_values(&session, &cli.release, cli.helm_binary.as_deref()).await?);
     }
     let prepared = render(&cli, &session.namespace, sources, &reporter).await?;
     let options = InstallOptions {

@@ -346,8 +346,8 @@ mlflow:
   registryStoreUriFrom: {secretKeyRef: {name: registry, key: uri}}
 serviceAccount: {create: false}
 server:
-  flag_options: ["--foo_bar", "no_serve_artifacts"]
-  value_options: {app_name: basic-auth, workers: 1.5, port: "5001", expose_x: true, gunicorn_opts: null, static_label: "a b"}
+  flag_options: ["--disable_security_middleware", "no_serve_artifacts"]
+  value_options: {app_name: basic-auth, workers: 1.5, port: "5001", x_frame_options: true, gunicorn_opts: null, cors_allowed_origins: "a b"}
 storage: {enabled: true, mountPath: /data/}
 podSecurityContext: null
 securityContext: {}
@@ -392,9 +392,10 @@ garbageCollection: {enabled: true, olderThan: "1.5h"}
         "an explicit strategy, no replicas, a pinned tag",
         r#"
 mlflow: {backendStoreUri: "sqlite:////mlflow/mlflow.db", artifactsDestination: "s3://b/a"}
+storage: {enabled: true}
 deploymentStrategy: {type: Recreate}
 replicaCount: 0
-image: {tag: latest}
+image: {tag: latest-full}
 "#,
     ),
 ];

@@ -86,7 +86,7 @@ fn the_namespace_comes_from_the_kubeconfig_context() {
 #[test]
 fn values_merge_in_helm_order() {
     let dir = tempfile::tempdir().unwrap();
-    let first = values_file(&dir, "replicaCount: 2\nstorage: {size: 1Gi}\n");
+    let first = values_file(&dir, "replicaCount: 2\nstorage: {enabled: true, size: 1Gi}\nmlflow: {backendStoreUri: \"postgresql://db/m\"}\n");
     let second = values_file(&dir, "replicaCount: 3\n");
     let items = dry_run_json(&["-f", &first, "-f", &second, "--set", "storage.size=5Gi", "--set-string", "podLabels.tier=1"]);
     assert_eq!(find(&items, "Deployment")["spec"]["replicas"], 3);

@@ -41,8 +41,8 @@ pub fn prepare(
     if !names::is_dns1123_label(namespace) {
         problems.push(Problem::at("", format!("namespace \"{namespace}\" is not a valid namespace name")));
     }
-    let mut user = match values::load_user_values(sources, stdin) {
-        Ok(user) => user,
+    let (mut user, parts) = match values::load_user_parts(sources, stdin) {
+        Ok(loaded) => loaded,
         Err(found) => {
             problems.extend(found);
             return Err(problems);
@@ -64,7 +64,7 @@ pub fn prepare(
         Ok(values) if problems.is_empty() => values,
         Ok(_) => return Err(problems),
         Err(found) => {
-            problems.extend(found);
+            problems.extend(values::origin::name_files(found, &parts));
             return Err(problems);
         }
     };

@@ -57,6 +57,9 @@ pub fn check(values: &Values) -> Problems {
     auth(values, &mut problems);
     names(values, &mut problems);
     env(values, &mut problems);
+    crate::server_options::check(values, &mut problems);
+    crate::local_paths::check(values, &mut problems);
+    crate::image::check(values, &mut problems);
     problems
 }
 

@@ -103,6 +103,13 @@ impl Target<'_> {
     }
 }
 
+/// `helm get values`: the user values helm stored for a release, as YAML (`null` when none).
+pub async fn get_values(target: &Target<'_>) -> Result<String, Failure> {
+    let mut cmd = target.command(&["get", "values"]);
+    cmd.args(["--output", "yaml"]);
+    target.output(cmd, &format!("helm get values {}", target.release)).await
+}
+
 /// `helm uninstall` of a release (objects with `helm.sh/resource-policy: keep` stay). Waiting is
 /// left to the caller, which watches the objects go.
 pub async fn uninstall(target: &Target<'_>, timeout: std::time::Duration) -> Result<String, Failure> {

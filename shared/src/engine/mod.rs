@@ -11,6 +11,7 @@ pub mod helm;
 pub mod kinds;
 pub mod preflight;
 pub mod prune;
+pub mod reuse;
 pub mod wait;
 
 use std::collections::BTreeSet;

@@ -663,11 +663,11 @@ fn each_invalid_combination_fails_with_its_message() {
         ("{}".into(), vec![BACKEND_MISSING.into(), ARTIFACTS_MISSING.into()]),
         (POSTGRES_FROM_SECRET_ONLY.into(), vec![ARTIFACTS_MISSING.into()]),
         (
-            "mlflow:\n  backendStoreUri: file:///mlflow/mlruns\n  defaultArtifactRoot: s3://b/p\nserver:\n  flag_options: [enable_workspaces]\n".into(),
+            "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: file:///mlflow/mlruns\n  defaultArtifactRoot: s3://b/p\nserver:\n  flag_options: [enable_workspaces]\n".into(),
             vec![workspaces_store("file")],
         ),
         (
-            "mlflow:\n  backendStoreUri: /mlflow/mlruns\n  defaultArtifactRoot: s3://b/p\nserver:\n  flag_options: [--enable-workspaces]\n".into(),
+            "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: /mlflow/mlruns\n  defaultArtifactRoot: s3://b/p\nserver:\n  flag_options: [--enable-workspaces]\n".into(),
             vec![workspaces_store("/mlflow/mlruns")],
         ),
         (format!("{POSTGRES_FROM_SECRET}server:\n  flag_options: [enable_workspaces]\n"), vec![ARTIFACT_ROOT_MISSING.into()]),
@@ -757,6 +757,7 @@ env:
         "ingress.hosts[0].host: \"bad_host\" is not a DNS host name (e.g. mlflow.example.com)",
         "env[0].name: MLFLOW_PORT is set by the chart from its values (use the mlflow.*, server.* or auth.* keys instead)",
         "env[2].name: A is given twice (keep one)",
+        "mlflow.backendStoreUri: \"sqlite:////mlflow/mlflow.db\": /mlflow/mlflow.db is on no writable volume: the container's root is read-only and /tmp is lost on restart (put it under storage.mountPath data, or under the mountPath of a writable extraVolumeMounts entry)",
     ]
     .map(String::from)
     .to_vec();

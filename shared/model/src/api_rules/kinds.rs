@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -21,6 +21,7 @@ pub fn check(object: &Object, out: &mut Out) {
     match object {
         Object::ServiceAccount(o) => metadata(&o.metadata, Name::Subdomain, out),
         Object::ConfigMap(o) => config_map(o, out),
+        Object::Secret(o) => secret(o, out),
         Object::Role(o) => {
             metadata(&o.metadata, Name::PathSegment, out);
             rules(o.rules.as_deref().unwrap_or_default(), true, out);
@@ -83,6 +84,16 @@ fn annotations(meta: &ObjectMeta, path: &str, out: &mut Out) {
 fn config_map(map: &ConfigMap, out: &mut Out) {
     metadata(&map.metadata, Name::Subdomain, out);
     for key in map.data.iter().flat_map(|d| d.keys()) {
+        if !is_config_map_key(key) {
+            out.push(at("data", key), "is not a valid key");
+        }
+    }
+}
+
+fn secret(secret: &Secret, out: &mut Out) {
+    metadata(&secret.metadata, Name::Subdomain, out);
+    let keys = secret.data.iter().flat_map(|d| d.keys()).chain(secret.string_data.iter().flat_map(|d| d.keys()));
+    for key in keys {
         if !is_config_map_key(key) {
             out.push(at("data", key), "is not a valid key");
         }

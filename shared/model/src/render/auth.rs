@@ -1,18 +1,20 @@
 //! MLflow's basic-auth configuration. Its users database must live somewhere that survives a
-//! restart and is writable under a read-only root: the volume or a real database.
+//! restart and is writable under a read-only root: the volume or a real database. The file names
+//! that database, whose URI can carry a password: it is a Secret, not a ConfigMap.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::ByteString;
 use sha2::{Digest, Sha256};
 
 use super::Context;
 
-/// The file name inside the ConfigMap, and where the container finds it.
+/// The file name inside the Secret, and where the container finds it.
 pub const INI_NAME: &str = "basic_auth.ini";
 pub const MOUNT_DIR: &str = "/etc/mlflow/auth";
 
-pub fn config_map_name(ctx: &Context) -> String {
+pub fn secret_name(ctx: &Context) -> String {
     format!("{}-auth", ctx.fullname)
 }
 
@@ -42,10 +44,11 @@ pub fn checksum(ctx: &Context) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn config_map(ctx: &Context) -> Option<ConfigMap> {
-    ctx.values.basic_auth().then(|| ConfigMap {
-        metadata: ctx.meta(config_map_name(ctx), None),
-        data: Some(BTreeMap::from([(INI_NAME.to_string(), ini(ctx))])),
-        ..ConfigMap::default()
+pub fn secret(ctx: &Context) -> Option<Secret> {
+    ctx.values.basic_auth().then(|| Secret {
+        metadata: ctx.meta(secret_name(ctx), None),
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([(INI_NAME.to_string(), ByteString(ini(ctx).into_bytes()))])),
+        ..Secret::default()
     })
 }

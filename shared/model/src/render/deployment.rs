@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EnvVar,
+    Container, ContainerPort, EnvVar,
     HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
     SecretVolumeSource, Volume, VolumeMount,
 };
@@ -236,9 +236,9 @@ fn volumes(ctx: &Context) -> Vec<Volume> {
     if values.basic_auth() {
         volumes.push(Volume {
             name: "auth-config".into(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: auth::config_map_name(ctx),
-                ..ConfigMapVolumeSource::default()
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(auth::secret_name(ctx)),
+                ..SecretVolumeSource::default()
             }),
             ..Volume::default()
         });

@@ -68,9 +68,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn image(&self) -> String {
-        let image = &self.values.image;
-        let tag = if image.tag.is_empty() { format!("v{APP_VERSION}") } else { image.tag.clone() };
-        format!("{}:{tag}", image.repository)
+        crate::image::reference(&self.values.image)
     }
 
     pub fn service_account(&self) -> String {
@@ -127,7 +125,7 @@ pub struct Rendered {
 ///
 /// ```
 /// use kubectl_mlflow_model::{render, validate, values, Release};
-/// let user = serde_json::json!({"mlflow": {"backendStoreUri": "sqlite:////data/mlflow.db"}, "storage": {"enabled": true}});
+/// let user = serde_json::json!({"mlflow": {"backendStoreUri": "sqlite:////mlflow/mlflow.db"}, "storage": {"enabled": true}});
 /// let (_, values) = values::resolve(&user).unwrap();
 /// let valid = validate::validated(values).unwrap();
 /// let release = Release { name: "mlflow".into(), namespace: "ml".into() };
@@ -138,7 +136,7 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
     let ctx = Context::new(values, release);
     let mut objects = Vec::new();
     objects.extend(accounts::service_account(&ctx).map(Object::ServiceAccount));
-    objects.extend(auth::config_map(&ctx).map(Object::ConfigMap));
+    objects.extend(auth::secret(&ctx).map(Object::Secret));
     if let Some((role, binding)) = accounts::role(&ctx) {
         objects.extend([Object::Role(role), Object::RoleBinding(binding)]);
     }

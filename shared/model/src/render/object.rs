@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube_core::DynamicObject;
@@ -13,6 +13,7 @@ use serde_json::Value;
 pub enum Object {
     ServiceAccount(ServiceAccount),
     ConfigMap(ConfigMap),
+    Secret(Secret),
     Role(Role),
     RoleBinding(RoleBinding),
     ClusterRole(ClusterRole),
@@ -33,6 +34,7 @@ impl Object {
         let json = match self {
             Object::ServiceAccount(o) => serde_json::to_value(o),
             Object::ConfigMap(o) => serde_json::to_value(o),
+            Object::Secret(o) => serde_json::to_value(o),
             Object::Role(o) => serde_json::to_value(o),
             Object::RoleBinding(o) => serde_json::to_value(o),
             Object::ClusterRole(o) => serde_json::to_value(o),
@@ -52,6 +54,7 @@ impl Object {
         match self {
             Object::ServiceAccount(_) => "ServiceAccount",
             Object::ConfigMap(_) => "ConfigMap",
+            Object::Secret(_) => "Secret",
             Object::Role(_) => "Role",
             Object::RoleBinding(_) => "RoleBinding",
             Object::ClusterRole(_) => "ClusterRole",

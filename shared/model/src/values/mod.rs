@@ -2,6 +2,7 @@
 //! helm does, and checking them against the schema and the Rust types.
 
 mod merge;
+pub mod origin;
 pub mod model;
 pub mod schema;
 mod set;
@@ -59,9 +60,15 @@ fn set_flag(kind: SetKind) -> &'static str {
 /// Reads every source and merges them as helm does (files in order, then each flag applied to the
 /// result). Returns the user's values, before the defaults; every problem of every source at once.
 pub fn load_user_values(sources: &[Source], stdin: &mut dyn Read) -> Result<Value, Problems> {
+    load_user_parts(sources, stdin).map(|(user, _)| user)
+}
+
+/// [`load_user_values`], with what each source contributed (its name and values), in order.
+pub fn load_user_parts(sources: &[Source], stdin: &mut dyn Read) -> Result<(Value, Vec<(Source, Value)>), Problems> {
     let schema = schema::schema();
     let mut problems = Problems::default();
     let mut user = Value::Object(Map::new());
+    let mut parts = Vec::new();
     for source in sources {
         let name = source.name();
         let part = match read_source(source, stdin, &mut user) {
@@ -74,8 +81,9 @@ pub fn load_user_values(sources: &[Source], stdin: &mut dyn Read) -> Result<Valu
         for problem in schema::check(schema, &part, schema::Scope::Source).0 {
             problems.push(problem.in_source(&name));
         }
+        parts.push((source.clone(), part));
     }
-    problems.into_result(user)
+    problems.into_result((user, parts))
 }
 
 /// Reads one source, merges it into `user`, and returns the part it contributed for checking.
