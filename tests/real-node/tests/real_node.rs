@@ -479,3 +479,66 @@ async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
     );
     ns.delete().await;
 }
+
+/// The image the seed's production values render to, by a client-side `--dry-run`.
+fn rendered_image(ns: &TestNamespace, args: &[&str]) -> String {
+    let out = install(ns, &[args, &["--dry-run", "-o", "yaml"]].concat());
+    assert_ok(&out);
+    let rendering = String::from_utf8_lossy(&out.stdout);
+    let image = rendering
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("image: "))
+        .unwrap_or_else(|| panic!("no image in the rendering:\n{rendering}"));
+    image.trim_matches('"').to_string()
+}
+
+/// Runs `python -c code` in `image` as a one-off pod; returns its phase and log.
+async fn run_python(ns: &TestNamespace, image: &str, code: &str) -> (String, String) {
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "imports"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "python", "image": image, "imagePullPolicy": "Never",
+                            "command": ["python", "-c", code]}]
+        }
+    }))
+    .unwrap();
+    let pods = ns.api::<Pod>();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let finished = |p: &Pod| {
+        let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+        (phase == "Succeeded" || phase == "Failed").then_some(phase)
+    };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut phase = None;
+    while phase.is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        phase = pods.get("imports").await.ok().as_ref().and_then(finished);
+    }
+    let log = pods.logs("imports", &Default::default()).await.unwrap_or_default();
+    (phase.unwrap_or_else(|| "not finished in 3 minutes".into()), log)
+}
+
+/// The production values (PostgreSQL URI and S3 credentials from Secrets) need psycopg2 and
+/// boto3: the default image has them; the slim tag is refused before anything is written.
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn the_production_values_get_an_image_with_their_drivers_and_the_slim_one_is_refused() {
+    let ns = real_namespace("real-drivers").await;
+    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://mlflow:unused@postgres:5432/mlflow")]).await;
+    secret(&ns, "s3-credentials", &[("access-key-id", "unused"), ("secret-access-key", "unused")]).await;
+    let example = ["-f", "charts/example-mlflow-charts.yaml"];
+
+    let slim = install(&ns, &[&example[..], &["--set", "image.tag=v3.17.2"]].concat());
+    assert_eq!(slim.status.code(), Some(2), "{}", text(&slim));
+    assert!(String::from_utf8_lossy(&slim.stderr).contains("psycopg2"), "{}", text(&slim));
+    let written = kubectl(&["get", "deployments,services,configmaps,persistentvolumeclaims", "-n", ns.name(), "-o", "name"]);
+    assert_eq!(written.trim(), "", "the refused install wrote objects");
+
+    let image = rendered_image(&ns, &example);
+    assert!(image.ends_with(FULL_TAG), "the default image is {image}");
+    let (phase, log) = run_python(&ns, &image, "import psycopg2, boto3; print('drivers', psycopg2.__version__, boto3.__version__)").await;
+    assert_eq!(phase, "Succeeded", "python in {image}: {log}");
+    assert!(log.contains("drivers "), "{log}");
+    ns.delete().await;
+}
