@@ -13,8 +13,8 @@ fn bin(name: &str) -> Command {
 /// `kubectl mlflow install --dry-run -o json` of a values file, written to a temp file.
 fn manifests(dir: &tempfile::TempDir, values: &str) -> String {
     let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["run", "-q", "-p", "kubectl-mlflow-install", "--", "-n", "ml", "--dry-run", "-o", "json", "-f"])
+    let out = std::process::Command::new(kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"))
+        .args(["-n", "ml", "--dry-run", "-o", "json", "-f"])
         .arg(format!("{repo}/tests/values/{values}"))
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .output()

@@ -13,18 +13,12 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, repo_root, write_cri_log, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, write_cri_log, TestNamespace};
 use serde_json::json;
 
 fn run(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut cmd = if bin == "kubectl-mlflow-gc" {
-        Command::cargo_bin(bin).unwrap()
-    } else {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["run", "-q", "-p", bin, "--"]);
-        cmd
-    };
+    let mut cmd = if bin == "kubectl-mlflow-gc" { Command::cargo_bin(bin).unwrap() } else { Command::new(plugin_bin(bin)) };
     cmd.current_dir(repo_root()).env_remove("HELM_NAMESPACE").args(["--kubeconfig", &kubeconfig, "-n", ns.name()]).args(args).output().unwrap()
 }
 

@@ -39,9 +39,9 @@ async fn real_namespace(prefix: &str) -> TestNamespace {
 
 /// `kubectl mlflow install -n NS` (the quick start), waiting for the rollout.
 fn install(ns: &TestNamespace) {
-    let out = Command::new(env!("CARGO"))
+    let out = Command::new(kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"))
         .current_dir(repo_root())
-        .args(["run", "-q", "-p", "kubectl-mlflow-install", "--", "--kubeconfig"])
+        .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
         .args(["-n", ns.name(), "--timeout", "5m"])
         .env_remove("HELM_NAMESPACE")

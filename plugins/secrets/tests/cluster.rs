@@ -56,8 +56,8 @@ fn version(secret: &Secret) -> String {
 /// rest), run from the install crate: the preflight checks every referenced Secret and key.
 fn install_dry_run(ns: &TestNamespace, snippet: &Path, sets: &[&str]) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut cmd = std::process::Command::new(env!("CARGO"));
-    cmd.current_dir(repo_root()).args(["run", "-q", "-p", "kubectl-mlflow-install", "--"]);
+    let mut cmd = std::process::Command::new(kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"));
+    cmd.current_dir(repo_root());
     cmd.args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--dry-run=server", "--no-wait", "-f"]).arg(snippet);
     for set in sets {
         cmd.args(["--set", set]);
@@ -276,11 +276,6 @@ async fn no_secret_value_is_printed() {
 }
 
 /// The directory holding this test's binaries (target/debug).
-fn target_debug() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
 /// `auth` and its snippet make a server that logs the admin in with the generated password: the
 /// rendered mlflow container run locally on real MLflow by the contract suite's harness, with the
 /// Secret's values as the cluster holds them.
@@ -299,8 +294,6 @@ async fn auth_logs_the_admin_in_on_real_mlflow() {
     let secret_json = dir.path().join("secret.json");
     std::fs::write(&secret_json, serde_json::json!({"name": "mlflow-auth-secret", "data": data}).to_string()).unwrap();
 
-    let built = std::process::Command::new(env!("CARGO")).current_dir(repo_root()).args(["build", "-q", "-p", "kubectl-mlflow-install"]).status().unwrap();
-    assert!(built.success());
     let venv = std::process::Command::new(repo_root().join("scripts/mlflow-venv")).output().unwrap();
     assert!(venv.status.success(), "{}", text(&venv));
     let venv = PathBuf::from(String::from_utf8(venv.stdout).unwrap().trim());
@@ -308,7 +301,7 @@ async fn auth_logs_the_admin_in_on_real_mlflow() {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/login.py"))
         .args([&snippet, &secret_json])
         .env("MLFLOW_VENV", &venv)
-        .env("KUBECTL_MLFLOW_INSTALL", target_debug().join("kubectl-mlflow-install"))
+        .env("KUBECTL_MLFLOW_INSTALL", kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"))
         .output()
         .unwrap();
     assert!(login.status.success(), "{}", text(&login));

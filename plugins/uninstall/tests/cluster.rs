@@ -22,8 +22,7 @@ fn kubeconfig() -> String {
 
 /// Another plugin of the workspace, built by cargo.
 fn plugin(package: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO"))
-        .args(["run", "-q", "-p", package, "--"])
+    std::process::Command::new(kubectl_mlflow_test_support::plugin_bin(package))
         .current_dir(repo_root())
         .env_remove("HELM_NAMESPACE")
         .args(["--kubeconfig", &kubeconfig(), "-n", ns.name()])

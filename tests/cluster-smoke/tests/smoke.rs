@@ -57,6 +57,7 @@ async fn wait_running(pods: &Api<Pod>, name: &str) {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn readyz_is_ok() {
     let out = cluster()
         .kubectl_output(&["get", "--raw", "/readyz"])
@@ -65,6 +66,7 @@ async fn readyz_is_ok() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn server_version_is_reported() {
     let c = cluster();
     let info = c.client().await.apiserver_version().await.unwrap();
@@ -85,6 +87,7 @@ async fn server_version_is_reported() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn deployment_becomes_available() {
     let ns = cluster().namespace("smoke-deploy").await;
     let deploys: Api<Deployment> = ns.api();
@@ -127,6 +130,7 @@ async fn deployment_becomes_available() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn job_completes() {
     let ns = cluster().namespace("smoke-job").await;
     let jobs: Api<Job> = ns.api();
@@ -163,6 +167,7 @@ async fn job_completes() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn pvc_binds_with_default_storage_class() {
     let ns = cluster().namespace("smoke-pvc").await;
     let pvcs: Api<PersistentVolumeClaim> = ns.api();
@@ -193,6 +198,7 @@ async fn pvc_binds_with_default_storage_class() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn port_forward_reaches_local_listener() {
     let c = cluster();
     let ns = c.namespace("smoke-pf").await;
@@ -237,6 +243,7 @@ async fn port_forward_reaches_local_listener() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn logs_return_test_file() {
     let c = cluster();
     let ns = c.namespace("smoke-logs").await;
@@ -271,6 +278,7 @@ async fn logs_return_test_file() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn restricted_namespace_refuses_privileged_pod() {
     let ns = cluster()
         .namespace_with_labels(

@@ -61,6 +61,27 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root")
 }
 
+/// A plugin binary of the workspace (`kubectl-mlflow-install`, …) beside this test's own build:
+/// `cargo test --workspace` builds every one. Built here with `cargo build -p` when missing, so
+/// one crate's tests also run alone. Not `cargo run -p`: a build of one package resolves features
+/// apart from the workspace's and rebuilds the shared crates (a minute each time in CI).
+pub fn plugin_bin(name: &str) -> PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let bin = dir.join(name);
+    let _one_build_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !bin.is_file() {
+        let built = Command::new(env!("CARGO"))
+            .current_dir(repo_root())
+            .args(["build", "-q", "-p", name])
+            .status()
+            .expect("run cargo build");
+        assert!(built.success(), "cargo build -p {name} failed");
+    }
+    bin
+}
+
 /// The test cluster, attached once per test process; starts it with
 /// `scripts/test-cluster up` if it is not running (unless `KMLF_TEST_NO_START` is set).
 ///
