@@ -533,8 +533,10 @@ async fn the_production_values_get_an_image_with_their_drivers_and_the_slim_one_
     assert_eq!(slim.status.code(), Some(2), "{}", text(&slim));
     // The database URI is in a Secret: the S3 store names the missing module.
     assert!(String::from_utf8_lossy(&slim.stderr).contains("needs the Python module boto3"), "{}", text(&slim));
-    let written = kubectl(&["get", "deployments,services,configmaps,persistentvolumeclaims", "-n", ns.name(), "-o", "name"]);
+    let written = kubectl(&["get", "deployments,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
     assert_eq!(written.trim(), "", "the refused install wrote objects");
+    let parent = ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap();
+    assert!(parent.is_none(), "the refused install recorded a release");
 
     let image = rendered_image(&ns, &example);
     assert!(image.ends_with(FULL_TAG), "the default image is {image}");
