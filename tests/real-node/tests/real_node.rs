@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
-use kube::api::{Api, ListParams, PostParams};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
+use kube::api::{Api, PostParams};
+use kubectl_mlflow_real_node_tests::{
+    assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text,
+};
 use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, PortForward, TestNamespace};
 use serde_json::{json, Value};
 
@@ -19,100 +22,21 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 /// four take minutes to start beside other pods.
 const ONE_WORKER: &str = "server.value_options.workers=1";
 
-/// A namespace for one test, after checking that the cluster's node is the real one.
-async fn real_namespace(prefix: &str) -> TestNamespace {
-    cluster().require_real_node();
-    cluster().namespace(prefix).await
-}
-
-fn plugin(name: &str) -> PathBuf {
-    let bin = assert_cmd::cargo::cargo_bin(name);
-    assert!(
-        bin.is_file(),
-        "{} is not built: run `cargo build -p {name}` first",
-        bin.display()
-    );
-    bin
-}
-
-/// `kubectl mlflow install -n NS ARGS` (the built binary, run as a process).
+/// `kubectl mlflow install -n NS --timeout 8m ARGS` (the built binary, run as a process).
 fn install(ns: &TestNamespace, args: &[&str]) -> Output {
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    std::process::Command::new(plugin("kubectl-mlflow-install"))
-        .current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .args([
-            "--kubeconfig",
-            &kubeconfig,
-            "-n",
-            ns.name(),
-            "--timeout",
-            "8m",
-        ])
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn assert_ok(output: &Output) {
-    assert!(output.status.success(), "install failed: {}", text(output));
-}
-
-fn helm() -> PathBuf {
-    let out = std::process::Command::new(repo_root().join("scripts/k8s-tools"))
-        .args(["path", "v35"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/k8s-tools path v35: {}",
-        text(&out)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("helm")
-}
-
-fn kubectl(args: &[&str]) -> String {
-    cluster()
-        .kubectl_output(args)
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The server pods of the release that are Ready, by name.
-async fn ready_pods(ns: &TestNamespace) -> Vec<Pod> {
-    let pods = ns
-        .api::<Pod>()
-        .list(&ListParams::default().labels(SELECTOR))
-        .await
-        .unwrap();
-    pods.items
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
-        .collect()
+    let mut all = vec!["--timeout", "8m"];
+    all.extend(args);
+    run_plugin("kubectl-mlflow-install", ns, &all, None)
 }
 
 /// The one Ready server pod: Ready by the kubelet's own httpGet probes of `/health`, on the
 /// real node, never restarted, its image present without a pull.
 async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(480);
-    let mut pods = ready_pods(ns).await;
+    let mut pods = ready_pods(ns, SELECTOR).await;
     while pods.len() != 1 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        pods = ready_pods(ns).await;
+        pods = ready_pods(ns, SELECTOR).await;
     }
     assert!(
         pods.len() == 1,
@@ -249,19 +173,13 @@ async fn the_quick_start_installed_by_the_plugin_runs_mlflow() {
 async fn uninstall_keeps_the_data_until_asked(ns: &TestNamespace, args: &[&str]) {
     let dir = volume_dir(ns).await;
     let uninstall = |extra: &[&str]| {
-        let kubeconfig = cluster().kubeconfig().display().to_string();
-        std::process::Command::new(plugin("kubectl-mlflow-uninstall"))
-            .env_remove("HELM_NAMESPACE")
-            .env_remove("HELM_KUBECONTEXT")
-            .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
-            .args(args)
-            .args(extra)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
+        let mut all = vec!["--timeout", "3m"];
+        all.extend(args);
+        all.extend(extra);
+        run_plugin("kubectl-mlflow-uninstall", ns, &all, None)
     };
     assert_ok(&uninstall(&[]));
-    assert!(ready_pods(ns).await.is_empty(), "a server pod is left");
+    assert!(ready_pods(ns, SELECTOR).await.is_empty(), "a server pod is left");
     assert!(dir.join("mlflow.db").is_file(), "the data went with the release: {}", dir.display());
     assert_ok(&uninstall(&["--delete-pvcs", "--yes"]));
     let gone = kubectl_mlflow_test_support::poll_until(Duration::from_secs(60), || async { !dir.exists() });
