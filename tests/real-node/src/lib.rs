@@ -32,16 +32,17 @@ pub fn plugin(name: &str) -> PathBuf {
     bin
 }
 
-/// The plugin `name` run as `NAME --kubeconfig ... -n NS ARGS` from the repository root, with
-/// `stdin` as its standard input (empty when `None`).
+/// The plugin `name` run as `NAME ARGS --kubeconfig ... -n NS` from the repository root (the
+/// cluster flags last: `kubectl-mlflow-secrets` takes them after its subcommand), with `stdin` as
+/// its standard input (empty when `None`).
 pub fn run_plugin(name: &str, ns: &TestNamespace, args: &[&str], stdin: Option<&str>) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
     let mut child = Command::new(plugin(name))
         .current_dir(repo_root())
         .env_remove("HELM_NAMESPACE")
         .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
         .args(args)
+        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
