@@ -51,7 +51,9 @@ pub fn run_plugin(name: &str, ns: &TestNamespace, args: &[&str], stdin: Option<&
     {
         use std::io::Write;
         let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
     }
     child.wait_with_output().unwrap()
 }

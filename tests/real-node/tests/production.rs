@@ -89,7 +89,12 @@ fn backing_services(ns: &TestNamespace) {
 /// The Secrets the example reads, made by `kubectl mlflow secrets` with the values on stdin;
 /// returns the file holding the s3 command's values snippet (the env list with the endpoint).
 fn secrets(ns: &TestNamespace) -> PathBuf {
-    let db = run_plugin("kubectl-mlflow-secrets", ns, &["db", "--uri", "-"], Some(DB_URI));
+    let db = run_plugin(
+        "kubectl-mlflow-secrets",
+        ns,
+        &["db", "--uri", "-"],
+        Some(DB_URI),
+    );
     assert_ok(&db);
     let s3 = run_plugin(
         "kubectl-mlflow-secrets",
@@ -127,9 +132,17 @@ fn secrets(ns: &TestNamespace) -> PathBuf {
 async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: usize) {
     let replica_set = format!("replicaCount={replicas}");
     let values = [
-        "-f", EXAMPLE, "-f", s3_values, "--set", ONE_WORKER, "--set", &replica_set,
+        "-f",
+        EXAMPLE,
+        "-f",
+        s3_values,
+        "--set",
+        ONE_WORKER,
+        "--set",
+        &replica_set,
         // TODO(values11): the default image becomes -full; drop this after the rebase
-        "--set", "image.tag=v3.17.2-full",
+        "--set",
+        "image.tag=v3.17.2-full",
     ];
     let out = match how {
         Installer::Plugin => {
@@ -144,7 +157,11 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
                 .current_dir(repo_root())
                 .env("KUBECONFIG", cluster().kubeconfig())
                 .args([verb, "mlflow", "./charts", "--namespace", ns.name()])
-                .args(if replicas == 1 { &["--create-namespace"][..] } else { &[][..] })
+                .args(if replicas == 1 {
+                    &["--create-namespace"][..]
+                } else {
+                    &[][..]
+                })
                 .args(values)
                 .output()
                 .unwrap()
@@ -183,16 +200,26 @@ async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
             .map(|r| (r.name.as_str(), r.key.as_str()));
         assert_eq!(endpoint, Some(("s3-credentials", "endpoint-url")));
     }
-    pods.into_iter()
-        .map(|p| p.metadata.name.unwrap())
-        .collect()
+    pods.into_iter().map(|p| p.metadata.name.unwrap()).collect()
 }
 
 /// `psql -Atc SQL` in the database pod (kubectl exec): PostgreSQL's own view of the store.
 fn psql(ns: &TestNamespace, sql: &str) -> String {
     kubectl(&[
-        "exec", "-n", ns.name(), "deploy/postgres", "--", "psql", "-h", "127.0.0.1", "-U", "mlflow",
-        "-d", "mlflow", "-Atc", sql,
+        "exec",
+        "-n",
+        ns.name(),
+        "deploy/postgres",
+        "--",
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "mlflow",
+        "-d",
+        "mlflow",
+        "-Atc",
+        sql,
     ])
     .trim()
     .to_string()
@@ -226,7 +253,16 @@ fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
         \x20   for o in page.get('Contents', []):\n\
         \x20       print(o['Key'][len(sys.argv[2]):], o['Size'])\n";
     let out = kubectl(&[
-        "exec", "-n", ns.name(), "deploy/s3", "--", "python", "-c", script, BUCKET, &prefix,
+        "exec",
+        "-n",
+        ns.name(),
+        "deploy/s3",
+        "--",
+        "python",
+        "-c",
+        script,
+        BUCKET,
+        &prefix,
     ]);
     let mut objects: Vec<String> = out.lines().map(str::to_string).collect();
     objects.sort();
@@ -300,9 +336,23 @@ async fn production_path(how: Installer, prefix: &str) {
         "the GC log does not name the run: {}",
         text(&gc)
     );
-    assert_eq!(psql(&ns, &format!("SELECT count(*) FROM runs WHERE run_uuid = '{id}'")), "0");
-    assert_eq!(run_in_bucket(&ns, &run), Vec::<String>::new(), "GC left the artifacts");
-    assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25", "GC touched a live run");
+    assert_eq!(
+        psql(
+            &ns,
+            &format!("SELECT count(*) FROM runs WHERE run_uuid = '{id}'")
+        ),
+        "0"
+    );
+    assert_eq!(
+        run_in_bucket(&ns, &run),
+        Vec::<String>::new(),
+        "GC left the artifacts"
+    );
+    assert_eq!(
+        run_in_db(&ns, kept_id),
+        "active|0.5|0.25",
+        "GC touched a live run"
+    );
     steps.done("gc purged the soft-deleted run");
 
     // Uninstall: MLflow goes; the database, the bucket and what they hold stay.
@@ -312,10 +362,30 @@ async fn production_path(how: Installer, prefix: &str) {
         args.extend(["--helm-binary", &helm_binary]);
     }
     assert_ok(&run_plugin("kubectl-mlflow-uninstall", &ns, &args, None));
-    let left = kubectl(&["get", "deploy,svc,cronjob", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
+    let left = kubectl(&[
+        "get",
+        "deploy,svc,cronjob",
+        "-n",
+        ns.name(),
+        "-l",
+        SELECTOR,
+        "-o",
+        "name",
+    ]);
     assert_eq!(left.trim(), "", "uninstall left objects of the release");
-    assert!(ready_pods(&ns, SELECTOR).await.is_empty(), "a server pod is left");
-    kubectl(&["wait", "-n", ns.name(), "deploy/postgres", "deploy/s3", "--for=condition=Available", "--timeout=10s"]);
+    assert!(
+        ready_pods(&ns, SELECTOR).await.is_empty(),
+        "a server pod is left"
+    );
+    kubectl(&[
+        "wait",
+        "-n",
+        ns.name(),
+        "deploy/postgres",
+        "deploy/s3",
+        "--for=condition=Available",
+        "--timeout=10s",
+    ]);
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
     assert_eq!(run_in_bucket(&ns, &kept), vec!["notes/hello.txt 18"]);
     steps.done("uninstall left the database and the bucket");
