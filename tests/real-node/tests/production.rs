@@ -389,6 +389,35 @@ async fn production_path(how: Installer, prefix: &str) {
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
     assert_eq!(run_in_bucket(&ns, &kept), vec!["notes/hello.txt 18"]);
     steps.done("uninstall left the database and the bucket");
+
+    // The database lives on its volume: a new PostgreSQL pod starts on it (no second initdb).
+    kubectl(&[
+        "delete",
+        "pod",
+        "-n",
+        ns.name(),
+        "-l",
+        "app=postgres",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    kubectl(&[
+        "wait",
+        "-n",
+        ns.name(),
+        "pod",
+        "-l",
+        "app=postgres",
+        "--for=condition=Ready",
+        "--timeout=180s",
+    ]);
+    assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
+    let log = kubectl(&["logs", "-n", ns.name(), "deploy/postgres"]);
+    assert!(
+        !log.contains("first start"),
+        "the new pod ran initdb again:\n{log}"
+    );
+    steps.done("a new PostgreSQL pod on the same volume has the run");
     let _ = std::fs::remove_file(&s3_values);
     ns.delete().await;
     steps.done("namespace deleted");
