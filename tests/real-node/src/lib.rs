@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
-use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, TestNamespace};
 
 /// A namespace for one test, after checking that the cluster's node is the real one.
 pub async fn real_namespace(prefix: &str) -> TestNamespace {
@@ -21,23 +21,12 @@ pub async fn real_namespace(prefix: &str) -> TestNamespace {
     cluster().namespace(prefix).await
 }
 
-/// The built binary of the plugin `name`; panics, saying how to build it, when it is missing.
-pub fn plugin(name: &str) -> PathBuf {
-    let bin = assert_cmd::cargo::cargo_bin(name);
-    assert!(
-        bin.is_file(),
-        "{} is not built: run `cargo build -p {name}` first",
-        bin.display()
-    );
-    bin
-}
-
 /// The plugin `name` run as `NAME ARGS --kubeconfig ... -n NS` from the repository root (the
 /// cluster flags last: `kubectl-mlflow-secrets` takes them after its subcommand), with `stdin` as
 /// its standard input (empty when `None`).
 pub fn run_plugin(name: &str, ns: &TestNamespace, args: &[&str], stdin: Option<&str>) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut child = Command::new(plugin(name))
+    let mut child = Command::new(plugin_bin(name))
         .current_dir(repo_root())
         .env_remove("HELM_NAMESPACE")
         .env_remove("HELM_KUBECONTEXT")

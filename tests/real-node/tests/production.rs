@@ -140,9 +140,6 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
         ONE_WORKER,
         "--set",
         &replica_set,
-        // TODO(values11): the default image becomes -full; drop this after the rebase
-        "--set",
-        "image.tag=v3.17.2-full",
     ];
     let out = match how {
         Installer::Plugin => {
