@@ -390,7 +390,7 @@ envFrom: [{configMapRef: {name: extra}}]
 env: [{name: EXTRA, value: "1"}]
 extraVolumes: [{name: db-ca, secret: {secretName: db-ca}}]
 extraVolumeMounts: [{name: db-ca, mountPath: /etc/db-ca, readOnly: true}]
-migrations: {resources: {limits: {cpu: 500m, memory: 256Mi}}}
+migrations: {resources: {requests: {cpu: 50m, memory: 256Mi}, limits: {cpu: 500m, memory: 512Mi}}}
 "#,
     ),
     (
