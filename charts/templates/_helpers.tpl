@@ -22,6 +22,20 @@ default
 {{- end -}}
 {{- end -}}
 
+{{/* "true" on OpenShift: openshift, or a cluster that serves route.openshift.io/v1. */}}
+{{- define "mlflow.openshift" -}}
+{{- if or .Values.openshift (.Capabilities.APIVersions.Has "route.openshift.io/v1") -}}true{{- end -}}
+{{- end -}}
+
+{{/* podSecurityContext as YAML ("" when empty); on OpenShift without the ids its SCC assigns. */}}
+{{- define "mlflow.podSecurityContext" -}}
+{{- $context := deepCopy (.Values.podSecurityContext | default dict) -}}
+{{- if include "mlflow.openshift" . -}}
+{{- $context = omit $context "runAsUser" "runAsGroup" "fsGroup" -}}
+{{- end -}}
+{{- with $context -}}{{- toYaml . -}}{{- end -}}
+{{- end -}}
+
 {{/* Common labels of every object. */}}
 {{- define "mlflow.labels" -}}
 app.kubernetes.io/name: mlflow
@@ -42,6 +56,12 @@ app.kubernetes.io/component: server
 {{- define "mlflow.port" -}}
 {{- $port := dig "port" nil (.Values.server.value_options | default dict) -}}
 {{- if or (kindIs "invalid" $port) (eq (toString $port) "") -}}5000{{- else -}}{{ int64 $port }}{{- end -}}
+{{- end -}}
+
+{{/* SP: the Service's port: service.port, else P. */}}
+{{- define "mlflow.servicePort" -}}
+{{- $port := dig "port" nil (.Values.service | default dict) -}}
+{{- if or (kindIs "invalid" $port) (eq (toString $port) "") -}}{{ include "mlflow.port" . }}{{- else -}}{{ int64 $port }}{{- end -}}
 {{- end -}}
 
 {{/* PN: "https" with TLS, else "http". */}}
@@ -67,6 +87,26 @@ app.kubernetes.io/component: server
 {{- end -}}
 {{- end -}}
 
+{{/* The dialect of a store URI without its driver (postgresql+psycopg2://… → postgresql); "" for a path. */}}
+{{- define "mlflow.storeFamily" -}}
+{{- $uri := toString . -}}
+{{- $scheme := "" -}}
+{{- if contains "://" $uri -}}
+{{- $scheme = splitList "://" $uri | first -}}
+{{- else if contains ":" $uri -}}
+{{- $scheme = splitList ":" $uri | first -}}
+{{- end -}}
+{{- if not (contains "/" $scheme) -}}{{- splitList "+" $scheme | first -}}{{- end -}}
+{{- end -}}
+
+{{/* "true" when the migration Job runs: migrations.enabled and a database server store
+(PostgreSQL, MySQL, MSSQL, or one read with backendStoreUriFrom); never SQLite. */}}
+{{- define "mlflow.migrations" -}}
+{{- $m := .Values.mlflow -}}
+{{- $family := include "mlflow.storeFamily" ($m.backendStoreUri | default "") -}}
+{{- if and (dig "enabled" false (.Values.migrations | default dict)) (or $m.backendStoreUriFrom (has $family (list "postgresql" "mysql" "mssql"))) -}}true{{- end -}}
+{{- end -}}
+
 {{/* A flag option as MLflow spells it, without dashes: no_serve_artifacts, --no-serve-artifacts → no-serve-artifacts. */}}
 {{- define "mlflow.flagName" -}}
 {{- regexReplaceAll "^-+" (toString .) "" | replace "_" "-" -}}
@@ -87,7 +127,7 @@ authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 {{ end -}}
 
 {{/*
-MLFLOW_SERVER_ALLOWED_HOSTS as a JSON list: value_options.allowed_hosts entries, Ingress hosts,
+MLFLOW_SERVER_ALLOWED_HOSTS as a JSON list: value_options.allowed_hosts entries, Ingress hosts, HTTPRoute hostnames,
 localhost and private ranges, then the Service's DNS names; duplicates removed, first kept.
 */}}
 {{- define "mlflow.allowedHosts" -}}
@@ -103,6 +143,11 @@ localhost and private ranges, then the Service's DNS names; duplicates removed, 
 {{- if .Values.ingress.enabled -}}
 {{- range $host := .Values.ingress.hosts | default list -}}
 {{- $candidates = append $candidates (toString (get $host "host")) -}}
+{{- end -}}
+{{- end -}}
+{{- if dig "enabled" false (.Values.httpRoute | default dict) -}}
+{{- range $host := .Values.httpRoute.hostnames | default list -}}
+{{- $candidates = append $candidates (toString $host) -}}
 {{- end -}}
 {{- end -}}
 {{- $candidates = concat $candidates (list "localhost" "localhost:*" "127.0.0.1" "127.0.0.1:*" "[::1]" "[::1]:*" "10.*") -}}
@@ -283,6 +328,14 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- /* image (templates/_image.tpl) */ -}}
 {{- range $line := splitList "\n" (include "mlflow.imageProblems" .) -}}
 {{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
+{{- end -}}
+{{- /* disruption budget and route */ -}}
+{{- $budget := .Values.podDisruptionBudget | default dict -}}
+{{- if and $budget.enabled (not (kindIs "invalid" (dig "minAvailable" nil $budget))) (not (kindIs "invalid" (dig "maxUnavailable" nil $budget))) -}}
+{{- $errors = append $errors "podDisruptionBudget.maxUnavailable: may not be set with podDisruptionBudget.minAvailable (keep one of them)" -}}
+{{- end -}}
+{{- if and .Values.httpRoute.enabled (empty .Values.httpRoute.parentRefs) -}}
+{{- $errors = append $errors "httpRoute.parentRefs: the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])" -}}
 {{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}

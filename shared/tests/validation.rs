@@ -52,3 +52,20 @@ fn store_uris_are_checked_with_the_password_masked() {
     );
     assert!(problems(&["mlflow.backendStoreUri=/mlflow/mlruns", "storage.enabled=true"], false).is_empty());
 }
+
+#[test]
+fn a_disruption_budget_takes_one_bound() {
+    let both = problems(&["podDisruptionBudget.minAvailable=1", "podDisruptionBudget.maxUnavailable=50%"], true);
+    assert_eq!(both, vec!["podDisruptionBudget.maxUnavailable: may not be set with podDisruptionBudget.minAvailable (keep one of them)"]);
+    assert!(problems(&["podDisruptionBudget.minAvailable=1", "podDisruptionBudget.maxUnavailable=50%", "podDisruptionBudget.enabled=false"], true).is_empty());
+    assert!(problems(&["podDisruptionBudget.minAvailable=50%", "service.port=80", "revisionHistoryLimit=0"], true).is_empty());
+}
+
+#[test]
+fn an_http_route_needs_a_gateway() {
+    assert_eq!(
+        problems(&["httpRoute.enabled=true"], true),
+        vec!["httpRoute.parentRefs: the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])"]
+    );
+    assert!(problems(&["httpRoute.enabled=true", "httpRoute.parentRefs[0].name=gw"], true).is_empty());
+}

@@ -155,16 +155,20 @@ class Instance:
 
     values_file: str
     objects: list[dict]
-    container_name: str  # "mlflow" (Deployment) or "gc" (CronJob)
+    container_name: str  # "mlflow" (Deployment), "gc" (CronJob or the gc plugin's Job), "migrate" (Job)
     root: Path
     shared_dirs: dict[str, Path] = field(default_factory=dict)  # volume key -> dir (to share the PVC)
     port: int | None = None
     sets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        # The gc container: the gc plugin's Job when given one, else the chart's CronJob.
-        kind = "Deployment" if self.container_name == "mlflow" else ("Job" if find(self.objects, "Job") else "CronJob")
-        self.workload = find(self.objects, kind)
+        # The first workload with a container of that name, a Job before a CronJob: the gc plugin's
+        # Job comes before the release's objects (which may hold the migration Job).
+        kinds = ("Deployment",) if self.container_name == "mlflow" else ("Job", "CronJob")
+        self.workload = next(
+            o for kind in kinds for o in self.objects
+            if o["kind"] == kind and any(c["name"] == self.container_name for c in pod_spec(o)["containers"])
+        )
         spec = pod_spec(self.workload)
         self.container = next(c for c in spec["containers"] if c["name"] == self.container_name)
         self.volumes = {v["name"]: v for v in spec.get("volumes", [])}
@@ -435,6 +439,15 @@ class Server:
 
     def describe(self) -> str:
         return self.inst.describe() + f"\nlocal base URL:   {self.base}\nserver log:       {self.log_path}"
+
+
+def run_migration(values_file: str, root: Path, timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:
+    """Runs the rendered migration Job's container (`mlflow db upgrade`) here, with the directories
+    a Server of the same values file and root will use (the backend store Secret's SQLite file)."""
+    inst = Instance(values_file, render(values_file), "migrate", root)
+    p = subprocess.run(inst.command, env=inst.process_env(), cwd=inst.dir("migrate-cwd"), capture_output=True,
+                       text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return inst, p
 
 
 def run_gc(server: Server, sets: tuple[str, ...] = (), timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:

@@ -31,6 +31,8 @@ SERVER_FILES = [
     "azure.yaml",
     "workspaces.yaml",
     "gc.yaml",
+    "availability.yaml",
+    "httproute.yaml",
 ]
 # Values files not run, and why.
 NOT_RUN = {
@@ -47,7 +49,7 @@ def _has(feature: str, objects: list[dict]) -> bool:
     c = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     cmd = c["command"] + c.get("args", [])
     return {
-        "ingress": find(objects, "Ingress") is not None,
+        "ingress": find(objects, "Ingress") is not None or find(objects, "HTTPRoute") is not None,
         "basic_auth": "--app-name=basic-auth" in cmd,
         "metrics": any(a.startswith("--expose-prometheus") for a in cmd),
         "workspaces": "--enable-workspaces" in cmd,
@@ -150,8 +152,12 @@ def admin(srv):
 
 
 def test_ingress_hosts(server):
+    """The hosts of the Ingress and the HTTPRoute are let in; another is not."""
     ing = find(server.objects, "Ingress")
-    hosts = [r["host"] for r in ing["spec"]["rules"]]
+    route = find(server.objects, "HTTPRoute")
+    hosts = [r["host"] for r in ing["spec"]["rules"]] if ing else []
+    hosts += route["spec"].get("hostnames", []) if route else []
+    assert hosts, "neither an Ingress nor an HTTPRoute host"
     for h in hosts:
         status, _, body = api(server, headers={"Host": h}, auth=admin(server))
         assert status == 200, (h, status, body[:300])

@@ -8,12 +8,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
-use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, write_cri_log, TestNamespace};
+use kubectl_mlflow_test_support::{bound_pod, cluster, plugin_bin, repo_root, set_pod_state, write_cri_log, HeldNode, TestNamespace};
 use serde_json::json;
 
 fn run(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
@@ -115,104 +113,6 @@ fn required_node(pod: &PodSpec) -> Option<String> {
     let terms = &pod.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
     let field = terms.first()?.match_fields.as_ref()?.iter().find(|f| f.key == "metadata.name")?;
     field.values.as_ref()?.first().cloned()
-}
-
-/// A node KWOK does not manage: the test plays its kubelet, so it decides when pods run and how
-/// they end, while KWOK still serves their logs (its Logs objects). Tainted, so that only pods
-/// that tolerate it land there; its lease renewed while it lives, so that the node controller
-/// keeps it Ready (and schedulable) however slow the test.
-struct HeldNode {
-    name: String,
-    heartbeat: tokio::task::JoinHandle<()>,
-}
-
-const HELD_TAINT: &str = "kmlf-test/held";
-
-impl HeldNode {
-    async fn new(ns: &TestNamespace) -> HeldNode {
-        let name = format!("held-{}", ns.name());
-        let nodes = Api::<Node>::all(ns.client());
-        let node: Node = serde_json::from_value(json!({
-            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-            "spec": {"taints": [{"key": HELD_TAINT, "value": "true", "effect": "NoSchedule"}]}
-        }))
-        .unwrap();
-        nodes.create(&PostParams::default(), &node).await.unwrap();
-        let kwok_port = std::env::var("KMLF_KWOK_PORT").ok().and_then(|p| p.parse::<i32>().ok()).unwrap_or(10247);
-        let now = Time(k8s_openapi::jiff::Timestamp::now());
-        let status = json!({"status": {
-            "conditions": [{"type": "Ready", "status": "True", "reason": "HeldByTest", "message": "the test plays the kubelet",
-                            "lastHeartbeatTime": now, "lastTransitionTime": now}],
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": kwok_port}},
-            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "10"},
-            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "10"}
-        }});
-        nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
-        let heartbeat = tokio::spawn(renew_lease(ns.client(), name.clone()));
-        HeldNode { name, heartbeat }
-    }
-
-    /// Values that put the release's pods on this node.
-    fn sets(&self) -> Vec<String> {
-        vec![
-            format!("nodeSelector.kubernetes\\.io/hostname={}", self.name),
-            format!("tolerations[0].key={HELD_TAINT}"),
-            "tolerations[0].operator=Exists".into(),
-        ]
-    }
-
-    async fn delete(self, ns: &TestNamespace) {
-        let _ = Api::<Node>::all(ns.client()).delete(&self.name, &DeleteParams::default()).await;
-    }
-}
-
-impl Drop for HeldNode {
-    fn drop(&mut self) {
-        self.heartbeat.abort();
-    }
-}
-
-/// What a kubelet does every 10 s: renews its node's lease.
-async fn renew_lease(client: kube::Client, node: String) {
-    let leases = Api::<Lease>::namespaced(client, "kube-node-lease");
-    loop {
-        let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": node},
-            "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": MicroTime(k8s_openapi::jiff::Timestamp::now())}});
-        let _ = leases.patch(&node, &PatchParams::apply("kmlf-test-kubelet").force(), &Patch::Apply(&lease)).await;
-        tokio::time::sleep(Duration::from_secs(10)).await;
-    }
-}
-
-/// The first pod matching `labels` once it is bound to a node.
-async fn bound_pod(ns: &TestNamespace, labels: &str) -> Pod {
-    let pods = ns.api::<Pod>();
-    for _ in 0..120 {
-        let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
-        if let Some(pod) = list.items.into_iter().find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()) {
-            return pod;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("no pod with {labels} was scheduled");
-}
-
-/// Plays the kubelet: the pod's containers run (`exit` None) or have ended with `exit`.
-async fn set_pod_state(ns: &TestNamespace, pod: &Pod, exit: Option<i32>) {
-    let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let name = pod.metadata.name.clone().unwrap();
-    let containers: Vec<_> = pod.spec.as_ref().unwrap().containers.iter().map(|c| {
-        let state = match exit {
-            None => json!({"running": {"startedAt": now}}),
-            Some(code) => json!({"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "startedAt": now, "finishedAt": now}}),
-        };
-        json!({"name": c.name, "image": c.image, "imageID": "", "ready": exit.is_none(), "restartCount": 0, "state": state})
-    }).collect();
-    let phase = match exit { None => "Running", Some(0) => "Succeeded", Some(_) => "Failed" };
-    let ready = if exit.is_none() { "True" } else { "False" };
-    let status = json!({"status": {"phase": phase, "startTime": now, "containerStatuses": containers,
-        "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": now}]}});
-    ns.api::<Pod>().patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
 }
 
 /// Lines of a running child's output, as they come.

@@ -148,6 +148,10 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
     if cli.reuse_values {
         sources.insert(0, engine::reuse::reused_values(&session, &cli.release, cli.helm_binary.as_deref()).await?);
     }
+    if engine::openshift(&session).await {
+        // Below every given source (the stored values too): an explicit `openshift: false` still wins.
+        sources.insert(0, Source::Text { name: "detected OpenShift (route.openshift.io/v1)".into(), yaml: "openshift: true\n".into() });
+    }
     let prepared = render(&cli, &session.namespace, sources, &reporter).await?;
     let options = InstallOptions {
         engine,

@@ -6,6 +6,11 @@
 //! order; lists inside an object are compared in order. Only the labels
 //! `app.kubernetes.io/managed-by` and `helm.sh/chart` are dropped before comparing. The negative
 //! case proves that a one-sided change of the chart is caught, at the path that changed.
+//!
+//! `helm test` pods (`helm.sh/hook: test`, charts/templates/tests/) are helm-only: the native
+//! engine has no `helm test` (its install waits for the rollout and each pod instead), so they are
+//! outside the native rendering. They are set aside by that annotation alone, and a test holds that
+//! this sets aside exactly the chart's one test pod, and that the native side renders none.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -47,8 +52,18 @@ fn yaml_objects(yaml: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `helm template mlflow <chart> -n mlflow -f <file>`.
+/// The annotation of `helm test` hooks: helm-only objects.
+fn is_helm_test(obj: &Value) -> bool {
+    obj.pointer("/metadata/annotations/helm.sh~1hook").and_then(Value::as_str) == Some("test")
+}
+
+/// `helm template mlflow <chart> -n mlflow -f <file>`, without the helm-only `helm test` pods.
 fn helm_render(helm: &Path, chart: &Path, file: &Path) -> Vec<Value> {
+    helm_render_all(helm, chart, file).into_iter().filter(|o| !is_helm_test(o)).collect()
+}
+
+/// `helm template mlflow <chart> -n mlflow -f <file>`, every object.
+fn helm_render_all(helm: &Path, chart: &Path, file: &Path) -> Vec<Value> {
     let scratch = std::env::temp_dir().join("kubectl-mlflow-parity-helm-home");
     let out = Command::new(helm)
         .arg("template")
@@ -373,6 +388,9 @@ garbageCollection:
 imagePullSecrets: [{name: registry-creds}]
 envFrom: [{configMapRef: {name: extra}}]
 env: [{name: EXTRA, value: "1"}]
+extraVolumes: [{name: db-ca, secret: {secretName: db-ca}}]
+extraVolumeMounts: [{name: db-ca, mountPath: /etc/db-ca, readOnly: true}]
+migrations: {resources: {requests: {cpu: 50m, memory: 256Mi}, limits: {cpu: 500m, memory: 512Mi}}}
 "#,
     ),
     (
@@ -396,6 +414,63 @@ storage: {enabled: true}
 deploymentStrategy: {type: Recreate}
 replicaCount: 0
 image: {tag: latest-full}
+"#,
+    ),
+    (
+        "a Service port of its own, no rollout history, a budget in percent, a spread with an empty selector",
+        r#"
+mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}, artifactsDestination: "s3://b/a"}
+replicaCount: 2
+revisionHistoryLimit: 0
+podDisruptionBudget: {maxUnavailable: "25%"}
+service: {port: 8080}
+server: {value_options: {port: 5001}}
+ingress: {enabled: true}
+networkPolicy: {enabled: true}
+garbageCollection: {enabled: true}
+topologySpreadConstraints: [{maxSkew: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {}}]
+"#,
+    ),
+    (
+        "several replicas without a budget",
+        r#"
+mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}, artifactsDestination: "s3://b/a"}
+replicaCount: 2
+podDisruptionBudget: {enabled: false, minAvailable: 1}
+priorityClassName: system-cluster-critical
+migrations: {enabled: false}
+"#,
+    ),
+    (
+        "a MySQL store given as a literal URI, migrated under a long name",
+        r#"
+mlflow: {backendStoreUri: "mysql+pymysql://mlflow@db/mlflow", artifactsDestination: "s3://b/a"}
+ingress: {enabled: true, hosts: [{host: a.example.com, paths: [{path: /, pathType: Prefix}]}]}
+httpRoute:
+  enabled: true
+  parentRefs: [{name: gw}]
+  hostnames: [b.example.com, a.example.com]
+  matches: [{path: {type: Exact, value: /health}}, {headers: [{name: x-team, value: ml}]}]
+service: {port: 443}
+"#,
+    ),
+    (
+        "OpenShift: the restricted SCC assigns the ids",
+        r#"
+openshift: true
+mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}}
+storage: {enabled: true}
+garbageCollection: {enabled: true}
+"#,
+    ),
+    (
+        "OpenShift with nothing left of the pod security context",
+        r#"
+openshift: true
+podSecurityContext: {runAsUser: 1000, fsGroup: 1000}
+mlflow: {backendStoreUri: "sqlite:////mlflow/mlflow.db"}
+storage: {enabled: true}
+fullnameOverride: a-long-release-name-that-fills-up-all-sixty-three-characters-ab
 "#,
     ),
 ];
@@ -530,5 +605,26 @@ fn a_one_sided_change_is_caught_at_its_path() {
                     .collect::<Vec<_>>()
             )
         );
+    }
+}
+
+/// What parity sets aside is the chart's one `helm test` pod, for every values file and both helm
+/// majors; the native renderer has no such pod (nor any object with a test hook).
+#[test]
+fn only_the_helm_test_pod_is_outside_the_native_rendering() {
+    let chart = repo_root().join("charts");
+    for file in values_files() {
+        let native = native_render(&file);
+        assert!(!native.iter().any(is_helm_test), "native rendering of {} has a helm test hook", rel(&file));
+        for (label, helm) in HELMS {
+            let all = helm_render_all(&helm.binary(), &chart, &file);
+            let fullname = all.iter().find(|o| o["kind"] == "Deployment").and_then(|d| d["metadata"]["name"].as_str()).unwrap_or("").to_string();
+            let set_aside: Vec<Value> = all.into_iter().filter(is_helm_test).collect();
+            let described: Vec<String> = set_aside
+                .iter()
+                .map(|o| format!("{}/{}", o["kind"].as_str().unwrap_or(""), o["metadata"]["name"].as_str().unwrap_or("")))
+                .collect();
+            assert_eq!(described, vec![format!("Pod/{fullname}-test")], "{label}, {}", rel(&file));
+        }
     }
 }

@@ -17,13 +17,17 @@ use serde_json::json;
 const ID_LABEL: &str = "applyset.kubernetes.io/part-of";
 
 fn install(ns: &TestNamespace, args: &[&str]) -> Output {
+    install_in(ns.name(), args)
+}
+
+fn install_in(namespace: &str, args: &[&str]) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
     Command::cargo_bin("kubectl-mlflow-install")
         .unwrap()
         .current_dir(repo_root())
         .env_remove("HELM_NAMESPACE")
         .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
+        .args(["--kubeconfig", &kubeconfig, "-n", namespace, "--timeout", "3m"])
         .args(args)
         .output()
         .unwrap()
@@ -63,6 +67,7 @@ async fn members(ns: &TestNamespace) -> BTreeMap<(String, String), String> {
         ("batch", "v1", "CronJob", "cronjobs"),
         ("networking.k8s.io", "v1", "Ingress", "ingresses"),
         ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+        ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets"),
         ("rbac.authorization.k8s.io", "v1", "Role", "roles"),
         ("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
         ("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"),
@@ -448,4 +453,177 @@ async fn the_seed_commands_work_as_written_with_helm_3() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_seed_commands_work_as_written_with_helm_4() {
     seed_commands(Helm::V4).await;
+}
+
+/// What happened to the namespace's Jobs and Deployments, in order: `Job/<name> complete`,
+/// `Deployment/<name> created`.
+async fn record_workloads(client: kube::Client, namespace: String, seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use futures::StreamExt;
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::runtime::watcher::{watcher, Config, Event};
+    let jobs = watcher(Api::<Job>::namespaced(client.clone(), &namespace), Config::default()).filter_map(|e| async move {
+        match e {
+            Ok(Event::Apply(job)) | Ok(Event::InitApply(job)) => {
+                let complete = job.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| c.type_ == "Complete" && c.status == "True");
+                complete.then(|| format!("Job/{} complete", job.metadata.name.unwrap_or_default()))
+            }
+            _ => None,
+        }
+    });
+    let deployments = watcher(Api::<Deployment>::namespaced(client, &namespace), Config::default()).filter_map(|e| async move {
+        match e {
+            Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => Some(format!("Deployment/{} created", d.metadata.name.unwrap_or_default())),
+            _ => None,
+        }
+    });
+    let mut all = futures::stream::select(jobs.boxed(), deployments.boxed());
+    while let Some(event) = all.next().await {
+        let mut seen = seen.lock().unwrap();
+        if !seen.contains(&event) {
+            seen.push(event);
+        }
+    }
+}
+
+/// Installs with a PostgreSQL store (tests/values/postgres-secret.yaml) while recording the
+/// workloads; returns what was seen, in order.
+async fn install_recording(ns: &TestNamespace, args: &[&str]) -> (Output, Vec<String>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = tokio::spawn(record_workloads(ns.client(), ns.name().to_string(), seen.clone()));
+    let mut full = vec!["-f", "tests/values/postgres-secret.yaml"];
+    full.extend_from_slice(args);
+    let full: Vec<String> = full.iter().map(|s| s.to_string()).collect();
+    let ns_copy = ns.name().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        install_in(&ns_copy, &refs)
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    recorder.abort();
+    let seen = seen.lock().unwrap().clone();
+    (out, seen)
+}
+
+fn position(seen: &[String], event: &str) -> usize {
+    seen.iter().position(|e| e == event).unwrap_or_else(|| panic!("{event} was not seen: {seen:?}"))
+}
+
+/// With a database store the migration Job (`mlflow db upgrade`) runs first: it has completed
+/// before the Deployment exists, and it is gone afterwards (hook-succeeded). An upgrade runs it
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_migration_job_completes_before_the_deployment_is_applied() {
+    use k8s_openapi::api::batch::v1::Job;
+    let ns = cluster().namespace("migrate").await;
+    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
+    let (out, seen) = install_recording(&ns, &[]).await;
+    assert_ok(&out);
+    assert!(position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"), "{seen:?}");
+    assert!(ns.api::<Job>().list(&ListParams::default()).await.unwrap().items.is_empty(), "the succeeded Job was left behind");
+    assert!(!text(&out).contains("password@postgres"), "a secret value reached the output");
+    // An upgrade (a new image) migrates again before it rolls the server out.
+    let (again, seen) = install_recording(&ns, &["--set", "image.tag=v3.17.2-next"]).await;
+    assert_ok(&again);
+    assert!(seen.contains(&"Job/mlflow-mlflow-migrate complete".to_string()), "the upgrade did not migrate: {seen:?}");
+    ns.delete().await;
+}
+
+/// Through helm the Job is a pre-install hook: helm runs it to completion before the Deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn with_helm_the_migration_job_is_a_hook_before_the_deployment() {
+    let ns = cluster().namespace("migrate-helm").await;
+    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
+    let helm = Helm::V4.binary().display().to_string();
+    let (out, seen) = install_recording(&ns, &["--helm", "--helm-binary", &helm]).await;
+    assert_ok(&out);
+    assert!(position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"), "{seen:?}");
+    ns.delete().await;
+}
+
+/// The next pod of `labels` bound to a node, other than those in `seen`.
+async fn next_pod(ns: &TestNamespace, labels: &str, seen: &[String]) -> k8s_openapi::api::core::v1::Pod {
+    let pods = ns.api::<k8s_openapi::api::core::v1::Pod>();
+    for _ in 0..120 {
+        let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
+        let bound = list.items.into_iter().find(|p| {
+            p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && !seen.contains(p.metadata.name.as_ref().unwrap())
+        });
+        if let Some(pod) = bound {
+            return pod;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("no new pod with {labels} was scheduled (seen: {seen:?})");
+}
+
+/// A migration that fails (a store that cannot be reached; the test plays the kubelet of the
+/// node the Job's pods land on) stops the install before the Deployment: exit code 1, the Job's
+/// reason and its pod's log in the message, the Job kept, no Deployment, no secret value shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_failing_migration_stops_the_install_with_its_log() {
+    failing_migration(&[], &["Job/mlflow-mlflow-migrate (mlflow db upgrade) failed", "BackoffLimitExceeded", "the server was not rolled out"]).await;
+}
+
+/// The same through helm: helm's hook error, then the Job's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn with_helm_a_failing_migration_hook_shows_its_log() {
+    let helm = Helm::V4.binary().display().to_string();
+    failing_migration(&["--helm", "--helm-binary", &helm], &["failed pre-install", "mlflow-mlflow-migrate", "last log lines of pod"]).await;
+}
+
+async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
+    use k8s_openapi::api::batch::v1::Job;
+    use kubectl_mlflow_test_support::{set_pod_state, write_cri_log, HeldNode};
+    let ns = cluster().namespace("migrate-fail").await;
+    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:hunter2@nowhere.invalid:5432/mlflow")]).await;
+    let node = HeldNode::new(&ns).await;
+    let mut args = vec!["-f".to_string(), "tests/values/postgres-secret.yaml".to_string()];
+    args.extend(engine_args.iter().map(|a| a.to_string()));
+    for set in node.sets() {
+        args.extend(["--set".to_string(), set]);
+    }
+    let namespace = ns.name().to_string();
+    let run = tokio::task::spawn_blocking(move || install_in(&namespace, &args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("migrate.log");
+    write_cri_log(&log, &["Traceback (most recent call last):", "sqlalchemy.exc.OperationalError: could not translate host name \"nowhere.invalid\" to address"]).unwrap();
+    // backoffLimit 1: two pods fail before the Job does.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let pod = next_pod(&ns, "app.kubernetes.io/component=migrate", &seen).await;
+        let name = pod.metadata.name.clone().unwrap();
+        ns.serve_pod_logs(&name, &log).await;
+        set_pod_state(&ns, &pod, Some(1)).await;
+        seen.push(name);
+    }
+    let out = run.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in expected.iter().chain(&["could not translate host name"]) {
+        assert!(stderr.contains(expected), "{expected:?} missing:\n{}", text(&out));
+    }
+    assert!(!text(&out).contains("hunter2"), "a secret value reached the output");
+    assert!(ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(), "the Deployment was applied after a failed migration");
+    assert!(ns.api::<Job>().get_opt("mlflow-mlflow-migrate").await.unwrap().is_some(), "the failed Job was not kept");
+    node.delete(&ns).await;
+    ns.delete().await;
+}
+
+/// Without the Gateway API CRDs (the test cluster has none) an HTTPRoute is refused before any
+/// write, naming the key and what to install.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn an_http_route_without_the_gateway_api_is_refused_before_any_write() {
+    let ns = cluster().namespace("route").await;
+    let out = install(&ns, &["--set", "httpRoute.enabled=true", "--set", "httpRoute.parentRefs[0].name=gw"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("httpRoute.enabled: the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed"), "{}", text(&out));
+    assert!(members(&ns).await.is_empty(), "something was written");
+    ns.delete().await;
 }

@@ -29,7 +29,7 @@ const fn extra(group: &'static str, kind: &'static str, plural: &'static str) ->
 }
 
 /// What the workloads make, labelled like the release: they go with their owners.
-const DEPENDENTS: [Kind; 3] = [extra("apps", "ReplicaSet", "replicasets"), extra("", "Pod", "pods"), extra("batch", "Job", "jobs")];
+const DEPENDENTS: [Kind; 2] = [extra("apps", "ReplicaSet", "replicasets"), extra("", "Pod", "pods")];
 
 /// One object, as it was when read (a later object of the same name is another one).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

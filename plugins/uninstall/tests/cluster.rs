@@ -14,7 +14,7 @@ use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, TestNamespace}
 use serde_json::json;
 
 /// Everything namespaced a release can be made of (and what its workloads make).
-const KINDS: &str = "deployment,replicaset,pod,service,serviceaccount,configmap,secret,role,rolebinding,persistentvolumeclaim,job,cronjob,ingress,networkpolicy,servicemonitor";
+const KINDS: &str = "deployment,replicaset,pod,service,serviceaccount,configmap,secret,role,rolebinding,persistentvolumeclaim,job,cronjob,ingress,networkpolicy,poddisruptionbudget,servicemonitor";
 
 fn kubeconfig() -> String {
     cluster().kubeconfig().display().to_string()

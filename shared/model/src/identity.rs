@@ -22,6 +22,10 @@ pub const APP: &str = "mlflow";
 pub const SERVER_COMPONENT: &str = "server";
 /// The component of the garbage-collection CronJob and Jobs.
 pub const GC_COMPONENT: &str = "gc";
+/// The component of the migration Job (`mlflow db upgrade`).
+pub const MIGRATE_COMPONENT: &str = "migrate";
+/// The name of the `mlflow db upgrade` container.
+pub const MIGRATE_CONTAINER: &str = "migrate";
 /// The name of the server's container in the pod.
 pub const SERVER_CONTAINER: &str = "mlflow";
 /// The name of the `mlflow gc` container (CronJob and one-off Job).
@@ -62,6 +66,7 @@ pub struct Endpoint {
     pub scheme: String,
     /// The in-cluster host: `<service>.<namespace>.svc.cluster.local`.
     pub host: String,
+    /// The Service's port.
     pub port: i32,
     /// The static prefix without a trailing `/` (empty for none).
     pub prefix: String,
@@ -97,7 +102,7 @@ impl Identity {
     pub fn of(values: &Values, release: &str, namespace: &str) -> Self {
         let fullname = names::fullname(values, release);
         let scheme = if values.tls.enabled { "https" } else { "http" };
-        let endpoint = Endpoint::new(scheme, &fullname, namespace, values.port(), &values.server.static_prefix);
+        let endpoint = Endpoint::new(scheme, &fullname, namespace, values.service_port(), &values.server.static_prefix);
         Identity { release: release.into(), namespace: namespace.into(), fullname, endpoint }
     }
 

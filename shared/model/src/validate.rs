@@ -60,6 +60,8 @@ pub fn check(values: &Values) -> Problems {
     crate::server_options::check(values, &mut problems);
     crate::local_paths::check(values, &mut problems);
     crate::image::check(values, &mut problems);
+    disruption_budget(values, &mut problems);
+    http_route(values, &mut problems);
     problems
 }
 
@@ -183,6 +185,27 @@ fn server(values: &Values, out: &mut Problems) {
         out.push(Problem::at(
             "server.staticPrefix",
             format!("\"{prefix}\" must start with / (e.g. /mlflow)"),
+        ));
+    }
+}
+
+/// An HTTPRoute attaches to at least one Gateway.
+fn http_route(values: &Values, out: &mut Problems) {
+    if values.http_route.enabled && values.http_route.parent_refs.is_empty() {
+        out.push(Problem::at(
+            "httpRoute.parentRefs",
+            "the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])",
+        ));
+    }
+}
+
+/// The API refuses a PodDisruptionBudget with both bounds.
+fn disruption_budget(values: &Values, out: &mut Problems) {
+    let budget = &values.pod_disruption_budget;
+    if budget.enabled && budget.min_available.is_some() && budget.max_unavailable.is_some() {
+        out.push(Problem::at(
+            "podDisruptionBudget.maxUnavailable",
+            "may not be set with podDisruptionBudget.minAvailable (keep one of them)",
         ));
     }
 }

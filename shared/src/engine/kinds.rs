@@ -19,7 +19,7 @@ const fn kind(group: &'static str, version: &'static str, kind: &'static str, pl
     Kind { group, version, kind, plural, namespaced, wave }
 }
 
-pub const KINDS: [Kind; 14] = [
+pub const KINDS: [Kind; 17] = [
     kind("", "v1", "ServiceAccount", "serviceaccounts", true, 0),
     kind("", "v1", "ConfigMap", "configmaps", true, 0),
     kind("", "v1", "Secret", "secrets", true, 0),
@@ -31,9 +31,12 @@ pub const KINDS: [Kind; 14] = [
     kind("", "v1", "Service", "services", true, 1),
     kind("apps", "v1", "Deployment", "deployments", true, 2),
     kind("batch", "v1", "CronJob", "cronjobs", true, 2),
+    kind("batch", "v1", "Job", "jobs", true, 2),
     kind("networking.k8s.io", "v1", "Ingress", "ingresses", true, 3),
     kind("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, 3),
+    kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, 3),
     kind("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", true, 3),
+    kind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, 3),
 ];
 
 impl Kind {

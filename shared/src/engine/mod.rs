@@ -9,6 +9,7 @@ pub mod dry_run;
 pub mod events;
 pub mod helm;
 pub mod kinds;
+pub mod migrate;
 pub mod preflight;
 pub mod prune;
 pub mod reuse;
@@ -68,6 +69,11 @@ pub struct Outcome {
     pub notes: Vec<String>,
 }
 
+/// Whether the cluster is OpenShift: it serves route.openshift.io/v1.
+pub async fn openshift(session: &Session) -> bool {
+    session.client.list_api_group_resources("route.openshift.io/v1").await.is_ok()
+}
+
 /// Reads the values stored by an earlier install of the release (for `--reuse-values`).
 pub async fn stored_values(session: &Session, release: &str) -> Result<Option<String>, Failure> {
     let parent = read_parent(&session.client, release, &session.namespace).await?;
@@ -89,10 +95,14 @@ pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOp
     let namespace = &prepared.release.namespace;
     let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
     progress.phase("checking the cluster");
-    let deletes = match options.engine {
+    let mut deletes = match options.engine {
         Engine::Native => planned_deletions(client, prepared).await,
         Engine::Helm(_) => BTreeSet::new(),
     };
+    if matches!(options.engine, Engine::Native) {
+        // The migration Job of an earlier run is deleted before the new one is applied.
+        deletes.extend(kinds.iter().copied().filter(|k| k.kind == "Job"));
+    }
     let wait = options.wait && !options.dry_run_server;
     let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds, deletes, wait };
     let problems = preflight::check(client, &plan).await;
@@ -144,13 +154,17 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
     };
     progress.phase("server-side dry run of every object");
     let everything: Vec<Member> = std::iter::once(parent_member(&all_kinds)).chain(members.iter().cloned()).collect();
-    dry_run::check(&applier, &everything, &judged(prepared), false).await?;
+    dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &judged(prepared), false).await?;
     if options.create_namespace {
         ensure_namespace(client, ns, options.dry_run_server).await?;
     }
     progress.phase("applying");
     applier.apply(&parent_member(&all_kinds)).await?;
-    applier.apply_all(&members, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
+    let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
+    for job in &jobs {
+        migrate::run(&applier, job, options.timeout, progress).await?;
+    }
+    applier.apply_all(&rest, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
     let keep: BTreeSet<(String, String)> = members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
     let pruned = applier.prune(&id, &all_kinds, &keep).await?;
     applier.apply(&parent_member(&new_kinds)).await?;
@@ -207,7 +221,7 @@ async fn install_with_helm(
         verbose: options.verbose,
     };
     let members: Vec<Member> = prepared.rendered.objects.iter().map(Member::plain).collect();
-    dry_run::check(&applier, &members, &judged(prepared), true).await?;
+    dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &judged(prepared), true).await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,
@@ -219,6 +233,14 @@ async fn install_with_helm(
         create_namespace: options.create_namespace,
         dry_run_server: options.dry_run_server,
     };
-    helm::upgrade_install(&run).await?;
+    let result = helm::upgrade_install(&run).await;
+    // A failed hook stays (hook-succeeded deletes only the succeeded): its log says why.
+    if let (Err(Failure::Failed(message)), Some(job)) = (&result, members.iter().find(|m| migrate::is_migration(m))) {
+        let details = migrate::diagnose(&applier, job.name()).await;
+        if !details.is_empty() {
+            return Err(Failure::Failed(format!("{message}\n{details}")));
+        }
+    }
+    result?;
     Ok(Outcome { notes: vec![format!("helm release {} is listed by: helm list -n {}", prepared.release.name, prepared.release.namespace)] })
 }

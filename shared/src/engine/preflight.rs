@@ -218,18 +218,30 @@ async fn storage_class(client: &Client, values: &Values, problems: &mut Problems
 }
 
 async fn service_monitor_crd(client: &Client, values: &Values, problems: &mut Problems) {
-    if !values.service_monitor.enabled {
-        return;
+    if values.service_monitor.enabled {
+        crd(client, "monitoring.coreos.com/v1", "servicemonitors", problems, || Problem::at(
+            "serviceMonitor.enabled",
+            "the ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed (install the Prometheus Operator, or set serviceMonitor.enabled=false)",
+        ))
+        .await;
     }
-    let installed = match client.list_api_group_resources("monitoring.coreos.com/v1").await {
-        Ok(list) => list.resources.iter().any(|r| r.name == "servicemonitors"),
+    if values.http_route.enabled {
+        crd(client, "gateway.networking.k8s.io/v1", "httproutes", problems, || Problem::at(
+            "httpRoute.enabled",
+            "the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed (install the Gateway API CRDs, or set httpRoute.enabled=false)",
+        ))
+        .await;
+    }
+}
+
+/// Adds the problem unless the API group version serves the resource.
+async fn crd(client: &Client, group_version: &str, plural: &str, problems: &mut Problems, problem: impl FnOnce() -> Problem) {
+    let installed = match client.list_api_group_resources(group_version).await {
+        Ok(list) => list.resources.iter().any(|r| r.name == plural),
         Err(_) => false,
     };
     if !installed {
-        problems.push(Problem::at(
-            "serviceMonitor.enabled",
-            "the ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed (install the Prometheus Operator, or set serviceMonitor.enabled=false)",
-        ));
+        problems.push(problem());
     }
 }
 

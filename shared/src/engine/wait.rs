@@ -260,7 +260,7 @@ pub async fn diagnose_pods(client: &Client, target: &Target, pods: Vec<String>) 
     out
 }
 
-async fn events_of(client: &Client, namespace: &str, name: &str) -> String {
+pub(crate) async fn events_of(client: &Client, namespace: &str, name: &str) -> String {
     let api = Api::<Event>::namespaced(client.clone(), namespace);
     let Ok(list) = api.list(&ListParams::default().fields(&format!("involvedObject.name={name}"))).await else {
         return String::new();
@@ -281,7 +281,7 @@ async fn events_of(client: &Client, namespace: &str, name: &str) -> String {
     }
 }
 
-fn indent(text: &str) -> String {
+pub(crate) fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 

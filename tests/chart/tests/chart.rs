@@ -633,6 +633,10 @@ fn schema_uses_only_the_shared_keyword_subset() {
 // ---------------------------------------------------------------------------------------------
 // Template-time checks
 
+const BUDGET_BOTH: &str =
+    "podDisruptionBudget.maxUnavailable: may not be set with podDisruptionBudget.minAvailable (keep one of them)";
+const ROUTE_PARENT: &str =
+    "httpRoute.parentRefs: the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])";
 const QUICKSTART: &str = "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n  artifactsDestination: /mlflow/artifacts\n";
 const POSTGRES_FROM_SECRET_ONLY: &str =
     "mlflow:\n  backendStoreUriFrom:\n    secretKeyRef: {name: mlflow-db-secret, key: uri}\n";
@@ -679,6 +683,8 @@ fn each_invalid_combination_fails_with_its_message() {
         (format!("{QUICKSTART}tls:\n  enabled: true\n  secretName: \"\"\n"), vec![TLS_SECRET.into()]),
         (format!("{QUICKSTART}serviceMonitor:\n  enabled: true\n"), vec![SERVICE_MONITOR.into()]),
         (format!("{POSTGRES_FROM_SECRET}server:\n  value_options:\n    app_name: basic-auth\n"), vec![AUTH_DATABASE.into()]),
+        (format!("{POSTGRES_FROM_SECRET}podDisruptionBudget:\n  minAvailable: 1\n  maxUnavailable: 50%\n"), vec![BUDGET_BOTH.into()]),
+        (format!("{POSTGRES_FROM_SECRET}httpRoute:\n  enabled: true\n  hostnames: [mlflow.example.com]\n"), vec![ROUTE_PARENT.into()]),
     ];
     for helm in HELMS {
         for (yaml, expected) in &cases {
@@ -815,6 +821,44 @@ fn valid_edge_cases_render() {
                 Vec::<String>::new(),
                 "{helm:?} with values:\n{yaml}"
             );
+        }
+    }
+}
+
+/// On a cluster that serves route.openshift.io/v1 (helm's --api-versions stands for it) or with
+/// `openshift: true`, no pod fixes runAsUser, runAsGroup or fsGroup; elsewhere they stay.
+#[test]
+fn openshift_leaves_the_ids_to_the_restricted_scc() {
+    let postgres = values_file(&format!("{POSTGRES_FROM_SECRET}garbageCollection:\n  enabled: true\n"));
+    let path = postgres.path().to_string_lossy().into_owned();
+    for helm in HELMS {
+        for (extra, openshift) in [
+            (vec![], false),
+            (vec!["--api-versions", "route.openshift.io/v1"], true),
+            (vec!["--set", "openshift=true"], true),
+        ] {
+            let mut args = vec!["-f", path.as_str()];
+            args.extend(extra.iter().copied());
+            let run = template(helm, &args);
+            run.assert_success();
+            let rendered = objects(&run.stdout);
+            let pods: Vec<&Value> = rendered
+                .iter()
+                .filter_map(|o| match o["kind"].as_str() {
+                    Some("Deployment") | Some("Job") => o.pointer("/spec/template/spec"),
+                    Some("CronJob") => o.pointer("/spec/jobTemplate/spec/template/spec"),
+                    Some("Pod") => o.get("spec"),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(pods.len(), 4, "{}: deployment, migration job, gc cronjob, test pod", run.command);
+            for pod in pods {
+                let context = &pod["securityContext"];
+                assert_eq!(context["runAsNonRoot"], Value::Bool(true), "{}", run.command);
+                for id in ["runAsUser", "runAsGroup", "fsGroup"] {
+                    assert_eq!(context.get(id).is_none(), openshift, "{}: {id} in {context}", run.command);
+                }
+            }
         }
     }
 }

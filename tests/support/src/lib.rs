@@ -36,7 +36,9 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+mod held;
 mod real_node;
+pub use held::{bound_pod, set_pod_state, HeldNode, HELD_TAINT};
 pub use real_node::{
     http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME,
 };

@@ -1,9 +1,10 @@
 //! Object-level rules: names, labels and annotations, and each kind's spec.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -37,8 +38,10 @@ pub fn check(object: &Object, out: &mut Out) {
         Object::Deployment(o) => deployment(o, out),
         Object::Ingress(o) => ingress(o, out),
         Object::NetworkPolicy(o) => network_policy(o, out),
+        Object::PodDisruptionBudget(o) => pod_disruption_budget(o, out),
         Object::CronJob(o) => cron_job(o, out),
-        Object::ServiceMonitor(o) => metadata(&o.metadata, Name::Subdomain, out),
+        Object::Job(o) => job(o, out),
+        Object::ServiceMonitor(o) | Object::HttpRoute(o) => metadata(&o.metadata, Name::Subdomain, out),
     }
 }
 
@@ -322,5 +325,31 @@ fn cron_job(job: &CronJob, out: &mut Out) {
     let Some(job_spec) = &spec.job_template.spec else { return };
     if let Some(pod) = &job_spec.template.spec {
         pod_spec(pod, "spec.jobTemplate.spec.template.spec", &["OnFailure", "Never"], out);
+    }
+}
+
+fn job(job: &Job, out: &mut Out) {
+    metadata(&job.metadata, Name::Subdomain, out);
+    if let Some(pod) = job.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
+        pod_spec(pod, "spec.template.spec", &["OnFailure", "Never"], out);
+    }
+}
+
+/// minAvailable / maxUnavailable: a count of 0 or more or a percentage of 0 to 100, not both.
+fn pod_disruption_budget(budget: &PodDisruptionBudget, out: &mut Out) {
+    metadata(&budget.metadata, Name::Subdomain, out);
+    let Some(spec) = &budget.spec else { return };
+    for (field, value) in [("minAvailable", &spec.min_available), ("maxUnavailable", &spec.max_unavailable)] {
+        let path = at("spec", field);
+        match value {
+            Some(IntOrString::Int(n)) if *n < 0 => out.push(&path, format!("{n} is negative (use 0 or more, or a percentage such as 50%)")),
+            Some(IntOrString::String(s)) if !percent(s).is_some_and(|p| (0..=100).contains(&p)) => {
+                out.push(&path, format!("\"{s}\" is not a number or a percentage (e.g. 1 or 50%)"))
+            }
+            _ => {}
+        }
+    }
+    if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+        out.push("spec.maxUnavailable", "may not be set with minAvailable (keep one of them)");
     }
 }

@@ -15,6 +15,9 @@ pub fn values_path(object: &Object, field: &str, values: &Values) -> Option<Stri
             if field == "spec.replicas" {
                 return Some("replicaCount".into());
             }
+            if field == "spec.revisionHistoryLimit" {
+                return Some("revisionHistoryLimit".into());
+            }
             if let Some(rest) = field.strip_prefix("spec.strategy") {
                 return Some(format!("deploymentStrategy{}", rest.strip_prefix(".type").map(|r| format!(".type{r}")).unwrap_or_else(|| rest.to_string())));
             }
@@ -38,9 +41,14 @@ pub fn values_path(object: &Object, field: &str, values: &Values) -> Option<Stri
             let pod_spec = job.spec.as_ref()?.job_template.spec.as_ref()?.template.spec.as_ref()?;
             pod(pod_spec, rest, values, true)
         }
+        Object::Job(job) => {
+            let rest = field.strip_prefix("spec.template.spec.")?;
+            pod(job.spec.as_ref()?.template.spec.as_ref()?, rest, values, false)
+        }
         Object::Service(_) => match field {
             "spec.type" => Some("service.type".into()),
             "metadata.name" => Some("fullnameOverride".into()),
+            "spec.ports[0].port" if values.service.port.is_some() => Some("service.port".into()),
             f if f.starts_with("spec.ports[0].") => Some("server.value_options.port".into()),
             f => f.strip_prefix("metadata.annotations").map(|k| format!("service.annotations{k}")),
         },
@@ -51,6 +59,7 @@ pub fn values_path(object: &Object, field: &str, values: &Values) -> Option<Stri
             _ => None,
         },
         Object::Ingress(_) => ingress(field),
+        Object::PodDisruptionBudget(_) => field.strip_prefix("spec.").map(|f| format!("podDisruptionBudget.{f}")),
         Object::NetworkPolicy(p) => {
             let rules = p.spec.as_ref()?.egress.as_ref()?.len();
             let own = rules.checked_sub(values.network_policy.additional_egress_rules.len())?;
@@ -103,6 +112,8 @@ fn pod(spec: &PodSpec, field: &str, values: &Values, gc: bool) -> Option<String>
         ("nodeSelector", "nodeSelector"),
         ("imagePullSecrets", "imagePullSecrets"),
         ("serviceAccountName", "serviceAccount.name"),
+        ("priorityClassName", "priorityClassName"),
+        ("topologySpreadConstraints", "topologySpreadConstraints"),
     ] {
         if let Some(rest) = field.strip_prefix(object_key) {
             return Some(format!("{values_key}{rest}"));

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{
     Affinity, Container, EnvFromSource, EnvVar, NodeSelectorTerm, PodAffinityTerm, PodSecurityContext, PodSpec, Probe,
-    ResourceRequirements, SecurityContext, Toleration, Volume, VolumeMount,
+    ResourceRequirements, SecurityContext, Toleration, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -61,6 +61,12 @@ pub fn pod_spec(spec: &PodSpec, path: &str, restart_policies: &[&str], out: &mut
         if secret.name.is_empty() {
             out.push(at(&nth(&at(path, "imagePullSecrets"), i), "name"), "no name (name the Secret with the registry credentials)");
         }
+    }
+    if let Some(class) = spec.priority_class_name.as_deref().filter(|n| !is_dns1123_subdomain(n)) {
+        out.push(at(path, "priorityClassName"), format!("\"{class}\" is not a valid PriorityClass name (lowercase letters, digits, '-' and '.')"));
+    }
+    for (i, constraint) in spec.topology_spread_constraints.iter().flatten().enumerate() {
+        topology_spread_constraint(constraint, &nth(&at(path, "topologySpreadConstraints"), i), out);
     }
     if let Some(sa) = spec.service_account_name.as_deref().filter(|n| !is_dns1123_subdomain(n)) {
         out.push(at(path, "serviceAccountName"), format!("\"{sa}\" is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')"));
@@ -612,5 +618,20 @@ pub(crate) fn label_selector(selector: &LabelSelector, path: &str, out: &mut Out
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
             other => out.push(at(&here, "operator"), format!("\"{other}\" is not one of In, NotIn, Exists, DoesNotExist (use one of them)")),
         }
+    }
+}
+
+fn topology_spread_constraint(constraint: &TopologySpreadConstraint, path: &str, out: &mut Out) {
+    if constraint.max_skew < 1 {
+        out.push(at(path, "maxSkew"), format!("{} is not above 0 (use 1 or more)", constraint.max_skew));
+    }
+    if constraint.topology_key.is_empty() {
+        out.push(at(path, "topologyKey"), "no topology key (e.g. topology.kubernetes.io/zone)");
+    } else if !is_qualified_name(&constraint.topology_key) {
+        out.push(at(path, "topologyKey"), format!("\"{}\" is not a valid label key", constraint.topology_key));
+    }
+    one_of(out, &at(path, "whenUnsatisfiable"), &constraint.when_unsatisfiable, &["DoNotSchedule", "ScheduleAnyway"]);
+    if let Some(selector) = &constraint.label_selector {
+        label_selector(selector, &at(path, "labelSelector"), out);
     }
 }

@@ -5,7 +5,7 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy,
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar,
     HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    SecretVolumeSource, Volume, VolumeMount,
+    SecretVolumeSource, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -31,6 +31,7 @@ pub fn deployment(ctx: &Context) -> Deployment {
         metadata: ctx.meta(&ctx.fullname, Some(SERVER_COMPONENT)),
         spec: Some(DeploymentSpec {
             replicas: Some(values.replica_count),
+            revision_history_limit: values.revision_history_limit,
             strategy: Some(strategy(ctx)),
             selector: LabelSelector { match_labels: Some(labels::server_selector(ctx)), ..LabelSelector::default() },
             template: PodTemplateSpec {
@@ -77,15 +78,29 @@ fn pod_spec(ctx: &Context) -> PodSpec {
         automount_service_account_token: Some(values.service_account.automount_service_account_token),
         enable_service_links: Some(false),
         image_pull_secrets: non_empty_vec(&values.image_pull_secrets),
-        security_context: values.pod_security_context.clone(),
+        security_context: ctx.pod_security_context(),
         init_containers: non_empty_vec(&values.extra_init_containers),
         containers,
         volumes: Some(volumes(ctx)),
         node_selector: non_empty(&values.node_selector),
         affinity: values.affinity.clone(),
         tolerations: non_empty_vec(&values.tolerations),
+        priority_class_name: (!values.priority_class_name.is_empty()).then(|| values.priority_class_name.clone()),
+        topology_spread_constraints: non_empty_vec(&topology_spread_constraints(ctx)),
         ..PodSpec::default()
     }
+}
+
+/// The values' constraints, each without a labelSelector given the server pods' selector.
+fn topology_spread_constraints(ctx: &Context) -> Vec<TopologySpreadConstraint> {
+    let selector = LabelSelector { match_labels: Some(labels::server_selector(ctx)), ..LabelSelector::default() };
+    let mut constraints = ctx.values.topology_spread_constraints.clone();
+    for constraint in &mut constraints {
+        if constraint.label_selector.as_ref().is_none_or(|given| *given == LabelSelector::default()) {
+            constraint.label_selector = Some(selector.clone());
+        }
+    }
+    constraints
 }
 
 fn container(ctx: &Context) -> Container {

@@ -1,10 +1,10 @@
 //! The CronJob running `mlflow gc` (its command line: [`crate::identity::gc_command`]).
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::pod::{backend_store_env, from_source, literal, tmp_and_data_mounts, tmp_and_data_volumes};
+use super::pod::{backend_store_env, from_source, literal, run_once_pod, tmp_and_data_mounts, tmp_and_data_volumes};
 use super::{labels, non_empty_vec, Context};
 use crate::identity::{gc_command, GcRequest, GC_COMPONENT, GC_CONTAINER, GC_STORE_ENV, GC_STORE_VALUE};
 use crate::names::truncate;
@@ -58,17 +58,7 @@ pub fn cron_job(ctx: &Context) -> Option<CronJob> {
     }
     let mut volumes = tmp_and_data_volumes(ctx);
     volumes.extend(gc.extra_volumes.iter().cloned());
-    let pod = PodSpec {
-        service_account_name: Some(ctx.service_account()),
-        automount_service_account_token: Some(values.service_account.automount_service_account_token),
-        enable_service_links: Some(false),
-        restart_policy: Some("Never".into()),
-        image_pull_secrets: non_empty_vec(&values.image_pull_secrets),
-        security_context: values.pod_security_context.clone(),
-        containers: vec![container(ctx)],
-        volumes: Some(volumes),
-        ..PodSpec::default()
-    };
+    let pod = run_once_pod(ctx, ctx.service_account(), container(ctx), volumes);
     Some(CronJob {
         metadata: ctx.meta(name(ctx), Some(GC_COMPONENT)),
         spec: Some(CronJobSpec {

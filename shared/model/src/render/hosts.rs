@@ -1,6 +1,6 @@
 //! MLflow's allowed hosts. The list replaces MLflow's own default and matches exactly, so it must
 //! hold every name the server is reached by: localhost, private addresses (kubelet probes, pod
-//! IPs), the Service's cluster DNS names (the GC job) and every Ingress host.
+//! IPs), the Service's cluster DNS names (the GC job) and every Ingress and HTTPRoute host.
 
 use serde_json::Value;
 
@@ -34,6 +34,14 @@ fn ingress_hosts(ctx: &Context) -> Vec<String> {
     ctx.values.ingress.hosts.iter().map(|h| h.host.clone()).filter(|h| !h.is_empty()).collect()
 }
 
+fn route_hosts(ctx: &Context) -> Vec<String> {
+    let route = &ctx.values.http_route;
+    if !route.enabled {
+        return Vec::new();
+    }
+    route.hostnames.iter().filter(|h| !h.is_empty()).cloned().collect()
+}
+
 fn service_hosts(ctx: &Context) -> Vec<String> {
     let (f, ns) = (&ctx.fullname, &ctx.release.namespace);
     [f.clone(), format!("{f}.{ns}"), format!("{f}.{ns}.svc"), format!("{f}.{ns}.svc.cluster.local")]
@@ -45,7 +53,7 @@ fn service_hosts(ctx: &Context) -> Vec<String> {
 /// The value of `MLFLOW_SERVER_ALLOWED_HOSTS`.
 pub fn allowed_hosts(ctx: &Context) -> String {
     let mut all: Vec<String> = Vec::new();
-    for host in user_hosts(ctx).into_iter().chain(ingress_hosts(ctx)).chain(local_hosts()).chain(service_hosts(ctx)) {
+    for host in user_hosts(ctx).into_iter().chain(ingress_hosts(ctx)).chain(route_hosts(ctx)).chain(local_hosts()).chain(service_hosts(ctx)) {
         if !all.contains(&host) {
             all.push(host);
         }

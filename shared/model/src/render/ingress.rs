@@ -43,7 +43,7 @@ fn http_path(ctx: &Context, path: &str, path_type: &str) -> HTTPIngressPath {
         backend: IngressBackend {
             service: Some(IngressServiceBackend {
                 name: ctx.fullname.clone(),
-                port: Some(ServiceBackendPort { number: Some(ctx.port), ..ServiceBackendPort::default() }),
+                port: Some(ServiceBackendPort { number: Some(ctx.service_port), ..ServiceBackendPort::default() }),
             }),
             ..IngressBackend::default()
         },

@@ -4,19 +4,23 @@
 mod accounts;
 mod auth;
 mod deployment;
+mod disruption;
 mod gc;
 mod hosts;
 mod ingress;
 mod labels;
+pub mod migrate;
 mod monitoring;
 mod network_policy;
 mod object;
 pub mod pod;
+mod route;
 mod service;
 mod storage;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::PodSecurityContext;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use hosts::allowed_hosts;
@@ -44,13 +48,16 @@ pub struct Context<'a> {
     pub release: &'a Release,
     pub identity: Identity,
     pub fullname: String,
+    /// The server's (container) port.
     pub port: i32,
+    /// The Service's port (`service.port`, else the server's).
+    pub service_port: i32,
 }
 
 impl<'a> Context<'a> {
     pub fn new(values: &'a Values, release: &'a Release) -> Self {
         let identity = Identity::of(values, &release.name, &release.namespace);
-        Context { values, release, fullname: identity.fullname.clone(), port: identity.endpoint.port, identity }
+        Context { values, release, fullname: identity.fullname.clone(), port: values.port(), service_port: identity.endpoint.port, identity }
     }
 
     /// The container and Service port's name: the scheme.
@@ -73,6 +80,15 @@ impl<'a> Context<'a> {
 
     pub fn service_account(&self) -> String {
         names::service_account(self.values, &self.release.name)
+    }
+
+    /// `podSecurityContext`; on OpenShift without the ids its restricted SCC assigns.
+    pub fn pod_security_context(&self) -> Option<PodSecurityContext> {
+        let mut context = self.values.pod_security_context.clone()?;
+        if self.values.openshift {
+            (context.run_as_user, context.run_as_group, context.fs_group) = (None, None, None);
+        }
+        (context != PodSecurityContext::default()).then_some(context)
     }
 
     /// Metadata of a namespaced object of this release.
@@ -144,10 +160,13 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
         objects.extend([Object::ClusterRole(role), Object::ClusterRoleBinding(binding)]);
     }
     objects.extend(storage::persistent_volume_claim(&ctx).map(Object::PersistentVolumeClaim));
+    objects.extend(migrate::job(&ctx).map(Object::Job));
     objects.push(Object::Service(service::service(&ctx)));
     objects.push(Object::Deployment(deployment::deployment(&ctx)));
     objects.extend(ingress::ingress(&ctx).map(Object::Ingress));
+    objects.extend(route::http_route(&ctx).map(Object::HttpRoute));
     objects.extend(network_policy::network_policy(&ctx).map(Object::NetworkPolicy));
+    objects.extend(disruption::pod_disruption_budget(&ctx).map(Object::PodDisruptionBudget));
     objects.extend(gc::cron_job(&ctx).map(Object::CronJob));
     objects.extend(monitoring::service_monitor(&ctx).map(Object::ServiceMonitor));
     let wait = WaitTarget {
@@ -161,7 +180,7 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
 
 /// How to reach MLflow once it runs.
 fn access_notes(ctx: &Context) -> Vec<String> {
-    let (ns, port) = (&ctx.release.namespace, ctx.port);
+    let (ns, port) = (&ctx.release.namespace, ctx.service_port);
     let mut notes = vec![format!(
         "reach MLflow with: kubectl port-forward -n {ns} svc/{} {port}:{port}, then open {}://localhost:{port}{}",
         ctx.fullname,

@@ -1,9 +1,10 @@
 //! One rendered object, typed.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube_core::DynamicObject;
 use serde_json::Value;
@@ -23,9 +24,14 @@ pub enum Object {
     Deployment(Deployment),
     Ingress(Ingress),
     NetworkPolicy(NetworkPolicy),
+    PodDisruptionBudget(PodDisruptionBudget),
     CronJob(CronJob),
+    /// The migration Job (a helm hook in the chart).
+    Job(Job),
     /// monitoring.coreos.com/v1: no k8s-openapi type exists for a CRD's objects.
     ServiceMonitor(DynamicObject),
+    /// gateway.networking.k8s.io/v1, a CRD too.
+    HttpRoute(DynamicObject),
 }
 
 impl Object {
@@ -44,8 +50,11 @@ impl Object {
             Object::Deployment(o) => serde_json::to_value(o),
             Object::Ingress(o) => serde_json::to_value(o),
             Object::NetworkPolicy(o) => serde_json::to_value(o),
+            Object::PodDisruptionBudget(o) => serde_json::to_value(o),
             Object::CronJob(o) => serde_json::to_value(o),
+            Object::Job(o) => serde_json::to_value(o),
             Object::ServiceMonitor(o) => serde_json::to_value(o),
+            Object::HttpRoute(o) => serde_json::to_value(o),
         };
         json.expect("Kubernetes objects serialize to JSON")
     }
@@ -64,8 +73,11 @@ impl Object {
             Object::Deployment(_) => "Deployment",
             Object::Ingress(_) => "Ingress",
             Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
             Object::CronJob(_) => "CronJob",
+            Object::Job(_) => "Job",
             Object::ServiceMonitor(_) => "ServiceMonitor",
+            Object::HttpRoute(_) => "HTTPRoute",
         }
     }
 

@@ -1,9 +1,9 @@
 //! The pod building blocks the Deployment and the GC CronJob share (and the `kubectl mlflow gc`
 //! Job builds on): environment entries, the store's env, mounts and volumes.
 
-use k8s_openapi::api::core::v1::{EmptyDirVolumeSource, EnvVar, EnvVarSource, PersistentVolumeClaimVolumeSource, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PersistentVolumeClaimVolumeSource, PodSpec, Volume, VolumeMount};
 
-use super::Context;
+use super::{non_empty_vec, Context};
 use crate::values::Values;
 
 pub fn literal(name: &str, value: impl Into<String>) -> EnvVar {
@@ -82,4 +82,21 @@ pub fn with_tracking_credentials(mut env: Vec<EnvVar>) -> Vec<EnvVar> {
         env.push(EnvVar { name: "MLFLOW_TRACKING_PASSWORD".into(), ..password });
     }
     env
+}
+
+/// The pod of a run-once container (the GC CronJob's, the migration Job's): the release's pull
+/// secrets and pod security context, no service links, never restarted in place.
+pub fn run_once_pod(ctx: &Context, service_account: String, container: Container, volumes: Vec<Volume>) -> PodSpec {
+    let values = ctx.values;
+    PodSpec {
+        service_account_name: Some(service_account),
+        automount_service_account_token: Some(values.service_account.automount_service_account_token),
+        enable_service_links: Some(false),
+        restart_policy: Some("Never".into()),
+        image_pull_secrets: non_empty_vec(&values.image_pull_secrets),
+        security_context: ctx.pod_security_context(),
+        containers: vec![container],
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    }
 }

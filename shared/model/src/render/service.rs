@@ -15,7 +15,7 @@ pub fn service(ctx: &Context) -> Service {
             type_: Some(ctx.values.service.type_.clone()),
             ports: Some(vec![ServicePort {
                 name: Some(ctx.port_name().into()),
-                port: ctx.port,
+                port: ctx.service_port,
                 target_port: Some(IntOrString::String(ctx.port_name().into())),
                 protocol: Some("TCP".into()),
                 ..ServicePort::default()

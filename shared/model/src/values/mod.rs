@@ -188,7 +188,7 @@ fn deserialize_message(message: &str) -> String {
 
 /// Kubernetes quantities (`cpu: 2`) may be written as numbers; the API types want strings.
 fn normalize_quantities(merged: &mut Value) {
-    for pointer in ["/resources", "/garbageCollection/resources"] {
+    for pointer in ["/resources", "/garbageCollection/resources", "/migrations/resources"] {
         if let Some(resources) = merged.pointer_mut(pointer) {
             for part in ["limits", "requests"] {
                 if let Some(Value::Object(map)) = resources.get_mut(part) {

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::DeploymentStrategy;
 use k8s_openapi::api::core::v1::{
     Affinity, Container, EnvFromSource, EnvVar, EnvVarSource, LocalObjectReference,
-    PodSecurityContext, ResourceRequirements, SecurityContext, Toleration, Volume, VolumeMount,
+    PodSecurityContext, ResourceRequirements, SecurityContext, Toleration, TopologySpreadConstraint, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{IngressTLS, NetworkPolicyEgressRule};
 use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -23,12 +25,16 @@ pub struct Values {
     pub fullname_override: String,
     pub replica_count: i32,
     pub deployment_strategy: Option<DeploymentStrategy>,
+    pub revision_history_limit: Option<i32>,
+    pub pod_disruption_budget: PodDisruptionBudget,
     pub server: Server,
     pub auth: Auth,
     pub probes: Probes,
     pub garbage_collection: GarbageCollection,
+    pub migrations: Migrations,
     pub service: Service,
     pub ingress: Ingress,
+    pub http_route: HttpRoute,
     pub mlflow: Stores,
     pub env: Vec<EnvVar>,
     pub env_from: Vec<EnvFromSource>,
@@ -41,6 +47,7 @@ pub struct Values {
     pub metrics: Metrics,
     pub service_monitor: ServiceMonitor,
     pub pod_security_context: Option<PodSecurityContext>,
+    pub openshift: bool,
     pub security_context: Option<SecurityContext>,
     pub service_account: ServiceAccount,
     #[serde(rename = "namespace_rbac")]
@@ -54,6 +61,8 @@ pub struct Values {
     pub node_selector: Map,
     pub tolerations: Vec<Toleration>,
     pub affinity: Option<Affinity>,
+    pub priority_class_name: String,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// Helm gives a chart used as a subchart its parent's `global` values; unused here.
     pub global: serde_json::Map<String, Value>,
 }
@@ -118,10 +127,27 @@ pub struct GarbageCollection {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+pub struct Migrations {
+    pub enabled: bool,
+    pub resources: Option<ResourceRequirements>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Service {
     #[serde(rename = "type")]
     pub type_: String,
+    /// The Service's port; `None` means the server's port.
+    pub port: Option<i32>,
     pub annotations: Map,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PodDisruptionBudget {
+    pub enabled: bool,
+    pub min_available: Option<IntOrString>,
+    pub max_unavailable: Option<IntOrString>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -132,6 +158,18 @@ pub struct Ingress {
     pub annotations: Map,
     pub hosts: Vec<IngressHost>,
     pub tls: Vec<IngressTLS>,
+}
+
+/// A Gateway API HTTPRoute: its Gateway API parts are passed through as given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HttpRoute {
+    pub enabled: bool,
+    pub annotations: Map,
+    pub parent_refs: Vec<serde_json::Map<String, Value>>,
+    pub hostnames: Vec<String>,
+    pub matches: Vec<serde_json::Map<String, Value>>,
+    pub filters: Vec<serde_json::Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -226,6 +264,7 @@ impl Values {
         unset_if_empty(&mut self.deployment_strategy);
         unset_if_empty(&mut self.auth.admin_password_from);
         unset_if_empty(&mut self.garbage_collection.resources);
+        unset_if_empty(&mut self.migrations.resources);
         unset_if_empty(&mut self.mlflow.backend_store_uri_from);
         unset_if_empty(&mut self.mlflow.registry_store_uri_from);
         unset_if_empty(&mut self.pod_security_context);
@@ -251,6 +290,20 @@ impl Values {
             Some(Value::String(s)) => s.parse().unwrap_or(5000),
             _ => 5000,
         }
+    }
+
+    /// Whether the migration Job runs: switched on, and the backend store is a database server
+    /// (PostgreSQL, MySQL, MSSQL) or read from a Secret (taken to be one). Never for SQLite, whose
+    /// file lies on the release's own volume, which a pre-install hook would run before.
+    pub fn migrations(&self) -> bool {
+        let m = &self.mlflow;
+        let server_family = ["postgresql", "mysql", "mssql"].contains(&crate::store_uri::family(&m.backend_store_uri));
+        self.migrations.enabled && (m.backend_store_uri_from.is_some() || server_family)
+    }
+
+    /// The Service's port: `service.port`, else the server's.
+    pub fn service_port(&self) -> i32 {
+        self.service.port.unwrap_or_else(|| self.port())
     }
 }
 
