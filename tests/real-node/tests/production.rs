@@ -70,6 +70,12 @@ fn backing_services(ns: &TestNamespace) {
         "-f",
         &manifests.join("s3.yaml").display().to_string(),
     ]);
+    backing_services_available(ns, "300s");
+}
+
+/// Waits (at most `timeout`) until PostgreSQL and S3 are Available; panics with the pods and
+/// events otherwise.
+fn backing_services_available(ns: &TestNamespace, timeout: &str) {
     let ready = cluster().kubectl_output(&[
         "wait",
         "-n",
@@ -77,7 +83,7 @@ fn backing_services(ns: &TestNamespace) {
         "deploy/postgres",
         "deploy/s3",
         "--for=condition=Available",
-        "--timeout=300s",
+        &format!("--timeout={timeout}"),
     ]);
     assert!(
         ready.is_ok(),
@@ -374,15 +380,7 @@ async fn production_path(how: Installer, prefix: &str) {
         ready_pods(&ns, SELECTOR).await.is_empty(),
         "a server pod is left"
     );
-    kubectl(&[
-        "wait",
-        "-n",
-        ns.name(),
-        "deploy/postgres",
-        "deploy/s3",
-        "--for=condition=Available",
-        "--timeout=10s",
-    ]);
+    backing_services_available(&ns, "10s");
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
     assert_eq!(run_in_bucket(&ns, &kept), vec!["notes/hello.txt 18"]);
     steps.done("uninstall left the database and the bucket");
