@@ -72,7 +72,9 @@ fn typed<T: serde::de::DeserializeOwned>(items: &[Value], kind: &str, keep: &dyn
     items
         .iter()
         .filter(|item| item["kind"] == kind && keep(item))
-        .filter_map(|item| serde_json::from_value(item.clone()).ok())
+        // From text, as kube reads API responses: one deserializer, so the large typed visitors
+        // (PodSpec, Volume, ...) are compiled once, not once more for serde_json::Value.
+        .filter_map(|item| serde_json::from_str(&item.to_string()).ok())
         .collect()
 }
 

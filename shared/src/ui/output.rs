@@ -20,9 +20,11 @@ pub fn objects<T: Serialize>(objects: &[T], format: Format) -> String {
 
 /// One object (a gc Job), as `kubectl get -o yaml|json` prints one.
 pub fn object<T: Serialize>(object: &T, format: Format) -> String {
+    // Through a Value for both formats: each type's Serialize is compiled for one serializer only.
+    let value = serde_json::to_value(object).expect("objects serialize");
     match format {
-        Format::Yaml => yaml_document(object),
-        Format::Json => json_text(object),
+        Format::Yaml => yaml_document(&value),
+        Format::Json => json_text(&value),
     }
 }
 
@@ -30,6 +32,6 @@ fn yaml_document<T: Serialize>(object: &T) -> String {
     format!("---\n{}", crate::yaml::to_string(&serde_json::to_value(object).expect("objects serialize")))
 }
 
-fn json_text<T: Serialize>(value: &T) -> String {
+fn json_text(value: &serde_json::Value) -> String {
     format!("{}\n", serde_json::to_string_pretty(value).expect("objects serialize"))
 }
