@@ -337,6 +337,25 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and .Values.httpRoute.enabled (empty .Values.httpRoute.parentRefs) -}}
 {{- $errors = append $errors "httpRoute.parentRefs: the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])" -}}
 {{- end -}}
+{{- /* External Secrets */ -}}
+{{- $es := .Values.externalSecrets | default dict -}}
+{{- if $es.enabled -}}
+{{- if not (regexMatch "^external-secrets\\.io/v[0-9a-z]+$" (toString $es.apiVersion)) -}}
+{{- $errors = append $errors (printf "externalSecrets.apiVersion: \"%s\" is not an External Secrets API version (use external-secrets.io/v1, or external-secrets.io/v1beta1 for operators before v0.17)" (toString $es.apiVersion)) -}}
+{{- end -}}
+{{- if empty $es.provider -}}
+{{- $errors = append $errors "externalSecrets.provider: no provider is set; the SecretStore needs one (e.g. {aws: {service: SecretsManager, region: eu-west-1}}), or set externalSecrets.enabled: false" -}}
+{{- end -}}
+{{- if empty $es.data -}}
+{{- $errors = append $errors "externalSecrets.data: nothing to fetch; the ExternalSecret needs at least one entry (e.g. [{secretKey: db-uri, remoteRef: {key: mlflow/db}}])" -}}
+{{- end -}}
+{{- if not (regexMatch "^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$" (toString $es.refreshInterval)) -}}
+{{- $errors = append $errors (printf "externalSecrets.refreshInterval: \"%s\" is not a duration (e.g. 1h, 15m, 1h30m, or 0 to fetch once)" (toString $es.refreshInterval)) -}}
+{{- end -}}
+{{- if and $es.secretName (not (include "mlflow.isDnsSubdomain" (toString $es.secretName))) -}}
+{{- $errors = append $errors (printf "externalSecrets.secretName: \"%s\" is not a valid Secret name (lowercase letters, digits, '-' and '.', at most 253 characters)" (toString $es.secretName)) -}}
+{{- end -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}
 {{- end -}}

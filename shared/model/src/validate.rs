@@ -62,6 +62,7 @@ pub fn check(values: &Values) -> Problems {
     crate::image::check(values, &mut problems);
     disruption_budget(values, &mut problems);
     http_route(values, &mut problems);
+    external_secrets(values, &mut problems);
     problems
 }
 
@@ -197,6 +198,75 @@ fn http_route(values: &Values, out: &mut Problems) {
             "the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])",
         ));
     }
+}
+
+/// What the External Secrets Operator can never serve: another API group, no provider, nothing to
+/// fetch, a refresh interval it cannot parse, a Secret name the API refuses.
+fn external_secrets(values: &Values, out: &mut Problems) {
+    let es = &values.external_secrets;
+    if !es.enabled {
+        return;
+    }
+    let version = es.api_version.strip_prefix("external-secrets.io/v").unwrap_or_default();
+    if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()) {
+        out.push(Problem::at(
+            "externalSecrets.apiVersion",
+            format!("\"{}\" is not an External Secrets API version (use external-secrets.io/v1, or external-secrets.io/v1beta1 for operators before v0.17)", es.api_version),
+        ));
+    }
+    if es.provider.is_empty() {
+        out.push(Problem::at(
+            "externalSecrets.provider",
+            "no provider is set; the SecretStore needs one (e.g. {aws: {service: SecretsManager, region: eu-west-1}}), or set externalSecrets.enabled: false",
+        ));
+    }
+    if es.data.is_empty() {
+        out.push(Problem::at(
+            "externalSecrets.data",
+            "nothing to fetch; the ExternalSecret needs at least one entry (e.g. [{secretKey: db-uri, remoteRef: {key: mlflow/db}}])",
+        ));
+    }
+    if !is_go_duration(&es.refresh_interval) {
+        out.push(Problem::at(
+            "externalSecrets.refreshInterval",
+            format!("\"{}\" is not a duration (e.g. 1h, 15m, 1h30m, or 0 to fetch once)", es.refresh_interval),
+        ));
+    }
+    if !es.secret_name.is_empty() && !is_dns1123_subdomain(&es.secret_name) {
+        out.push(Problem::at(
+            "externalSecrets.secretName",
+            format!("\"{}\" is not a valid Secret name (lowercase letters, digits, '-' and '.', at most 253 characters)", es.secret_name),
+        ));
+    }
+}
+
+/// A duration the operator parses (Go's time.ParseDuration): `0`, or numbers (`1`, `1.5`) with
+/// units, e.g. `1h30m`, `500ms`.
+fn is_go_duration(text: &str) -> bool {
+    if text == "0" {
+        return true;
+    }
+    let mut rest = text;
+    while !rest.is_empty() {
+        let whole = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let mut end = whole;
+        if let Some(fraction) = rest[whole..].strip_prefix('.') {
+            let digits = fraction.find(|c: char| !c.is_ascii_digit()).unwrap_or(fraction.len());
+            if digits == 0 {
+                return false;
+            }
+            end += 1 + digits;
+        }
+        let tail = &rest[end..];
+        let Some(unit) = ["ns", "us", "µs", "ms", "s", "m", "h"].into_iter().find(|u| tail.starts_with(u)) else {
+            return false;
+        };
+        if whole == 0 {
+            return false;
+        }
+        rest = &tail[unit.len()..];
+    }
+    !text.is_empty()
 }
 
 /// The API refuses a PodDisruptionBudget with both bounds.

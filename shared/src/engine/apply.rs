@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::core::DynamicObject;
+use kube::core::{ApiResource, DynamicObject};
 use kube::Client;
 use serde_json::json;
 
@@ -59,7 +59,20 @@ pub struct Applier {
 
 impl Applier {
     pub fn api(&self, kind: Kind) -> Api<DynamicObject> {
-        let resource = kind.api_resource();
+        self.api_of(kind, kind.api_resource())
+    }
+
+    /// The API of a member at its own apiVersion (the External Secrets objects' is a value).
+    pub fn member_api(&self, member: &Member) -> Api<DynamicObject> {
+        let mut resource = member.kind.api_resource();
+        if let Some(types) = &member.object.types {
+            resource.version = types.api_version.rsplit('/').next().unwrap_or_default().to_string();
+            resource.api_version = types.api_version.clone();
+        }
+        self.api_of(member.kind, resource)
+    }
+
+    fn api_of(&self, kind: Kind, resource: ApiResource) -> Api<DynamicObject> {
         if kind.namespaced {
             Api::namespaced_with(self.client.clone(), &self.namespace, &resource)
         } else {
@@ -76,7 +89,7 @@ impl Applier {
 
     /// Applies one object; a conflict names the fields and the manager holding them.
     pub async fn apply(&self, member: &Member) -> Result<DynamicObject, Failure> {
-        let api = self.api(member.kind);
+        let api = self.member_api(member);
         let result = api.patch(member.name(), &self.params(), &Patch::Apply(&member.object)).await;
         self.log("PATCH (apply)", member, &result);
         result.map_err(|err| apply_error(member, err))

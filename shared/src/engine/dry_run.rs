@@ -27,7 +27,7 @@ pub async fn check(applier: &Applier, members: &[Member], judged: &Judged<'_>, f
     params.force = force || applier.force_conflicts;
     let params = &params;
     let results = join_all(members.iter().map(|m| async move {
-        applier.api(m.kind).patch(m.name(), params, &Patch::Apply(&m.object)).await
+        applier.member_api(m).patch(m.name(), params, &Patch::Apply(&m.object)).await
     }))
     .await;
     let mut problems = Problems::default();

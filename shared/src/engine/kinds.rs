@@ -19,13 +19,16 @@ const fn kind(group: &'static str, version: &'static str, kind: &'static str, pl
     Kind { group, version, kind, plural, namespaced, wave }
 }
 
-pub const KINDS: [Kind; 17] = [
+pub const KINDS: [Kind; 19] = [
     kind("", "v1", "ServiceAccount", "serviceaccounts", true, 0),
     kind("", "v1", "ConfigMap", "configmaps", true, 0),
     kind("", "v1", "Secret", "secrets", true, 0),
     kind("rbac.authorization.k8s.io", "v1", "Role", "roles", true, 0),
     kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, 0),
     kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, 0),
+    // Applied at the apiVersion of externalSecrets.apiVersion (Applier::member_api).
+    kind("external-secrets.io", "v1", "SecretStore", "secretstores", true, 0),
+    kind("external-secrets.io", "v1", "ExternalSecret", "externalsecrets", true, 1),
     kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, 1),
     kind("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, 1),
     kind("", "v1", "Service", "services", true, 1),

@@ -7,6 +7,7 @@ pub mod applyset;
 pub mod chart;
 pub mod dry_run;
 pub mod events;
+pub mod external_secrets;
 pub mod helm;
 pub mod kinds;
 pub mod migrate;
@@ -104,7 +105,8 @@ pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOp
         deletes.extend(kinds.iter().copied().filter(|k| k.kind == "Job"));
     }
     let wait = options.wait && !options.dry_run_server;
-    let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds, deletes, wait };
+    let made = made_secrets(&prepared.rendered.objects);
+    let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds, deletes, wait, made };
     let problems = preflight::check(client, &plan).await;
     if !problems.is_empty() {
         return Err(Failure::Input(problems));
@@ -161,6 +163,8 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
     progress.phase("applying");
     applier.apply(&parent_member(&all_kinds)).await?;
     let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
+    let (secrets, rest): (Vec<Member>, Vec<Member>) = rest.into_iter().partition(external_secrets::is_external_secrets);
+    external_secrets::apply_and_wait(&applier, &secrets, options.timeout, progress).await?;
     for job in &jobs {
         migrate::run(&applier, job, options.timeout, progress).await?;
     }
@@ -185,6 +189,17 @@ async fn planned_deletions(client: &Client, prepared: &Prepared) -> BTreeSet<Kin
     let keep = prepared.rendered.objects.iter().map(Member::plain).map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
     let doomed = applier.doomed(&id, &applyset::group_kinds(&parent), &keep).await.unwrap_or_default();
     doomed.into_iter().map(|(kind, _)| kind).filter(|k| k.kind != "PersistentVolumeClaim").collect()
+}
+
+/// The Secrets the release makes through an ExternalSecret: references to them need not exist yet.
+fn made_secrets(objects: &[crate::render::Object]) -> BTreeSet<String> {
+    objects
+        .iter()
+        .filter_map(|o| match o {
+            crate::render::Object::ExternalSecret(e) => e.data.pointer("/spec/target/name").and_then(serde_json::Value::as_str).map(String::from),
+            _ => None,
+        })
+        .collect()
 }
 
 fn judged(prepared: &Prepared) -> dry_run::Judged<'_> {

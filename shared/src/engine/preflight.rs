@@ -93,6 +93,8 @@ pub struct Plan<'a> {
     pub deletes: BTreeSet<Kind>,
     /// Whether the run waits (watches) for the release.
     pub wait: bool,
+    /// Secrets the release's ExternalSecret makes (not there before the install).
+    pub made: BTreeSet<String>,
 }
 
 pub async fn check(client: &Client, plan: &Plan<'_>) -> Problems {
@@ -105,7 +107,7 @@ pub async fn check(client: &Client, plan: &Plan<'_>) -> Problems {
         referenced_objects(client, plan, namespace_exists, &mut problems).await;
     }
     storage_class(client, plan.values, &mut problems).await;
-    service_monitor_crd(client, plan.values, &mut problems).await;
+    crds(client, plan.values, &mut problems).await;
     permissions(client, plan, &mut problems).await;
     problems
 }
@@ -144,7 +146,8 @@ async fn namespace(client: &Client, plan: &Plan<'_>, problems: &mut Problems) ->
 
 async fn referenced_objects(client: &Client, plan: &Plan<'_>, namespace_exists: bool, problems: &mut Problems) {
     let mut found: BTreeMap<(&str, String), Option<BTreeSet<String>>> = BTreeMap::new();
-    for reference in references(plan.values) {
+    let made = |r: &Reference| r.kind == "Secret" && plan.made.contains(&r.name);
+    for reference in references(plan.values).into_iter().filter(|r| !made(r)) {
         let id = (reference.kind, reference.name.clone());
         if !found.contains_key(&id) {
             let keys = if namespace_exists { object_keys(client, plan.namespace, reference.kind, &reference.name).await } else { Ok(None) };
@@ -217,7 +220,7 @@ async fn storage_class(client: &Client, values: &Values, problems: &mut Problems
     }
 }
 
-async fn service_monitor_crd(client: &Client, values: &Values, problems: &mut Problems) {
+async fn crds(client: &Client, values: &Values, problems: &mut Problems) {
     if values.service_monitor.enabled {
         crd(client, "monitoring.coreos.com/v1", "servicemonitors", problems, || Problem::at(
             "serviceMonitor.enabled",
@@ -231,6 +234,19 @@ async fn service_monitor_crd(client: &Client, values: &Values, problems: &mut Pr
             "the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed (install the Gateway API CRDs, or set httpRoute.enabled=false)",
         ))
         .await;
+    }
+    let es = &values.external_secrets;
+    if es.enabled {
+        for plural in ["secretstores", "externalsecrets"] {
+            crd(client, &es.api_version, plural, problems, || Problem::at(
+                "externalSecrets.enabled",
+                format!(
+                    "the External Secrets CRDs ({}, {plural}) are not installed (install the External Secrets Operator, set externalSecrets.apiVersion to the version it serves, or set externalSecrets.enabled=false)",
+                    es.api_version
+                ),
+            ))
+            .await;
+        }
     }
 }
 

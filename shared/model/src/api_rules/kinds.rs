@@ -41,7 +41,7 @@ pub fn check(object: &Object, out: &mut Out) {
         Object::PodDisruptionBudget(o) => pod_disruption_budget(o, out),
         Object::CronJob(o) => cron_job(o, out),
         Object::Job(o) => job(o, out),
-        Object::ServiceMonitor(o) | Object::HttpRoute(o) => metadata(&o.metadata, Name::Subdomain, out),
+        Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => metadata(&o.metadata, Name::Subdomain, out),
     }
 }
 

@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod deployment;
 mod disruption;
+pub mod external_secrets;
 mod gc;
 mod hosts;
 mod ingress;
@@ -159,6 +160,8 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
     if let Some((role, binding)) = accounts::cluster_role(&ctx) {
         objects.extend([Object::ClusterRole(role), Object::ClusterRoleBinding(binding)]);
     }
+    objects.extend(external_secrets::secret_store(&ctx).map(Object::SecretStore));
+    objects.extend(external_secrets::external_secret(&ctx).map(Object::ExternalSecret));
     objects.extend(storage::persistent_volume_claim(&ctx).map(Object::PersistentVolumeClaim));
     objects.extend(migrate::job(&ctx).map(Object::Job));
     objects.push(Object::Service(service::service(&ctx)));

@@ -32,6 +32,9 @@ pub enum Object {
     ServiceMonitor(DynamicObject),
     /// gateway.networking.k8s.io/v1, a CRD too.
     HttpRoute(DynamicObject),
+    /// external-secrets.io (`externalSecrets.apiVersion`), CRDs of the External Secrets Operator.
+    SecretStore(DynamicObject),
+    ExternalSecret(DynamicObject),
 }
 
 impl Object {
@@ -55,6 +58,7 @@ impl Object {
             Object::Job(o) => serde_json::to_value(o),
             Object::ServiceMonitor(o) => serde_json::to_value(o),
             Object::HttpRoute(o) => serde_json::to_value(o),
+            Object::SecretStore(o) | Object::ExternalSecret(o) => serde_json::to_value(o),
         };
         json.expect("Kubernetes objects serialize to JSON")
     }
@@ -78,6 +82,8 @@ impl Object {
             Object::Job(_) => "Job",
             Object::ServiceMonitor(_) => "ServiceMonitor",
             Object::HttpRoute(_) => "HTTPRoute",
+            Object::SecretStore(_) => "SecretStore",
+            Object::ExternalSecret(_) => "ExternalSecret",
         }
     }
 

@@ -36,6 +36,7 @@ pub struct Values {
     pub ingress: Ingress,
     pub http_route: HttpRoute,
     pub mlflow: Stores,
+    pub external_secrets: ExternalSecrets,
     pub env: Vec<EnvVar>,
     pub env_from: Vec<EnvFromSource>,
     pub extra_volumes: Vec<Volume>,
@@ -195,6 +196,20 @@ pub struct Stores {
     pub registry_store_uri_from: Option<EnvVarSource>,
     pub default_artifact_root: String,
     pub artifacts_destination: String,
+}
+
+/// A SecretStore and an ExternalSecret of the External Secrets Operator: the operator's parts are
+/// passed through as given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExternalSecrets {
+    pub enabled: bool,
+    pub api_version: String,
+    pub provider: serde_json::Map<String, Value>,
+    pub refresh_interval: String,
+    pub secret_name: String,
+    pub template: serde_json::Map<String, Value>,
+    pub data: Vec<serde_json::Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
