@@ -455,6 +455,22 @@ service: {port: 443}
 "#,
     ),
     (
+        "External Secrets without the migration Job (no hooks), the default Secret name, an older apiVersion, a long full name",
+        r#"
+fullnameOverride: a-long-release-name-that-fills-up-all-sixty-three-characters-ab
+externalSecrets:
+  enabled: true
+  apiVersion: external-secrets.io/v1beta1
+  provider: {vault: {server: "https://vault.example.com:8200", path: secret, version: v2, auth: {kubernetes: {mountPath: kubernetes, role: mlflow}}}}
+  refreshInterval: "0"
+  data: [{secretKey: uri, remoteRef: {key: mlflow/db, property: uri}}]
+mlflow:
+  backendStoreUriFrom: {secretKeyRef: {name: a-long-release-name-that-fills-up-all-sixty-three-characters-ab, key: uri}}
+  artifactsDestination: "s3://b/a"
+migrations: {enabled: false}
+"#,
+    ),
+    (
         "OpenShift: the restricted SCC assigns the ids",
         r#"
 openshift: true

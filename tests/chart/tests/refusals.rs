@@ -101,3 +101,26 @@ fn local_stores_must_be_on_a_writable_volume_and_sqlite_has_one_writer() {
     let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
     assert_same_refusals(&cases);
 }
+
+#[test]
+fn external_secrets_that_can_never_work_are_refused_alike() {
+    let store = "mlflow:\n  backendStoreUriFrom:\n    secretKeyRef: {name: mlflow-db, key: uri}\n  artifactsDestination: s3://b/a\n";
+    let provider = "  provider: {aws: {service: SecretsManager, region: eu-west-1}}\n";
+    let data = "  data: [{secretKey: uri, remoteRef: {key: mlflow/db}}]\n";
+    let cases = [
+        (format!("{store}externalSecrets:\n  enabled: true\n"), "externalSecrets.provider: no provider is set"),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}"), "externalSecrets.data: nothing to fetch"),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  apiVersion: external-secrets.io\n"), "externalSecrets.apiVersion: \"external-secrets.io\" is not an External Secrets API version"),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  apiVersion: v1\n"), "is not an External Secrets API version"),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  refreshInterval: 1 hour\n"), "externalSecrets.refreshInterval: \"1 hour\" is not a duration"),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  refreshInterval: .5h\n"), "is not a duration"),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  secretName: MLflow_DB\n"), "externalSecrets.secretName: \"MLflow_DB\" is not a valid Secret name"),
+        // What the operator takes passes; nothing is checked while it is off.
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  apiVersion: external-secrets.io/v1beta1\n  refreshInterval: 1h30m\n  secretName: mlflow-db\n"), ""),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  refreshInterval: \"0\"\n"), ""),
+        (format!("{store}externalSecrets:\n  enabled: true\n{provider}{data}  refreshInterval: 1.5h\n"), ""),
+        (format!("{store}externalSecrets:\n  enabled: false\n  apiVersion: nonsense\n  refreshInterval: soon\n"), ""),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
+    assert_same_refusals(&cases);
+}

@@ -9,6 +9,14 @@ use crate::names;
 
 pub const GROUP: &str = "external-secrets.io";
 
+/// While the migration Job (a pre-install/pre-upgrade hook) runs, helm makes these objects as
+/// hooks before it: the Job reads the Secret they make.
+pub const HOOK: [(&str, &str); 3] = [
+    ("helm.sh/hook", "pre-install,pre-upgrade"),
+    ("helm.sh/hook-weight", "-10"),
+    ("helm.sh/hook-delete-policy", "before-hook-creation"),
+];
+
 fn api_resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, version, kind), plural)
@@ -18,6 +26,9 @@ fn object(ctx: &Context, name: &str, kind: &str, plural: &str, spec: Value) -> D
     let resource = api_resource(&ctx.values.external_secrets.api_version, kind, plural);
     let mut object = DynamicObject::new(name, &resource).within(&ctx.release.namespace);
     object.metadata.labels = Some(labels::common(ctx, None));
+    if ctx.values.migrations() {
+        object.metadata.annotations = Some(HOOK.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    }
     object.data = json!({ "spec": spec });
     object
 }
