@@ -9,7 +9,8 @@ use std::time::Duration;
 use assert_cmd::Command;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
 use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, TestNamespace};
 use serde_json::json;
@@ -626,4 +627,83 @@ async fn an_http_route_without_the_gateway_api_is_refused_before_any_write() {
     assert!(text(&out).contains("httpRoute.enabled: the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed"), "{}", text(&out));
     assert!(members(&ns).await.is_empty(), "something was written");
     ns.delete().await;
+}
+
+/// The External Secrets Operator's CRDs, as much of them as the API server needs to serve them.
+fn external_secrets_crd(kind: &str, plural: &str) -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "metadata": {"name": format!("{plural}.external-secrets.io")},
+        "spec": {
+            "group": "external-secrets.io",
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(), "listKind": format!("{kind}List")},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    }))
+    .unwrap()
+}
+
+/// External Secrets: without the operator's CRDs the install is refused before any write, naming
+/// the key (not the Secret the ExternalSecret would make); with them, the SecretStore and
+/// ExternalSecret are applied first and the install waits for their Secret (made here, as the
+/// operator would) before it applies the Deployment that reads it.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
+    let ns = cluster().namespace("extsec").await;
+    let file = repo_root().join("tests/values/external-secrets.yaml").display().to_string();
+    let args = ["-f", file.as_str(), "--set", "migrations.enabled=false"];
+    let out = install(&ns, &args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("externalSecrets.enabled: the External Secrets CRDs (external-secrets.io/v1, secretstores) are not installed"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("mlflow-backend-store not found"), "the Secret the ExternalSecret makes was required: {}", text(&out));
+    assert!(members(&ns).await.is_empty(), "something was written");
+
+    let crds: Api<CustomResourceDefinition> = Api::all(ns.client());
+    for (kind, plural) in [("SecretStore", "secretstores"), ("ExternalSecret", "externalsecrets")] {
+        match crds.create(&PostParams::default(), &external_secrets_crd(kind, plural)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(err) => panic!("cannot create the {kind} CRD: {err}"),
+        }
+    }
+    let client = ns.client();
+    poll_until(Duration::from_secs(60), || {
+        let client = client.clone();
+        async move {
+            client.list_api_group_resources("external-secrets.io/v1").await.is_ok_and(|l| l.resources.iter().filter(|r| !r.name.contains('/')).count() == 2)
+        }
+    })
+    .await
+    .expect("the External Secrets CRDs are served");
+
+    let namespace = ns.name().to_string();
+    let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let run = tokio::task::spawn_blocking(move || install_in(&namespace, &owned.iter().map(String::as_str).collect::<Vec<_>>()));
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"), "externalsecrets");
+    let externals: Api<DynamicObject> = Api::namespaced_with(ns.client(), ns.name(), &resource);
+    poll_until(Duration::from_secs(120), || {
+        let externals = externals.clone();
+        async move { matches!(externals.get_opt("mlflow-mlflow-externalsecret").await, Ok(Some(_))) }
+    })
+    .await
+    .expect("the ExternalSecret is applied");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(), "the Deployment came before the Secret it reads");
+    secret(&ns, "mlflow-backend-store", &[("db-uri", "postgresql://u:hunter2@db:5432/mlflow")]).await;
+    let out = run.await.unwrap();
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("waiting for Secret/mlflow-backend-store (made by ExternalSecret/mlflow-mlflow-externalsecret"), "{}", text(&out));
+    assert!(ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_some(), "no Deployment after the Secret came: {}", text(&out));
+    assert!(!text(&out).contains("hunter2"), "a secret value reached the output");
+    ns.delete().await;
+    for plural in ["secretstores", "externalsecrets"] {
+        let _ = crds.delete(&format!("{plural}.external-secrets.io"), &Default::default()).await;
+    }
 }

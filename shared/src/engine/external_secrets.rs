@@ -17,17 +17,15 @@ pub fn is_external_secrets(member: &Member) -> bool {
     member.kind.group == kubectl_mlflow_model::render::external_secrets::GROUP
 }
 
-/// Applies the SecretStore and ExternalSecret, then waits (up to `timeout`) for the Secret the
-/// ExternalSecret makes. A server dry run only applies them.
-pub async fn apply_and_wait(applier: &Applier, members: &[Member], timeout: Duration, progress: &mut dyn Sink) -> Result<(), Failure> {
+/// Applies the SecretStore and ExternalSecret, then waits (up to `timeout`, when given) for the
+/// Secret the ExternalSecret makes. A server dry run only applies them.
+pub async fn apply_and_wait(applier: &Applier, members: &[Member], timeout: Option<Duration>, progress: &mut dyn Sink) -> Result<(), Failure> {
     if members.is_empty() {
         return Ok(());
     }
     applier.apply_all(members, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
     let Some(external) = members.iter().find(|m| m.kind.kind == "ExternalSecret") else { return Ok(()) };
-    if applier.dry_run {
-        return Ok(());
-    }
+    let Some(timeout) = timeout.filter(|_| !applier.dry_run) else { return Ok(()) };
     let target = external.object.data.pointer("/spec/target/name").and_then(Value::as_str).unwrap_or_default();
     progress.phase(&format!("waiting for Secret/{target} (made by {} from the secrets manager)", external.describe()));
     let secrets = Api::<Secret>::namespaced(applier.client.clone(), &applier.namespace);

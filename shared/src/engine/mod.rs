@@ -164,7 +164,9 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
     applier.apply(&parent_member(&all_kinds)).await?;
     let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
     let (secrets, rest): (Vec<Member>, Vec<Member>) = rest.into_iter().partition(external_secrets::is_external_secrets);
-    external_secrets::apply_and_wait(&applier, &secrets, options.timeout, progress).await?;
+    // Their Secret is awaited when something reads it next: the migration Job, or the wait.
+    let await_secret = options.wait || !jobs.is_empty();
+    external_secrets::apply_and_wait(&applier, &secrets, await_secret.then_some(options.timeout), progress).await?;
     for job in &jobs {
         migrate::run(&applier, job, options.timeout, progress).await?;
     }
