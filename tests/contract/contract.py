@@ -50,6 +50,8 @@ SECRET_KEY = "contract-flask-secret-key-0123456789"
 TEST_SECRETS = {
     # No PostgreSQL runs here: the backend store Secret gets a SQLite database on a local dir.
     ("mlflow-db-secret", "uri"): lambda inst: f"sqlite:///{inst.dir('db')}/mlflow.db",
+    # The Secret external-secrets.yaml's ExternalSecret makes (the operator assembles the URI).
+    ("mlflow-backend-store", "db-uri"): lambda inst: f"sqlite:///{inst.dir('db')}/mlflow.db",
     ("mlflow-auth-secret", "admin-password"): lambda inst: ADMIN_PASSWORD,
     ("mlflow-auth-secret", "secret-key"): lambda inst: SECRET_KEY,
     ("s3-credentials", "access-key-id"): lambda inst: "AKIACONTRACTTEST",

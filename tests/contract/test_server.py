@@ -33,6 +33,7 @@ SERVER_FILES = [
     "gc.yaml",
     "availability.yaml",
     "httproute.yaml",
+    "external-secrets.yaml",
 ]
 # Values files not run, and why.
 NOT_RUN = {

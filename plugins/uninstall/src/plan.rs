@@ -134,11 +134,14 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
             let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str);
             let annotation = |key: &str| meta.annotations.as_ref().and_then(|a| a.get(key)).map(String::as_str);
             let by_helm = annotation(HELM_RELEASE_NAME) == Some(release) && annotation(HELM_RELEASE_NAMESPACE) == Some(namespace);
+            // Hooks carry no release annotations: the release's chart labels and helm's records say
+            // whose they are (a migration Job kept after a failure, the External Secrets before it).
+            let helm_hook = annotation("helm.sh/hook").is_some() && label("app.kubernetes.io/managed-by") == Some("Helm") && !plan.helm_records.is_empty();
             if kind.kind == "Secret" && label(SECRETS_MARK_LABEL) == Some(SECRETS_MARK) {
                 plan.secrets.push(obj);
             } else if kind.kind == "Secret" && obj.name == applyset::parent_name(release) {
                 plan.parent = Some(obj);
-            } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm {
+            } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm || helm_hook {
                 plan.objects.push(obj);
             } else if kind.namespaced && kind.kind == "Job" && label(COMPONENT_LABEL) == Some(GC_COMPONENT) {
                 plan.gc_jobs.push(obj.clone());

@@ -171,10 +171,18 @@ async fn a_release_of_the_helm_engine_is_removed_with_helm() {
     let helm = Helm::V4.binary().display().to_string();
     assert_ok(&plugin("kubectl-mlflow-install", &ns, &["--helm", "--helm-binary", &helm, "--no-wait"]));
     assert_eq!(helm_releases(Helm::V4, &ns), "mlflow");
+    // A hook helm left (as a failed migration Job stays): the release's labels, no release annotations.
+    let hook: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({"metadata": {
+        "name": "mlflow-mlflow-hook",
+        "labels": {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow", "app.kubernetes.io/managed-by": "Helm"},
+        "annotations": {"helm.sh/hook": "pre-install,pre-upgrade"}}}))
+    .unwrap();
+    ns.api().create(&PostParams::default(), &hook).await.unwrap();
     assert_code(&uninstall(&ns, &[]), 2, "installed with helm");
     let out = uninstall(&ns, &["--helm-binary", &helm]);
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("deleted Secret/sh.helm.release.v1.mlflow.v1"), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted ConfigMap/mlflow-mlflow-hook"), "{}", text(&out));
     assert_eq!(labelled(&ns, "mlflow"), ["persistentvolumeclaim/mlflow-mlflow"]);
     assert_eq!(helm_releases(Helm::V4, &ns), "");
     ns.delete().await;
