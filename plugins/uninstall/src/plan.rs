@@ -79,6 +79,8 @@ pub struct Plan {
     pub objects: Vec<Obj>,
     /// The gc Jobs among the objects (`kubectl mlflow gc`'s own belong to no set: deleted here).
     pub gc_jobs: Vec<Obj>,
+    /// The helm release's hooks among the objects (helm uninstall leaves them: deleted here).
+    pub helm_hooks: Vec<Obj>,
     /// Secrets made by `kubectl mlflow secrets` for the release.
     pub secrets: Vec<Obj>,
     pub claims: Vec<Claim>,
@@ -141,7 +143,10 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
                 plan.secrets.push(obj);
             } else if kind.kind == "Secret" && obj.name == applyset::parent_name(release) {
                 plan.parent = Some(obj);
-            } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm || helm_hook {
+            } else if helm_hook && !by_helm {
+                plan.helm_hooks.push(obj.clone());
+                plan.objects.push(obj);
+            } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm {
                 plan.objects.push(obj);
             } else if kind.namespaced && kind.kind == "Job" && label(COMPONENT_LABEL) == Some(GC_COMPONENT) {
                 plan.gc_jobs.push(obj.clone());

@@ -35,6 +35,7 @@ pub async fn all(cli: &Cli, session: &Session, plan: &Plan, helm_removal: Option
         }
         None => {}
     }
+    delete(session, &plan.helm_hooks).await?;
     deleted.extend(plan.helm_records.iter().cloned());
     if let Some(parent) = &plan.parent {
         progress.phase("deleting the members of the release's ApplySet");
