@@ -657,7 +657,7 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
     let out = install(&ns, &args);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("externalSecrets.enabled: the External Secrets CRDs (external-secrets.io/v1, secretstores) are not installed"),
+        text(&out).contains("externalSecrets.enabled: the External Secrets CRDs (external-secrets.io/v1: secretstores, externalsecrets) are not installed"),
         "{}",
         text(&out)
     );

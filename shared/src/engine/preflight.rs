@@ -237,15 +237,20 @@ async fn crds(client: &Client, values: &Values, problems: &mut Problems) {
     }
     let es = &values.external_secrets;
     if es.enabled {
-        for plural in ["secretstores", "externalsecrets"] {
-            crd(client, &es.api_version, plural, problems, || Problem::at(
+        let served = match client.list_api_group_resources(&es.api_version).await {
+            Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
+            Err(_) => Vec::new(),
+        };
+        let missing: Vec<&str> = ["secretstores", "externalsecrets"].into_iter().filter(|p| !served.iter().any(|s| s == p)).collect();
+        if !missing.is_empty() {
+            problems.push(Problem::at(
                 "externalSecrets.enabled",
                 format!(
-                    "the External Secrets CRDs ({}, {plural}) are not installed (install the External Secrets Operator, set externalSecrets.apiVersion to the version it serves, or set externalSecrets.enabled=false)",
-                    es.api_version
+                    "the External Secrets CRDs ({}: {}) are not installed (install the External Secrets Operator, set externalSecrets.apiVersion to the version it serves, or set externalSecrets.enabled=false)",
+                    es.api_version,
+                    missing.join(", ")
                 ),
-            ))
-            .await;
+            ));
         }
     }
 }
