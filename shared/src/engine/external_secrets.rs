@@ -52,7 +52,7 @@ pub async fn apply_and_wait(applier: &Applier, members: &[Member], timeout: Opti
     Ok(())
 }
 
-/// The ExternalSecret's Ready condition as `reason: message`.
+/// The ExternalSecret's Ready condition: `Ready=<status>: <reason> <message>`.
 fn ready_condition(object: &kube::core::DynamicObject) -> String {
     let conditions = object.data.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
     let ready = conditions.iter().find(|c| c["type"] == "Ready");
