@@ -43,6 +43,15 @@ RELEASE = "mlflow"
 NAMESPACE = "mlflow"
 HEALTH_TIMEOUT = 240.0  # 8-20 s on an idle machine; CI overlaps image and release builds
 LOG_START = "---- server output ----"
+# The default 4 uvicorn workers each import MLflow (about 5 s of CPU apiece): a server of a values
+# file that does not choose its workers runs one, which is enough for every check here.
+ONE_WORKER = ("server.value_options.workers=1",)
+
+
+def server_sets(values_file: str) -> tuple[str, ...]:
+    """The --set flags a test server of this values file gets: one worker unless the file sets them."""
+    chosen = re.search(r"^\s*workers:", (VALUES_DIR / values_file).read_text(), re.MULTILINE)
+    return () if chosen else ONE_WORKER
 
 # Test values of the Secrets the values files refer to. A callable gets the Instance (for paths).
 ADMIN_PASSWORD = "contract-admin-pw-0123"  # >= 12 characters, as MLflow demands
@@ -319,8 +328,10 @@ class Instance:
 class Server:
     """The Deployment's mlflow container, running locally."""
 
-    def __init__(self, values_file: str, root: Path, sets: tuple[str, ...] = ()):
+    def __init__(self, values_file: str, root: Path, sets: tuple[str, ...] | None = None):
         self.values_file = values_file
+        if sets is None:
+            sets = server_sets(values_file)
         self.objects = render(values_file, sets)
         self.port = free_port()
         self.inst = Instance(values_file, self.objects, "mlflow", root, port=self.port, sets=sets)
