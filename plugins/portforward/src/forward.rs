@@ -25,6 +25,11 @@ pub struct Forward {
     pub reporter: Reporter,
 }
 
+/// Bytes moved per read and write in each direction. The default 8 KiB of `copy_bidirectional`
+/// turns a 64 MiB download into 8192 writes to the local socket (and as many reads by the client);
+/// the pod side hands over up to 1 MiB at once (kube's duplex buffer).
+const COPY_BUFFER: usize = 256 * 1024;
+
 /// How often a connection retries when its pod went away between the watch and the connect.
 const ATTEMPTS: usize = 3;
 
@@ -69,7 +74,7 @@ impl Forward {
         let (Some(mut upstream), Some(error)) = (forwarder.take_stream(self.port), forwarder.take_error(self.port)) else {
             return;
         };
-        let copy = tokio::io::copy_bidirectional(local, &mut upstream);
+        let copy = tokio::io::copy_bidirectional_with_sizes(local, &mut upstream, COPY_BUFFER, COPY_BUFFER);
         tokio::pin!(copy);
         tokio::select! {
             result = &mut copy => {
