@@ -78,6 +78,27 @@ fn client_roundtrip(url: &str) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
 }
 
+/// A 3 MiB artifact (more than ten copy buffers of the forward, and not a multiple of one)
+/// uploaded to and downloaded from MLflow's artifact proxy arrives byte for byte.
+async fn artifact_of_several_copy_buffers_survives_both_ways(plugin: &Plugin) {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let blob: Vec<u8> = (0..3 * 1024 * 1024 + 12_345)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let path = "/api/2.0/mlflow-artifacts/artifacts/pf-real/blob.bin";
+    let put = request(plugin.addr(), "PUT", path, &blob).await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
+    assert_eq!(put.status, 200, "PUT {path}: {}", put.text());
+    let got = request(plugin.addr(), "GET", path, b"").await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
+    assert_eq!(got.status, 200, "GET {path}: {}", got.text());
+    assert_eq!(got.body.len(), blob.len(), "GET {path} returned a different length");
+    assert!(got.body == blob, "GET {path} returned other bytes than were uploaded");
+}
+
 fn kubectl(args: &[&str]) {
     let out = cluster().kubectl_output(args);
     assert!(out.is_ok(), "{out:?}");
@@ -93,6 +114,7 @@ async fn real_mlflow_through_the_forward_health_client_and_fifty_concurrent_requ
 
     let run = client_roundtrip(&plugin.urls[0]);
     assert_eq!(run["artifact"], "notes/hello.txt", "{run}");
+    artifact_of_several_copy_buffers_survives_both_ways(&plugin).await;
 
     let addr = plugin.addr();
     let answers = futures::future::join_all((0..50).map(|_| tokio::spawn(async move { request(addr, "GET", "/health", b"").await }))).await;
