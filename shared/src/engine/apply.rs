@@ -95,16 +95,21 @@ impl Applier {
         result.map_err(|err| apply_error(member, err))
     }
 
-    /// Applies every member, wave by wave, the objects of a wave in parallel.
-    pub async fn apply_all(&self, members: &[Member], mut on_applied: impl FnMut(&Member)) -> Result<(), Failure> {
+    /// Applies every member, wave by wave, the objects of a wave in parallel; returns the objects
+    /// as the server stored them.
+    pub async fn apply_all(&self, members: &[Member], mut on_applied: impl FnMut(&Member)) -> Result<Vec<DynamicObject>, Failure> {
         let waves: BTreeSet<u8> = members.iter().map(|m| m.kind.wave).collect();
+        let mut applied = Vec::new();
         for wave in waves {
             let batch: Vec<&Member> = members.iter().filter(|m| m.kind.wave == wave).collect();
             let results = join_all(batch.iter().map(|m| self.apply(m))).await;
             let mut errors = Vec::new();
             for (member, result) in batch.iter().zip(results) {
                 match result {
-                    Ok(_) => on_applied(member),
+                    Ok(object) => {
+                        on_applied(member);
+                        applied.push(object);
+                    }
                     Err(err) => errors.push(err.to_string()),
                 }
             }
@@ -112,7 +117,7 @@ impl Applier {
                 return Err(Failure::Failed(errors.join("\n")));
             }
         }
-        Ok(())
+        Ok(applied)
     }
 
     /// Deletes the set's objects of these kinds that are not in `keep`. PersistentVolumeClaims
@@ -131,17 +136,21 @@ impl Applier {
     }
 
     /// The set's objects of these kinds that are not in `keep`: what [`Applier::prune`] removes.
+    /// The kinds are listed at once.
     pub async fn doomed(
         &self,
         applyset_id: &str,
         group_kinds: &BTreeSet<String>,
         keep: &BTreeSet<(String, String)>,
     ) -> Result<Vec<(Kind, String)>, Failure> {
+        let selector = format!("{PART_OF_LABEL}={applyset_id}");
+        let params = ListParams::default().labels(&selector);
+        let kinds: Vec<(&String, Kind)> = group_kinds.iter().filter_map(|gk| Some((gk, Kind::from_group_kind(gk)?))).collect();
+        let params = &params;
+        let lists = join_all(kinds.iter().map(|(_, kind)| async move { self.api(*kind).list_metadata(params).await })).await;
         let mut doomed = Vec::new();
-        for group_kind in group_kinds {
-            let Some(kind) = Kind::from_group_kind(group_kind) else { continue };
-            let selector = format!("{PART_OF_LABEL}={applyset_id}");
-            let list = match self.api(kind).list_metadata(&ListParams::default().labels(&selector)).await {
+        for ((group_kind, kind), list) in kinds.into_iter().zip(lists) {
+            let list = match list {
                 Ok(list) => list,
                 Err(err) if is_not_found(&err) => continue,
                 Err(err) => return Err(Failure::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err)))),

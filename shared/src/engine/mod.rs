@@ -68,6 +68,8 @@ pub struct InstallOptions {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub notes: Vec<String>,
+    /// The applied Deployment had rolled out already (a rerun that changed nothing): no wait.
+    rolled_out: bool,
 }
 
 /// Whether the cluster is OpenShift: it serves route.openshift.io/v1.
@@ -93,12 +95,17 @@ async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<
 /// wait. Notes for the user are in the outcome.
 pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOptions, progress: &mut dyn Sink) -> Result<Outcome, Failure> {
     let client = &session.client;
-    let namespace = &prepared.release.namespace;
+    let release = &prepared.release;
     let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
     progress.phase("checking the cluster");
-    let mut deletes = match options.engine {
-        Engine::Native => planned_deletions(client, prepared).await,
-        Engine::Helm(_) => BTreeSet::new(),
+    // Read once; a failed read is reported after the preflight, which names a missing permission.
+    let parent = match options.engine {
+        Engine::Native => read_parent(client, &release.name, &release.namespace).await,
+        Engine::Helm(_) => Ok(None),
+    };
+    let mut deletes = match &parent {
+        Ok(Some(parent)) => planned_deletions(client, prepared, parent).await,
+        _ => BTreeSet::new(),
     };
     if matches!(options.engine, Engine::Native) {
         // The migration Job of an earlier run is deleted before the new one is applied.
@@ -106,33 +113,35 @@ pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOp
     }
     let wait = options.wait && !options.dry_run_server;
     let made = made_secrets(&prepared.rendered.objects);
-    let plan = preflight::Plan { values: &prepared.values, namespace, create_namespace: options.create_namespace, kinds, deletes, wait, made };
-    let problems = preflight::check(client, &plan).await;
-    if !problems.is_empty() {
-        return Err(Failure::Input(problems));
-    }
+    let plan = preflight::Plan { values: &prepared.values, namespace: &release.namespace, create_namespace: options.create_namespace, kinds, deletes, wait, made };
     let mut outcome = match &options.engine {
-        Engine::Native => install_native(client, prepared, options, progress).await?,
-        Engine::Helm(helm) => install_with_helm(helm, prepared, session, options, progress).await?,
+        Engine::Native => install_native(client, prepared, &plan, parent, options, progress).await?,
+        Engine::Helm(helm) => {
+            let findings = preflight::check(client, &plan).await;
+            if !findings.problems.is_empty() {
+                return Err(Failure::Input(findings.problems));
+            }
+            install_with_helm(helm, prepared, session, options, progress).await?
+        }
     };
-    if options.wait && !options.dry_run_server {
+    if wait && !outcome.rolled_out {
         wait::wait(client, &prepared.rendered.wait, options.timeout, progress).await?;
     }
     outcome.notes.extend(prepared.rendered.access.iter().cloned());
     Ok(outcome)
 }
 
-async fn install_native(client: &Client, prepared: &Prepared, options: &InstallOptions, progress: &mut dyn Sink) -> Result<Outcome, Failure> {
+async fn install_native(
+    client: &Client,
+    prepared: &Prepared,
+    plan: &preflight::Plan<'_>,
+    parent: Result<Option<Secret>, Failure>,
+    options: &InstallOptions,
+    progress: &mut dyn Sink,
+) -> Result<Outcome, Failure> {
     let release = &prepared.release;
     let ns = &release.namespace;
-    let parent = read_parent(client, &release.name, ns).await?;
-    if let Some(tooling) = parent.as_ref().and_then(applyset::foreign_tooling) {
-        return Err(Failure::Failed(format!(
-            "Secret/{} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool, or another release name)",
-            applyset::parent_name(&release.name)
-        )));
-    }
-    let old_kinds = parent.as_ref().map(applyset::group_kinds).unwrap_or_default();
+    let old_kinds = parent.as_ref().ok().and_then(Option::as_ref).map(applyset::group_kinds).unwrap_or_default();
     let id = applyset::id(&applyset::parent_name(&release.name), ns);
     let members: Vec<Member> = prepared.rendered.objects.iter().map(|o| Member::from_object(o, &id)).collect();
     let new_kinds: BTreeSet<String> = members.iter().map(|m| m.kind.group_kind()).collect();
@@ -154,10 +163,23 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
         object: serde_json::from_value(serde_json::to_value(applyset::parent(&release.name, ns, labels.clone(), kinds, &values_yaml)).expect("serializes"))
             .expect("a Secret is a valid object"),
     };
-    progress.phase("server-side dry run of every object");
+    progress.phase("checking the cluster and a server-side dry run of every object");
     let everything: Vec<Member> = std::iter::once(parent_member(&all_kinds)).chain(members.iter().cloned()).collect();
-    dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &judged(prepared), false).await?;
-    if options.create_namespace {
+    // Both only read (a dry run persists nothing), so they go at once; their verdicts are taken
+    // in the order they always were: the preflight's problems first.
+    let dry_run = async { dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &judged(prepared), false).await };
+    let (findings, dry_run) = futures::join!(preflight::check(client, plan), dry_run);
+    if !findings.problems.is_empty() {
+        return Err(Failure::Input(findings.problems));
+    }
+    if let Some(tooling) = parent?.as_ref().and_then(applyset::foreign_tooling) {
+        return Err(Failure::Failed(format!(
+            "Secret/{} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool, or another release name)",
+            applyset::parent_name(&release.name)
+        )));
+    }
+    dry_run?;
+    if options.create_namespace && !findings.namespace_exists {
         ensure_namespace(client, ns, options.dry_run_server).await?;
     }
     progress.phase("applying");
@@ -170,26 +192,29 @@ async fn install_native(client: &Client, prepared: &Prepared, options: &InstallO
     for job in &jobs {
         migrate::run(&applier, job, options.timeout, progress).await?;
     }
-    applier.apply_all(&rest, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
+    let applied = applier.apply_all(&rest, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
     let keep: BTreeSet<(String, String)> = members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
     let pruned = applier.prune(&id, &all_kinds, &keep).await?;
-    applier.apply(&parent_member(&new_kinds)).await?;
+    // The parent already says exactly this when no kind left the set.
+    if all_kinds != new_kinds {
+        applier.apply(&parent_member(&new_kinds)).await?;
+    }
     let mut notes = pruned;
     if options.dry_run_server {
         notes.push(format!("server dry run: the API server accepted all {} objects; nothing was persisted", members.len() + 1));
     }
-    Ok(Outcome { notes })
+    let rolled_out = !options.dry_run_server && applied.iter().any(|o| wait::is_rolled_out(o, &prepared.rendered.wait));
+    Ok(Outcome { notes, rolled_out })
 }
 
 /// The kinds an upgrade will prune objects of (PersistentVolumeClaims only leave the set). A read
 /// that fails leaves the question to the permission check of `list`.
-async fn planned_deletions(client: &Client, prepared: &Prepared) -> BTreeSet<Kind> {
+async fn planned_deletions(client: &Client, prepared: &Prepared, parent: &Secret) -> BTreeSet<Kind> {
     let release = &prepared.release;
-    let Ok(Some(parent)) = read_parent(client, &release.name, &release.namespace).await else { return BTreeSet::new() };
     let id = applyset::id(&applyset::parent_name(&release.name), &release.namespace);
     let applier = Applier { client: client.clone(), namespace: release.namespace.clone(), force_conflicts: false, dry_run: true, verbose: false };
     let keep = prepared.rendered.objects.iter().map(Member::plain).map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
-    let doomed = applier.doomed(&id, &applyset::group_kinds(&parent), &keep).await.unwrap_or_default();
+    let doomed = applier.doomed(&id, &applyset::group_kinds(parent), &keep).await.unwrap_or_default();
     doomed.into_iter().map(|(kind, _)| kind).filter(|k| k.kind != "PersistentVolumeClaim").collect()
 }
 
@@ -259,5 +284,5 @@ async fn install_with_helm(
         }
     }
     result?;
-    Ok(Outcome { notes: vec![format!("helm release {} is listed by: helm list -n {}", prepared.release.name, prepared.release.namespace)] })
+    Ok(Outcome { notes: vec![format!("helm release {} is listed by: helm list -n {}", prepared.release.name, prepared.release.namespace)], ..Outcome::default() })
 }

@@ -97,19 +97,40 @@ pub struct Plan<'a> {
     pub made: BTreeSet<String>,
 }
 
-pub async fn check(client: &Client, plan: &Plan<'_>) -> Problems {
-    let mut problems = Problems::default();
-    if let Err(problem) = server_version(client).await {
-        problems.push(problem);
-    }
-    let namespace_exists = namespace(client, plan, &mut problems).await;
-    if namespace_exists || plan.create_namespace {
-        referenced_objects(client, plan, namespace_exists, &mut problems).await;
-    }
-    storage_class(client, plan.values, &mut problems).await;
-    crds(client, plan.values, &mut problems).await;
-    permissions(client, plan, &mut problems).await;
-    problems
+/// What the preflight found: the problems, and whether the namespace exists already.
+pub struct Findings {
+    pub problems: Problems,
+    pub namespace_exists: bool,
+}
+
+/// Runs every check at once (they are independent reads); the problems come in a fixed order.
+pub async fn check(client: &Client, plan: &Plan<'_>) -> Findings {
+    let version = async { Problems(server_version(client).await.err().into_iter().collect()) };
+    let namespace_and_references = async {
+        let mut problems = Problems::default();
+        let namespace_exists = namespace(client, plan, &mut problems).await;
+        if namespace_exists || plan.create_namespace {
+            referenced_objects(client, plan, namespace_exists, &mut problems).await;
+        }
+        (problems, namespace_exists)
+    };
+    let storage = async {
+        let mut problems = Problems::default();
+        storage_class(client, plan.values, &mut problems).await;
+        crds(client, plan.values, &mut problems).await;
+        problems
+    };
+    let access = async {
+        let mut problems = Problems::default();
+        permissions(client, plan, &mut problems).await;
+        problems
+    };
+    let (version, (namespace_problems, namespace_exists), storage, access) = futures::join!(version, namespace_and_references, storage, access);
+    let mut problems = version;
+    problems.extend(namespace_problems);
+    problems.extend(storage);
+    problems.extend(access);
+    Findings { problems, namespace_exists }
 }
 
 async fn server_version(client: &Client) -> Result<(), Problem> {

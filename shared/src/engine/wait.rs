@@ -177,6 +177,13 @@ async fn warning(client: &Client, target: &Target, state: &mut State, event: &Ev
     Some(Err(Failure::Failed(format!("{kind}/{name}: {reason}: {message}\n{details}"))))
 }
 
+/// Whether an object the apply returned is the target's Deployment, rolled out at the generation
+/// just applied (a rerun that changed nothing): what the watch would see first, so no watch.
+pub fn is_rolled_out(object: &kube::core::DynamicObject, target: &Target) -> bool {
+    let is_target = object.types.as_ref().is_some_and(|t| t.kind == "Deployment") && object.metadata.name.as_deref() == Some(target.deployment.as_str());
+    is_target && serde_json::to_value(object).ok().and_then(|v| serde_json::from_value::<Deployment>(v).ok()).is_some_and(|d| rollout_status(&d).0)
+}
+
 /// What `kubectl rollout status` says: done only when the controller has seen the latest spec and
 /// every replica is updated and available.
 pub fn rollout_status(deployment: &Deployment) -> (bool, String) {
