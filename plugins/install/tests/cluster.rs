@@ -108,10 +108,17 @@ async fn the_zero_flag_quick_start_becomes_available_and_a_rerun_changes_nothing
     let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap();
     let parent_version = parent.metadata.resource_version.clone();
     assert!(parent.metadata.labels.unwrap().contains_key("applyset.kubernetes.io/id"));
-    assert_ok(&install(&ns, &[]));
+    let rerun = install(&ns, &[]);
+    assert_ok(&rerun);
     assert_eq!(members(&ns).await, before, "a second install must change no member");
     let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap();
     assert_eq!(parent.metadata.resource_version, parent_version);
+    // The apply returned the Deployment rolled out at its generation: nothing to watch.
+    assert!(!text(&rerun).contains("to roll out"), "a rerun that changed nothing watched: {}", text(&rerun));
+    let changed = install(&ns, &["--set", "resources.requests.cpu=150m"]);
+    assert_ok(&changed);
+    assert!(text(&changed).contains("waiting for Deployment/mlflow-mlflow to roll out"), "{}", text(&changed));
+    assert!(available(&ns, "mlflow-mlflow").await, "an upgrade returned before its rollout");
     ns.delete().await;
 }
 
@@ -142,7 +149,17 @@ async fn an_upgrade_prunes_what_is_no_longer_rendered() {
     assert_eq!(after, expected);
     let kubectl = cluster().kubectl_output(&["get", "ingress,networkpolicy", "-n", ns.name(), "-o", "name"]).unwrap();
     assert!(kubectl.trim().is_empty(), "left behind: {kubectl}");
+    assert_eq!(parent_kinds(&ns).await, "Deployment.apps,PersistentVolumeClaim,Service,ServiceAccount");
+    // A kind added (none removed): the parent lists it from the first apply on.
+    assert_ok(&install(&ns, &["--set", "ingress.enabled=true", "--no-wait"]));
+    assert_eq!(parent_kinds(&ns).await, "Deployment.apps,Ingress.networking.k8s.io,PersistentVolumeClaim,Service,ServiceAccount");
     ns.delete().await;
+}
+
+/// The group-kinds the release's ApplySet parent says its members have.
+async fn parent_kinds(ns: &TestNamespace) -> String {
+    let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap();
+    parent.metadata.annotations.unwrap()["applyset.kubernetes.io/contains-group-kinds"].clone()
 }
 
 #[tokio::test]
