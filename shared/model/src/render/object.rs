@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Servi
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube_core::DynamicObject;
 use serde_json::Value;
 
@@ -87,11 +88,30 @@ impl Object {
         }
     }
 
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Object::ServiceAccount(o) => &o.metadata,
+            Object::ConfigMap(o) => &o.metadata,
+            Object::Secret(o) => &o.metadata,
+            Object::Role(o) => &o.metadata,
+            Object::RoleBinding(o) => &o.metadata,
+            Object::ClusterRole(o) => &o.metadata,
+            Object::ClusterRoleBinding(o) => &o.metadata,
+            Object::PersistentVolumeClaim(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::Deployment(o) => &o.metadata,
+            Object::Ingress(o) => &o.metadata,
+            Object::NetworkPolicy(o) => &o.metadata,
+            Object::PodDisruptionBudget(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
+            Object::Job(o) => &o.metadata,
+            Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => &o.metadata,
+        }
+    }
+
     /// `kind/name`, as kubectl names objects in messages.
     pub fn describe(&self) -> String {
-        let json = self.to_json();
-        let name = json.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-        format!("{}/{name}", self.kind())
+        format!("{}/{}", self.kind(), self.metadata().name.as_deref().unwrap_or(""))
     }
 }
 
