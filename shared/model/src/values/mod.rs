@@ -21,9 +21,12 @@ use crate::problem::{join, Problem, Problems};
 /// `charts/values.yaml`, the only home of the defaults.
 pub const DEFAULTS_YAML: &str = include_str!("../../../../charts/values.yaml");
 
+/// [`DEFAULTS_YAML`] as JSON, converted by build.rs: JSON parses several times faster.
+const DEFAULTS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/values.json"));
+
 /// The chart's defaults as a tree.
 pub fn defaults() -> Value {
-    crate::yaml::parse(DEFAULTS_YAML).expect("charts/values.yaml is valid YAML")
+    serde_json::from_str(DEFAULTS_JSON).expect("build.rs wrote valid JSON")
 }
 
 /// One user-given source of values, in command-line order.
