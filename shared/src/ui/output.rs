@@ -28,8 +28,9 @@ pub fn object<T: Serialize>(object: &T, format: Format) -> String {
     }
 }
 
+/// A rendered object serializes through its own JSON tree already: no second copy of it here.
 fn yaml_document<T: Serialize>(object: &T) -> String {
-    format!("---\n{}", crate::yaml::to_string(&serde_json::to_value(object).expect("objects serialize")))
+    format!("---\n{}", crate::yaml::to_string(object))
 }
 
 fn json_text(value: &serde_json::Value) -> String {
