@@ -1,6 +1,6 @@
 //! Merging values exactly as helm does.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Helm's `mergeMaps`, used between user sources (`-f` files in order): maps merge key by key,
 /// anything else in `over` replaces what `base` had, `null` included.
@@ -25,28 +25,30 @@ pub fn merge(base: &mut Value, over: Value) {
 /// Helm's coalescing of the user's values over the chart's defaults: maps merge key by key, a
 /// user `null` deletes the default, anything else replaces it.
 pub fn coalesce(defaults: &Value, user: &Value) -> Value {
+    let mut out = defaults.clone();
+    coalesce_into(&mut out, user);
+    out
+}
+
+/// [`coalesce`] in place: the defaults become the merged values, without copying them. The
+/// defaults keep their order; keys only the user has follow, in the user's order.
+pub fn coalesce_into(defaults: &mut Value, user: &Value) {
     match (defaults, user) {
         (Value::Object(defaults), Value::Object(user)) => {
-            let mut out = Map::new();
-            for (key, default) in defaults {
-                match user.get(key) {
-                    None => {
-                        out.insert(key.clone(), default.clone());
-                    }
-                    Some(Value::Null) => {}
-                    Some(value) => {
-                        out.insert(key.clone(), coalesce(default, value));
-                    }
-                }
-            }
             for (key, value) in user {
-                if !defaults.contains_key(key) && !value.is_null() {
-                    out.insert(key.clone(), strip_nulls(value));
+                if value.is_null() {
+                    defaults.shift_remove(key);
+                    continue;
+                }
+                match defaults.get_mut(key) {
+                    Some(default) => coalesce_into(default, value),
+                    None => {
+                        defaults.insert(key.clone(), strip_nulls(value));
+                    }
                 }
             }
-            Value::Object(out)
         }
-        (_, user) => strip_nulls(user),
+        (defaults, user) => *defaults = strip_nulls(user),
     }
 }
 
@@ -79,5 +81,16 @@ mod tests {
         let defaults = json!({"a": {"b": 1, "c": 2}, "d": 4});
         let user = json!({"a": {"b": null}, "e": {"f": null, "g": 1}});
         assert_eq!(coalesce(&defaults, &user), json!({"a": {"c": 2}, "d": 4, "e": {"g": 1}}));
+    }
+
+    #[test]
+    fn defaults_keep_their_order_and_new_keys_follow() {
+        let defaults = json!({"z": 1, "a": {"y": 1, "b": 2}, "m": 3});
+        let user = json!({"n": 1, "a": {"c": 1, "y": null}, "z": 2, "b": 0});
+        let merged = coalesce(&defaults, &user);
+        let keys: Vec<&str> = merged.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["z", "a", "m", "n", "b"]);
+        let inner: Vec<&str> = merged["a"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(inner, ["b", "c"]);
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-pub use merge::{coalesce, merge};
+pub use merge::{coalesce, coalesce_into, merge};
 pub use model::Values;
 pub use set::SetKind;
 
@@ -169,7 +169,8 @@ fn is_empty(value: &Value) -> bool {
 
 /// Merges the user's values over the defaults and turns them into [`Values`].
 pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
-    let mut merged = coalesce(&defaults(), user);
+    let mut merged = defaults();
+    coalesce_into(&mut merged, user);
     normalize_quantities(&mut merged);
     let problems = schema::check(schema::schema(), &merged, schema::Scope::Merged);
     if !problems.is_empty() {
