@@ -51,6 +51,30 @@ def info(request):
     return items
 
 
+@pytest.fixture
+def srv(servers, info, request):
+    """The server of the test's values_file marker."""
+    return started(servers, request.node.get_closest_marker("values_file").args[0], info)
+
+
+def values_file_of(item) -> str | None:
+    """The values file whose server a test uses: its parameter or its values_file marker."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "values_file" in callspec.params:
+        return callspec.params["values_file"]
+    marker = item.get_closest_marker("values_file")
+    return marker.args[0] if marker else None
+
+
+def pytest_collection_modifyitems(items):
+    """Runs the tests of one values file one after another, whatever their module, so that its
+    server starts once (a server start costs about 10 s of CPU). The order is otherwise kept."""
+    first: dict[str | None, int] = {}
+    for i, item in enumerate(items):
+        first.setdefault(values_file_of(item), i)
+    items.sort(key=lambda item: first[values_file_of(item)])
+
+
 def started(pool: ServerPool, values_file: str, info: list) -> Server:
     srv = pool.get(values_file)
     info.append(srv)

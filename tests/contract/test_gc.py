@@ -11,7 +11,8 @@ mounts the same PVC as the server and so gets the same local directories.
 
 from pathlib import Path
 
-from conftest import started
+import pytest
+
 from contract import dir_listing, run_gc, run_plugin_gc
 
 
@@ -31,10 +32,10 @@ def gc(srv, info, sets=()):
     return p
 
 
-def test_gc_older_than_keeps_recent_then_purges(servers, info):
+@pytest.mark.values_file("gc.yaml")
+def test_gc_older_than_keeps_recent_then_purges(srv, info):
     """gc.yaml renders --older-than=30d: a run deleted just now is kept. Rendered without olderThan
     (--set garbageCollection.olderThan=), the same CronJob removes the run and its artifacts."""
-    srv = started(servers, "gc.yaml", info)
     out = srv.client("roundtrip", "--delete")
     adir = artifact_dir(srv, out)
     assert adir is not None and "notes/hello.txt" in "\n".join(dir_listing(adir)), dir_listing(adir)
@@ -54,10 +55,10 @@ def test_gc_older_than_keeps_recent_then_purges(servers, info):
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
-def test_gc_with_basic_auth(servers, info):
+@pytest.mark.values_file("basic-auth.yaml")
+def test_gc_with_basic_auth(srv, info):
     """With basic auth the gc logs in to the server as the admin (MLFLOW_TRACKING_USERNAME/PASSWORD)
     to delete proxied artifacts: basic-auth.yaml with garbageCollection.enabled=true."""
-    srv = started(servers, "basic-auth.yaml", info)
     out = srv.client("roundtrip", "--delete")
     adir = artifact_dir(srv, out)
     assert adir is not None and adir.exists()
@@ -67,12 +68,12 @@ def test_gc_with_basic_auth(servers, info):
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
-def test_gc_all_workspaces(servers, info, tmp_path):
+@pytest.mark.values_file("workspaces.yaml")
+def test_gc_all_workspaces(srv, info, tmp_path):
     """workspaces.yaml renders --all-workspaces: a run soft-deleted in a non-default workspace is
     purged with its artifacts. The server's default artifact root is an s3 bucket (not reachable
     here, and deleting there needs boto3), so the client creates this workspace with its own
     artifact root on a local directory (a per-workspace client setting, not a rendered value)."""
-    srv = started(servers, "workspaces.yaml", info)
     root = tmp_path / "team-gc-artifacts"
     out = srv.client("roundtrip", "--workspace", "team-gc", "--workspace-artifact-root", root.as_uri(), "--delete")
     adir = Path(out["artifact_uri"].removeprefix("file://"))
@@ -83,11 +84,11 @@ def test_gc_all_workspaces(servers, info, tmp_path):
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
-def test_the_gc_plugins_job_purges_like_the_cronjob(servers, info):
+@pytest.mark.values_file("basic-auth.yaml")
+def test_the_gc_plugins_job_purges_like_the_cronjob(srv, info):
     """`kubectl mlflow gc` builds its Job from the release's Deployment (image, env, volumes,
     credentials): its command, run the same way, keeps a run deleted just now with
     --older-than 30d and removes it, with its artifacts, without."""
-    srv = started(servers, "basic-auth.yaml", info)
     out = srv.client("roundtrip", "--delete")
     adir = artifact_dir(srv, out)
     assert adir is not None and adir.exists()
@@ -105,12 +106,12 @@ def test_the_gc_plugins_job_purges_like_the_cronjob(servers, info):
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
-def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(servers, info):
+@pytest.mark.values_file("gc.yaml")
+def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(srv, info):
     """The gc finds the store through its env (MLFLOW_TRACKING_URI=$(MLFLOW_BACKEND_STORE_URI)),
     not its arguments; the plugin's Job, made from gc.yaml's CronJob, passes --jobs and
     --logged-model-ids to MLflow: a soft-deleted logged model is purged (a second purge of the
     same id fails, as for any id MLflow does not hold as deleted), the soft-deleted run with it."""
-    srv = started(servers, "gc.yaml", info)
     out = srv.client("roundtrip", "--delete")
     model = srv.client("deleted-logged-model")["model_id"]
     for inst in (run_gc(srv)[0], run_plugin_gc(srv, ("--older-than", "30d"))[0]):
