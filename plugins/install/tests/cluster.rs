@@ -449,7 +449,10 @@ async fn seed_commands(which: Helm) {
         "--wait", "--timeout", "3m",
     ]);
     assert!(notes.contains(&format!("kubectl port-forward -n {} svc/mlflow-mlflow 5000:5000", ns.name())), "{notes}");
-    assert!(available(&ns, "mlflow-mlflow").await);
+    // helm 3's --wait counts the ready pods of the new ReplicaSet; the Deployment's own status
+    // follows when the deployment controller next syncs it (seconds later on a loaded machine).
+    let rolled_out = poll_until(Duration::from_secs(30), || available(&ns, "mlflow-mlflow")).await;
+    assert!(rolled_out.is_ok(), "the Deployment is not available 30 s after helm install --wait");
     let dir = tempfile::tempdir().unwrap();
     let values = dir.path().join("my-values.yaml");
     std::fs::write(&values, "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n  artifactsDestination: /mlflow/artifacts\ngarbageCollection:\n  enabled: true\n  olderThan: 30d\n").unwrap();
