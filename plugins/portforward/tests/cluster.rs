@@ -205,7 +205,10 @@ async fn follows_the_release_when_its_pod_is_deleted_or_stops_being_ready() {
     // Deleted: the next Ready pod takes over, without restarting the plugin.
     let first = pod_behind(&plugin).await;
     pods.delete(&first, &DeleteParams::default()).await.unwrap();
-    plugin.wait_stderr(&format!("pod {first} is terminating: forwarding to pod"), SWITCH);
+    // The watch may deliver "terminating" and "gone" before the announcement is made: either is right.
+    let terminating = format!("pod {first} is terminating: forwarding to pod");
+    let gone = format!("pod {first} is gone: forwarding to pod");
+    plugin.wait_stderr_any(&[&terminating, &gone], SWITCH);
     let second = pod_behind(&plugin).await;
     assert_ne!(second, first);
 

@@ -71,13 +71,18 @@ impl Plugin {
 
     /// Waits (at most `timeout`) until stderr holds `needle`; the text after the test started.
     pub fn wait_stderr(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_stderr_any(&[needle], timeout)
+    }
+
+    /// Waits (at most `timeout`) until stderr holds one of `needles`.
+    pub fn wait_stderr_any(&self, needles: &[&str], timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let text = self.stderr();
-            if text.contains(needle) {
+            if needles.iter().any(|needle| text.contains(needle)) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "{needle:?} not on the plugin's stderr within {timeout:?}:\n{text}");
+            assert!(Instant::now() < deadline, "none of {needles:?} on the plugin's stderr within {timeout:?}:\n{text}");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
