@@ -204,6 +204,23 @@ async fn a_missing_secret_is_named_and_nothing_is_written() {
     ns.delete().await;
 }
 
+/// The slim image has no database driver: a PostgreSQL URI read from a Secret is refused before
+/// any write, naming the Secret and the module but never the URI.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_secrets_postgresql_uri_with_the_slim_image_is_refused_without_showing_it() {
+    let ns = cluster().namespace("slim-db").await;
+    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://mlflow:hunter2@postgres:5432/mlflow")]).await;
+    let out = install(&ns, &["-f", "tests/values/postgres-secret.yaml", "--set", "image.tag=v3.17.2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = "mlflow.backendStoreUriFrom: the postgresql store URI in Secret mlflow-db-secret key uri needs the Python module psycopg2, which the image ghcr.io/mlflow/mlflow:v3.17.2 lacks";
+    assert!(stderr.contains(expected), "{stderr}");
+    assert!(!stderr.contains("hunter2") && !stderr.contains("postgres:5432"), "{stderr}");
+    assert!(members(&ns).await.is_empty(), "objects were written despite the error");
+    ns.delete().await;
+}
+
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn pods_are_admitted_under_the_restricted_pod_security_standard() {

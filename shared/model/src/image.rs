@@ -44,18 +44,34 @@ pub fn check(values: &Values, out: &mut Problems) {
         return;
     }
     for need in needs(values) {
-        out.push(Problem::at(
-            need.path,
-            format!(
-                "{} needs the Python module {}, which the image {} lacks (set image.tag to {}-full, MLflow's image with its extras, or use an image of your own that has {})",
-                need.what,
-                need.module,
-                reference(&values.image),
-                tag(&values.image),
-                need.module
-            ),
-        ));
+        out.push(lacks(values, &need));
     }
+}
+
+/// Refuses a store URI the values read from a Secret or ConfigMap (`source`, e.g. `Secret db
+/// key uri`) when it needs a driver the official slim image lacks. The URI is never shown: it
+/// may hold a password.
+pub fn check_store_uri_from(values: &Values, path: &'static str, source: &str, uri: &str) -> Option<Problem> {
+    if !is_official_slim(&values.image) {
+        return None;
+    }
+    let need = database_need(path, uri)?;
+    let what = format!("{} URI in {source}", need.what);
+    Some(lacks(values, &Need { what, ..need }))
+}
+
+fn lacks(values: &Values, need: &Need) -> Problem {
+    Problem::at(
+        need.path,
+        format!(
+            "{} needs the Python module {}, which the image {} lacks (set image.tag to {}-full, MLflow's image with its extras, or use an image of your own that has {})",
+            need.what,
+            need.module,
+            reference(&values.image),
+            tag(&values.image),
+            need.module
+        ),
+    )
 }
 
 fn needs(values: &Values) -> Vec<Need> {
@@ -128,3 +144,28 @@ fn artifact_need(path: &'static str, uri: &str) -> Option<Need> {
     Some(Need { path, what: format!("the {scheme}:// artifact store"), module })
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(tag: &str) -> Values {
+        let mut values: Values = serde_json::from_value(crate::values::defaults()).unwrap();
+        values.image.tag = tag.into();
+        values
+    }
+
+    #[test]
+    fn a_store_uri_from_a_secret_is_checked_against_the_slim_image_without_showing_it() {
+        let uri = "postgresql://mlflow:hunter2@db:5432/mlflow";
+        let problem = check_store_uri_from(&values("v3.17.2"), "mlflow.backendStoreUriFrom", "Secret db key uri", uri).unwrap();
+        let text = problem.to_string();
+        assert!(text.contains("mlflow.backendStoreUriFrom"), "{text}");
+        assert!(text.contains("the postgresql store URI in Secret db key uri needs the Python module psycopg2"), "{text}");
+        assert!(text.contains("set image.tag to v3.17.2-full"), "{text}");
+        assert!(!text.contains("hunter2") && !text.contains("db:5432"), "{text}");
+        assert!(check_store_uri_from(&values("v3.17.2-full"), "mlflow.backendStoreUriFrom", "Secret db key uri", uri).is_none());
+        let sqlite = "sqlite:////mlflow/mlflow.db";
+        assert!(check_store_uri_from(&values("v3.17.2"), "mlflow.backendStoreUriFrom", "Secret db key uri", sqlite).is_none());
+    }
+}

@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, EnvVarSource, Namespace, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::Api;
 use kube::Client;
+use kubectl_mlflow_model::image;
 
 use crate::cluster::describe;
 use super::kinds::Kind;
@@ -112,6 +113,9 @@ pub async fn check(client: &Client, plan: &Plan<'_>) -> Findings {
         if namespace_exists || plan.create_namespace {
             referenced_objects(client, plan, namespace_exists, &mut problems).await;
         }
+        if namespace_exists {
+            store_uris_from(client, plan, &mut problems).await;
+        }
         (problems, namespace_exists)
     };
     let storage = async {
@@ -202,6 +206,37 @@ async fn referenced_objects(client: &Client, plan: &Plan<'_>, namespace_exists: 
             }
         }
     }
+}
+
+/// The store URIs the values read from a Secret or ConfigMap, against the drivers of MLflow's
+/// slim image (what the values say directly, `image::check` refuses before any read). Objects or
+/// keys that are missing are `referenced_objects`' to report.
+async fn store_uris_from(client: &Client, plan: &Plan<'_>, problems: &mut Problems) {
+    if !image::is_official_slim(&plan.values.image) {
+        return;
+    }
+    let m = &plan.values.mlflow;
+    let sources = [("mlflow.backendStoreUriFrom", &m.backend_store_uri_from), ("mlflow.registryStoreUriFrom", &m.registry_store_uri_from)];
+    for (path, source) in sources {
+        let Some((described, uri)) = source_value(client, plan.namespace, source.as_ref()).await else { continue };
+        if let Some(problem) = image::check_store_uri_from(plan.values, path, &described, &uri) {
+            problems.push(problem);
+        }
+    }
+}
+
+/// The value a `secretKeyRef` or `configMapKeyRef` names, and where it is (`Secret db key uri`);
+/// `None` when it cannot be read.
+async fn source_value(client: &Client, namespace: &str, source: Option<&EnvVarSource>) -> Option<(String, String)> {
+    let source = source?;
+    if let Some(r) = &source.secret_key_ref {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace).get_opt(&r.name).await.ok()??;
+        let value = secret.data?.remove(&r.key)?;
+        return Some((format!("Secret {} key {}", r.name, r.key), String::from_utf8(value.0).ok()?));
+    }
+    let r = source.config_map_key_ref.as_ref()?;
+    let map = Api::<ConfigMap>::namespaced(client.clone(), namespace).get_opt(&r.name).await.ok()??;
+    Some((format!("ConfigMap {} key {}", r.name, r.key), map.data?.remove(&r.key)?))
 }
 
 fn create_hint(reference: &Reference, namespace: &str) -> String {
