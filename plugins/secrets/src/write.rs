@@ -130,9 +130,8 @@ impl Job {
 
     /// The type of a Secret cannot change: replacing one of another type deletes it first.
     async fn delete(&self, api: &Api<Secret>, old: &Secret) -> Result<()> {
-        let mut params = DeleteParams::default();
-        params.dry_run = self.common.dry_run.is_some();
-        params.preconditions = Some(Preconditions { uid: old.metadata.uid.clone(), resource_version: old.metadata.resource_version.clone() });
+        let preconditions = Preconditions { uid: old.metadata.uid.clone(), resource_version: old.metadata.resource_version.clone() };
+        let params = DeleteParams { dry_run: self.common.dry_run.is_some(), preconditions: Some(preconditions), ..DeleteParams::default() };
         let result = api.delete(&self.plan.name, &params).await;
         self.log("DELETE", &result.as_ref().map(|_| "200"));
         result.map(|_| ()).map_err(|err| self.failed(&format!("cannot replace {}: {}", self.id(), describe(&err))))
@@ -145,9 +144,7 @@ impl Job {
         if extra.is_empty() {
             return Ok(());
         }
-        let mut params = PatchParams::default();
-        params.dry_run = self.common.dry_run.is_some();
-        params.field_manager = Some(FIELD_MANAGER.into());
+        let params = PatchParams { dry_run: self.common.dry_run.is_some(), field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
         let result = api.patch(&self.plan.name, &params, &Patch::Merge(json!({"data": extra}))).await;
         self.log("PATCH (merge)", &result.as_ref().map(|_| "200"));
         result.map(|_| ()).map_err(|err| self.failed(&format!("cannot remove old keys of {}: {}", self.id(), describe(&err))))

@@ -168,8 +168,7 @@ impl Applier {
     async fn prune_one(&self, kind: Kind, api: &Api<DynamicObject>, name: &str) -> Result<String, Failure> {
         if kind.kind == "PersistentVolumeClaim" {
             let patch = json!({"metadata": {"labels": {PART_OF_LABEL: null}}});
-            let mut params = PatchParams::default();
-            params.dry_run = self.dry_run;
+            let params = PatchParams { dry_run: self.dry_run, ..PatchParams::default() };
             api.patch(name, &params, &Patch::Merge(&patch))
                 .await
                 .map_err(|err| Failure::Failed(format!("PersistentVolumeClaim/{name}: {}", describe(&err))))?;

@@ -152,7 +152,7 @@ fn chart_problems(doc: &Value) -> Option<String> {
     let path = file.path().to_string_lossy().into_owned();
     let chart = chart_dir().to_string_lossy().into_owned();
     let run = Helm::V4.run(["template", "mlflow", chart.as_str(), "-n", "mlflow", "-f", path.as_str()]);
-    (!run.success).then(|| run.stderr)
+    (!run.success).then_some(run.stderr)
 }
 
 #[test]

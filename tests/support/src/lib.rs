@@ -429,6 +429,18 @@ fn random_suffix() -> String {
         .collect()
 }
 
+/// Asserts a command was refused as bad input: exit code 2, nothing on stdout, no panic, and
+/// exactly one `error:` line, which mentions `topic`.
+pub fn assert_refused_in_one_line(out: &std::process::Output, topic: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "printed to stdout; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(topic), "{stderr}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,16 +465,4 @@ mod tests {
         );
         assert!(parse_kubeconfig_line("nothing").is_err());
     }
-}
-
-/// Asserts a command was refused as bad input: exit code 2, nothing on stdout, no panic, and
-/// exactly one `error:` line, which mentions `topic`.
-pub fn assert_refused_in_one_line(out: &std::process::Output, topic: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(out.stdout.is_empty(), "printed to stdout; stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(errors[0].contains(topic), "{stderr}");
 }

@@ -247,11 +247,10 @@ fn ingress(ingress: &Ingress, out: &mut Out) {
             let text = path.path.as_deref().unwrap_or("");
             if path.path_type != "ImplementationSpecific" && !text.starts_with('/') {
                 out.push(at(&item, "path"), format!("\"{text}\" must start with / (e.g. /mlflow)"));
-            } else if path.path_type == "Prefix" || path.path_type == "Exact" {
-                if text.contains("//") || text.split('/').any(|s| s == "." || s == "..") {
+            } else if (path.path_type == "Prefix" || path.path_type == "Exact")
+                && (text.contains("//") || text.split('/').any(|s| s == "." || s == "..")) {
                     out.push(at(&item, "path"), format!("\"{text}\" may not hold '//', '/./' or '/../'"));
                 }
-            }
         }
     }
     for (i, tls) in spec.tls.iter().flatten().enumerate() {

@@ -366,7 +366,8 @@ fn resources(r: &ResourceRequirements, path: &str, out: &mut Out) {
         for (name, value) in map.iter().flatten() {
             let here = at(&at(path, part), name);
             let standard = ["cpu", "memory", "ephemeral-storage"].contains(&name.as_str()) || name.starts_with("hugepages-");
-            if !standard && !(name.contains('/') && is_qualified_name(name)) {
+            let extended = name.contains('/') && is_qualified_name(name);
+            if !standard && !extended {
                 out.push(&here, format!("\"{name}\" is not a resource name (use cpu, memory, ephemeral-storage, or a domain-qualified extended resource such as nvidia.com/gpu)"));
                 continue;
             }

@@ -45,6 +45,5 @@ pub fn network_policy(ctx: &Context) -> Option<NetworkPolicy> {
             }]),
             egress: Some(rules),
         }),
-        ..NetworkPolicy::default()
     })
 }

@@ -10,7 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube_core::DynamicObject;
 use serde_json::Value;
 
-/// A Kubernetes object of a release.
+/// A Kubernetes object of a release. (A render makes a dozen; boxing the large variants would
+/// only add noise.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Object {
     ServiceAccount(ServiceAccount),

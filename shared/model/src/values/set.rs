@@ -108,7 +108,7 @@ impl Parser<'_> {
                     if !key.is_empty() {
                         steps.push(Step::Key(std::mem::take(&mut key)));
                     }
-                    if steps.is_empty() || matches!(steps.last(), None) {
+                    if steps.is_empty() || steps.last().is_none() {
                         return Err("a key is missing before \"=\"".into());
                     }
                     return Ok(steps);
