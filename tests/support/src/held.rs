@@ -32,7 +32,7 @@ impl HeldNode {
         }))
         .unwrap();
         nodes.create(&PostParams::default(), &node).await.unwrap();
-        let kwok_port = std::env::var("KMLF_KWOK_PORT").ok().and_then(|p| p.parse::<i32>().ok()).unwrap_or(10247);
+        let kwok_port = kwok_port(&nodes).await;
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let status = json!({"status": {
             "conditions": [{"type": "Ready", "status": "True", "reason": "HeldByTest", "message": "the test plays the kubelet",
@@ -59,6 +59,12 @@ impl HeldNode {
     pub async fn delete(self, ns: &TestNamespace) {
         let _ = Api::<Node>::all(ns.client()).delete(&self.name, &DeleteParams::default()).await;
     }
+}
+
+/// The port KWOK serves logs on, as its own node says (whatever the cluster's ports).
+async fn kwok_port(nodes: &Api<Node>) -> i32 {
+    let kwok = nodes.get(crate::NODE_NAME).await.expect("the KWOK node");
+    kwok.status.and_then(|s| s.daemon_endpoints).and_then(|d| d.kubelet_endpoint).map(|e| e.port).expect("the KWOK node's kubelet port")
 }
 
 impl Drop for HeldNode {
