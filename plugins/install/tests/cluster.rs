@@ -563,7 +563,7 @@ async fn the_migration_job_completes_before_the_deployment_is_applied() {
     assert!(ns.api::<Job>().list(&ListParams::default()).await.unwrap().items.is_empty(), "the succeeded Job was left behind");
     assert!(!text(&out).contains("password@postgres"), "a secret value reached the output");
     // An upgrade (a new image) migrates again before it rolls the server out.
-    let (again, seen) = install_recording(&ns, &["--set", "image.tag=v3.17.2-next"]).await;
+    let (again, seen) = install_recording(&ns, &["--set", "image.tag=v3.17.3-full"]).await;
     assert_ok(&again);
     assert!(seen.contains(&"Job/mlflow-mlflow-migrate complete".to_string()), "the upgrade did not migrate: {seen:?}");
     ns.delete().await;
