@@ -302,6 +302,9 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- $errors = append $errors (printf "tls.secretName: \"%s\" is not a valid Secret name" $secret) -}}
 {{- end -}}
 {{- if .Values.ingress.enabled -}}
+{{- if not .Values.ingress.hosts -}}
+{{- $errors = append $errors "ingress.hosts: an enabled Ingress needs at least one host (e.g. --set ingress.hosts[0].host=mlflow.example.com), or set ingress.enabled=false" -}}
+{{- end -}}
 {{- range $i, $host := .Values.ingress.hosts | default list -}}
 {{- $name := toString (get $host "host") -}}
 {{- if not (include "mlflow.isDnsSubdomain" (trimPrefix "*." $name)) -}}

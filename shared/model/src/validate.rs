@@ -354,6 +354,9 @@ fn names(values: &Values, out: &mut Problems) {
         ));
     }
     if values.ingress.enabled {
+        if values.ingress.hosts.is_empty() {
+            out.push(Problem::at("ingress.hosts", "an enabled Ingress needs at least one host (e.g. --set ingress.hosts[0].host=mlflow.example.com), or set ingress.enabled=false"));
+        }
         for (i, host) in values.ingress.hosts.iter().enumerate() {
             let bare = host.host.strip_prefix("*.").unwrap_or(&host.host);
             if !is_dns1123_subdomain(bare) {

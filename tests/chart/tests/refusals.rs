@@ -102,6 +102,19 @@ fn local_stores_must_be_on_a_writable_volume_and_sqlite_has_one_writer() {
     assert_same_refusals(&cases);
 }
 
+/// An Ingress with no rule (and no default backend, which the chart does not render) is invalid.
+#[test]
+fn an_enabled_ingress_needs_a_host() {
+    let cases = [
+        (format!("{SQLITE}ingress:\n  enabled: true\n  hosts: null\n"), "ingress.hosts: an enabled Ingress needs at least one host (e.g. --set ingress.hosts[0].host=mlflow.example.com), or set ingress.enabled=false"),
+        (format!("{SQLITE}ingress:\n  enabled: true\n  hosts: []\n"), "ingress.hosts: an enabled Ingress needs at least one host"),
+        (format!("{SQLITE}ingress:\n  enabled: true\n"), ""),
+        (format!("{SQLITE}ingress:\n  enabled: false\n  hosts: []\n"), ""),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
+    assert_same_refusals(&cases);
+}
+
 #[test]
 fn external_secrets_that_can_never_work_are_refused_alike() {
     let store = "mlflow:\n  backendStoreUriFrom:\n    secretKeyRef: {name: mlflow-db, key: uri}\n  artifactsDestination: s3://b/a\n";
