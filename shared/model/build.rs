@@ -7,7 +7,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 /// What values::schema understands; the rest (description, title, $schema) is for people.
-const KEYWORDS: [&str; 8] = ["type", "properties", "additionalProperties", "items", "enum", "minimum", "maximum", "required"];
+const KEYWORDS: [&str; 8] =
+    ["type", "properties", "additionalProperties", "items", "enum", "minimum", "maximum", "required"];
 
 fn main() {
     println!("cargo:rerun-if-changed=../../charts/values.yaml");
@@ -15,9 +16,14 @@ fn main() {
     let defaults: Value = serde_yaml::from_str(&read("values.yaml")).expect("charts/values.yaml is valid YAML");
     let json = serde_json::to_string(&defaults).expect("values serialize");
     // JSON must give back exactly the tree YAML gave (a float could lose precision).
-    assert_eq!(serde_json::from_str::<Value>(&json).expect("JSON parses"), defaults, "charts/values.yaml changes through JSON");
+    assert_eq!(
+        serde_json::from_str::<Value>(&json).expect("JSON parses"),
+        defaults,
+        "charts/values.yaml changes through JSON"
+    );
     write("values.json", &json);
-    let schema: Value = serde_json::from_str(&read("values.schema.json")).expect("charts/values.schema.json is valid JSON");
+    let schema: Value =
+        serde_json::from_str(&read("values.schema.json")).expect("charts/values.schema.json is valid JSON");
     write("values.schema.json", &serde_json::to_string(&checked_keywords(&schema)).expect("schema serializes"));
 }
 

@@ -17,5 +17,7 @@ pub mod engine;
 pub mod ui;
 
 pub use kubectl_mlflow_model::{failure, identity, names, problem, release, render, store_uri, validate, values, yaml};
-pub use kubectl_mlflow_model::{Failure, Identity, Object, Problem, Problems, Release, Rendered, Source, Valid, Values};
+pub use kubectl_mlflow_model::{
+    Failure, Identity, Object, Problem, Problems, Release, Rendered, Source, Valid, Values,
+};
 pub use ui::{args as cli, output};

@@ -26,19 +26,46 @@ fn sqlite_and_file_stores_must_be_on_a_writable_volume() {
 
 #[test]
 fn auth_sqlite_must_be_on_a_writable_volume() {
-    let found = problems(&["mlflow.backendStoreUri=postgresql://u@db/m", "mlflow.artifactsDestination=s3://b/a", "server.value_options.app_name=basic-auth", "auth.databaseUri=sqlite:////auth/users.db"]);
-    assert!(found.iter().any(|p| p.starts_with("auth.databaseUri: \"sqlite:////auth/users.db\": /auth/users.db is on no writable volume")), "{found:#?}");
+    let found = problems(&[
+        "mlflow.backendStoreUri=postgresql://u@db/m",
+        "mlflow.artifactsDestination=s3://b/a",
+        "server.value_options.app_name=basic-auth",
+        "auth.databaseUri=sqlite:////auth/users.db",
+    ]);
+    assert!(
+        found.iter().any(|p| p
+            .starts_with("auth.databaseUri: \"sqlite:////auth/users.db\": /auth/users.db is on no writable volume")),
+        "{found:#?}"
+    );
 }
 
 #[test]
 fn paths_under_a_writable_mount_pass() {
-    let mount = ["extraVolumes[0].name=data", "extraVolumes[0].emptyDir.medium=", "extraVolumeMounts[0].name=data", "extraVolumeMounts[0].mountPath=/data/"];
+    let mount = [
+        "extraVolumes[0].name=data",
+        "extraVolumes[0].emptyDir.medium=",
+        "extraVolumeMounts[0].name=data",
+        "extraVolumeMounts[0].mountPath=/data/",
+    ];
     let cases: [Vec<&str>; 5] = [
         vec!["mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db", "storage.enabled=true"],
-        vec!["mlflow.backendStoreUri=sqlite+pysqlite:////store/mlflow.db", "storage.enabled=true", "storage.mountPath=/store/"],
-        vec!["mlflow.backendStoreUri=/mlflow/mlruns", "mlflow.artifactsDestination=file:///mlflow/artifacts", "storage.enabled=true"],
-        [&["mlflow.backendStoreUri=sqlite:////data/m.db", "mlflow.artifactsDestination=/data/a"][..], &mount[..]].concat(),
-        vec!["mlflow.backendStoreUri=postgresql://u@db/m", "mlflow.artifactsDestination=mlflow-artifacts:/x", "mlflow.defaultArtifactRoot=hdfs://nn/x"],
+        vec![
+            "mlflow.backendStoreUri=sqlite+pysqlite:////store/mlflow.db",
+            "storage.enabled=true",
+            "storage.mountPath=/store/",
+        ],
+        vec![
+            "mlflow.backendStoreUri=/mlflow/mlruns",
+            "mlflow.artifactsDestination=file:///mlflow/artifacts",
+            "storage.enabled=true",
+        ],
+        [&["mlflow.backendStoreUri=sqlite:////data/m.db", "mlflow.artifactsDestination=/data/a"][..], &mount[..]]
+            .concat(),
+        vec![
+            "mlflow.backendStoreUri=postgresql://u@db/m",
+            "mlflow.artifactsDestination=mlflow-artifacts:/x",
+            "mlflow.defaultArtifactRoot=hdfs://nn/x",
+        ],
     ];
     for sets in cases {
         assert_eq!(problems(&sets), Vec::<String>::new(), "{sets:?}");
@@ -67,14 +94,34 @@ fn unknown_artifact_schemes_are_refused() {
 
 #[test]
 fn sqlite_has_one_writer() {
-    let sqlite = ["mlflow.backendStoreUri=sqlite:////mlflow/m.db", "storage.enabled=true", "storage.accessMode=ReadWriteMany", "replicaCount=2"];
+    let sqlite = [
+        "mlflow.backendStoreUri=sqlite:////mlflow/m.db",
+        "storage.enabled=true",
+        "storage.accessMode=ReadWriteMany",
+        "replicaCount=2",
+    ];
     assert_eq!(
         problems(&sqlite),
         vec!["replicaCount: 2 replicas cannot share the SQLite database of mlflow.backendStoreUri: SQLite has one writer (set replicaCount: 1, or use a PostgreSQL, MySQL or MSSQL database)"]
     );
-    let auth = ["mlflow.backendStoreUri=postgresql://u@db/m", "storage.enabled=true", "storage.accessMode=ReadWriteMany", "replicaCount=3", "server.value_options.app_name=basic-auth"];
-    assert!(problems(&auth)[0].starts_with("replicaCount: 3 replicas cannot share the SQLite database of auth.databaseUri"), "{:?}", problems(&auth));
-    assert!(problems(&["mlflow.backendStoreUri=postgresql://u@db/m", "mlflow.artifactsDestination=s3://b/a", "replicaCount=2"]).is_empty());
+    let auth = [
+        "mlflow.backendStoreUri=postgresql://u@db/m",
+        "storage.enabled=true",
+        "storage.accessMode=ReadWriteMany",
+        "replicaCount=3",
+        "server.value_options.app_name=basic-auth",
+    ];
+    assert!(
+        problems(&auth)[0].starts_with("replicaCount: 3 replicas cannot share the SQLite database of auth.databaseUri"),
+        "{:?}",
+        problems(&auth)
+    );
+    assert!(problems(&[
+        "mlflow.backendStoreUri=postgresql://u@db/m",
+        "mlflow.artifactsDestination=s3://b/a",
+        "replicaCount=2"
+    ])
+    .is_empty());
 }
 
 #[test]

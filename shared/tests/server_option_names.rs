@@ -8,27 +8,47 @@ fn problems(sets: &[&str]) -> Vec<String> {
 
 #[test]
 fn unknown_names_are_refused_with_the_nearest() {
-    assert_eq!(problems(&["server.value_options.worker=2"]), vec!["server.value_options.worker: mlflow server 3.17.2 has no option --worker (did you mean workers?)"]);
+    assert_eq!(
+        problems(&["server.value_options.worker=2"]),
+        vec!["server.value_options.worker: mlflow server 3.17.2 has no option --worker (did you mean workers?)"]
+    );
     assert_eq!(problems(&["server.flag_options={enable-workspace}"]), vec!["server.flag_options[0]: mlflow server 3.17.2 has no option --enable-workspace (did you mean enable_workspaces?)"]);
-    assert_eq!(problems(&["server.value_options.zzz=1"]), vec!["server.value_options.zzz: mlflow server 3.17.2 has no option --zzz (see `mlflow server --help`)"]);
+    assert_eq!(
+        problems(&["server.value_options.zzz=1"]),
+        vec!["server.value_options.zzz: mlflow server 3.17.2 has no option --zzz (see `mlflow server --help`)"]
+    );
 }
 
 #[test]
 fn flags_and_value_options_stay_in_their_lists() {
-    assert_eq!(problems(&["server.value_options.dev=true"]), vec!["server.value_options.dev: --dev is a flag and takes no value (list dev in server.flag_options instead)"]);
+    assert_eq!(
+        problems(&["server.value_options.dev=true"]),
+        vec!["server.value_options.dev: --dev is a flag and takes no value (list dev in server.flag_options instead)"]
+    );
     assert_eq!(problems(&["server.flag_options={gunicorn_opts}"]), vec!["server.flag_options[0]: --gunicorn-opts takes a value (set it in server.value_options, e.g. gunicorn_opts: VALUE)"]);
 }
 
 #[test]
 fn typed_values_are_checked() {
-    assert_eq!(problems(&["server.value_options.secrets_cache_ttl=5"]), vec!["server.value_options.secrets_cache_ttl: 5 is out of range (use a number from 10 to 300)"]);
+    assert_eq!(
+        problems(&["server.value_options.secrets_cache_ttl=5"]),
+        vec!["server.value_options.secrets_cache_ttl: 5 is out of range (use a number from 10 to 300)"]
+    );
     assert_eq!(problems(&["server.value_options.secrets_cache_max_size=many"]), vec!["server.value_options.secrets_cache_max_size: \"many\" is not an integer (mlflow server --secrets-cache-max-size takes a whole number)"]);
-    assert_eq!(problems(&["server.value_options.app_name=oidc"]), vec!["server.value_options.app_name: \"oidc\" is not a choice of --app-name (use one of basic-auth)"]);
+    assert_eq!(
+        problems(&["server.value_options.app_name=oidc"]),
+        vec!["server.value_options.app_name: \"oidc\" is not a choice of --app-name (use one of basic-auth)"]
+    );
 }
 
 #[test]
 fn known_names_in_every_spelling_pass() {
-    let ok = ["server.flag_options={--no-serve-artifacts,disable_workspaces,dev}", "server.value_options.secrets_cache_ttl=60", "server.value_options.x_frame_options=DENY", "server.value_options.gunicorn_opts="];
+    let ok = [
+        "server.flag_options={--no-serve-artifacts,disable_workspaces,dev}",
+        "server.value_options.secrets_cache_ttl=60",
+        "server.value_options.x_frame_options=DENY",
+        "server.value_options.gunicorn_opts=",
+    ];
     assert_eq!(problems(&ok), Vec::<String>::new());
 }
 

@@ -28,10 +28,26 @@ fn a_missing_backend_store_is_named_unless_the_quick_start_applies() {
 fn workspaces_accept_every_sql_store() {
     for uri in ["sqlite:////mlflow/m.db", "postgresql+psycopg2://u@db/m", "mysql://u@db/m", "mssql+pyodbc://u@db/m"] {
         let set = format!("mlflow.backendStoreUri={uri}");
-        let found = problems(&[&set, "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p", "storage.enabled=true"], false);
+        let found = problems(
+            &[
+                &set,
+                "server.flag_options={enable_workspaces}",
+                "mlflow.defaultArtifactRoot=s3://b/p",
+                "storage.enabled=true",
+            ],
+            false,
+        );
         assert!(found.is_empty(), "{uri}: {found:?}");
     }
-    let found = problems(&["mlflow.backendStoreUri=file:///mlflow/store", "server.flag_options={enable_workspaces}", "mlflow.defaultArtifactRoot=s3://b/p", "storage.enabled=true"], false);
+    let found = problems(
+        &[
+            "mlflow.backendStoreUri=file:///mlflow/store",
+            "server.flag_options={enable_workspaces}",
+            "mlflow.defaultArtifactRoot=s3://b/p",
+            "storage.enabled=true",
+        ],
+        false,
+    );
     assert_eq!(found, vec!["server.flag_options: enable_workspaces needs a SQL backend store (sqlite, postgresql, mysql or mssql), not \"file\""]);
 }
 
@@ -42,7 +58,14 @@ fn quantities_may_be_numbers() {
 
 #[test]
 fn store_uris_are_checked_with_the_password_masked() {
-    let found = problems(&["mlflow.backendStoreUri=postgres://u:hunter2@db/m", "mlflow.registryStoreUri=oracle://db/r", "storage.enabled=true"], false);
+    let found = problems(
+        &[
+            "mlflow.backendStoreUri=postgres://u:hunter2@db/m",
+            "mlflow.registryStoreUri=oracle://db/r",
+            "storage.enabled=true",
+        ],
+        false,
+    );
     assert_eq!(
         found,
         vec![
@@ -57,8 +80,17 @@ fn store_uris_are_checked_with_the_password_masked() {
 fn a_disruption_budget_takes_one_bound() {
     let both = problems(&["podDisruptionBudget.minAvailable=1", "podDisruptionBudget.maxUnavailable=50%"], true);
     assert_eq!(both, vec!["podDisruptionBudget.maxUnavailable: may not be set with podDisruptionBudget.minAvailable (keep one of them)"]);
-    assert!(problems(&["podDisruptionBudget.minAvailable=1", "podDisruptionBudget.maxUnavailable=50%", "podDisruptionBudget.enabled=false"], true).is_empty());
-    assert!(problems(&["podDisruptionBudget.minAvailable=50%", "service.port=80", "revisionHistoryLimit=0"], true).is_empty());
+    assert!(problems(
+        &[
+            "podDisruptionBudget.minAvailable=1",
+            "podDisruptionBudget.maxUnavailable=50%",
+            "podDisruptionBudget.enabled=false"
+        ],
+        true
+    )
+    .is_empty());
+    assert!(problems(&["podDisruptionBudget.minAvailable=50%", "service.port=80", "revisionHistoryLimit=0"], true)
+        .is_empty());
 }
 
 #[test]

@@ -18,7 +18,11 @@ pub async fn follow(pods: Api<Pod>, job: String, mut finished: watch::Receiver<b
     let mut done = BTreeSet::new();
     loop {
         let job_finished = *finished.borrow_and_update();
-        let list = pods.list(&ListParams::default().labels(&format!("job-name={job}"))).await.map(|l| l.items).unwrap_or_default();
+        let list = pods
+            .list(&ListParams::default().labels(&format!("job-name={job}")))
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
         let mut list: Vec<Pod> = list.into_iter().filter(|p| !done.contains(&name(p))).collect();
         list.sort_by_key(|p| p.metadata.creation_timestamp.clone());
         for pod in &list {

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, PodTemplateSpec, Service,
+    Affinity, Container, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec,
+    PodTemplateSpec, Service,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kubectl_mlflow_core::cluster::lookup::Found;
@@ -31,9 +32,19 @@ pub fn job(found: &Found, release: &str, name: &str, request: &GcRequest) -> Res
 
 /// The CronJob's job template with the requested flags: its labels and annotations, an owner
 /// reference to the CronJob and `cronjob.kubernetes.io/instantiate: manual`.
-fn from_cron_job(found: &Found, cron_job: &CronJob, release: &str, name: &str, request: &GcRequest) -> Result<Job, JobError> {
+fn from_cron_job(
+    found: &Found,
+    cron_job: &CronJob,
+    release: &str,
+    name: &str,
+    request: &GcRequest,
+) -> Result<Job, JobError> {
     let cron_name = cron_job.metadata.name.clone().unwrap_or_default();
-    let template = cron_job.spec.as_ref().map(|s| s.job_template.clone()).ok_or(format!("CronJob/{cron_name} has no job template"))?;
+    let template = cron_job
+        .spec
+        .as_ref()
+        .map(|s| s.job_template.clone())
+        .ok_or(format!("CronJob/{cron_name} has no job template"))?;
     let mut spec = template.spec.ok_or(format!("CronJob/{cron_name} has no job spec"))?;
     let pod = spec.template.spec.as_mut().ok_or(format!("CronJob/{cron_name} has no pod template"))?;
     let container = pod
@@ -76,7 +87,13 @@ fn from_cron_job(found: &Found, cron_job: &CronJob, release: &str, name: &str, r
 }
 
 fn template_tracking_uri(container: &Container) -> Option<String> {
-    container.command.iter().chain(container.args.iter()).flatten().find_map(|a| a.strip_prefix("--tracking-uri=")).map(str::to_string)
+    container
+        .command
+        .iter()
+        .chain(container.args.iter())
+        .flatten()
+        .find_map(|a| a.strip_prefix("--tracking-uri="))
+        .map(str::to_string)
 }
 
 fn namespace(found: &Found) -> String {
@@ -84,7 +101,12 @@ fn namespace(found: &Found) -> String {
 }
 
 fn server_container(found: &Found) -> Result<Container, JobError> {
-    let pod = found.deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()).ok_or("the Deployment has no pod template")?;
+    let pod = found
+        .deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .ok_or("the Deployment has no pod template")?;
     let server = pod.containers.iter().find(|c| c.name == SERVER_CONTAINER).or(pod.containers.first());
     server.cloned().ok_or_else(|| "the Deployment has no container".into())
 }
@@ -93,7 +115,8 @@ fn server_container(found: &Found) -> Result<Container, JobError> {
 fn from_server_pod(found: &Found, release: &str, name: &str, request: &GcRequest) -> Result<Job, JobError> {
     let deployment = &found.deployment;
     let namespace = namespace(found);
-    let pod = deployment.spec.as_ref().and_then(|s| s.template.spec.clone()).ok_or("the Deployment has no pod template")?;
+    let pod =
+        deployment.spec.as_ref().and_then(|s| s.template.spec.clone()).ok_or("the Deployment has no pod template")?;
     let server = server_container(found)?;
     let env = server.env.clone().unwrap_or_default();
     if !env.iter().any(|e| e.name == "MLFLOW_BACKEND_STORE_URI") {
@@ -146,7 +169,11 @@ fn from_server_pod(found: &Found, release: &str, name: &str, request: &GcRequest
 /// which must come before them); older CronJobs passed the store in the arguments instead.
 fn with_gc_store_env(mut env: Vec<EnvVar>) -> Vec<EnvVar> {
     env.retain(|e| !GC_STORE_ENV.contains(&e.name.as_str()));
-    env.extend(GC_STORE_ENV.iter().map(|name| EnvVar { name: (*name).into(), value: Some(GC_STORE_VALUE.into()), value_from: None }));
+    env.extend(GC_STORE_ENV.iter().map(|name| EnvVar {
+        name: (*name).into(),
+        value: Some(GC_STORE_VALUE.into()),
+        value_from: None,
+    }));
     env
 }
 
@@ -161,7 +188,8 @@ pub fn claims(job: &Job) -> Vec<String> {
 /// their pods), in addition to what its template already requires.
 pub fn pin_to_node(job: &mut Job, node: &str) {
     let Some(pod) = job.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else { return };
-    let on_node = NodeSelectorRequirement { key: "metadata.name".into(), operator: "In".into(), values: Some(vec![node.into()]) };
+    let on_node =
+        NodeSelectorRequirement { key: "metadata.name".into(), operator: "In".into(), values: Some(vec![node.into()]) };
     let affinity = pod.affinity.get_or_insert_with(Affinity::default);
     let node_affinity = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
     let required = node_affinity
@@ -186,7 +214,12 @@ pub fn server_pod_selector(found: &Found) -> String {
 /// `--static-prefix`.
 fn endpoint(server: &Container, service: Option<&Service>, namespace: &str) -> Result<Endpoint, JobError> {
     let service = service.ok_or("the release has no Service to reach the server through")?;
-    let port = service.spec.as_ref().and_then(|s| s.ports.as_ref()).and_then(|p| p.first()).ok_or("the Service has no port")?;
+    let port = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .and_then(|p| p.first())
+        .ok_or("the Service has no port")?;
     let scheme = if port.name.as_deref() == Some("https") { "https" } else { "http" };
     let prefix = server
         .command
@@ -206,12 +239,22 @@ mod tests {
     #[test]
     fn pinning_adds_the_node_to_every_required_term() {
         let mut job = Job {
-            spec: Some(JobSpec { template: PodTemplateSpec { spec: Some(PodSpec::default()), metadata: None }, ..JobSpec::default() }),
+            spec: Some(JobSpec {
+                template: PodTemplateSpec { spec: Some(PodSpec::default()), metadata: None },
+                ..JobSpec::default()
+            }),
             ..Job::default()
         };
         pin_to_node(&mut job, "node-a");
         let pod = job.spec.unwrap().template.spec.unwrap();
-        let terms = pod.affinity.unwrap().node_affinity.unwrap().required_during_scheduling_ignored_during_execution.unwrap().node_selector_terms;
+        let terms = pod
+            .affinity
+            .unwrap()
+            .node_affinity
+            .unwrap()
+            .required_during_scheduling_ignored_during_execution
+            .unwrap()
+            .node_selector_terms;
         assert_eq!(terms.len(), 1);
         let field = &terms[0].match_fields.as_ref().unwrap()[0];
         assert_eq!((field.key.as_str(), field.values.as_deref()), ("metadata.name", Some(&["node-a".to_string()][..])));

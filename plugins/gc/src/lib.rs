@@ -111,7 +111,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     if let Some(duration) = cli.older_than.as_deref().filter(|d| !is_gc_duration(d)) {
         problem(format!("--older-than {duration}: not a duration (use #d#h#m#s, e.g. 30d or 7d12h)"));
     }
-    let ids = [("--run-ids", &cli.run_ids), ("--experiment-ids", &cli.experiment_ids), ("--logged-model-ids", &cli.logged_model_ids)];
+    let ids = [
+        ("--run-ids", &cli.run_ids),
+        ("--experiment-ids", &cli.experiment_ids),
+        ("--logged-model-ids", &cli.logged_model_ids),
+    ];
     for (flag, ids) in ids {
         for id in ids.iter().filter(|id| !is_id(id)) {
             problem(format!("{flag}: {id:?} is not an id (ids are letters, digits, '-' and '_', separated by commas, e.g. {flag} a1,b2)"));

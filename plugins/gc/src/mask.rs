@@ -7,7 +7,9 @@ pub fn passwords(text: &str) -> String {
     while let Some(at) = rest.find("://") {
         let (head, tail) = rest.split_at(at + 3);
         out.push_str(head);
-        let authority_end = tail.find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '\'' || c == '"').unwrap_or(tail.len());
+        let authority_end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
         let authority = &tail[..authority_end];
         match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at))) {
             Some((colon, at)) => {
@@ -34,6 +36,9 @@ mod tests {
             "can't connect to postgresql://mlflow:***@db:5432/mlflow (x); see http://h:5000/a"
         );
         assert_eq!(passwords("'mysql+pymysql://u:p@ss@h/db'"), "'mysql+pymysql://u:***@h/db'");
-        assert_eq!(passwords("sqlite:////mlflow/mlflow.db and s3://user@bucket/x"), "sqlite:////mlflow/mlflow.db and s3://user@bucket/x");
+        assert_eq!(
+            passwords("sqlite:////mlflow/mlflow.db and s3://user@bucket/x"),
+            "sqlite:////mlflow/mlflow.db and s3://user@bucket/x"
+        );
     }
 }

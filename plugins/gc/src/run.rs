@@ -39,7 +39,9 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
     }
     if cli.dry_run {
         let text = output::object(&job, cli.output.unwrap_or(Format::Yaml));
-        return std::io::stdout().write_all(text.as_bytes()).map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")));
+        return std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")));
     }
     let session = match session {
         Some(session) => session,
@@ -67,11 +69,14 @@ async fn find(cli: &Cli) -> Result<(Found, Option<Session>), Failure> {
 
 fn runs_workspaces(found: &Found) -> bool {
     let pod = found.deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-    let args = pod.into_iter().flat_map(|p| p.containers.iter()).flat_map(|c| c.command.iter().chain(c.args.iter()).flatten());
+    let args =
+        pod.into_iter().flat_map(|p| p.containers.iter()).flat_map(|c| c.command.iter().chain(c.args.iter()).flatten());
     let env = pod.into_iter().flat_map(|p| p.containers.iter()).flat_map(|c| c.env.iter().flatten());
     let mut env = env;
     args.into_iter().any(|a| a == "--enable-workspaces")
-        || env.any(|e| e.name == "MLFLOW_ENABLE_WORKSPACES" && e.value.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true")))
+        || env.any(|e| {
+            e.name == "MLFLOW_ENABLE_WORKSPACES" && e.value.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        })
 }
 
 /// `<deployment>-gc-<unix seconds>`, within the 63 characters of a label value.
@@ -86,7 +91,9 @@ async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Rep
     let namespace = job.metadata.namespace.clone().unwrap_or_default();
     let name = job.metadata.name.clone().unwrap_or_default();
     let jobs = Api::<Job>::namespaced(client.clone(), &namespace);
-    jobs.create(&PostParams::default(), job).await.map_err(|err| Failure::failed(format!("cannot create Job/{name}: {}", describe(&err))))?;
+    jobs.create(&PostParams::default(), job)
+        .await
+        .map_err(|err| Failure::failed(format!("cannot create Job/{name}: {}", describe(&err))))?;
     reporter.note(&format!("created Job/{name} in namespace {namespace}"));
     let follow_hint = format!("follow it with: kubectl logs -f job/{name} -n {namespace}; delete it with: kubectl delete job/{name} -n {namespace}");
     if cli.no_wait {
@@ -97,7 +104,9 @@ async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Rep
     let interrupted = tokio::signal::ctrl_c().fuse();
     tokio::pin!(interrupted);
     let _ = futures::poll!(&mut interrupted);
-    reporter.note(&format!("running mlflow gc in Job/{name}; its log follows (Ctrl-C stops following, the Job keeps running)"));
+    reporter.note(&format!(
+        "running mlflow gc in Job/{name}; its log follows (Ctrl-C stops following, the Job keeps running)"
+    ));
     let (done, finished_rx) = watch::channel(false);
     let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
     let mut logs = tokio::spawn(follow::follow(pods, name.clone(), finished_rx, |line| {
@@ -159,12 +168,20 @@ async fn finished(jobs: &Api<Job>, name: &str) -> Result<bool, String> {
 
 /// A ReadWriteOnce volume attaches to one node: the Job's pod must run beside the server pod
 /// that holds it, or it waits for a Multi-Attach that never comes.
-async fn pin_beside_the_server(session: &Session, found: &Found, job: &mut Job, reporter: &Reporter) -> Result<(), Failure> {
+async fn pin_beside_the_server(
+    session: &Session,
+    found: &Found,
+    job: &mut Job,
+    reporter: &Reporter,
+) -> Result<(), Failure> {
     let namespace = job.metadata.namespace.clone().unwrap_or_default();
     let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &namespace);
     let mut single_node = Vec::new();
     for claim in job::claims(job) {
-        let pvc = claims.get_opt(&claim).await.map_err(|err| Failure::failed(format!("cannot read PersistentVolumeClaim/{claim}: {}", describe(&err))))?;
+        let pvc = claims
+            .get_opt(&claim)
+            .await
+            .map_err(|err| Failure::failed(format!("cannot read PersistentVolumeClaim/{claim}: {}", describe(&err))))?;
         let modes = pvc.and_then(|p| p.spec).and_then(|s| s.access_modes).unwrap_or_default();
         if modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod") {
             single_node.push(claim);
@@ -172,10 +189,9 @@ async fn pin_beside_the_server(session: &Session, found: &Found, job: &mut Job, 
     }
     let Some(claim) = single_node.first() else { return Ok(()) };
     let pods = Api::<Pod>::namespaced(session.client.clone(), &namespace);
-    let list = pods
-        .list(&ListParams::default().labels(&job::server_pod_selector(found)))
-        .await
-        .map_err(|err| Failure::failed(format!("cannot list the server pods in namespace {namespace}: {}", describe(&err))))?;
+    let list = pods.list(&ListParams::default().labels(&job::server_pod_selector(found))).await.map_err(|err| {
+        Failure::failed(format!("cannot list the server pods in namespace {namespace}: {}", describe(&err)))
+    })?;
     let running = list.items.into_iter().find(|p| {
         p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") && p.metadata.deletion_timestamp.is_none()
     });

@@ -6,7 +6,10 @@ use serde_json::Value;
 
 fn bin(name: &str) -> Command {
     let mut cmd = Command::cargo_bin(name).unwrap();
-    cmd.env("COLUMNS", "100").env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd.env("COLUMNS", "100")
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig");
     cmd
 }
 
@@ -32,7 +35,12 @@ fn job(args: &[&str]) -> Value {
 }
 
 fn command(job: &Value) -> Vec<String> {
-    job["spec"]["template"]["spec"]["containers"][0]["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    job["spec"]["template"]["spec"]["containers"][0]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -54,7 +62,9 @@ fn the_job_runs_mlflow_gc_on_the_release_store_through_its_service() {
         ]
     );
     let env = job["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
-    assert!(env.iter().any(|e| e["name"] == "MLFLOW_BACKEND_STORE_URI" && e["valueFrom"]["secretKeyRef"]["name"] == "mlflow-db-secret"));
+    assert!(env.iter().any(
+        |e| e["name"] == "MLFLOW_BACKEND_STORE_URI" && e["valueFrom"]["secretKeyRef"]["name"] == "mlflow-db-secret"
+    ));
     let names: Vec<_> = env.iter().map(|e| e["name"].as_str().unwrap()).collect();
     let store = names.iter().position(|n| *n == "MLFLOW_BACKEND_STORE_URI").unwrap();
     for name in ["MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE_STORE_URI"] {
@@ -94,7 +104,9 @@ fn with_basic_auth_the_job_logs_in_as_the_admin() {
     let job = job(&["--manifests", &file]);
     let env = job["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
     assert!(env.iter().any(|e| e["name"] == "MLFLOW_TRACKING_USERNAME" && e["value"] == "admin"));
-    assert!(env.iter().any(|e| e["name"] == "MLFLOW_TRACKING_PASSWORD" && e["valueFrom"]["secretKeyRef"]["key"] == "admin-password"));
+    assert!(env
+        .iter()
+        .any(|e| e["name"] == "MLFLOW_TRACKING_PASSWORD" && e["valueFrom"]["secretKeyRef"]["key"] == "admin-password"));
 }
 
 fn refuses(args: &[&str], expected: &[&str]) {
@@ -114,8 +126,14 @@ fn bad_input_is_refused() {
     refuses(&["--older-than", "30days", "--manifests", &quick, "--dry-run"], &["--older-than 30days: not a duration"]);
     refuses(&["--manifests", &quick], &["--dry-run"]);
     refuses(&["other", "--manifests", &quick, "--dry-run"], &["release other not found"]);
-    refuses(&["--all-workspaces", "--manifests", &quick, "--dry-run"], &["--all-workspaces: the server does not run with workspaces"]);
-    refuses(&["--manifests", "/nonexistent/release.yaml", "--dry-run"], &["--manifests /nonexistent/release.yaml: cannot read the file"]);
+    refuses(
+        &["--all-workspaces", "--manifests", &quick, "--dry-run"],
+        &["--all-workspaces: the server does not run with workspaces"],
+    );
+    refuses(
+        &["--manifests", "/nonexistent/release.yaml", "--dry-run"],
+        &["--manifests /nonexistent/release.yaml: cannot read the file"],
+    );
     refuses(&["--timeout", "soon"], &["--timeout", "is not a duration"]);
     refuses(
         &["--logged-model-ids", "m-1,m 2", "--run-ids", "a,", "--manifests", &quick, "--dry-run"],

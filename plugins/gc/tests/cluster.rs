@@ -11,13 +11,21 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{bound_pod, cluster, plugin_bin, repo_root, set_pod_state, write_cri_log, HeldNode, TestNamespace};
+use kubectl_mlflow_test_support::{
+    bound_pod, cluster, plugin_bin, repo_root, set_pod_state, write_cri_log, HeldNode, TestNamespace,
+};
 use serde_json::json;
 
 fn run(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut cmd = if bin == "kubectl-mlflow-gc" { Command::cargo_bin(bin).unwrap() } else { Command::new(plugin_bin(bin)) };
-    cmd.current_dir(repo_root()).env_remove("HELM_NAMESPACE").args(["--kubeconfig", &kubeconfig, "-n", ns.name()]).args(args).output().unwrap()
+    let mut cmd =
+        if bin == "kubectl-mlflow-gc" { Command::cargo_bin(bin).unwrap() } else { Command::new(plugin_bin(bin)) };
+    cmd.current_dir(repo_root())
+        .env_remove("HELM_NAMESPACE")
+        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn assert_ok(output: &Output) {
@@ -64,7 +72,9 @@ async fn a_missing_release_is_named() {
     let ns = cluster().namespace("gcmissing").await;
     let out = run("kubectl-mlflow-gc", &ns, &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("release mlflow not found in namespace {}", ns.name())));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("release mlflow not found in namespace {}", ns.name()))
+    );
     ns.delete().await;
 }
 
@@ -79,7 +89,8 @@ async fn the_job_is_made_from_the_cronjob_and_pinned_beside_the_server() {
     let refused = run("kubectl-mlflow-gc", &ns, &["--logged-model-ids", "m 1", "--jobs"]);
     assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
 
-    let out = run("kubectl-mlflow-gc", &ns, &["--run-ids", "r1", "--logged-model-ids", "m-1", "--jobs", "--timeout", "2m"]);
+    let out =
+        run("kubectl-mlflow-gc", &ns, &["--run-ids", "r1", "--logged-model-ids", "m-1", "--jobs", "--timeout", "2m"]);
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let cron = ns.api::<CronJob>().get("mlflow-mlflow-gc").await.unwrap();
@@ -87,7 +98,10 @@ async fn the_job_is_made_from_the_cronjob_and_pinned_beside_the_server() {
     assert_eq!(jobs.items.len(), 1, "the refused run made no Job");
     let job = &jobs.items[0];
     let owner = &job.metadata.owner_references.as_ref().expect("an owner reference")[0];
-    assert_eq!((owner.kind.as_str(), owner.name.as_str(), Some(owner.uid.as_str())), ("CronJob", "mlflow-mlflow-gc", cron.metadata.uid.as_deref()));
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), Some(owner.uid.as_str())),
+        ("CronJob", "mlflow-mlflow-gc", cron.metadata.uid.as_deref())
+    );
     assert_eq!(owner.controller, Some(true));
     assert_eq!(job.metadata.annotations.as_ref().unwrap()["cronjob.kubernetes.io/instantiate"], "manual");
     let spec = job.spec.as_ref().unwrap();
@@ -101,7 +115,8 @@ async fn the_job_is_made_from_the_cronjob_and_pinned_beside_the_server() {
     let command = pod.containers[0].command.clone().unwrap();
     assert_eq!(command[3..], ["--run-ids=r1", "--logged-model-ids=m-1", "--jobs"], "{command:?}");
 
-    let server = ns.api::<Pod>().list(&ListParams::default().labels("app.kubernetes.io/component=server")).await.unwrap();
+    let server =
+        ns.api::<Pod>().list(&ListParams::default().labels("app.kubernetes.io/component=server")).await.unwrap();
     let node = server.items[0].spec.as_ref().unwrap().node_name.clone().unwrap();
     assert_eq!(required_node(pod), Some(node.clone()), "{:?}", pod.affinity);
     assert!(stderr.contains(&format!("is ReadWriteOnce: the Job's pod runs on node {node}")), "{stderr}");
@@ -110,7 +125,14 @@ async fn the_job_is_made_from_the_cronjob_and_pinned_beside_the_server() {
 
 /// The node name the pod's required node affinity names.
 fn required_node(pod: &PodSpec) -> Option<String> {
-    let terms = &pod.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
+    let terms = &pod
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?
+        .node_selector_terms;
     let field = terms.first()?.match_fields.as_ref()?.iter().find(|f| f.key == "metadata.name")?;
     field.values.as_ref()?.first().cloned()
 }
@@ -232,7 +254,11 @@ async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
     let node = release_on_a_held_node(&ns).await;
     let mut gc = Running::start(&ns, &["--timeout", "3m"]);
     let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
-    assert_eq!(required_node(pod.spec.as_ref().unwrap()).as_deref(), Some(node.name.as_str()), "pinned beside the server pod");
+    assert_eq!(
+        required_node(pod.spec.as_ref().unwrap()).as_deref(),
+        Some(node.name.as_str()),
+        "pinned beside the server pod"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gc.log");
@@ -279,8 +305,15 @@ async fn ctrl_c_leaves_the_job_running_and_says_how_to_follow_or_delete_it() {
     ] {
         assert!(stderr.contains(&text), "{text:?} not in:\n{stderr}");
     }
-    assert!(job.metadata.deletion_timestamp.is_none() && !job_ended(&ns, &job).await, "the Job keeps running: {:?}", job.status);
-    assert!(ns.api::<Pod>().get_opt(pod.metadata.name.as_deref().unwrap()).await.unwrap().is_some(), "its pod is still there");
+    assert!(
+        job.metadata.deletion_timestamp.is_none() && !job_ended(&ns, &job).await,
+        "the Job keeps running: {:?}",
+        job.status
+    );
+    assert!(
+        ns.api::<Pod>().get_opt(pod.metadata.name.as_deref().unwrap()).await.unwrap().is_some(),
+        "its pod is still there"
+    );
     node.delete(&ns).await;
     ns.delete().await;
 }

@@ -30,7 +30,12 @@ fn plugin(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{bin} {args:?}:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{bin} {args:?}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -43,8 +48,16 @@ fn stage(server: &PortForward, run: &str, workspace: Option<&str>) -> String {
 
 /// Whether the run's artifact directory holds files on the PVC (seen from the server pod).
 fn artifacts_on_pvc(ns: &TestNamespace, run: &Value) -> bool {
-    let dir = format!("/mlflow/artifacts/{}/{}/artifacts", run["experiment_id"].as_str().unwrap(), run["run_id"].as_str().unwrap());
-    let out = cluster().kubectl().args(["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "--", "ls", "-A", &dir]).output().unwrap();
+    let dir = format!(
+        "/mlflow/artifacts/{}/{}/artifacts",
+        run["experiment_id"].as_str().unwrap(),
+        run["run_id"].as_str().unwrap()
+    );
+    let out = cluster()
+        .kubectl()
+        .args(["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "--", "ls", "-A", &dir])
+        .output()
+        .unwrap();
     out.status.success() && !out.stdout.is_empty()
 }
 
@@ -75,7 +88,10 @@ async fn gc_purges_a_soft_deleted_run_and_its_artifacts_unless_it_is_younger_tha
 
     let out = plugin("kubectl-mlflow-gc", &ns, &["--timeout", "5m"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("Run with ID {id} has been permanently deleted")), "the streamed log names the purged run:\n{stdout}");
+    assert!(
+        stdout.contains(&format!("Run with ID {id} has been permanently deleted")),
+        "the streamed log names the purged run:\n{stdout}"
+    );
     assert_eq!(stage(&server, id, None), "absent");
     assert!(!artifacts_on_pvc(&ns, &run), "the artifact directory is still on the PVC");
     drop(server);
@@ -85,7 +101,11 @@ async fn gc_purges_a_soft_deleted_run_and_its_artifacts_unless_it_is_younger_tha
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn gc_all_workspaces_purges_a_run_in_a_second_workspace_on_sqlite() {
-    let (ns, server) = quick_start("gcrealws", &["server.flag_options[0]=enable_workspaces", "mlflow.defaultArtifactRoot=mlflow-artifacts:/"]).await;
+    let (ns, server) = quick_start(
+        "gcrealws",
+        &["server.flag_options[0]=enable_workspaces", "mlflow.defaultArtifactRoot=mlflow-artifacts:/"],
+    )
+    .await;
     let run = mlflow_client(&server.url(), &[], &["roundtrip", "--workspace", "team-gc", "--delete"]);
     let id = run["run_id"].as_str().unwrap();
     assert_eq!(stage(&server, id, Some("team-gc")), "deleted");

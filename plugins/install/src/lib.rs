@@ -101,12 +101,16 @@ impl ui::Command for Cli {
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
     if cli.helm_binary.is_some() && !cli.helm && !cli.reuse_values {
-        return Err(Failure::input("--helm-binary is used with --helm or --reuse-values (add one of them, or drop --helm-binary)"));
+        return Err(Failure::input(
+            "--helm-binary is used with --helm or --reuse-values (add one of them, or drop --helm-binary)",
+        ));
     }
     let resolved = Resolved::read(&cli.cluster.target())?;
     if cli.dry_run == Some(DryRun::Client) {
         if cli.reuse_values {
-            return Err(Failure::input("--reuse-values reads the installed release: use it with --dry-run=server, not --dry-run"));
+            return Err(Failure::input(
+                "--reuse-values reads the installed release: use it with --dry-run=server, not --dry-run",
+            ));
         }
         let prepared = render(&cli, &resolved.namespace, cli.values.sources(), &reporter).await?;
         return print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
@@ -128,14 +132,19 @@ async fn render(cli: &Cli, namespace: &str, sources: Vec<Source>, reporter: &Rep
 async fn read_stdin(sources: &[Source]) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     if sources.iter().any(|s| matches!(s, Source::File(path) if path == "-")) {
-        tokio::io::stdin().read_to_end(&mut bytes).await.map_err(|err| Failure::input(format!("-f -: cannot read standard input: {err}")))?;
+        tokio::io::stdin()
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|err| Failure::input(format!("-f -: cannot read standard input: {err}")))?;
     }
     Ok(bytes)
 }
 
 fn print_objects(prepared: &Prepared, format: Format) -> Result<(), Failure> {
     let text = output::objects(&prepared.rendered.objects, format);
-    std::io::stdout().write_all(text.as_bytes()).map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")))
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")))
 }
 
 async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(), Failure> {
@@ -150,7 +159,13 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
     }
     if engine::openshift(&session).await {
         // Below every given source (the stored values too): an explicit `openshift: false` still wins.
-        sources.insert(0, Source::Text { name: "detected OpenShift (route.openshift.io/v1)".into(), yaml: "openshift: true\n".into() });
+        sources.insert(
+            0,
+            Source::Text {
+                name: "detected OpenShift (route.openshift.io/v1)".into(),
+                yaml: "openshift: true\n".into(),
+            },
+        );
     }
     let prepared = render(&cli, &session.namespace, sources, &reporter).await?;
     let options = InstallOptions {

@@ -24,10 +24,7 @@ use serde_json::Value;
 const NORMALIZED_LABELS: [&str; 2] = ["app.kubernetes.io/managed-by", "helm.sh/chart"];
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
 }
 
 const HELMS: [(&str, Helm); 2] = [("helm 3.17", Helm::V3), ("helm 4.1", Helm::V4)];
@@ -45,9 +42,7 @@ fn yaml_objects(yaml: &str) -> Vec<Value> {
         }
     }
     docs.iter()
-        .map(|doc| {
-            serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML ({e}):\n{doc}"))
-        })
+        .map(|doc| serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML ({e}):\n{doc}")))
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -103,22 +98,10 @@ fn native_render(file: &Path) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "native output for {} is not JSON ({e}):\n{}",
-            rel(file),
-            String::from_utf8_lossy(&out.stdout)
-        )
+        panic!("native output for {} is not JSON ({e}):\n{}", rel(file), String::from_utf8_lossy(&out.stdout))
     });
-    assert_eq!(
-        list["kind"],
-        "List",
-        "native output for {} is not a List",
-        rel(file)
-    );
-    list["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| panic!("native List for {} has no items", rel(file)))
+    assert_eq!(list["kind"], "List", "native output for {} is not a List", rel(file));
+    list["items"].as_array().cloned().unwrap_or_else(|| panic!("native List for {} has no items", rel(file)))
 }
 
 /// One difference between the two renderings.
@@ -147,19 +130,8 @@ impl fmt::Display for Difference {
                 }
             }
         }
-        let path = if self.path.is_empty() {
-            "(whole object)"
-        } else {
-            &self.path
-        };
-        write!(
-            f,
-            "{}: {}\n      helm:   {}\n      native: {}",
-            self.object,
-            path,
-            show(&self.helm),
-            show(&self.native)
-        )
+        let path = if self.path.is_empty() { "(whole object)" } else { &self.path };
+        write!(f, "{}: {}\n      helm:   {}\n      native: {}", self.object, path, show(&self.helm), show(&self.native))
     }
 }
 
@@ -167,12 +139,7 @@ type Key = (String, String, String, String);
 
 fn key_of(obj: &Value) -> Key {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    (
-        s(&obj["apiVersion"]),
-        s(&obj["kind"]),
-        s(&obj["metadata"]["namespace"]),
-        s(&obj["metadata"]["name"]),
-    )
+    (s(&obj["apiVersion"]), s(&obj["kind"]), s(&obj["metadata"]["namespace"]), s(&obj["metadata"]["name"]))
 }
 
 fn describe(key: &Key) -> String {
@@ -188,9 +155,7 @@ fn describe(key: &Key) -> String {
 fn normalize(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::Object(labels)) =
-                map.get_mut("metadata").and_then(|m| m.get_mut("labels"))
-            {
+            if let Some(Value::Object(labels)) = map.get_mut("metadata").and_then(|m| m.get_mut("labels")) {
                 for label in NORMALIZED_LABELS {
                     labels.remove(label);
                 }
@@ -223,10 +188,7 @@ fn index(objects: &[Value], side: &str, diffs: &mut Vec<Difference>) -> BTreeMap
 }
 
 fn child_path(path: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (path.is_empty(), plain) {
         (true, true) => key.to_string(),
         (false, true) => format!("{path}.{key}"),
@@ -251,12 +213,9 @@ fn diff_values(object: &str, path: &str, helm: &Value, native: &Value, out: &mut
                 let p = child_path(path, k);
                 match (h.get(k), n.get(k)) {
                     (Some(a), Some(b)) => diff_values(object, &p, a, b, out),
-                    (a, b) => out.push(Difference {
-                        object: object.into(),
-                        path: p,
-                        helm: a.cloned(),
-                        native: b.cloned(),
-                    }),
+                    (a, b) => {
+                        out.push(Difference { object: object.into(), path: p, helm: a.cloned(), native: b.cloned() })
+                    }
                 }
             }
         }
@@ -265,12 +224,9 @@ fn diff_values(object: &str, path: &str, helm: &Value, native: &Value, out: &mut
                 let p = format!("{path}[{i}]");
                 match (h.get(i), n.get(i)) {
                     (Some(a), Some(b)) => diff_values(object, &p, a, b, out),
-                    (a, b) => out.push(Difference {
-                        object: object.into(),
-                        path: p,
-                        helm: a.cloned(),
-                        native: b.cloned(),
-                    }),
+                    (a, b) => {
+                        out.push(Difference { object: object.into(), path: p, helm: a.cloned(), native: b.cloned() })
+                    }
                 }
             }
         }
@@ -319,21 +275,14 @@ fn report(diffs: &[(String, Difference)]) -> String {
 #[test]
 fn chart_and_native_renderer_agree_on_every_values_file() {
     let chart = repo_root().join("charts");
-    let helms: Vec<(&str, PathBuf)> = HELMS
-        .iter()
-        .map(|(label, helm)| (*label, helm.binary()))
-        .collect();
+    let helms: Vec<(&str, PathBuf)> = HELMS.iter().map(|(label, helm)| (*label, helm.binary())).collect();
     let mut all = Vec::new();
     let mut compared = 0;
     for file in values_files() {
         let native = native_render(&file);
         for (label, helm) in &helms {
             let rendered = helm_render(helm, &chart, &file);
-            assert!(
-                !rendered.is_empty(),
-                "{label} rendered nothing for {}",
-                rel(&file)
-            );
+            assert!(!rendered.is_empty(), "{label} rendered nothing for {}", rel(&file));
             for diff in compare(&rendered, &native) {
                 all.push((format!("{label}, {}", rel(&file)), diff));
             }
@@ -341,12 +290,7 @@ fn chart_and_native_renderer_agree_on_every_values_file() {
         }
     }
     assert!(compared >= 26, "only {compared} renderings compared");
-    assert!(
-        all.is_empty(),
-        "the chart and the native renderer differ ({} differences):\n{}",
-        all.len(),
-        report(&all)
-    );
+    assert!(all.is_empty(), "the chart and the native renderer differ ({} differences):\n{}", all.len(), report(&all));
 }
 
 /// Corners the files of tests/values leave out, as inline values files.
@@ -494,10 +438,7 @@ fullnameOverride: a-long-release-name-that-fills-up-all-sixty-three-characters-a
 #[test]
 fn chart_and_native_renderer_agree_on_edge_cases() {
     let chart = repo_root().join("charts");
-    let helms: Vec<(&str, PathBuf)> = HELMS
-        .iter()
-        .map(|(label, helm)| (*label, helm.binary()))
-        .collect();
+    let helms: Vec<(&str, PathBuf)> = HELMS.iter().map(|(label, helm)| (*label, helm.binary())).collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut all = Vec::new();
     for (i, (what, yaml)) in EDGE_CASES.iter().enumerate() {
@@ -510,12 +451,7 @@ fn chart_and_native_renderer_agree_on_edge_cases() {
             }
         }
     }
-    assert!(
-        all.is_empty(),
-        "the chart and the native renderer differ ({} differences):\n{}",
-        all.len(),
-        report(&all)
-    );
+    assert!(all.is_empty(), "the chart and the native renderer differ ({} differences):\n{}", all.len(), report(&all));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -533,12 +469,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).expect("read template");
-    assert_eq!(
-        text.matches(from).count(),
-        1,
-        "{} should hold {from:?} once",
-        file.display()
-    );
+    assert_eq!(text.matches(from).count(), 1, "{} should hold {from:?} once", file.display());
     std::fs::write(file, text.replace(from, to)).expect("write template");
 }
 
@@ -556,11 +487,7 @@ fn a_one_sided_change_is_caught_at_its_path() {
         "- name: MLFLOW_SERVER_ENABLE_JOB_EXECUTION",
         "- name: MLFLOW_SERVER_ENABLE_JOBS",
     );
-    edit(
-        &changed.join("templates/service.yaml"),
-        "- name: {{ include \"mlflow.portName\" . }}",
-        "- name: web",
-    );
+    edit(&changed.join("templates/service.yaml"), "- name: {{ include \"mlflow.portName\" . }}", "- name: web");
 
     let env_path = "spec.template.spec.containers[0].env[3].name";
     for (label, helm) in HELMS {
@@ -570,11 +497,7 @@ fn a_one_sided_change_is_caught_at_its_path() {
 
         let mut reversed = original.clone();
         reversed.reverse();
-        assert_eq!(
-            compare(&original, &reversed),
-            vec![],
-            "{label}: object order must not matter"
-        );
+        assert_eq!(compare(&original, &reversed), vec![], "{label}: object order must not matter");
 
         let diffs = compare(&modified, &original);
         let expected = vec![
@@ -595,12 +518,7 @@ fn a_one_sided_change_is_caught_at_its_path() {
             diffs,
             expected,
             "{label}:\n{}",
-            report(
-                &diffs
-                    .iter()
-                    .map(|d| (label.to_string(), d.clone()))
-                    .collect::<Vec<_>>()
-            )
+            report(&diffs.iter().map(|d| (label.to_string(), d.clone())).collect::<Vec<_>>())
         );
     }
 
@@ -614,12 +532,7 @@ fn a_one_sided_change_is_caught_at_its_path() {
         assert!(
             diffs.iter().any(|d| d.object == object && d.path == path),
             "the changed chart is not caught at {object} {path}:\n{}",
-            report(
-                &diffs
-                    .iter()
-                    .map(|d| ("helm 4.1".to_string(), d.clone()))
-                    .collect::<Vec<_>>()
-            )
+            report(&diffs.iter().map(|d| ("helm 4.1".to_string(), d.clone())).collect::<Vec<_>>())
         );
     }
 }
@@ -634,11 +547,18 @@ fn only_the_helm_test_pod_is_outside_the_native_rendering() {
         assert!(!native.iter().any(is_helm_test), "native rendering of {} has a helm test hook", rel(&file));
         for (label, helm) in HELMS {
             let all = helm_render_all(&helm.binary(), &chart, &file);
-            let fullname = all.iter().find(|o| o["kind"] == "Deployment").and_then(|d| d["metadata"]["name"].as_str()).unwrap_or("").to_string();
+            let fullname = all
+                .iter()
+                .find(|o| o["kind"] == "Deployment")
+                .and_then(|d| d["metadata"]["name"].as_str())
+                .unwrap_or("")
+                .to_string();
             let set_aside: Vec<Value> = all.into_iter().filter(is_helm_test).collect();
             let described: Vec<String> = set_aside
                 .iter()
-                .map(|o| format!("{}/{}", o["kind"].as_str().unwrap_or(""), o["metadata"]["name"].as_str().unwrap_or("")))
+                .map(|o| {
+                    format!("{}/{}", o["kind"].as_str().unwrap_or(""), o["metadata"]["name"].as_str().unwrap_or(""))
+                })
                 .collect();
             assert_eq!(described, vec![format!("Pod/{fullname}-test")], "{label}, {}", rel(&file));
         }

@@ -6,7 +6,10 @@ use serde_json::Value;
 
 fn install() -> Command {
     let mut cmd = Command::cargo_bin("kubectl-mlflow-install").unwrap();
-    cmd.env("COLUMNS", "100").env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd.env("COLUMNS", "100")
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig");
     cmd
 }
 
@@ -86,9 +89,13 @@ fn the_namespace_comes_from_the_kubeconfig_context() {
 #[test]
 fn values_merge_in_helm_order() {
     let dir = tempfile::tempdir().unwrap();
-    let first = values_file(&dir, "replicaCount: 2\nstorage: {enabled: true, size: 1Gi}\nmlflow: {backendStoreUri: \"postgresql://db/m\"}\n");
+    let first = values_file(
+        &dir,
+        "replicaCount: 2\nstorage: {enabled: true, size: 1Gi}\nmlflow: {backendStoreUri: \"postgresql://db/m\"}\n",
+    );
     let second = values_file(&dir, "replicaCount: 3\n");
-    let items = dry_run_json(&["-f", &first, "-f", &second, "--set", "storage.size=5Gi", "--set-string", "podLabels.tier=1"]);
+    let items =
+        dry_run_json(&["-f", &first, "-f", &second, "--set", "storage.size=5Gi", "--set-string", "podLabels.tier=1"]);
     assert_eq!(find(&items, "Deployment")["spec"]["replicas"], 3);
     assert_eq!(find(&items, "PersistentVolumeClaim")["spec"]["resources"]["requests"]["storage"], "5Gi");
     assert_eq!(find(&items, "Deployment")["spec"]["template"]["metadata"]["labels"]["tier"], "1");
@@ -128,7 +135,11 @@ fn bad_yaml_names_the_file_and_line() {
 #[test]
 fn a_missing_file_is_named() {
     refuses(&["-f", "/nonexistent/values.yaml"], "", &["/nonexistent/values.yaml: cannot read the file"]);
-    refuses(&["--set-file", "auth.databaseUri=/nonexistent/uri"], "", &["--set-file auth.databaseUri=/nonexistent/uri", "cannot read /nonexistent/uri"]);
+    refuses(
+        &["--set-file", "auth.databaseUri=/nonexistent/uri"],
+        "",
+        &["--set-file auth.databaseUri=/nonexistent/uri", "cannot read /nonexistent/uri"],
+    );
 }
 
 #[test]
@@ -137,7 +148,11 @@ fn unknown_keys_suggest_the_nearest() {
     let file = values_file(&dir, "storage:\n  sizee: 1Gi\n");
     refuses(&["-f", &file], "", &[&format!("{file}: storage.sizee: unknown key (did you mean storage.size?)")]);
     refuses(&["--set", "replicas=2"], "", &["--set replicas=2: replicas: unknown key (did you mean replicaCount?)"]);
-    refuses(&["--set", "ingress.hosts[0].hots=a"], "", &["ingress.hosts[0].hots: unknown key (did you mean ingress.hosts[0].host?)"]);
+    refuses(
+        &["--set", "ingress.hosts[0].hots=a"],
+        "",
+        &["ingress.hosts[0].hots: unknown key (did you mean ingress.hosts[0].host?)"],
+    );
 }
 
 #[test]
@@ -167,7 +182,14 @@ fn bad_set_syntax_is_named() {
 #[test]
 fn mlflow_combinations_it_refuses() {
     refuses(
-        &["--set", "mlflow.backendStoreUri=/mlflow/store", "--set", "server.flag_options={enable_workspaces}", "--set", "mlflow.defaultArtifactRoot=s3://b/p"],
+        &[
+            "--set",
+            "mlflow.backendStoreUri=/mlflow/store",
+            "--set",
+            "server.flag_options={enable_workspaces}",
+            "--set",
+            "mlflow.defaultArtifactRoot=s3://b/p",
+        ],
         "",
         &["server.flag_options: enable_workspaces needs a SQL backend store"],
     );
@@ -176,36 +198,68 @@ fn mlflow_combinations_it_refuses() {
         "",
         &["mlflow.defaultArtifactRoot: enable_workspaces needs a default artifact root"],
     );
-    refuses(&["--set", "garbageCollection.allWorkspaces=true"], "", &["garbageCollection.allWorkspaces: needs workspaces"]);
+    refuses(
+        &["--set", "garbageCollection.allWorkspaces=true"],
+        "",
+        &["garbageCollection.allWorkspaces: needs workspaces"],
+    );
     refuses(
         &["--set", "server.value_options.app_name=basic-auth", "--set", "mlflow.backendStoreUri=postgresql://db/m"],
         "",
         &["auth.databaseUri: basic auth needs a database for its users"],
     );
     refuses(&["--set", "serviceMonitor.enabled=true"], "", &["serviceMonitor.enabled: needs metrics.enabled"]);
-    refuses(&["--set", "tls.enabled=true", "--set", "tls.secretName="], "", &["tls.secretName: TLS is enabled but no Secret is named"]);
+    refuses(
+        &["--set", "tls.enabled=true", "--set", "tls.secretName="],
+        "",
+        &["tls.secretName: TLS is enabled but no Secret is named"],
+    );
 }
 
 #[test]
 fn strings_that_must_parse() {
-    refuses(&["--set", "garbageCollection.enabled=true", "--set", "garbageCollection.schedule=0 2 * *"], "", &["garbageCollection.schedule: \"0 2 * *\" is not a cron schedule"]);
-    refuses(&["--set", "garbageCollection.enabled=true", "--set", "garbageCollection.olderThan=30days"], "", &["garbageCollection.olderThan: \"30days\" is not a duration"]);
+    refuses(
+        &["--set", "garbageCollection.enabled=true", "--set", "garbageCollection.schedule=0 2 * *"],
+        "",
+        &["garbageCollection.schedule: \"0 2 * *\" is not a cron schedule"],
+    );
+    refuses(
+        &["--set", "garbageCollection.enabled=true", "--set", "garbageCollection.olderThan=30days"],
+        "",
+        &["garbageCollection.olderThan: \"30days\" is not a duration"],
+    );
     refuses(&["--set", "storage.size=ten"], "", &["storage.size: \"ten\" is not a storage size"]);
     refuses(&["--set", "server.value_options.port=70000"], "", &["server.value_options.port: 70000 is not a port"]);
     refuses(&["--set", "fullnameOverride=Bad_Name"], "", &["fullnameOverride: \"Bad_Name\" is not a valid name"]);
-    refuses(&["--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=Bad_Host"], "", &["ingress.hosts[0].host: \"Bad_Host\" is not a DNS host name"]);
+    refuses(
+        &["--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=Bad_Host"],
+        "",
+        &["ingress.hosts[0].host: \"Bad_Host\" is not a DNS host name"],
+    );
     refuses(&["My_Release"], "", &["release name \"My_Release\" is not a valid release name"]);
 }
 
 #[test]
 fn variables_the_chart_owns_are_refused_in_env() {
-    refuses(&["--set", "env[0].name=MLFLOW_SERVER_ALLOWED_HOSTS", "--set", "env[0].value=*"], "", &["env[0].name: MLFLOW_SERVER_ALLOWED_HOSTS is set by the chart"]);
+    refuses(
+        &["--set", "env[0].name=MLFLOW_SERVER_ALLOWED_HOSTS", "--set", "env[0].value=*"],
+        "",
+        &["env[0].name: MLFLOW_SERVER_ALLOWED_HOSTS is set by the chart"],
+    );
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
     let out = install()
-        .args(["--set", "storage.size=ten", "--set", "serviceMonitor.enabled=true", "--set", "garbageCollection.allWorkspaces=true", "--dry-run"])
+        .args([
+            "--set",
+            "storage.size=ten",
+            "--set",
+            "serviceMonitor.enabled=true",
+            "--set",
+            "garbageCollection.allWorkspaces=true",
+            "--dry-run",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -244,7 +298,10 @@ fn install_flags_are_checked_before_any_cluster_is_contacted() {
     refuses_install(&["--helm-binary", "/usr/bin/helm"], &["--helm"]);
     refuses_install(&["--reuse-values", "--dry-run"], &["--reuse-values"]);
     refuses_install(&[], &["no kubeconfig found"]);
-    refuses_install(&["--helm", "--helm-binary", "/nonexistent/helm"], &["--helm-binary /nonexistent/helm: not an executable"]);
+    refuses_install(
+        &["--helm", "--helm-binary", "/nonexistent/helm"],
+        &["--helm-binary /nonexistent/helm: not an executable"],
+    );
 }
 
 /// What the API server would refuse in the rendered objects, refused before any cluster call:

@@ -35,7 +35,11 @@ fn install_in(namespace: &str, args: &[&str]) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn assert_ok(output: &Output) {
@@ -103,7 +107,15 @@ async fn the_zero_flag_quick_start_becomes_available_and_a_rerun_changes_nothing
     let before = members(&ns).await;
     assert_eq!(
         names(&before),
-        BTreeSet::from(["ServiceAccount/mlflow-mlflow", "PersistentVolumeClaim/mlflow-mlflow", "Service/mlflow-mlflow", "Deployment/mlflow-mlflow"].map(String::from))
+        BTreeSet::from(
+            [
+                "ServiceAccount/mlflow-mlflow",
+                "PersistentVolumeClaim/mlflow-mlflow",
+                "Service/mlflow-mlflow",
+                "Deployment/mlflow-mlflow"
+            ]
+            .map(String::from)
+        )
     );
     let parent = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap();
     let parent_version = parent.metadata.resource_version.clone();
@@ -145,14 +157,18 @@ async fn an_upgrade_prunes_what_is_no_longer_rendered() {
     assert!(before.contains("Ingress/mlflow-mlflow") && before.contains("NetworkPolicy/mlflow-mlflow"), "{before:?}");
     assert_ok(&install(&ns, &["--no-wait"]));
     let after = names(&members(&ns).await);
-    let expected: BTreeSet<String> = before.into_iter().filter(|n| !n.starts_with("Ingress/") && !n.starts_with("NetworkPolicy/")).collect();
+    let expected: BTreeSet<String> =
+        before.into_iter().filter(|n| !n.starts_with("Ingress/") && !n.starts_with("NetworkPolicy/")).collect();
     assert_eq!(after, expected);
     let kubectl = cluster().kubectl_output(&["get", "ingress,networkpolicy", "-n", ns.name(), "-o", "name"]).unwrap();
     assert!(kubectl.trim().is_empty(), "left behind: {kubectl}");
     assert_eq!(parent_kinds(&ns).await, "Deployment.apps,PersistentVolumeClaim,Service,ServiceAccount");
     // A kind added (none removed): the parent lists it from the first apply on.
     assert_ok(&install(&ns, &["--set", "ingress.enabled=true", "--no-wait"]));
-    assert_eq!(parent_kinds(&ns).await, "Deployment.apps,Ingress.networking.k8s.io,PersistentVolumeClaim,Service,ServiceAccount");
+    assert_eq!(
+        parent_kinds(&ns).await,
+        "Deployment.apps,Ingress.networking.k8s.io,PersistentVolumeClaim,Service,ServiceAccount"
+    );
     ns.delete().await;
 }
 
@@ -169,18 +185,32 @@ async fn a_run_killed_mid_apply_converges_when_rerun() {
     let kubeconfig = cluster().kubeconfig().display().to_string();
     let bin = assert_cmd::cargo::cargo_bin("kubectl-mlflow-install");
     let mut child = std::process::Command::new(bin)
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--set", "garbageCollection.enabled=true", "--set", "ingress.enabled=true"])
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "-n",
+            ns.name(),
+            "--set",
+            "garbageCollection.enabled=true",
+            "--set",
+            "ingress.enabled=true",
+        ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let secrets = ns.api::<Secret>();
-    let started = poll_until(Duration::from_secs(60), || async { secrets.get_opt("kubectl-mlflow.release.mlflow").await.ok().flatten().is_some() }).await;
+    let started = poll_until(Duration::from_secs(60), || async {
+        secrets.get_opt("kubectl-mlflow.release.mlflow").await.ok().flatten().is_some()
+    })
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(started.is_ok(), "the install never wrote its ApplySet parent");
     assert_ok(&install(&ns, &["--set", "garbageCollection.enabled=true", "--set", "ingress.enabled=true"]));
     let after = names(&members(&ns).await);
-    for expected in ["Deployment/mlflow-mlflow", "Service/mlflow-mlflow", "CronJob/mlflow-mlflow-gc", "Ingress/mlflow-mlflow"] {
+    for expected in
+        ["Deployment/mlflow-mlflow", "Service/mlflow-mlflow", "CronJob/mlflow-mlflow-gc", "Ingress/mlflow-mlflow"]
+    {
         assert!(after.contains(expected), "{expected} missing from {after:?}");
     }
     ns.delete().await;
@@ -198,7 +228,11 @@ async fn a_missing_secret_is_named_and_nothing_is_written() {
     secret(&ns, "mlflow-db-secret", &[("url", "postgresql://x")]).await;
     let out = install(&ns, &["-f", "tests/values/postgres-secret.yaml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Secret mlflow-db-secret has no key \"uri\" (it has: url)"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Secret mlflow-db-secret has no key \"uri\" (it has: url)"),
+        "{}",
+        text(&out)
+    );
     assert!(members(&ns).await.is_empty(), "objects were written despite the error");
     assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none());
     ns.delete().await;
@@ -224,7 +258,8 @@ async fn a_secrets_postgresql_uri_with_the_slim_image_is_refused_without_showing
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn pods_are_admitted_under_the_restricted_pod_security_standard() {
-    let ns = cluster().namespace_with_labels("restricted", &[("pod-security.kubernetes.io/enforce", "restricted")]).await;
+    let ns =
+        cluster().namespace_with_labels("restricted", &[("pod-security.kubernetes.io/enforce", "restricted")]).await;
     assert_ok(&install(&ns, &["--set", "garbageCollection.enabled=true"]));
     assert!(available(&ns, "mlflow-mlflow").await);
     ns.delete().await;
@@ -249,7 +284,10 @@ async fn a_server_dry_run_persists_nothing() {
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was persisted"));
     assert!(members(&ns).await.is_empty());
-    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(), "the ApplySet parent was persisted");
+    assert!(
+        ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(),
+        "the ApplySet parent was persisted"
+    );
     ns.delete().await;
 }
 
@@ -266,7 +304,11 @@ async fn a_volume_that_cannot_grow_refuses_the_whole_upgrade_before_any_write() 
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("storage.size: the API server refuses PersistentVolumeClaim/mlflow-mlflow"), "{stderr}");
-    assert!(stderr.contains("only dynamically provisioned pvc can be resized") && stderr.contains("keep storage.size as it is"), "{stderr}");
+    assert!(
+        stderr.contains("only dynamically provisioned pvc can be resized")
+            && stderr.contains("keep storage.size as it is"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(members(&ns).await, before, "an object was written although the upgrade was refused");
     let after = ns.api::<Secret>().get("kubectl-mlflow.release.mlflow").await.unwrap().metadata.resource_version;
@@ -282,17 +324,42 @@ async fn with_helm_a_refused_upgrade_records_no_revision() {
     assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
     let kubeconfig = cluster().kubeconfig().display().to_string();
     let revisions = || {
-        let out = std::process::Command::new(&helm).args(["history", "mlflow", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-o", "json"]).output().unwrap();
+        let out = std::process::Command::new(&helm)
+            .args(["history", "mlflow", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-o", "json"])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "helm history: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap().len()
     };
     assert_eq!(revisions(), 1);
-    let before = cluster().kubectl_output(&["get", "pvc,deployment,service", "-n", ns.name(), "-o", "jsonpath={.items[*].metadata.resourceVersion}"]).unwrap();
+    let before = cluster()
+        .kubectl_output(&[
+            "get",
+            "pvc,deployment,service",
+            "-n",
+            ns.name(),
+            "-o",
+            "jsonpath={.items[*].metadata.resourceVersion}",
+        ])
+        .unwrap();
     let out = install(&ns, &["--helm", "--helm-binary", &helm, "--set", "storage.size=20Gi"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only dynamically provisioned pvc can be resized"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only dynamically provisioned pvc can be resized"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(revisions(), 1, "helm recorded a revision for a refused upgrade");
-    let after = cluster().kubectl_output(&["get", "pvc,deployment,service", "-n", ns.name(), "-o", "jsonpath={.items[*].metadata.resourceVersion}"]).unwrap();
+    let after = cluster()
+        .kubectl_output(&[
+            "get",
+            "pvc,deployment,service",
+            "-n",
+            ns.name(),
+            "-o",
+            "jsonpath={.items[*].metadata.resourceVersion}",
+        ])
+        .unwrap();
     assert_eq!(after, before);
     ns.delete().await;
 }
@@ -317,9 +384,11 @@ async fn kubeconfig_without_delete(ns: &TestNamespace, dir: &tempfile::TempDir) 
     std::fs::write(&file, rbac).unwrap();
     cluster().kubectl_output(&["apply", "-f", file.to_str().unwrap()]).unwrap();
     let token = cluster().kubectl_output(&["create", "token", "limited", "-n", name]).unwrap();
-    let admin: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(cluster().kubeconfig()).unwrap()).unwrap();
+    let admin: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(cluster().kubeconfig()).unwrap()).unwrap();
     let mut limited = admin.clone();
-    limited["users"] = serde_yaml::from_str(&format!("[{{name: limited, user: {{token: {}}}}}]", token.trim())).unwrap();
+    limited["users"] =
+        serde_yaml::from_str(&format!("[{{name: limited, user: {{token: {}}}}}]", token.trim())).unwrap();
     for context in limited["contexts"].as_sequence_mut().unwrap() {
         context["context"]["user"] = "limited".into();
     }
@@ -346,7 +415,11 @@ async fn preflight_asks_for_delete_when_the_upgrade_prunes() {
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(!stderr.contains("you may not delete deployments"), "only what pruning deletes needs delete: {stderr}");
     assert_eq!(names(&members(&ns).await), names(&before), "the refused run changed the release");
-    let _ = cluster().kubectl_output(&["delete", "clusterrole,clusterrolebinding", &format!("{}-read-namespaces", ns.name())]);
+    let _ = cluster().kubectl_output(&[
+        "delete",
+        "clusterrole,clusterrolebinding",
+        &format!("{}-read-namespaces", ns.name()),
+    ]);
     ns.delete().await;
 }
 
@@ -374,7 +447,10 @@ async fn bad_input_writes_nothing_to_the_cluster() {
         assert!(made.trim().is_empty(), "{sample:?} created namespace {fresh}");
     }
     assert!(members(&ns).await.is_empty(), "bad input wrote objects");
-    assert!(ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(), "bad input wrote the ApplySet parent");
+    assert!(
+        ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap().is_none(),
+        "bad input wrote the ApplySet parent"
+    );
     ns.delete().await;
 }
 
@@ -384,8 +460,16 @@ async fn helm_install(which: Helm) {
     assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
     assert!(available(&ns, "mlflow-mlflow").await);
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let list = std::process::Command::new(&helm).args(["list", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-q"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "mlflow", "helm list: {}", String::from_utf8_lossy(&list.stderr));
+    let list = std::process::Command::new(&helm)
+        .args(["list", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).trim(),
+        "mlflow",
+        "helm list: {}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     ns.delete().await;
 }
 
@@ -422,12 +506,18 @@ async fn a_field_owned_by_another_manager_is_a_named_conflict_unless_forced() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn reuse_values_starts_from_the_stored_values() {
     let ns = cluster().namespace("reuse").await;
-    assert_ok(&install(&ns, &["--no-wait", "--set", "garbageCollection.enabled=true", "--set", "garbageCollection.olderThan=7d"]));
+    assert_ok(&install(
+        &ns,
+        &["--no-wait", "--set", "garbageCollection.enabled=true", "--set", "garbageCollection.olderThan=7d"],
+    ));
     assert_ok(&install(&ns, &["--no-wait", "--reuse-values", "--set", "service.type=NodePort"]));
     let after = names(&members(&ns).await);
     assert!(after.contains("CronJob/mlflow-mlflow-gc"), "the stored GC setting was lost: {after:?}");
     assert_ok(&install(&ns, &["--no-wait", "--set", "service.type=NodePort"]));
-    assert!(!names(&members(&ns).await).contains("CronJob/mlflow-mlflow-gc"), "without --reuse-values the defaults apply");
+    assert!(
+        !names(&members(&ns).await).contains("CronJob/mlflow-mlflow-gc"),
+        "without --reuse-values the defaults apply"
+    );
     ns.delete().await;
 }
 
@@ -454,16 +544,31 @@ async fn seed_commands(which: Helm) {
     let helm = which.binary();
     let kubeconfig = cluster().kubeconfig().display().to_string();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(&helm).current_dir(repo_root()).env("KUBECONFIG", &kubeconfig).args(args).output().unwrap();
+        let out = std::process::Command::new(&helm)
+            .current_dir(repo_root())
+            .env("KUBECONFIG", &kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "helm {args:?}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let notes = run(&[
-        "install", "mlflow", "./charts", "--namespace", ns.name(), "--create-namespace",
-        "--set", "storage.enabled=true",
-        "--set", "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
-        "--set", "mlflow.artifactsDestination=/mlflow/artifacts",
-        "--wait", "--timeout", "3m",
+        "install",
+        "mlflow",
+        "./charts",
+        "--namespace",
+        ns.name(),
+        "--create-namespace",
+        "--set",
+        "storage.enabled=true",
+        "--set",
+        "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
+        "--set",
+        "mlflow.artifactsDestination=/mlflow/artifacts",
+        "--wait",
+        "--timeout",
+        "3m",
     ]);
     assert!(notes.contains(&format!("kubectl port-forward -n {} svc/mlflow-mlflow 5000:5000", ns.name())), "{notes}");
     // helm 3's --wait counts the ready pods of the new ReplicaSet; the Deployment's own status
@@ -473,7 +578,18 @@ async fn seed_commands(which: Helm) {
     let dir = tempfile::tempdir().unwrap();
     let values = dir.path().join("my-values.yaml");
     std::fs::write(&values, "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n  artifactsDestination: /mlflow/artifacts\ngarbageCollection:\n  enabled: true\n  olderThan: 30d\n").unwrap();
-    run(&["upgrade", "mlflow", "./charts", "--namespace", ns.name(), "-f", values.to_str().unwrap(), "--wait", "--timeout", "3m"]);
+    run(&[
+        "upgrade",
+        "mlflow",
+        "./charts",
+        "--namespace",
+        ns.name(),
+        "-f",
+        values.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "3m",
+    ]);
     assert!(cluster().kubectl_output(&["get", "cronjob/mlflow-mlflow-gc", "-n", ns.name()]).is_ok());
     run(&["uninstall", "mlflow", "--namespace", ns.name()]);
     let left = cluster().kubectl_output(&["get", "deployment,service,pvc", "-n", ns.name(), "-o", "name"]).unwrap();
@@ -495,25 +611,39 @@ async fn the_seed_commands_work_as_written_with_helm_4() {
 
 /// What happened to the namespace's Jobs and Deployments, in order: `Job/<name> complete`,
 /// `Deployment/<name> created`.
-async fn record_workloads(client: kube::Client, namespace: String, seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+async fn record_workloads(
+    client: kube::Client,
+    namespace: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     use futures::StreamExt;
     use k8s_openapi::api::batch::v1::Job;
     use kube::runtime::watcher::{watcher, Config, Event};
-    let jobs = watcher(Api::<Job>::namespaced(client.clone(), &namespace), Config::default()).filter_map(|e| async move {
-        match e {
-            Ok(Event::Apply(job)) | Ok(Event::InitApply(job)) => {
-                let complete = job.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| c.type_ == "Complete" && c.status == "True");
-                complete.then(|| format!("Job/{} complete", job.metadata.name.unwrap_or_default()))
+    let jobs =
+        watcher(Api::<Job>::namespaced(client.clone(), &namespace), Config::default()).filter_map(|e| async move {
+            match e {
+                Ok(Event::Apply(job)) | Ok(Event::InitApply(job)) => {
+                    let complete = job
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c.type_ == "Complete" && c.status == "True");
+                    complete.then(|| format!("Job/{} complete", job.metadata.name.unwrap_or_default()))
+                }
+                _ => None,
             }
-            _ => None,
-        }
-    });
-    let deployments = watcher(Api::<Deployment>::namespaced(client, &namespace), Config::default()).filter_map(|e| async move {
-        match e {
-            Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => Some(format!("Deployment/{} created", d.metadata.name.unwrap_or_default())),
-            _ => None,
-        }
-    });
+        });
+    let deployments =
+        watcher(Api::<Deployment>::namespaced(client, &namespace), Config::default()).filter_map(|e| async move {
+            match e {
+                Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => {
+                    Some(format!("Deployment/{} created", d.metadata.name.unwrap_or_default()))
+                }
+                _ => None,
+            }
+        });
     let mut all = futures::stream::select(jobs.boxed(), deployments.boxed());
     while let Some(event) = all.next().await {
         let mut seen = seen.lock().unwrap();
@@ -559,8 +689,14 @@ async fn the_migration_job_completes_before_the_deployment_is_applied() {
     secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
     let (out, seen) = install_recording(&ns, &[]).await;
     assert_ok(&out);
-    assert!(position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"), "{seen:?}");
-    assert!(ns.api::<Job>().list(&ListParams::default()).await.unwrap().items.is_empty(), "the succeeded Job was left behind");
+    assert!(
+        position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"),
+        "{seen:?}"
+    );
+    assert!(
+        ns.api::<Job>().list(&ListParams::default()).await.unwrap().items.is_empty(),
+        "the succeeded Job was left behind"
+    );
     assert!(!text(&out).contains("password@postgres"), "a secret value reached the output");
     // An upgrade (a new image) migrates again before it rolls the server out.
     let (again, seen) = install_recording(&ns, &["--set", "image.tag=v3.17.3-full"]).await;
@@ -578,7 +714,10 @@ async fn with_helm_the_migration_job_is_a_hook_before_the_deployment() {
     let helm = Helm::V4.binary().display().to_string();
     let (out, seen) = install_recording(&ns, &["--helm", "--helm-binary", &helm]).await;
     assert_ok(&out);
-    assert!(position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"), "{seen:?}");
+    assert!(
+        position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"),
+        "{seen:?}"
+    );
     ns.delete().await;
 }
 
@@ -588,7 +727,8 @@ async fn next_pod(ns: &TestNamespace, labels: &str, seen: &[String]) -> k8s_open
     for _ in 0..120 {
         let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
         let bound = list.items.into_iter().find(|p| {
-            p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && !seen.contains(p.metadata.name.as_ref().unwrap())
+            p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
+                && !seen.contains(p.metadata.name.as_ref().unwrap())
         });
         if let Some(pod) = bound {
             return pod;
@@ -604,7 +744,15 @@ async fn next_pod(ns: &TestNamespace, labels: &str, seen: &[String]) -> k8s_open
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_failing_migration_stops_the_install_with_its_log() {
-    failing_migration(&[], &["Job/mlflow-mlflow-migrate (mlflow db upgrade) failed", "BackoffLimitExceeded", "the server was not rolled out"]).await;
+    failing_migration(
+        &[],
+        &[
+            "Job/mlflow-mlflow-migrate (mlflow db upgrade) failed",
+            "BackoffLimitExceeded",
+            "the server was not rolled out",
+        ],
+    )
+    .await;
 }
 
 /// The same through helm: helm's hook error, then the Job's log.
@@ -612,7 +760,11 @@ async fn a_failing_migration_stops_the_install_with_its_log() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn with_helm_a_failing_migration_hook_shows_its_log() {
     let helm = Helm::V4.binary().display().to_string();
-    failing_migration(&["--helm", "--helm-binary", &helm], &["failed pre-install", "mlflow-mlflow-migrate", "last log lines of pod"]).await;
+    failing_migration(
+        &["--helm", "--helm-binary", &helm],
+        &["failed pre-install", "mlflow-mlflow-migrate", "last log lines of pod"],
+    )
+    .await;
 }
 
 async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
@@ -627,10 +779,19 @@ async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
         args.extend(["--set".to_string(), set]);
     }
     let namespace = ns.name().to_string();
-    let run = tokio::task::spawn_blocking(move || install_in(&namespace, &args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let run = tokio::task::spawn_blocking(move || {
+        install_in(&namespace, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    });
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("migrate.log");
-    write_cri_log(&log, &["Traceback (most recent call last):", "sqlalchemy.exc.OperationalError: could not translate host name \"nowhere.invalid\" to address"]).unwrap();
+    write_cri_log(
+        &log,
+        &[
+            "Traceback (most recent call last):",
+            "sqlalchemy.exc.OperationalError: could not translate host name \"nowhere.invalid\" to address",
+        ],
+    )
+    .unwrap();
     // backoffLimit 1: two pods fail before the Job does.
     let mut seen = Vec::new();
     for _ in 0..2 {
@@ -647,7 +808,10 @@ async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
         assert!(stderr.contains(expected), "{expected:?} missing:\n{}", text(&out));
     }
     assert!(!text(&out).contains("hunter2"), "a secret value reached the output");
-    assert!(ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(), "the Deployment was applied after a failed migration");
+    assert!(
+        ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(),
+        "the Deployment was applied after a failed migration"
+    );
     assert!(ns.api::<Job>().get_opt("mlflow-mlflow-migrate").await.unwrap().is_some(), "the failed Job was not kept");
     node.delete(&ns).await;
     ns.delete().await;
@@ -661,7 +825,11 @@ async fn an_http_route_without_the_gateway_api_is_refused_before_any_write() {
     let ns = cluster().namespace("route").await;
     let out = install(&ns, &["--set", "httpRoute.enabled=true", "--set", "httpRoute.parentRefs[0].name=gw"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("httpRoute.enabled: the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed"), "{}", text(&out));
+    assert!(
+        text(&out).contains("httpRoute.enabled: the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed"),
+        "{}",
+        text(&out)
+    );
     assert!(members(&ns).await.is_empty(), "something was written");
     ns.delete().await;
 }
@@ -698,7 +866,11 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
         "{}",
         text(&out)
     );
-    assert!(!text(&out).contains("mlflow-backend-store not found"), "the Secret the ExternalSecret makes was required: {}", text(&out));
+    assert!(
+        !text(&out).contains("mlflow-backend-store not found"),
+        "the Secret the ExternalSecret makes was required: {}",
+        text(&out)
+    );
     assert!(members(&ns).await.is_empty(), "something was written");
 
     let crds: Api<CustomResourceDefinition> = Api::all(ns.client());
@@ -713,7 +885,10 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
     poll_until(Duration::from_secs(60), || {
         let client = client.clone();
         async move {
-            client.list_api_group_resources("external-secrets.io/v1").await.is_ok_and(|l| l.resources.iter().filter(|r| !r.name.contains('/')).count() == 2)
+            client
+                .list_api_group_resources("external-secrets.io/v1")
+                .await
+                .is_ok_and(|l| l.resources.iter().filter(|r| !r.name.contains('/')).count() == 2)
         }
     })
     .await
@@ -721,8 +896,13 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
 
     let namespace = ns.name().to_string();
     let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let run = tokio::task::spawn_blocking(move || install_in(&namespace, &owned.iter().map(String::as_str).collect::<Vec<_>>()));
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"), "externalsecrets");
+    let run = tokio::task::spawn_blocking(move || {
+        install_in(&namespace, &owned.iter().map(String::as_str).collect::<Vec<_>>())
+    });
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"),
+        "externalsecrets",
+    );
     let externals: Api<DynamicObject> = Api::namespaced_with(ns.client(), ns.name(), &resource);
     poll_until(Duration::from_secs(120), || {
         let externals = externals.clone();
@@ -731,13 +911,24 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
     .await
     .expect("the ExternalSecret is applied");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(), "the Deployment came before the Secret it reads");
+    assert!(
+        ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(),
+        "the Deployment came before the Secret it reads"
+    );
     secret(&ns, "mlflow-backend-store", &[("db-uri", "postgresql://u:hunter2@db:5432/mlflow")]).await;
     let out = run.await.unwrap();
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("waiting for Secret/mlflow-backend-store (made by ExternalSecret/mlflow-mlflow-externalsecret"), "{}", text(&out));
-    assert!(ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_some(), "no Deployment after the Secret came: {}", text(&out));
+    assert!(
+        stderr.contains("waiting for Secret/mlflow-backend-store (made by ExternalSecret/mlflow-mlflow-externalsecret"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_some(),
+        "no Deployment after the Secret came: {}",
+        text(&out)
+    );
     assert!(!text(&out).contains("hunter2"), "a secret value reached the output");
     ns.delete().await;
     for plural in ["secretstores", "externalsecrets"] {

@@ -101,6 +101,10 @@ async fn a_cluster_serving_openshift_routes_gets_pods_without_fixed_ids() {
         assert_eq!(context["runAsNonRoot"], json!(true), "{context}");
     }
     for context in declined.unwrap() {
-        assert_eq!(fixed_ids(&context), ["runAsUser", "runAsGroup", "fsGroup"], "openshift: false must win over the detection: {context}");
+        assert_eq!(
+            fixed_ids(&context),
+            ["runAsUser", "runAsGroup", "fsGroup"],
+            "openshift: false must win over the detection: {context}"
+        );
     }
 }

@@ -54,7 +54,24 @@ fn leaves(node: &Value, path: Vec<String>, out: &mut Vec<(Vec<String>, Value)>) 
     }
 }
 
-const STRINGS: [&str; 16] = ["", "lots", "Bad_Name", "/tmp", "rel/path", "10Gi", "-1Gi", "0", "mlflow", "a b", "x.example.com", "/mlflow", "500m", "1e3", "http", "*"];
+const STRINGS: [&str; 16] = [
+    "",
+    "lots",
+    "Bad_Name",
+    "/tmp",
+    "rel/path",
+    "10Gi",
+    "-1Gi",
+    "0",
+    "mlflow",
+    "a b",
+    "x.example.com",
+    "/mlflow",
+    "500m",
+    "1e3",
+    "http",
+    "*",
+];
 const INTEGERS: [i64; 9] = [-1, 0, 1, 2, 3, 65535, 65536, 2147483648, 10001];
 
 /// Kubernetes fragments for the keys that take them, good and bad.
@@ -69,7 +86,11 @@ fn fragment(key: &str, rng: &mut Rng) -> Value {
             json!([{"name": "S", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]),
             json!([{"name": "S", "value": "v", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]),
         ],
-        "envFrom" => vec![json!([{"secretRef": {"name": "s"}}]), json!([{"prefix": "X_"}]), json!([{"configMapRef": {"name": "Bad_Name"}}])],
+        "envFrom" => vec![
+            json!([{"secretRef": {"name": "s"}}]),
+            json!([{"prefix": "X_"}]),
+            json!([{"configMapRef": {"name": "Bad_Name"}}]),
+        ],
         "extraVolumes" | "garbageCollection.extraVolumes" => vec![
             json!([{"name": "cache", "emptyDir": {}}]),
             json!([{"name": "cache"}]),
@@ -116,7 +137,9 @@ fn fragment(key: &str, rng: &mut Rng) -> Value {
             json!({"procMount": "Raw"}),
             json!({"seccompProfile": {"type": "Custom"}}),
         ],
-        "podSecurityContext" => vec![json!({"fsGroup": 10001}), json!({"runAsGroup": -5}), json!({"fsGroupChangePolicy": "Never"})],
+        "podSecurityContext" => {
+            vec![json!({"fsGroup": 10001}), json!({"runAsGroup": -5}), json!({"fsGroupChangePolicy": "Never"})]
+        }
         "deploymentStrategy" => vec![
             json!({"type": "Recreate"}),
             json!({"type": "Rolling"}),
@@ -129,7 +152,12 @@ fn fragment(key: &str, rng: &mut Rng) -> Value {
             json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "Within"}]}]}}}),
             json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 0, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}]}}),
         ],
-        "nodeSelector" | "podLabels" | "podAnnotations" | "service.annotations" | "serviceAccount.annotations" | "ingress.annotations" => {
+        "nodeSelector"
+        | "podLabels"
+        | "podAnnotations"
+        | "service.annotations"
+        | "serviceAccount.annotations"
+        | "ingress.annotations" => {
             vec![json!({"tier": "a"}), json!({"bad key": "x"}), json!({"tier": "a b"}), json!({"example.com/x": "y"})]
         }
         "networkPolicy.additionalEgressRules" => vec![
@@ -192,7 +220,11 @@ fn rendered_anyway(yaml: &str, namespace: &str) -> Option<Vec<Object>> {
 /// cluster has no CRDs: objects of CRDs (ServiceMonitor, HTTPRoute, External Secrets) are left out.
 async fn server_verdict(applier: &Applier, objects: &[Object]) -> Result<(), String> {
     let params = PatchParams::apply("kubectl-mlflow-property").dry_run().force();
-    let members: Vec<Member> = objects.iter().filter(|o| !matches!(o.kind(), "ServiceMonitor" | "HTTPRoute" | "SecretStore" | "ExternalSecret")).map(Member::plain).collect();
+    let members: Vec<Member> = objects
+        .iter()
+        .filter(|o| !matches!(o.kind(), "ServiceMonitor" | "HTTPRoute" | "SecretStore" | "ExternalSecret"))
+        .map(Member::plain)
+        .collect();
     let results = join_all(members.iter().map(|m| {
         let params = &params;
         async move { applier.api(m.kind).patch(m.name(), params, &Patch::Apply(&m.object)).await }
@@ -225,12 +257,23 @@ async fn our_verdict_matches_the_api_servers_on_mutated_values() {
     let per_file: usize = std::env::var("KMLF_PROPERTY_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
     eprintln!("property: seed {seed} (replay with KMLF_PROPERTY_SEED={seed}), {per_file} mutants per values file");
     let mut rng = Rng(seed);
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join("charts/values.schema.json")).unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("charts/values.schema.json")).unwrap()).unwrap();
     let mut keys = Vec::new();
     leaves(&schema, Vec::new(), &mut keys);
     let ns = cluster().namespace("property").await;
-    let applier = Applier { client: ns.client(), namespace: ns.name().to_string(), force_conflicts: true, dry_run: true, verbose: false };
-    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("tests/values")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect();
+    let applier = Applier {
+        client: ns.client(),
+        namespace: ns.name().to_string(),
+        force_conflicts: true,
+        dry_run: true,
+        verbose: false,
+    };
+    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("tests/values"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
     files.sort();
     let mut counts = Counts::default();
     let mut violations = Vec::new();
@@ -247,7 +290,11 @@ async fn our_verdict_matches_the_api_servers_on_mutated_values() {
             let yaml = serde_yaml::to_string(&mutant).unwrap();
             let sources = [Source::Text { name: "mutant".into(), yaml: yaml.clone() }];
             let ours = prepare("mlflow", ns.name(), &sources, &mut std::io::empty(), &Options { quick_start: true });
-            let Some(objects) = ours.as_ref().map(|p| Some(p.rendered.objects.clone())).unwrap_or_else(|_| rendered_anyway(&yaml, ns.name())) else {
+            let Some(objects) = ours
+                .as_ref()
+                .map(|p| Some(p.rendered.objects.clone()))
+                .unwrap_or_else(|_| rendered_anyway(&yaml, ns.name()))
+            else {
                 counts.refused_before_rendering += 1;
                 continue;
             };
@@ -265,6 +312,11 @@ async fn our_verdict_matches_the_api_servers_on_mutated_values() {
     }
     eprintln!("property: {} value sets: {counts:?}", files.len() * per_file);
     ns.delete().await;
-    assert!(violations.is_empty(), "seed {seed}: {} value sets we accept are refused by the API server:\n\n{}", violations.len(), violations.join("\n\n"));
+    assert!(
+        violations.is_empty(),
+        "seed {seed}: {} value sets we accept are refused by the API server:\n\n{}",
+        violations.len(),
+        violations.join("\n\n")
+    );
     assert!(counts.accepted_by_both > 0 && counts.refused_by_both > 0, "the mutants exercised too little: {counts:?}");
 }

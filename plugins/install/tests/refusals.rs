@@ -26,18 +26,36 @@ fn the_slim_image_with_postgres_and_s3() {
 #[test]
 fn stores_that_cannot_run() {
     refused_file("mlflow:\n  backendStoreUri: postgres://u:hunter2@db/m\n  artifactsDestination: s3://b/a\n", "mlflow.backendStoreUri: \"postgres://u:***@db/m\": SQLAlchemy does not know the scheme \"postgres\" (write postgresql:// instead)");
-    refused_file("storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////data/mlflow.db\n", "mlflow.backendStoreUri: \"sqlite:////data/mlflow.db\": /data/mlflow.db is on no writable volume");
-    refused_file("replicaCount: 2\nstorage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n", "replicaCount: 2 replicas cannot share the SQLite database of mlflow.backendStoreUri");
+    refused_file(
+        "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////data/mlflow.db\n",
+        "mlflow.backendStoreUri: \"sqlite:////data/mlflow.db\": /data/mlflow.db is on no writable volume",
+    );
+    refused_file(
+        "replicaCount: 2\nstorage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n",
+        "replicaCount: 2 replicas cannot share the SQLite database of mlflow.backendStoreUri",
+    );
 }
 
 #[test]
 fn server_options_mlflow_does_not_have() {
-    refused_file("server:\n  value_options:\n    worker: 2\n", "server.value_options.worker: mlflow server 3.17.2 has no option --worker (did you mean workers?)");
-    refused_file("server:\n  flag_options: [serve-artifact]\n", "server.flag_options[0]: mlflow server 3.17.2 has no option --serve-artifact (did you mean serve_artifacts?)");
+    refused_file(
+        "server:\n  value_options:\n    worker: 2\n",
+        "server.value_options.worker: mlflow server 3.17.2 has no option --worker (did you mean workers?)",
+    );
+    refused_file(
+        "server:\n  flag_options: [serve-artifact]\n",
+        "server.flag_options[0]: mlflow server 3.17.2 has no option --serve-artifact (did you mean serve_artifacts?)",
+    );
 }
 
 #[test]
 fn checks_of_the_merged_values_name_the_file() {
-    refused_file("storage:\n  size: 10GB\n", "storage.size: \"10GB\" is not a storage size (use a Kubernetes quantity, e.g. 10Gi)");
-    refused_file("env:\n  - name: A\n    value: \"1\"\n  - name: A\n    value: \"2\"\n", "env[1].name: A is given twice (keep one)");
+    refused_file(
+        "storage:\n  size: 10GB\n",
+        "storage.size: \"10GB\" is not a storage size (use a Kubernetes quantity, e.g. 10Gi)",
+    );
+    refused_file(
+        "env:\n  - name: A\n    value: \"1\"\n  - name: A\n    value: \"2\"\n",
+        "env[1].name: A is given twice (keep one)",
+    );
 }

@@ -34,7 +34,11 @@ fn helm(args: &[&str]) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn assert_refused(output: &Output, expected: &str) {
@@ -52,18 +56,29 @@ fn helm_binary() -> String {
 async fn a_release_helm_made_reuses_its_values_from_helm() {
     let ns = cluster().namespace("reuse-helm").await;
     let out = helm(&[
-        "install", "mlflow", "./charts", "--namespace", ns.name(),
-        "--set", "storage.enabled=true",
-        "--set", "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
-        "--set", "garbageCollection.enabled=true",
+        "install",
+        "mlflow",
+        "./charts",
+        "--namespace",
+        ns.name(),
+        "--set",
+        "storage.enabled=true",
+        "--set",
+        "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
+        "--set",
+        "garbageCollection.enabled=true",
     ]);
     assert!(out.status.success(), "helm install: {}", text(&out));
-    let out = install(&ns, &["--helm", "--helm-binary", &helm_binary(), "--no-wait", "--reuse-values", "--set", "service.type=NodePort"]);
+    let out = install(
+        &ns,
+        &["--helm", "--helm-binary", &helm_binary(), "--no-wait", "--reuse-values", "--set", "service.type=NodePort"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let service = ns.api::<Service>().get("mlflow-mlflow").await.unwrap();
     assert_eq!(service.spec.unwrap().type_.as_deref(), Some("NodePort"));
     assert!(ns.api::<CronJob>().get_opt("mlflow-mlflow-gc").await.unwrap().is_some(), "the reused GC setting was lost");
-    let values = String::from_utf8_lossy(&helm(&["get", "values", "mlflow", "-n", ns.name(), "-o", "json"]).stdout).into_owned();
+    let values =
+        String::from_utf8_lossy(&helm(&["get", "values", "mlflow", "-n", ns.name(), "-o", "json"]).stdout).into_owned();
     assert!(values.contains("sqlite:////mlflow/mlflow.db") && values.contains("NodePort"), "{values}");
     ns.delete().await;
 }
@@ -74,7 +89,11 @@ fn foreign_chart(dir: &std::path::Path) -> String {
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: mlflow\nversion: 1.0.0\n").unwrap();
     std::fs::write(chart.join("values.yaml"), "backendStore:\n  databaseMigration: false\n").unwrap();
-    std::fs::write(chart.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: foreign\ndata: {}\n").unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: foreign\ndata: {}\n",
+    )
+    .unwrap();
     chart.display().to_string()
 }
 
@@ -83,7 +102,15 @@ fn foreign_chart(dir: &std::path::Path) -> String {
 async fn values_of_another_chart_are_refused_before_any_write() {
     let ns = cluster().namespace("reuse-foreign").await;
     let dir = tempfile::tempdir().unwrap();
-    let out = helm(&["install", "mlflow", &foreign_chart(dir.path()), "--namespace", ns.name(), "--set", "backendStore.databaseMigration=true"]);
+    let out = helm(&[
+        "install",
+        "mlflow",
+        &foreign_chart(dir.path()),
+        "--namespace",
+        ns.name(),
+        "--set",
+        "backendStore.databaseMigration=true",
+    ]);
     assert!(out.status.success(), "helm install: {}", text(&out));
     for engine in [&["--helm", "--helm-binary", &helm_binary()][..], &["--helm-binary", &helm_binary()][..]] {
         let out = install(&ns, &[engine, &["--no-wait", "--reuse-values"][..]].concat());

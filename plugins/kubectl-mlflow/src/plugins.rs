@@ -42,7 +42,12 @@ impl Plugin {
 
 macro_rules! plugin {
     ($name:literal, $krate:ident) => {
-        Plugin { name: $name, command: <$krate::Cli as CommandFactory>::command, run: |args| ui::main(args, $krate::run), under_helm: UnderHelm::Nothing }
+        Plugin {
+            name: $name,
+            command: <$krate::Cli as CommandFactory>::command,
+            run: |args| ui::main(args, $krate::run),
+            under_helm: UnderHelm::Nothing,
+        }
     };
 }
 

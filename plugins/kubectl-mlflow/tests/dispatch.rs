@@ -77,11 +77,23 @@ fn an_unknown_command_names_the_known_ones_and_the_nearest() {
     let typo = run(&mut kubectl_mlflow(), &["instal", "-n", "ml"]);
     assert_eq!(typo.code, 2);
     assert!(typo.stdout.is_empty());
-    assert!(typo.stderr.contains(r#"unknown command "instal" for "kubectl mlflow" (did you mean "install"?)"#), "{}", typo.stderr);
-    assert!(typo.stderr.contains("Commands: install, gc, portforward, secrets, uninstall, version, completion, help"), "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains(r#"unknown command "instal" for "kubectl mlflow" (did you mean "install"?)"#),
+        "{}",
+        typo.stderr
+    );
+    assert!(
+        typo.stderr.contains("Commands: install, gc, portforward, secrets, uninstall, version, completion, help"),
+        "{}",
+        typo.stderr
+    );
     let nothing_near = run(&mut kubectl_mlflow(), &["zzzz"]);
     assert_eq!(nothing_near.code, 2);
-    assert!(!nothing_near.stderr.contains("did you mean") && nothing_near.stderr.contains("Commands:"), "{}", nothing_near.stderr);
+    assert!(
+        !nothing_near.stderr.contains("did you mean") && nothing_near.stderr.contains("Commands:"),
+        "{}",
+        nothing_near.stderr
+    );
     let flag = run(&mut kubectl_mlflow(), &["--no-such-flag"]);
     assert_eq!(flag.code, 2, "{}", flag.stderr);
 }
@@ -89,7 +101,8 @@ fn an_unknown_command_names_the_known_ones_and_the_nearest() {
 #[test]
 fn version_names_the_chart_and_mlflow() {
     let chart = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../charts/Chart.yaml")).unwrap();
-    let field = |key: &str| chart.lines().find_map(|line| line.strip_prefix(key)).unwrap().trim().trim_matches('"').to_string();
+    let field =
+        |key: &str| chart.lines().find_map(|line| line.strip_prefix(key)).unwrap().trim().trim_matches('"').to_string();
     let version = run(&mut kubectl_mlflow(), &["version"]);
     assert_eq!(version.code, 0);
     let expected = format!(
@@ -120,7 +133,11 @@ fn kubectl_plugin_completion_answers_like_cobra() {
     let commands = run(&mut kubectl_mlflow(), &["__complete", "ins"]);
     assert_eq!(commands.stdout, "install\tInstall or upgrade an MLflow tracking server\n:4\n");
     let values = run(&mut kubectl_mlflow(), &["__complete", "install", "-o", ""]);
-    assert!(values.stdout.starts_with("yaml") && values.stdout.contains("\njson") && values.stdout.ends_with(":4\n"), "{}", values.stdout);
+    assert!(
+        values.stdout.starts_with("yaml") && values.stdout.contains("\njson") && values.stdout.ends_with(":4\n"),
+        "{}",
+        values.stdout
+    );
 }
 
 #[test]

@@ -16,7 +16,8 @@ fn opener(url: &str) -> Result<Command, String> {
         return Ok(command);
     }
     let name = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-    let program = which::which(name).map_err(|_| format!("cannot open a browser: {name} is not on PATH; open {url} yourself"))?;
+    let program =
+        which::which(name).map_err(|_| format!("cannot open a browser: {name} is not on PATH; open {url} yourself"))?;
     let mut command = Command::new(program);
     command.arg(url);
     Ok(command)

@@ -21,7 +21,11 @@ pub async fn release(session: &Session, release: &str) -> Result<Found, Failure>
 async fn not_found(client: &Client, namespace: &str, release: &str) -> String {
     let here = releases(Api::namespaced(client.clone(), namespace)).await;
     let everywhere = releases(Api::all(client.clone())).await;
-    let elsewhere: Vec<String> = everywhere.into_iter().filter(|(ns, _)| ns != namespace).map(|(ns, name)| format!("{name} (-n {ns})")).collect();
+    let elsewhere: Vec<String> = everywhere
+        .into_iter()
+        .filter(|(ns, _)| ns != namespace)
+        .map(|(ns, name)| format!("{name} (-n {ns})"))
+        .collect();
     let mut message = format!("release {release} not found in namespace {namespace}");
     let here: Vec<String> = here.into_iter().map(|(_, name)| name).collect();
     if here.is_empty() {

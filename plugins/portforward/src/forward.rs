@@ -38,18 +38,25 @@ impl Forward {
         let mut tried: Option<String> = None;
         for _ in 0..ATTEMPTS {
             let Some(pod) = self.next_pod(tried.as_deref()).await else {
-                self.reporter.warn(&format!("connection from {peer} closed: no Ready pod within {}", format_duration(self.timeout)));
+                self.reporter.warn(&format!(
+                    "connection from {peer} closed: no Ready pod within {}",
+                    format_duration(self.timeout)
+                ));
                 return;
             };
             match self.pods.portforward(&pod, &[self.port]).await {
                 Ok(forwarder) => return self.carry(&mut local, forwarder, &pod, peer).await,
                 Err(err) => {
-                    self.note(&format!("connection from {peer}: pod {pod} refused the port-forward ({err}); trying again"));
+                    self.note(&format!(
+                        "connection from {peer}: pod {pod} refused the port-forward ({err}); trying again"
+                    ));
                     tried = Some(pod);
                 }
             }
         }
-        self.reporter.warn(&format!("connection from {peer} closed: the port-forward to the release's pods failed {ATTEMPTS} times"));
+        self.reporter.warn(&format!(
+            "connection from {peer} closed: the port-forward to the release's pods failed {ATTEMPTS} times"
+        ));
     }
 
     /// The current pod, waiting (up to the timeout) for one; after a failed attempt with `tried`,
@@ -70,8 +77,15 @@ impl Forward {
         pod
     }
 
-    async fn carry(&self, local: &mut TcpStream, mut forwarder: kube::api::Portforwarder, pod: &str, peer: std::net::SocketAddr) {
-        let (Some(mut upstream), Some(error)) = (forwarder.take_stream(self.port), forwarder.take_error(self.port)) else {
+    async fn carry(
+        &self,
+        local: &mut TcpStream,
+        mut forwarder: kube::api::Portforwarder,
+        pod: &str,
+        peer: std::net::SocketAddr,
+    ) {
+        let (Some(mut upstream), Some(error)) = (forwarder.take_stream(self.port), forwarder.take_error(self.port))
+        else {
             return;
         };
         let copy = tokio::io::copy_bidirectional_with_sizes(local, &mut upstream, COPY_BUFFER, COPY_BUFFER);

@@ -134,7 +134,14 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
 
     let locals: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
     show(cli, reporter, &served, &locals, &pod, &namespace);
-    let forward = Forward { pods, port: served.port, view: view.clone(), timeout: cli.timeout, verbose: cli.out.verbose, reporter: reporter.clone() };
+    let forward = Forward {
+        pods,
+        port: served.port,
+        view: view.clone(),
+        timeout: cli.timeout,
+        verbose: cli.out.verbose,
+        reporter: reporter.clone(),
+    };
     for listener in listeners {
         tokio::spawn(accept(listener, forward.clone()));
     }
@@ -162,7 +169,11 @@ async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str)
             if now.synced {
                 let progress = progress.get_or_insert_with(|| {
                     let mut progress = Progress::new();
-                    progress.phase(&format!("waiting for a Ready server pod of release {} (up to {})", cli.release, format_duration(cli.timeout)));
+                    progress.phase(&format!(
+                        "waiting for a Ready server pod of release {} (up to {})",
+                        cli.release,
+                        format_duration(cli.timeout)
+                    ));
                     progress
                 });
                 for (name, state) in &now.states {
@@ -174,7 +185,8 @@ async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str)
         if !matches!(changed, Ok(Ok(()))) {
             progress.as_mut().map(Progress::finish);
             let now = view.borrow();
-            let watch_error = now.error.as_ref().map(|e| format!(" (the watch of its pods failed: {e})")).unwrap_or_default();
+            let watch_error =
+                now.error.as_ref().map(|e| format!(" (the watch of its pods failed: {e})")).unwrap_or_default();
             return Err(Failure::failed(format!(
                 "no Ready server pod of release {} in namespace {namespace} after {}{watch_error}; pods: {} (see kubectl describe pods -n {namespace} -l app.kubernetes.io/instance={})",
                 cli.release,

@@ -55,9 +55,10 @@ fn bind_error(local: SocketAddr, err: std::io::Error) -> Failure {
         ErrorKind::AddrInUse => Failure::failed(format!(
             "{local} is already in use (another port-forward?): choose another --port, or --port 0 for a free one"
         )),
-        ErrorKind::AddrNotAvailable => {
-            Failure::input(format!("--address {}: not an address of this machine (use e.g. 127.0.0.1 or 0.0.0.0)", local.ip()))
-        }
+        ErrorKind::AddrNotAvailable => Failure::input(format!(
+            "--address {}: not an address of this machine (use e.g. 127.0.0.1 or 0.0.0.0)",
+            local.ip()
+        )),
         ErrorKind::PermissionDenied => Failure::failed(format!(
             "cannot listen on {local}: permission denied (ports below 1024 need privileges: choose another --port)"
         )),

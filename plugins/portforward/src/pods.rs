@@ -38,7 +38,9 @@ impl Pods {
             return Some(current.to_string());
         }
         let ready = self.pods.values().filter(|p| is_ready(p));
-        ready.max_by_key(|p| (p.metadata.creation_timestamp.clone(), p.metadata.name.clone())).and_then(|p| p.metadata.name.clone())
+        ready
+            .max_by_key(|p| (p.metadata.creation_timestamp.clone(), p.metadata.name.clone()))
+            .and_then(|p| p.metadata.name.clone())
     }
 
     /// `name: state` of every pod, sorted by name.
@@ -51,7 +53,11 @@ impl Pods {
 pub fn is_ready(pod: &Pod) -> bool {
     let status = pod.status.as_ref();
     let running = status.and_then(|s| s.phase.as_deref()) == Some("Running");
-    let ready = status.and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
     running && ready && pod.metadata.deletion_timestamp.is_none()
 }
 
@@ -65,7 +71,8 @@ pub fn state(pod: &Pod) -> String {
     if is_ready(pod) {
         return format!("{phase}, Ready");
     }
-    let waiting = status.container_statuses.iter().flatten().find_map(|c| c.state.as_ref().and_then(|s| s.waiting.clone()));
+    let waiting =
+        status.container_statuses.iter().flatten().find_map(|c| c.state.as_ref().and_then(|s| s.waiting.clone()));
     if let Some(waiting) = waiting {
         let reason = waiting.reason.unwrap_or_else(|| "Waiting".into());
         return with_message(format!("{phase}: {reason}"), waiting.message);
@@ -77,7 +84,9 @@ pub fn state(pod: &Pod) -> String {
     }
     let not_ready = status.conditions.iter().flatten().find(|c| c.type_ == "Ready" && c.status != "True");
     match not_ready {
-        Some(condition) => with_message(format!("{phase}, not Ready"), condition.message.clone().or(condition.reason.clone())),
+        Some(condition) => {
+            with_message(format!("{phase}, not Ready"), condition.message.clone().or(condition.reason.clone()))
+        }
         None => format!("{phase}, not Ready"),
     }
 }
@@ -95,7 +104,8 @@ mod tests {
     use serde_json::json;
 
     fn pod(name: &str, created: &str, status: serde_json::Value) -> Pod {
-        serde_json::from_value(json!({"metadata": {"name": name, "creationTimestamp": created}, "status": status})).unwrap()
+        serde_json::from_value(json!({"metadata": {"name": name, "creationTimestamp": created}, "status": status}))
+            .unwrap()
     }
 
     fn ready(name: &str, created: &str) -> Pod {
@@ -131,7 +141,11 @@ mod tests {
             json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes"}]}),
         );
         assert_eq!(state(&unscheduled), "Pending: Unschedulable (0/1 nodes)");
-        let unready = pod("n", "2026-01-01T00:00:00Z", json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}));
+        let unready = pod(
+            "n",
+            "2026-01-01T00:00:00Z",
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}),
+        );
         assert_eq!(state(&unready), "Running, not Ready");
         assert_eq!(state(&ready("r", "2026-01-01T00:00:00Z")), "Running, Ready");
     }

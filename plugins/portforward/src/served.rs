@@ -29,13 +29,25 @@ pub struct AuthHint {
 
 impl Served {
     pub fn of(deployment: &Deployment) -> Served {
-        let containers = deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|p| p.containers.as_slice()).unwrap_or_default();
+        let containers = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .map(|p| p.containers.as_slice())
+            .unwrap_or_default();
         let Some(server) = containers.iter().find(|c| c.name == SERVER_CONTAINER).or(containers.first()) else {
             return Served { port: DEFAULT_PORT, tls: false, prefix: String::new(), auth: None };
         };
         let words = words(server);
-        let prefix = option(&words, "--static-prefix").or_else(|| env_literal(server, "MLFLOW_STATIC_PREFIX")).unwrap_or_default();
-        Served { port: port(server, &words), tls: tls(server, &words), prefix: prefix.trim_end_matches('/').to_string(), auth: auth(server, &words) }
+        let prefix = option(&words, "--static-prefix")
+            .or_else(|| env_literal(server, "MLFLOW_STATIC_PREFIX"))
+            .unwrap_or_default();
+        Served {
+            port: port(server, &words),
+            tls: tls(server, &words),
+            prefix: prefix.trim_end_matches('/').to_string(),
+            auth: auth(server, &words),
+        }
     }
 
     pub fn scheme(&self) -> &'static str {
@@ -154,7 +166,8 @@ mod tests {
 
     #[test]
     fn a_plain_server() {
-        let served = Served::of(&deployment(json!({"name": "mlflow", "ports": [{"name": "http", "containerPort": 5000}]})));
+        let served =
+            Served::of(&deployment(json!({"name": "mlflow", "ports": [{"name": "http", "containerPort": 5000}]})));
         assert_eq!(served, Served { port: 5000, tls: false, prefix: String::new(), auth: None });
         assert_eq!(served.url("127.0.0.1:5001".parse().unwrap()), "http://127.0.0.1:5001/");
         assert_eq!(served.url("[::1]:5001".parse().unwrap()), "http://[::1]:5001/");
@@ -176,7 +189,10 @@ mod tests {
         assert_eq!(served.url("127.0.0.1:5000".parse().unwrap()), "https://127.0.0.1:5000/mlflow/");
         let hint = served.auth.unwrap().describe("ml");
         assert!(hint.contains("log in as root"), "{hint}");
-        assert!(hint.contains("kubectl get secret mlflow-auth -n ml -o jsonpath='{.data.admin-password}' | base64 -d"), "{hint}");
+        assert!(
+            hint.contains("kubectl get secret mlflow-auth -n ml -o jsonpath='{.data.admin-password}' | base64 -d"),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -41,7 +41,11 @@ fn bad_ports_are_refused() {
 
 #[test]
 fn bad_addresses_are_refused() {
-    refused(&["--address", "example.com"], 2, "invalid value 'example.com' for '--address <ADDRESS>': not an IP address");
+    refused(
+        &["--address", "example.com"],
+        2,
+        "invalid value 'example.com' for '--address <ADDRESS>': not an IP address",
+    );
     refused(&["--address", "127.0.0.1:5000"], 2, "not an IP address");
     // TEST-NET-1: an address no machine of ours has.
     refused(&["--address", "192.0.2.1", "--port", "0"], 2, "--address 192.0.2.1: not an address of this machine");

@@ -79,7 +79,8 @@ async fn port_forward_to(client: &Client, namespace: &str, pod: &str, target: st
     let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "PortForward");
     let resource = ApiResource::from_gvk_with_plural(&gvk, "portforwards");
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let body = json!({"spec": {"forwards": [{"ports": [5000], "target": {"address": "127.0.0.1", "port": target.port()}}]}});
+    let body =
+        json!({"spec": {"forwards": [{"ports": [5000], "target": {"address": "127.0.0.1", "port": target.port()}}]}});
     let object = DynamicObject::new(pod, &resource).within(namespace).data(body);
     api.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("PortForward {namespace}/{pod}: {e}"));
 }
@@ -102,7 +103,11 @@ async fn answer(mut stream: TcpStream, pod: String) {
         raw.extend_from_slice(&buf[..n]);
         if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-            let length = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0usize);
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0usize);
             break (end + 4, length);
         }
     };
@@ -113,7 +118,8 @@ async fn answer(mut stream: TcpStream, pod: String) {
         }
         raw.extend_from_slice(&buf[..n]);
     }
-    let body = if raw.starts_with(b"POST /echo") { raw[head_end..head_end + length].to_vec() } else { pod.into_bytes() };
+    let body =
+        if raw.starts_with(b"POST /echo") { raw[head_end..head_end + length].to_vec() } else { pod.into_bytes() };
     let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
     let _ = stream.write_all(head.as_bytes()).await;
     let _ = stream.write_all(&body).await;
@@ -136,17 +142,21 @@ async fn wait_ready(ns: &TestNamespace, served: &Served, count: usize) -> Vec<St
     let pods: Api<Pod> = ns.api();
     let ready = || async {
         let list = pods.list(&Default::default()).await.unwrap();
-        let names: Vec<String> = list.items.iter().filter(|p| is_ready(p)).filter_map(|p| p.metadata.name.clone()).collect();
+        let names: Vec<String> =
+            list.items.iter().filter(|p| is_ready(p)).filter_map(|p| p.metadata.name.clone()).collect();
         let all_served = names.iter().all(|n| served.lock().unwrap().contains(n));
         (names.len() >= count && all_served).then_some(names)
     };
-    poll_until(START, || async { ready().await.is_some() }).await.unwrap_or_else(|_| panic!("{count} served Ready pods never appeared"));
+    poll_until(START, || async { ready().await.is_some() })
+        .await
+        .unwrap_or_else(|_| panic!("{count} served Ready pods never appeared"));
     ready().await.unwrap()
 }
 
 fn is_ready(pod: &Pod) -> bool {
     let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
-    pod.metadata.deletion_timestamp.is_none() && conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
+    pod.metadata.deletion_timestamp.is_none()
+        && conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
 /// The plugin run to its end, with the cluster's kubeconfig, in the namespace.
@@ -157,7 +167,11 @@ fn run_to_end(ns: &TestNamespace, args: &[&str]) -> (Option<i32>, String, String
         .args(args)
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn start(ns: &TestNamespace, args: &[&str]) -> Plugin {
@@ -166,7 +180,9 @@ fn start(ns: &TestNamespace, args: &[&str]) -> Plugin {
 
 /// The pod behind the forward now: what a request through it answers.
 async fn pod_behind(plugin: &Plugin) -> String {
-    let response = request(plugin.addr(), "GET", "/health", b"").await.unwrap_or_else(|e| panic!("{e}; stderr:\n{}", plugin.stderr()));
+    let response = request(plugin.addr(), "GET", "/health", b"")
+        .await
+        .unwrap_or_else(|e| panic!("{e}; stderr:\n{}", plugin.stderr()));
     assert_eq!(response.status, 200);
     response.text()
 }
@@ -178,7 +194,11 @@ async fn bytes_flow_and_fifty_concurrent_requests_succeed() {
     let plugin = start(&ns, &["--port", "0"]);
     assert_eq!(plugin.urls.len(), 1);
     assert!(plugin.urls[0].starts_with("http://127.0.0.1:") && plugin.urls[0].ends_with('/'), "{:?}", plugin.urls);
-    assert!(plugin.stderr().contains(&format!("to pod {} port 5000 in namespace {}", pods[0], ns.name())), "{}", plugin.stderr());
+    assert!(
+        plugin.stderr().contains(&format!("to pod {} port 5000 in namespace {}", pods[0], ns.name())),
+        "{}",
+        plugin.stderr()
+    );
 
     // A megabyte each way, byte for byte.
     let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
@@ -215,7 +235,8 @@ async fn follows_the_release_when_its_pod_is_deleted_or_stops_being_ready() {
     // Not Ready (the readiness probe failing, as the kubelet reports it): the next Ready pod
     // (the Deployment's replacement of the deleted one) takes over.
     wait_ready(&ns, &served, 2).await;
-    let unready = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "ReadinessProbeFailed"}]}});
+    let unready =
+        json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "ReadinessProbeFailed"}]}});
     pods.patch_status(&second, &PatchParams::default(), &Patch::Strategic(unready)).await.unwrap();
     plugin.wait_stderr(&format!("pod {second} is no longer Ready"), SWITCH);
     let third = pod_behind(&plugin).await;
@@ -232,7 +253,10 @@ async fn without_a_ready_pod_it_times_out_listing_the_pods_states() {
     create(&ns, &deployment("mlflow", 1, json!({}), nowhere)).await;
     let (code, stdout, stderr) = run_to_end(&ns, &["--port", "0", "--timeout", "5s"]);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("no Ready server pod of release mlflow in namespace {} after 5s", ns.name())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("no Ready server pod of release mlflow in namespace {} after 5s", ns.name())),
+        "{stderr}"
+    );
     assert!(stderr.contains("Pending: Unschedulable"), "{stderr}");
     assert!(stdout.is_empty());
     ns.delete().await;
@@ -259,7 +283,10 @@ async fn an_unknown_release_lists_the_releases_found() {
     create(&ns, &deployment("tracking", 1, json!({}), json!({}))).await;
     let (code, stdout, stderr) = run_to_end(&ns, &["--port", "0", "nosuch"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("release nosuch not found in namespace {}; releases there: tracking", ns.name())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("release nosuch not found in namespace {}; releases there: tracking", ns.name())),
+        "{stderr}"
+    );
     assert!(stdout.is_empty());
     ns.delete().await;
 }
@@ -280,15 +307,29 @@ async fn tls_prefix_and_auth_are_shown_and_ctrl_c_ends_with_exit_0() {
     let opened = fake_browser.path().join("opened");
     let script = fake_browser.path().join("xdg-open");
     std::fs::write(&script, format!("#!/bin/sh\necho \"$1\" > {}\n", opened.display())).unwrap();
-    std::fs::set_permissions(&script, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&script, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755))
+        .unwrap();
     let path = format!("{}:{}", fake_browser.path().display(), std::env::var("PATH").unwrap_or_default());
-    let mut plugin = Plugin::start(&kubeconfig(), ns.name(), &["--port", "0", "--address", "localhost", "--open"], &[("PATH", &path)], START);
+    let mut plugin = Plugin::start(
+        &kubeconfig(),
+        ns.name(),
+        &["--port", "0", "--address", "localhost", "--open"],
+        &[("PATH", &path)],
+        START,
+    );
 
     let port = plugin.addr().port();
     assert_eq!(plugin.urls[0], format!("https://127.0.0.1:{port}/ml/"));
-    assert!(plugin.urls.len() <= 2 && plugin.urls.iter().skip(1).all(|u| u == &format!("https://[::1]:{port}/ml/")), "{:?}", plugin.urls);
+    assert!(
+        plugin.urls.len() <= 2 && plugin.urls.iter().skip(1).all(|u| u == &format!("https://[::1]:{port}/ml/")),
+        "{:?}",
+        plugin.urls
+    );
     let stderr = plugin.stderr();
-    assert!(stderr.contains("basic auth: log in as admin; the password is in Secret mlflow-admin, key password"), "{stderr}");
+    assert!(
+        stderr.contains("basic auth: log in as admin; the password is in Secret mlflow-admin, key password"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("never-shown-1234") && !plugin.urls.concat().contains("never-shown-1234"), "{stderr}");
     poll_until(Duration::from_secs(10), || async { opened.is_file() }).await.expect("--open started no browser");
     assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), plugin.urls[0]);

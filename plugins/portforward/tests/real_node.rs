@@ -25,7 +25,9 @@ async fn real_namespace(prefix: &str) -> TestNamespace {
     let kwok: Vec<String> = nodes
         .items
         .iter()
-        .filter(|n| n.metadata.annotations.as_ref().and_then(|a| a.get("kwok.x-k8s.io/node")).is_some_and(|v| v == "fake"))
+        .filter(|n| {
+            n.metadata.annotations.as_ref().and_then(|a| a.get("kwok.x-k8s.io/node")).is_some_and(|v| v == "fake")
+        })
         .filter_map(|n| n.metadata.name.clone())
         .collect();
     assert!(
@@ -47,7 +49,12 @@ fn install(ns: &TestNamespace) {
         .env_remove("HELM_NAMESPACE")
         .output()
         .unwrap();
-    assert!(out.status.success(), "install failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "install failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn start(ns: &TestNamespace) -> Plugin {
@@ -55,7 +62,9 @@ fn start(ns: &TestNamespace) -> Plugin {
 }
 
 async fn health(plugin: &Plugin) {
-    let response = request(plugin.addr(), "GET", "/health", b"").await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
+    let response = request(plugin.addr(), "GET", "/health", b"")
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
     assert_eq!((response.status, response.text().trim()), (200, "OK"), "stderr:\n{}", plugin.stderr());
 }
 
@@ -74,8 +83,13 @@ fn client_roundtrip(url: &str) -> Value {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "client.py roundtrip through {url} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
+    assert!(
+        out.status.success(),
+        "client.py roundtrip through {url} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
 }
 
 /// A 3 MiB artifact (more than ten copy buffers of the forward, and not a multiple of one)
@@ -91,9 +105,12 @@ async fn artifact_of_several_copy_buffers_survives_both_ways(plugin: &Plugin) {
         })
         .collect();
     let path = "/api/2.0/mlflow-artifacts/artifacts/pf-real/blob.bin";
-    let put = request(plugin.addr(), "PUT", path, &blob).await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
+    let put = request(plugin.addr(), "PUT", path, &blob)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
     assert_eq!(put.status, 200, "PUT {path}: {}", put.text());
-    let got = request(plugin.addr(), "GET", path, b"").await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
+    let got =
+        request(plugin.addr(), "GET", path, b"").await.unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
     assert_eq!(got.status, 200, "GET {path}: {}", got.text());
     assert_eq!(got.body.len(), blob.len(), "GET {path} returned a different length");
     assert!(got.body == blob, "GET {path} returned other bytes than were uploaded");
@@ -117,7 +134,10 @@ async fn real_mlflow_through_the_forward_health_client_and_fifty_concurrent_requ
     artifact_of_several_copy_buffers_survives_both_ways(&plugin).await;
 
     let addr = plugin.addr();
-    let answers = futures::future::join_all((0..50).map(|_| tokio::spawn(async move { request(addr, "GET", "/health", b"").await }))).await;
+    let answers = futures::future::join_all(
+        (0..50).map(|_| tokio::spawn(async move { request(addr, "GET", "/health", b"").await })),
+    )
+    .await;
     let failed: Vec<String> = answers
         .into_iter()
         .map(|a| a.unwrap())
@@ -136,7 +156,11 @@ async fn real_mlflow_through_the_forward_health_client_and_fifty_concurrent_requ
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&second.stderr).contains("is already in use"), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("is already in use"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     ns.delete().await;
 }
 
@@ -152,15 +176,31 @@ async fn a_rollout_restart_moves_the_forward_to_the_new_pod() {
     kubectl(&["rollout", "restart", "deployment/mlflow-mlflow", "-n", ns.name()]);
     kubectl(&["rollout", "status", "deployment/mlflow-mlflow", "-n", ns.name(), "--timeout=5m"]);
     let pods: Api<Pod> = ns.api();
-    let ready = pods.list(&ListParams::default().labels("app.kubernetes.io/instance=mlflow,app.kubernetes.io/component=server")).await.unwrap();
-    let new_pod = ready.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.metadata.name.clone()).next().unwrap();
+    let ready = pods
+        .list(&ListParams::default().labels("app.kubernetes.io/instance=mlflow,app.kubernetes.io/component=server"))
+        .await
+        .unwrap();
+    let new_pod = ready
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| p.metadata.name.clone())
+        .next()
+        .unwrap();
     plugin.wait_stderr(&format!("forwarding to pod {new_pod} now"), Duration::from_secs(120));
 
     // New requests succeed without restarting the plugin, and the new pod serves the old run.
     health(&plugin).await;
     let after = client_roundtrip(&plugin.urls[0]);
     assert_ne!(after["run_id"], before["run_id"]);
-    let old_run = request(plugin.addr(), "GET", &format!("/api/2.0/mlflow/runs/get?run_id={}", before["run_id"].as_str().unwrap()), b"").await.unwrap();
+    let old_run = request(
+        plugin.addr(),
+        "GET",
+        &format!("/api/2.0/mlflow/runs/get?run_id={}", before["run_id"].as_str().unwrap()),
+        b"",
+    )
+    .await
+    .unwrap();
     assert_eq!(old_run.status, 200, "{}", old_run.text());
     ns.delete().await;
 }

@@ -33,7 +33,11 @@ impl Inputs {
 
     /// The bytes of a file flag: `FILE` (or `@FILE`) or `-` for standard input.
     pub fn file(&mut self, flag: &str, given: &str) -> Option<Vec<u8>> {
-        let bytes = if given == "-" { self.stdin(flag) } else { self.read_file(flag, given.strip_prefix('@').unwrap_or(given)) }?;
+        let bytes = if given == "-" {
+            self.stdin(flag)
+        } else {
+            self.read_file(flag, given.strip_prefix('@').unwrap_or(given))
+        }?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             self.problem(flag, &format!("{given} is empty"));
             return None;

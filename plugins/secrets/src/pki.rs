@@ -38,14 +38,17 @@ pub fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Bad> {
 
 pub fn private_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Bad> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|err| match err {
-        rustls_pki_types::pem::Error::NoItemsFound => Bad::Key("holds no PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC; an encrypted key must be decrypted first)".into()),
+        rustls_pki_types::pem::Error::NoItemsFound => Bad::Key(
+            "holds no PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC; an encrypted key must be decrypted first)".into(),
+        ),
         other => Bad::Key(format!("is not a valid PEM private key: {other}")),
     })
 }
 
 /// Parses the leaf (first) certificate.
 pub fn leaf(cert: &CertificateDer<'_>) -> Result<Leaf, Bad> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|err| Bad::Cert(format!("holds a certificate that cannot be parsed: {err}")))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|err| Bad::Cert(format!("holds a certificate that cannot be parsed: {err}")))?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = parsed.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -57,7 +60,12 @@ pub fn leaf(cert: &CertificateDer<'_>) -> Result<Leaf, Bad> {
         }
     }
     let validity = parsed.validity();
-    Ok(Leaf { subject: parsed.subject().to_string(), names, not_before: validity.not_before.timestamp(), not_after: validity.not_after.timestamp() })
+    Ok(Leaf {
+        subject: parsed.subject().to_string(),
+        names,
+        not_before: validity.not_before.timestamp(),
+        not_after: validity.not_after.timestamp(),
+    })
 }
 
 fn ip_text(bytes: &[u8]) -> Option<String> {
@@ -70,14 +78,16 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
 
 /// Whether the key is the private half of the certificate's public key.
 pub fn key_matches(cert: &CertificateDer<'static>, key: &PrivateKeyDer<'static>) -> Result<(), Bad> {
-    let signing = rustls::crypto::ring::sign::any_supported_type(key)
-        .map_err(|err| Bad::Key(format!("is a key type that cannot be used for TLS ({err}; use RSA, ECDSA P-256/P-384 or Ed25519)")))?;
+    let signing = rustls::crypto::ring::sign::any_supported_type(key).map_err(|err| {
+        Bad::Key(format!("is a key type that cannot be used for TLS ({err}; use RSA, ECDSA P-256/P-384 or Ed25519)"))
+    })?;
     let certified = CertifiedKey::new(vec![cert.clone()], Arc::clone(&signing));
     match certified.keys_match() {
         Ok(()) => Ok(()),
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
-            Err(Bad::Key("does not belong to the certificate (its public key differs; give the key the certificate was issued for)".into()))
-        }
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(Bad::Key(
+            "does not belong to the certificate (its public key differs; give the key the certificate was issued for)"
+                .into(),
+        )),
         Err(_) => Ok(()), // the provider cannot tell; the server finds out at start
     }
 }
@@ -93,7 +103,8 @@ pub fn covers(name: &str, host: &str) -> bool {
 
 /// A key (ECDSA P-256) and a certificate for the hosts, valid for a year from now.
 pub fn self_signed(hosts: &[String]) -> Result<(String, String), String> {
-    let mut params = rcgen::CertificateParams::new(hosts.to_vec()).map_err(|err| format!("cannot make a certificate for these hosts: {err}"))?;
+    let mut params = rcgen::CertificateParams::new(hosts.to_vec())
+        .map_err(|err| format!("cannot make a certificate for these hosts: {err}"))?;
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::minutes(5);
     params.not_after = now + time::Duration::days(365);

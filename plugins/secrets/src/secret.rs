@@ -23,7 +23,12 @@ pub fn labels(release: &str) -> BTreeMap<String, String> {
 
 pub fn object(name: &str, namespace: &str, release: &str, type_: &str, data: &BTreeMap<String, Vec<u8>>) -> Secret {
     Secret {
-        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(namespace.into()), labels: Some(labels(release)), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            labels: Some(labels(release)),
+            ..ObjectMeta::default()
+        },
         type_: Some(type_.into()),
         data: Some(data.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
         ..Secret::default()

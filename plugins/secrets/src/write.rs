@@ -39,7 +39,10 @@ pub async fn execute(plan: Plan, common: Common, reporter: Reporter) -> Result<(
     let job = Job { plan, common, namespace: resolved.namespace.clone(), reporter };
     if job.common.dry_run == Some(DryRun::Client) {
         let data = job.plan.data.clone();
-        job.reporter.note(&format!("dry run: Secret/{} in namespace {} checked, nothing written", job.plan.name, job.namespace));
+        job.reporter.note(&format!(
+            "dry run: Secret/{} in namespace {} checked, nothing written",
+            job.plan.name, job.namespace
+        ));
         return job.finish(&data, false);
     }
     job.apply(resolved).await
@@ -55,7 +58,8 @@ impl Job {
         let api = Api::<Secret>::namespaced(session.client, &self.namespace);
         let existing = api.get_opt(&self.plan.name).await;
         self.log("GET", &existing.as_ref().map(|found| if found.is_some() { "200" } else { "404" }));
-        let existing = existing.map_err(|err| self.failed(&format!("cannot read {}: {}", self.id(), describe(&err))))?;
+        let existing =
+            existing.map_err(|err| self.failed(&format!("cannot read {}: {}", self.id(), describe(&err))))?;
         let (data, reused) = self.data(existing.as_ref());
         let outcome = match &existing {
             None => self.write(&api, &data, false).await.map(|_| Outcome::Created)?,
@@ -130,24 +134,43 @@ impl Job {
 
     /// The type of a Secret cannot change: replacing one of another type deletes it first.
     async fn delete(&self, api: &Api<Secret>, old: &Secret) -> Result<()> {
-        let preconditions = Preconditions { uid: old.metadata.uid.clone(), resource_version: old.metadata.resource_version.clone() };
-        let params = DeleteParams { dry_run: self.common.dry_run.is_some(), preconditions: Some(preconditions), ..DeleteParams::default() };
+        let preconditions =
+            Preconditions { uid: old.metadata.uid.clone(), resource_version: old.metadata.resource_version.clone() };
+        let params = DeleteParams {
+            dry_run: self.common.dry_run.is_some(),
+            preconditions: Some(preconditions),
+            ..DeleteParams::default()
+        };
         let result = api.delete(&self.plan.name, &params).await;
         self.log("DELETE", &result.as_ref().map(|_| "200"));
         result.map(|_| ()).map_err(|err| self.failed(&format!("cannot replace {}: {}", self.id(), describe(&err))))
     }
 
     /// Keys another writer (e.g. kubectl create secret) put there are not removed by apply.
-    async fn drop_extra_keys(&self, api: &Api<Secret>, written: &Secret, data: &BTreeMap<String, Vec<u8>>) -> Result<()> {
-        let extra: BTreeMap<String, serde_json::Value> =
-            secret::data_of(written).into_keys().filter(|k| !data.contains_key(k)).map(|k| (k, serde_json::Value::Null)).collect();
+    async fn drop_extra_keys(
+        &self,
+        api: &Api<Secret>,
+        written: &Secret,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<()> {
+        let extra: BTreeMap<String, serde_json::Value> = secret::data_of(written)
+            .into_keys()
+            .filter(|k| !data.contains_key(k))
+            .map(|k| (k, serde_json::Value::Null))
+            .collect();
         if extra.is_empty() {
             return Ok(());
         }
-        let params = PatchParams { dry_run: self.common.dry_run.is_some(), field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+        let params = PatchParams {
+            dry_run: self.common.dry_run.is_some(),
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
         let result = api.patch(&self.plan.name, &params, &Patch::Merge(json!({"data": extra}))).await;
         self.log("PATCH (merge)", &result.as_ref().map(|_| "200"));
-        result.map(|_| ()).map_err(|err| self.failed(&format!("cannot remove old keys of {}: {}", self.id(), describe(&err))))
+        result
+            .map(|_| ())
+            .map_err(|err| self.failed(&format!("cannot remove old keys of {}: {}", self.id(), describe(&err))))
     }
 
     fn log<T>(&self, verb: &str, result: &std::result::Result<T, &kube::Error>)
@@ -176,10 +199,15 @@ impl Job {
             self.reporter.warn(warning);
         }
         let text = match self.common.output {
-            Some(format) => output::object(&secret::object(&self.plan.name, &self.namespace, &self.common.release, self.plan.type_, data), format),
+            Some(format) => output::object(
+                &secret::object(&self.plan.name, &self.namespace, &self.common.release, self.plan.type_, data),
+                format,
+            ),
             None => yaml::to_string(&self.plan.snippet),
         };
-        std::io::stdout().write_all(text.as_bytes()).map_err(|err| Failure::failed(format!("cannot write to stdout: {err}")))?;
+        std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|err| Failure::failed(format!("cannot write to stdout: {err}")))?;
         for note in &self.plan.notes {
             self.reporter.note(note);
         }
@@ -193,7 +221,8 @@ impl Job {
         let Some(reveal) = &self.plan.reveal else { return Ok(()) };
         let value = String::from_utf8_lossy(data.get(reveal.key).map(Vec::as_slice).unwrap_or_default()).into_owned();
         if let Some(file) = &reveal.file {
-            write_private(file, &value).map_err(|err| format!("--password-file {}: cannot write it: {err}", file.display()))?;
+            write_private(file, &value)
+                .map_err(|err| format!("--password-file {}: cannot write it: {err}", file.display()))?;
             self.reporter.note(&format!("wrote the {} to {}", reveal.what, file.display()));
         } else if generated_now && std::io::stderr().is_terminal() {
             eprintln!("{} (shown once): {value}", reveal.what);

@@ -8,7 +8,10 @@ use serde_json::Value;
 
 fn bin() -> Command {
     let mut cmd = Command::cargo_bin("kubectl-mlflow-secrets").unwrap();
-    cmd.env("COLUMNS", "100").env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd.env("COLUMNS", "100")
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig");
     cmd
 }
 
@@ -51,7 +54,17 @@ fn the_secrets_have_the_documented_names_keys_and_labels() {
     assert_eq!(db["metadata"]["labels"]["app.kubernetes.io/instance"], "mlflow");
     assert_eq!(db["metadata"]["labels"]["app.kubernetes.io/created-by"], "kubectl-mlflow-secrets");
     assert_eq!(decoded(&db, "uri"), "postgresql://mlflow:pw123@postgres:5432/mlflow");
-    let s3 = dry_run_json(&["s3", "--access-key-id", "AKIAEXAMPLE", "--secret-access-key", "abc/def", "--region", "eu-west-1", "--release", "prod"]);
+    let s3 = dry_run_json(&[
+        "s3",
+        "--access-key-id",
+        "AKIAEXAMPLE",
+        "--secret-access-key",
+        "abc/def",
+        "--region",
+        "eu-west-1",
+        "--release",
+        "prod",
+    ]);
     assert_eq!(s3["metadata"]["name"], "s3-credentials");
     assert_eq!(s3["metadata"]["labels"]["app.kubernetes.io/instance"], "prod");
     assert_eq!(decoded(&s3, "secret-access-key"), "abc/def");
@@ -72,8 +85,15 @@ fn the_secrets_have_the_documented_names_keys_and_labels() {
 fn values_come_from_files_and_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "uri.txt", "mysql+pymysql://u:from-file@db/m\n");
-    assert_eq!(decoded(&dry_run_json(&["db", "--uri", &format!("@{file}")]), "uri"), "mysql+pymysql://u:from-file@db/m");
-    let out = bin().args(["s3", "--access-key-id", "AKIA", "--secret-access-key", "-", "--dry-run", "-o", "json"]).write_stdin("from-stdin\n").output().unwrap();
+    assert_eq!(
+        decoded(&dry_run_json(&["db", "--uri", &format!("@{file}")]), "uri"),
+        "mysql+pymysql://u:from-file@db/m"
+    );
+    let out = bin()
+        .args(["s3", "--access-key-id", "AKIA", "--secret-access-key", "-", "--dry-run", "-o", "json"])
+        .write_stdin("from-stdin\n")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let secret: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(decoded(&secret, "secret-access-key"), "from-stdin");
@@ -124,22 +144,54 @@ fn bad_input_is_refused_before_the_cluster_is_asked() {
         (vec!["db", "--uri", pg, "--name", "Bad_Name"], "", vec!["--name: \"Bad_Name\" is not a valid Secret name"]),
         (vec!["db", "--uri", pg, "--release", "Prod"], "", vec!["--release: "]),
         (vec!["db", "--uri", pg, "-o", "yaml"], "", vec!["-o: ", "only with --dry-run"]),
-        (vec!["s3", "--access-key-id", "-", "--secret-access-key", "-"], "hunter2", vec!["--secret-access-key: standard input is already read by --access-key-id"]),
-        (vec!["s3", "--access-key-id", "AKIA", "--secret-access-key", "hunter2", "--endpoint-url", "ftp://minio"], "", vec!["--endpoint-url: \"ftp://minio\" is not an http(s) URL"]),
-        (vec!["s3", "--access-key-id", "AKIA", "--secret-access-key", "hunter2", "--region", "Europe"], "", vec!["--region: \"Europe\" is not an AWS region"]),
-        (vec!["gcs", "--credentials-file", &user_json], "", vec!["--credentials-file: ", "is not a service-account key", "\"authorized_user\""]),
+        (
+            vec!["s3", "--access-key-id", "-", "--secret-access-key", "-"],
+            "hunter2",
+            vec!["--secret-access-key: standard input is already read by --access-key-id"],
+        ),
+        (
+            vec!["s3", "--access-key-id", "AKIA", "--secret-access-key", "hunter2", "--endpoint-url", "ftp://minio"],
+            "",
+            vec!["--endpoint-url: \"ftp://minio\" is not an http(s) URL"],
+        ),
+        (
+            vec!["s3", "--access-key-id", "AKIA", "--secret-access-key", "hunter2", "--region", "Europe"],
+            "",
+            vec!["--region: \"Europe\" is not an AWS region"],
+        ),
+        (
+            vec!["gcs", "--credentials-file", &user_json],
+            "",
+            vec!["--credentials-file: ", "is not a service-account key", "\"authorized_user\""],
+        ),
         (vec!["gcs", "--credentials-file", &not_json], "", vec!["--credentials-file: ", "is not JSON"]),
         (vec!["azure", "--connection-string", "hunter2"], "", vec!["--connection-string: is not a connection string"]),
-        (vec!["azure", "--account-name", "My_Account", "--account-key", "hunter2!"], "", vec!["--account-name: \"My_Account\"", "--account-key: is not a storage account key"]),
+        (
+            vec!["azure", "--account-name", "My_Account", "--account-key", "hunter2!"],
+            "",
+            vec!["--account-name: \"My_Account\"", "--account-key: is not a storage account key"],
+        ),
         (vec!["tls", "--cert", &not_pem, "--key", &key], "", vec!["--cert: holds no PEM certificate"]),
         (vec!["tls", "--cert", &cert, "--key", &not_pem], "", vec!["--key: holds no PEM private key"]),
         (vec!["tls", "--cert", &cert, "--key", &other_key], "", vec!["--key: does not belong to the certificate"]),
-        (vec!["tls", "--cert", &expired_cert, "--key", &expired_key], "", vec!["--cert: the certificate of", "expired"]),
+        (
+            vec!["tls", "--cert", &expired_cert, "--key", &expired_key],
+            "",
+            vec!["--cert: the certificate of", "expired"],
+        ),
         (vec!["tls", "--self-signed", "--host", "not a host"], "", vec!["--host: \"not a host\" is not a DNS name"]),
         (vec!["tls", "--self-signed"], "", vec!["--host"]),
-        (vec!["auth", "--admin-password", "hunter2"], "", vec!["--admin-password: is 7 characters long; MLflow needs at least 12"]),
+        (
+            vec!["auth", "--admin-password", "hunter2"],
+            "",
+            vec!["--admin-password: is 7 characters long; MLflow needs at least 12"],
+        ),
         (vec!["auth", "--admin-username", "ad:min"], "", vec!["--admin-username: \"ad:min\""]),
-        (vec!["auth", "--password-file", "/nonexistent/dir/pw.txt"], "", vec!["--password-file: /nonexistent/dir/pw.txt: the directory /nonexistent/dir does not exist"]),
+        (
+            vec!["auth", "--password-file", "/nonexistent/dir/pw.txt"],
+            "",
+            vec!["--password-file: /nonexistent/dir/pw.txt: the directory /nonexistent/dir does not exist"],
+        ),
     ];
     assert!(cases.len() >= 15);
     for (args, stdin, expected) in &cases {
@@ -149,7 +201,10 @@ fn bad_input_is_refused_before_the_cluster_is_asked() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let out = bin().args(["s3", "--access-key-id", "", "--secret-access-key", "x y", "--region", "Europe", "--name", "A"]).output().unwrap();
+    let out = bin()
+        .args(["s3", "--access-key-id", "", "--secret-access-key", "x y", "--region", "Europe", "--name", "A"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     for flag in ["--name", "--access-key-id", "--secret-access-key", "--region"] {
@@ -161,11 +216,17 @@ fn every_problem_is_reported_at_once() {
 fn warnings_for_a_certificate_near_its_end_and_a_host_it_does_not_name() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = pair(dir.path(), "soon", -300, 10);
-    let out = bin().args(["tls", "--cert", &cert, "--key", &key, "--host", "other.example.com", "--dry-run"]).output().unwrap();
+    let out = bin()
+        .args(["tls", "--cert", &cert, "--key", &key, "--host", "other.example.com", "--dry-run"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("expires in 9 days") || stderr.contains("expires in 10 days"), "{stderr}");
-    assert!(stderr.contains("--host other.example.com: the certificate does not name it (it names: mlflow.example.com)"), "{stderr}");
+    assert!(
+        stderr.contains("--host other.example.com: the certificate does not name it (it names: mlflow.example.com)"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -28,7 +28,12 @@ fn secrets(ns: &TestNamespace, args: &[&str], stdin: &str) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("exit {:?}\nstdout:\n{}\nstderr:\n{}", output.status.code(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn ok(output: Output) -> Output {
@@ -71,14 +76,24 @@ async fn lifecycle(prefix: &str, name: &str, first: &[&str], second: &[&str], in
     let ns = cluster().namespace(prefix).await;
     let dir = tempfile::tempdir().unwrap();
     let created = ok(secrets(&ns, first, ""));
-    assert!(stderr(&created).contains(&format!("Secret/{name} in namespace {} created", ns.name())), "{}", text(&created));
+    assert!(
+        stderr(&created).contains(&format!("Secret/{name} in namespace {} created", ns.name())),
+        "{}",
+        text(&created)
+    );
     let secret = get(&ns, name).await.expect("the Secret exists");
     let labels = secret.metadata.labels.clone().unwrap_or_default();
     for pair in LABELS.split(',') {
         let (k, v) = pair.split_once('=').unwrap();
         assert_eq!(labels.get(k).map(String::as_str), Some(v), "label {k}");
     }
-    assert!(secret.metadata.managed_fields.clone().unwrap_or_default().iter().any(|m| m.manager.as_deref() == Some("kubectl-mlflow") && m.operation.as_deref() == Some("Apply")));
+    assert!(secret
+        .metadata
+        .managed_fields
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .any(|m| m.manager.as_deref() == Some("kubectl-mlflow") && m.operation.as_deref() == Some("Apply")));
 
     let again = ok(secrets(&ns, first, ""));
     assert!(stderr(&again).contains("unchanged"), "{}", text(&again));
@@ -88,7 +103,11 @@ async fn lifecycle(prefix: &str, name: &str, first: &[&str], second: &[&str], in
 
     let refused = secrets(&ns, second, "");
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-    assert!(stderr(&refused).contains("already exists and holds other data") && stderr(&refused).contains("--overwrite"), "{}", text(&refused));
+    assert!(
+        stderr(&refused).contains("already exists and holds other data") && stderr(&refused).contains("--overwrite"),
+        "{}",
+        text(&refused)
+    );
     assert!(refused.stdout.is_empty());
     let untouched = get(&ns, name).await.unwrap();
     assert_eq!((version(&untouched), data(&untouched)), (version(&secret), data(&secret)), "nothing changed");
@@ -140,7 +159,17 @@ async fn db() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn s3() {
     let first = ["s3", "--access-key-id", "AKIAFIRST", "--secret-access-key", "first/secret"];
-    let second = ["s3", "--access-key-id", "AKIASECOND", "--secret-access-key", "second/secret", "--endpoint-url", "http://minio:9000", "--region", "us-east-1"];
+    let second = [
+        "s3",
+        "--access-key-id",
+        "AKIASECOND",
+        "--secret-access-key",
+        "second/secret",
+        "--endpoint-url",
+        "http://minio:9000",
+        "--region",
+        "us-east-1",
+    ];
     lifecycle("secs3", "s3-credentials", &first, &second, &["mlflow.artifactsDestination=s3://bucket/mlflow"]).await;
 }
 
@@ -148,16 +177,37 @@ async fn s3() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn gcs() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (gcs_key(dir.path(), "a", "-----BEGIN PRIVATE KEY-----\nA\n"), gcs_key(dir.path(), "b", "-----BEGIN PRIVATE KEY-----\nB\n"));
-    lifecycle("secgcs", "gcs-credentials", &["gcs", "--credentials-file", &a], &["gcs", "--credentials-file", &b], &["mlflow.artifactsDestination=gs://bucket/mlflow"]).await;
+    let (a, b) = (
+        gcs_key(dir.path(), "a", "-----BEGIN PRIVATE KEY-----\nA\n"),
+        gcs_key(dir.path(), "b", "-----BEGIN PRIVATE KEY-----\nB\n"),
+    );
+    lifecycle(
+        "secgcs",
+        "gcs-credentials",
+        &["gcs", "--credentials-file", &a],
+        &["gcs", "--credentials-file", &b],
+        &["mlflow.artifactsDestination=gs://bucket/mlflow"],
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn azure() {
-    let first = ["azure", "--connection-string", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zmlyc3Q=;EndpointSuffix=core.windows.net"];
+    let first = [
+        "azure",
+        "--connection-string",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zmlyc3Q=;EndpointSuffix=core.windows.net",
+    ];
     let second = ["azure", "--account-name", "acct", "--account-key", "c2Vjb25k"];
-    lifecycle("secazure", "azure-storage", &first, &second, &["mlflow.artifactsDestination=wasbs://c@acct.blob.core.windows.net/mlflow"]).await;
+    lifecycle(
+        "secazure",
+        "azure-storage",
+        &first,
+        &second,
+        &["mlflow.artifactsDestination=wasbs://c@acct.blob.core.windows.net/mlflow"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -182,7 +232,9 @@ async fn auth() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn overwrite_takes_over_a_secret_made_by_kubectl_and_changes_its_type() {
     let ns = cluster().namespace("sectake").await;
-    cluster().kubectl_output(&["create", "secret", "generic", "mlflow-tls", "-n", ns.name(), "--from-literal=old=1"]).unwrap();
+    cluster()
+        .kubectl_output(&["create", "secret", "generic", "mlflow-tls", "-n", ns.name(), "--from-literal=old=1"])
+        .unwrap();
     let refused = secrets(&ns, &["tls", "--self-signed", "--host", "localhost"], "");
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(stderr(&refused).contains("its type is Opaque, not kubernetes.io/tls"), "{}", text(&refused));
@@ -208,7 +260,8 @@ async fn bad_input_writes_nothing() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
     }
     let all = ns.api::<Secret>().list(&ListParams::default()).await.unwrap();
-    let names: Vec<String> = all.items.iter().filter_map(|s| s.metadata.name.clone()).filter(|n| !n.starts_with("default-token")).collect();
+    let names: Vec<String> =
+        all.items.iter().filter_map(|s| s.metadata.name.clone()).filter(|n| !n.starts_with("default-token")).collect();
     assert!(names.is_empty(), "Secrets written: {names:?}");
     ns.delete().await;
 }
@@ -227,8 +280,16 @@ async fn no_secret_value_is_printed() {
     let uri_file = format!("@{}", write(d, "uri", "mysql+pymysql://mlflow:LEAKdbPassFile7731@db:3306/mlflow\n"));
     let password_file = d.join("pw.txt").display().to_string();
     let mut values: Vec<String> = [
-        "LEAKdbPass7731", "LEAKdbPassFile7731", "LEAKdbPassStdin7731", "LEAKKEYID7731", "LEAKsecretAccess7731", "LEAKazureKey7731", "TEVBS2F6dXJlN3Q3MzE=",
-        "LEAKgcsPrivateKey7731", "LEAKadminPassword7731", "LEAKflaskSecretKey7731",
+        "LEAKdbPass7731",
+        "LEAKdbPassFile7731",
+        "LEAKdbPassStdin7731",
+        "LEAKKEYID7731",
+        "LEAKsecretAccess7731",
+        "LEAKazureKey7731",
+        "TEVBS2F6dXJlN3Q3MzE=",
+        "LEAKgcsPrivateKey7731",
+        "LEAKadminPassword7731",
+        "LEAKflaskSecretKey7731",
     ]
     .map(String::from)
     .to_vec();
@@ -240,7 +301,10 @@ async fn no_secret_value_is_printed() {
         (vec!["db", "--uri", "-", "--overwrite"], "postgresql://mlflow:LEAKdbPassStdin7731@db/mlflow\n"),
         (vec!["db", "--uri", "postgres://mlflow:LEAKdbPass7731@db/mlflow"], ""),
         (vec!["db", "--uri", "postgresql://mlflow:LEAKdbPass7731@db"], ""),
-        (vec!["s3", "--access-key-id", "LEAKKEYID7731", "--secret-access-key", "-", "--region", "eu-west-1"], "LEAKsecretAccess7731"),
+        (
+            vec!["s3", "--access-key-id", "LEAKKEYID7731", "--secret-access-key", "-", "--region", "eu-west-1"],
+            "LEAKsecretAccess7731",
+        ),
         (vec!["s3", "--access-key-id", "LEAKKEYID7731", "--secret-access-key", "LEAKsecretAccess7731x"], ""),
         (vec!["azure", "--connection-string", "AccountName=acct;AccountKey=LEAKazureKey7731"], ""),
         (vec!["azure", "--account-name", "acct", "--account-key", "TEVBS2F6dXJlN3Q3MzE="], ""),
@@ -250,7 +314,17 @@ async fn no_secret_value_is_printed() {
         (vec!["tls", "--cert", &cert, "--key", &key, "--name", "tls2"], ""),
         (vec!["auth", "--password-file", &password_file], ""),
         (vec!["auth", "--admin-password", "LEAKadminPassword7731", "--secret-key", "LEAKflaskSecretKey7731"], ""),
-        (vec!["auth", "--admin-password", "LEAKadminPassword7731", "--secret-key", "LEAKflaskSecretKey7731", "--overwrite"], ""),
+        (
+            vec![
+                "auth",
+                "--admin-password",
+                "LEAKadminPassword7731",
+                "--secret-key",
+                "LEAKflaskSecretKey7731",
+                "--overwrite",
+            ],
+            "",
+        ),
         (vec!["auth", "--admin-password", "LEAKadmin"], ""),
     ];
     let mut shown = String::new();
@@ -289,7 +363,8 @@ async fn auth_logs_the_admin_in_on_real_mlflow() {
     let snippet = dir.path().join("auth-values.yaml");
     std::fs::write(&snippet, &out.stdout).unwrap();
     let secret = get(&ns, "mlflow-auth-secret").await.unwrap();
-    let data: BTreeMap<String, String> = data(&secret).into_iter().map(|(k, v)| (k, String::from_utf8(v).unwrap())).collect();
+    let data: BTreeMap<String, String> =
+        data(&secret).into_iter().map(|(k, v)| (k, String::from_utf8(v).unwrap())).collect();
     assert_eq!(std::fs::read_to_string(&password_file).unwrap().trim(), data["admin-password"]);
     let secret_json = dir.path().join("secret.json");
     std::fs::write(&secret_json, serde_json::json!({"name": "mlflow-auth-secret", "data": data}).to_string()).unwrap();
@@ -305,7 +380,11 @@ async fn auth_logs_the_admin_in_on_real_mlflow() {
         .output()
         .unwrap();
     assert!(login.status.success(), "{}", text(&login));
-    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&login.stdout).lines().last().unwrap()).unwrap();
-    assert_eq!((result["admin"].as_i64(), result["wrong"].as_i64(), result["user"].as_str()), (Some(200), Some(401), Some("admin")));
+    let result: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&login.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (result["admin"].as_i64(), result["wrong"].as_i64(), result["user"].as_str()),
+        (Some(200), Some(401), Some("admin"))
+    );
     ns.delete().await;
 }

@@ -56,8 +56,7 @@ impl Pending {
 pub async fn wait(session: &Session, selector: &str, pending: &mut Pending, progress: &mut dyn Sink) {
     let streams = pending.kinds().into_iter().map(|kind| {
         let config = watcher::Config::default().labels(selector);
-        watcher(api(session, kind), config).default_backoff().map(move |event| (kind, event))
-            .boxed()
+        watcher(api(session, kind), config).default_backoff().map(move |event| (kind, event)).boxed()
     });
     let mut events = stream::select_all(streams);
     show(pending, progress);

@@ -103,7 +103,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             cli.release
         ));
     }
-    let leftovers_asked = (cli.delete_pvcs && !plan.claims.is_empty()) || (cli.delete_secrets && !plan.secrets.is_empty());
+    let leftovers_asked =
+        (cli.delete_pvcs && !plan.claims.is_empty()) || (cli.delete_secrets && !plan.secrets.is_empty());
     if !plan.installed() && !leftovers_asked {
         return not_found(&cli, &session, &plan, &reporter);
     }
@@ -133,7 +134,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         let waited = deleted.iter().filter(|o| !plan.helm_records.contains(o)).cloned();
         let mut pending = gone::Pending::new(waited);
         let selector = identity::selector(&cli.release, None);
-        let finished = tokio::time::timeout(cli.timeout, gone::wait(&session, &selector, &mut pending, &mut progress)).await;
+        let finished =
+            tokio::time::timeout(cli.timeout, gone::wait(&session, &selector, &mut pending, &mut progress)).await;
         progress.finish();
         if finished.is_err() {
             return Err(Failure::failed(format!(
@@ -235,7 +237,10 @@ fn confirm(cli: &Cli, plan: &Plan) -> Result<(), Failure> {
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|err| Failure::failed(format!("cannot read the answer: {err}")))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|err| Failure::failed(format!("cannot read the answer: {err}")))?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
         _ => Err(Failure::failed("not confirmed: nothing was deleted")),

@@ -128,17 +128,24 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
     let namespace = &session.namespace;
     let selector = identity::selector(release, None);
     let set_id = applyset::id(&applyset::parent_name(release), namespace);
-    let mut plan = Plan { helm_records: helm_records(session, release).await?, claims: claims(session, &selector).await?, ..Plan::default() };
+    let mut plan = Plan {
+        helm_records: helm_records(session, release).await?,
+        claims: claims(session, &selector).await?,
+        ..Plan::default()
+    };
     let mut candidates = Vec::new();
     for kind in KINDS.iter().chain(DEPENDENTS.iter()).copied().filter(|k| k.kind != "PersistentVolumeClaim") {
         for meta in list(session, kind, &selector).await? {
             let obj = Obj::of(kind, &meta);
             let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str);
             let annotation = |key: &str| meta.annotations.as_ref().and_then(|a| a.get(key)).map(String::as_str);
-            let by_helm = annotation(HELM_RELEASE_NAME) == Some(release) && annotation(HELM_RELEASE_NAMESPACE) == Some(namespace);
+            let by_helm =
+                annotation(HELM_RELEASE_NAME) == Some(release) && annotation(HELM_RELEASE_NAMESPACE) == Some(namespace);
             // Hooks carry no release annotations: the release's chart labels and helm's records say
             // whose they are (a migration Job kept after a failure, the External Secrets before it).
-            let helm_hook = annotation("helm.sh/hook").is_some() && label("app.kubernetes.io/managed-by") == Some("Helm") && !plan.helm_records.is_empty();
+            let helm_hook = annotation("helm.sh/hook").is_some()
+                && label("app.kubernetes.io/managed-by") == Some("Helm")
+                && !plan.helm_records.is_empty();
             if kind.kind == "Secret" && label(SECRETS_MARK_LABEL) == Some(SECRETS_MARK) {
                 plan.secrets.push(obj);
             } else if kind.kind == "Secret" && obj.name == applyset::parent_name(release) {
@@ -165,7 +172,8 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
 fn adopt_dependents(plan: &mut Plan, mut candidates: Vec<(Obj, Vec<String>)>) {
     loop {
         let uids: BTreeSet<String> = plan.objects.iter().map(|o| o.uid.clone()).collect();
-        let (owned, rest): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|(_, owners)| owners.iter().any(|u| uids.contains(u)));
+        let (owned, rest): (Vec<_>, Vec<_>) =
+            candidates.into_iter().partition(|(_, owners)| owners.iter().any(|u| uids.contains(u)));
         candidates = rest;
         if owned.is_empty() {
             break;
@@ -184,13 +192,24 @@ async fn list(session: &Session, kind: Kind, selector: &str) -> Result<Vec<Objec
         Ok(list) => Ok(list.items.into_iter().map(|item| item.metadata).collect()),
         // A kind the cluster does not serve (the ServiceMonitor CRD) holds nothing.
         Err(err) if is_not_found(&err) => Ok(Vec::new()),
-        Err(err) => Err(Failure::failed(format!("cannot list {} in namespace {}: {}", kind.resource(), session.namespace, describe(&err)))),
+        Err(err) => Err(Failure::failed(format!(
+            "cannot list {} in namespace {}: {}",
+            kind.resource(),
+            session.namespace,
+            describe(&err)
+        ))),
     }
 }
 
 /// The API of a kind, in the session's namespace when it is namespaced.
 pub fn api(session: &Session, kind: Kind) -> Api<kube::core::DynamicObject> {
-    let applier = Applier { client: session.client.clone(), namespace: session.namespace.clone(), force_conflicts: false, dry_run: false, verbose: false };
+    let applier = Applier {
+        client: session.client.clone(),
+        namespace: session.namespace.clone(),
+        force_conflicts: false,
+        dry_run: false,
+        verbose: false,
+    };
     applier.api(kind)
 }
 
@@ -200,7 +219,13 @@ async fn helm_records(session: &Session, release: &str) -> Result<Vec<Obj>, Fail
     let list = Api::<Secret>::namespaced(session.client.clone(), &session.namespace)
         .list_metadata(&params)
         .await
-        .map_err(|err| Failure::failed(format!("cannot list helm's release Secrets in namespace {}: {}", session.namespace, describe(&err))))?;
+        .map_err(|err| {
+            Failure::failed(format!(
+                "cannot list helm's release Secrets in namespace {}: {}",
+                session.namespace,
+                describe(&err)
+            ))
+        })?;
     Ok(list.items.iter().map(|item| Obj::of(secret, &item.metadata)).collect())
 }
 
@@ -209,7 +234,13 @@ async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure
     let list = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &session.namespace)
         .list(&ListParams::default().labels(selector))
         .await
-        .map_err(|err| Failure::failed(format!("cannot list PersistentVolumeClaims in namespace {}: {}", session.namespace, describe(&err))))?;
+        .map_err(|err| {
+            Failure::failed(format!(
+                "cannot list PersistentVolumeClaims in namespace {}: {}",
+                session.namespace,
+                describe(&err)
+            ))
+        })?;
     let volumes = Api::<PersistentVolume>::all(session.client.clone());
     let mut claims = Vec::new();
     for pvc in list.items {
@@ -221,7 +252,10 @@ async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure
         let volume = match &spec.volume_name {
             Some(name) => volumes.get_opt(name).await.ok().flatten().map(|pv| Volume {
                 name: name.clone(),
-                reclaim_policy: pv.spec.and_then(|s| s.persistent_volume_reclaim_policy).unwrap_or_else(|| "Delete".into()),
+                reclaim_policy: pv
+                    .spec
+                    .and_then(|s| s.persistent_volume_reclaim_policy)
+                    .unwrap_or_else(|| "Delete".into()),
             }),
             None => None,
         };

@@ -20,7 +20,13 @@ pub enum HelmRemoval {
 }
 
 /// Deletes what the plan and the flags say; returns the objects deleted.
-pub async fn all(cli: &Cli, session: &Session, plan: &Plan, helm_removal: Option<&HelmRemoval>, progress: &mut dyn Sink) -> Result<Vec<Obj>, Failure> {
+pub async fn all(
+    cli: &Cli,
+    session: &Session,
+    plan: &Plan,
+    helm_removal: Option<&HelmRemoval>,
+    progress: &mut dyn Sink,
+) -> Result<Vec<Obj>, Failure> {
     let mut deleted = Vec::new();
     match helm_removal {
         Some(HelmRemoval::Uninstall(helm)) => {

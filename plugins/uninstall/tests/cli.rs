@@ -6,7 +6,10 @@ use kubectl_mlflow_test_support::assert_refused_in_one_line;
 
 fn bin() -> Command {
     let mut cmd = Command::cargo_bin("kubectl-mlflow-uninstall").unwrap();
-    cmd.env("COLUMNS", "100").env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").env("KUBECONFIG", "/nonexistent/kubeconfig");
+    cmd.env("COLUMNS", "100")
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig");
     cmd
 }
 

@@ -45,7 +45,11 @@ fn uninstall(ns: &TestNamespace, args: &[&str]) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn assert_ok(output: &Output) {
@@ -67,7 +71,10 @@ fn labelled(ns: &TestNamespace, release: &str) -> Vec<String> {
 }
 
 fn helm_releases(helm: Helm, ns: &TestNamespace) -> String {
-    let out = std::process::Command::new(helm.binary()).args(["list", "-q", "-n", ns.name(), "--kubeconfig", &kubeconfig()]).output().unwrap();
+    let out = std::process::Command::new(helm.binary())
+        .args(["list", "-q", "-n", ns.name(), "--kubeconfig", &kubeconfig()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -113,14 +120,22 @@ async fn a_native_release_goes_but_its_claim_and_then_the_claim_only_when_asked(
     assert_ok(&plugin("kubectl-mlflow-install", &ns, &["other", "--no-wait"]));
     gc_job_and_secret(&ns, "mlflow").await;
     // Its pods may still be coming: the objects of the release itself are compared.
-    let of_release = |names: Vec<String>| -> Vec<String> { names.into_iter().filter(|n| !n.starts_with("pod/") && !n.starts_with("replicaset.apps/")).collect() };
+    let of_release = |names: Vec<String>| -> Vec<String> {
+        names.into_iter().filter(|n| !n.starts_with("pod/") && !n.starts_with("replicaset.apps/")).collect()
+    };
     let others = of_release(labelled(&ns, "other"));
     assert!(others.contains(&"persistentvolumeclaim/other-mlflow".to_string()), "{others:?}");
 
     let out = uninstall(&ns, &[]);
     assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in ["deleted Deployment/mlflow-mlflow", "deleted Job/mlflow-mlflow-gc-1", "deleted Secret/kubectl-mlflow.release.mlflow", "kept PersistentVolumeClaim/mlflow-mlflow (", "kept Secret/mlflow-db-secret"] {
+    for line in [
+        "deleted Deployment/mlflow-mlflow",
+        "deleted Job/mlflow-mlflow-gc-1",
+        "deleted Secret/kubectl-mlflow.release.mlflow",
+        "kept PersistentVolumeClaim/mlflow-mlflow (",
+        "kept Secret/mlflow-db-secret",
+    ] {
         assert!(stdout.contains(line), "{line:?} in {}", text(&out));
     }
     assert!(text(&out).contains(&format!("kubectl delete pvc mlflow-mlflow -n {}", ns.name())), "{}", text(&out));
@@ -130,7 +145,13 @@ async fn a_native_release_goes_but_its_claim_and_then_the_claim_only_when_asked(
     let volume = retain_volume(&ns, "mlflow-mlflow").await;
     let out = uninstall(&ns, &["--delete-pvcs", "--delete-secrets", "--yes"]);
     assert_ok(&out);
-    assert!(text(&out).contains(&format!("PersistentVolume/{volume} of PersistentVolumeClaim/mlflow-mlflow has reclaim policy Retain")), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "PersistentVolume/{volume} of PersistentVolumeClaim/mlflow-mlflow has reclaim policy Retain"
+        )),
+        "{}",
+        text(&out)
+    );
     assert!(labelled(&ns, "mlflow").is_empty(), "{:?}", labelled(&ns, "mlflow"));
     assert_eq!(of_release(labelled(&ns, "other")), others, "the other release was touched");
     let volumes = kube::Api::<PersistentVolume>::all(ns.client());
@@ -156,7 +177,12 @@ async fn without_a_terminal_or_yes_and_with_dry_run_nothing_is_deleted() {
     let out = uninstall(&ns, &["--dry-run", "--delete-pvcs", "--delete-secrets"]);
     assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in ["would delete Deployment/mlflow-mlflow", "would delete Service/mlflow-mlflow", "would delete Secret/kubectl-mlflow.release.mlflow", "would delete PersistentVolumeClaim/mlflow-mlflow ("] {
+    for line in [
+        "would delete Deployment/mlflow-mlflow",
+        "would delete Service/mlflow-mlflow",
+        "would delete Secret/kubectl-mlflow.release.mlflow",
+        "would delete PersistentVolumeClaim/mlflow-mlflow (",
+    ] {
         assert!(stdout.contains(line), "{line:?} in {}", text(&out));
     }
     assert_eq!(labelled(&ns, "mlflow"), before, "something was deleted");
@@ -181,7 +207,11 @@ async fn a_release_of_the_helm_engine_is_removed_with_helm() {
     assert_code(&uninstall(&ns, &[]), 2, "installed with helm");
     let out = uninstall(&ns, &["--helm-binary", &helm]);
     assert_ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted Secret/sh.helm.release.v1.mlflow.v1"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deleted Secret/sh.helm.release.v1.mlflow.v1"),
+        "{}",
+        text(&out)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("deleted ConfigMap/mlflow-mlflow-hook"), "{}", text(&out));
     assert_eq!(labelled(&ns, "mlflow"), ["persistentvolumeclaim/mlflow-mlflow"]);
     assert_eq!(helm_releases(Helm::V4, &ns), "");
@@ -193,7 +223,8 @@ async fn a_release_of_the_helm_engine_is_removed_with_helm() {
 fn official_like_chart(dir: &std::path::Path) {
     let templates = dir.join("templates");
     std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: mlflow\nversion: 1.0.0\nappVersion: \"3.17.2\"\n").unwrap();
+    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: mlflow\nversion: 1.0.0\nappVersion: \"3.17.2\"\n")
+        .unwrap();
     let labels = "app.kubernetes.io/name: mlflow\n    app.kubernetes.io/instance: {{ .Release.Name }}";
     std::fs::write(
         templates.join("objects.yaml"),
@@ -245,7 +276,11 @@ async fn an_official_like_release_with_delete_pvcs_goes_through_helm_entirely() 
     let out = uninstall(&ns, &["--helm-binary", &helm.binary().display().to_string(), "--delete-pvcs", "--yes"]);
     assert_ok(&out);
     assert!(!text(&out).contains("one by one"), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted PersistentVolumeClaim/mlflow-mlflow"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deleted PersistentVolumeClaim/mlflow-mlflow"),
+        "{}",
+        text(&out)
+    );
     assert!(labelled(&ns, "mlflow").is_empty(), "{:?}", labelled(&ns, "mlflow"));
     assert_eq!(helm_releases(helm, &ns), "");
     ns.delete().await;

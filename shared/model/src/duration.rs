@@ -72,4 +72,3 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 }
-

@@ -35,7 +35,8 @@ pub type Labels = BTreeMap<String, String>;
 
 /// The labels that find a release's objects: name, instance and, when given, component.
 pub fn labels(release: &str, component: Option<&str>) -> Labels {
-    let mut labels = Labels::from([(NAME_LABEL.to_string(), APP.to_string()), (INSTANCE_LABEL.to_string(), release.to_string())]);
+    let mut labels =
+        Labels::from([(NAME_LABEL.to_string(), APP.to_string()), (INSTANCE_LABEL.to_string(), release.to_string())]);
     if let Some(component) = component {
         labels.insert(COMPONENT_LABEL.into(), component.into());
     }
@@ -174,7 +175,10 @@ mod tests {
     #[test]
     fn selector_spells_the_labels() {
         assert_eq!(selector("r", None), "app.kubernetes.io/name=mlflow,app.kubernetes.io/instance=r");
-        assert_eq!(selector("r", Some("server")), "app.kubernetes.io/name=mlflow,app.kubernetes.io/instance=r,app.kubernetes.io/component=server");
+        assert_eq!(
+            selector("r", Some("server")),
+            "app.kubernetes.io/name=mlflow,app.kubernetes.io/instance=r,app.kubernetes.io/component=server"
+        );
         assert_eq!(labels("r", Some("gc")).len(), 3);
     }
 
@@ -194,6 +198,9 @@ mod tests {
             ..GcRequest::default()
         };
         let command = gc_command("http://h:1", &request);
-        assert_eq!(command[2..], ["--tracking-uri=http://h:1", "--older-than=30d", "--run-ids=a,b", "--logged-model-ids=m-1", "--jobs"]);
+        assert_eq!(
+            command[2..],
+            ["--tracking-uri=http://h:1", "--older-than=30d", "--run-ids=a,b", "--logged-model-ids=m-1", "--jobs"]
+        );
     }
 }

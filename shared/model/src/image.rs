@@ -144,7 +144,6 @@ fn artifact_need(path: &'static str, uri: &str) -> Option<Need> {
     Some(Need { path, what: format!("the {scheme}:// artifact store"), module })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,14 +157,20 @@ mod tests {
     #[test]
     fn a_store_uri_from_a_secret_is_checked_against_the_slim_image_without_showing_it() {
         let uri = "postgresql://mlflow:hunter2@db:5432/mlflow";
-        let problem = check_store_uri_from(&values("v3.17.2"), "mlflow.backendStoreUriFrom", "Secret db key uri", uri).unwrap();
+        let problem =
+            check_store_uri_from(&values("v3.17.2"), "mlflow.backendStoreUriFrom", "Secret db key uri", uri).unwrap();
         let text = problem.to_string();
         assert!(text.contains("mlflow.backendStoreUriFrom"), "{text}");
-        assert!(text.contains("the postgresql store URI in Secret db key uri needs the Python module psycopg2"), "{text}");
+        assert!(
+            text.contains("the postgresql store URI in Secret db key uri needs the Python module psycopg2"),
+            "{text}"
+        );
         assert!(text.contains("set image.tag to v3.17.2-full"), "{text}");
         assert!(!text.contains("hunter2") && !text.contains("db:5432"), "{text}");
-        assert!(check_store_uri_from(&values("v3.17.2-full"), "mlflow.backendStoreUriFrom", "Secret db key uri", uri).is_none());
+        assert!(check_store_uri_from(&values("v3.17.2-full"), "mlflow.backendStoreUriFrom", "Secret db key uri", uri)
+            .is_none());
         let sqlite = "sqlite:////mlflow/mlflow.db";
-        assert!(check_store_uri_from(&values("v3.17.2"), "mlflow.backendStoreUriFrom", "Secret db key uri", sqlite).is_none());
+        assert!(check_store_uri_from(&values("v3.17.2"), "mlflow.backendStoreUriFrom", "Secret db key uri", sqlite)
+            .is_none());
     }
 }

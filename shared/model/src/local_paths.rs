@@ -9,14 +9,33 @@ use crate::values::Values;
 
 /// The artifact repository schemes MLflow 3.17 registers (besides local paths).
 pub const ARTIFACT_SCHEMES: [&str; 17] = [
-    "file", "s3", "r2", "b2", "gs", "wasbs", "abfss", "ftp", "sftp", "dbfs", "hdfs", "viewfs", "runs",
-    "models", "http", "https", "mlflow-artifacts",
+    "file",
+    "s3",
+    "r2",
+    "b2",
+    "gs",
+    "wasbs",
+    "abfss",
+    "ftp",
+    "sftp",
+    "dbfs",
+    "hdfs",
+    "viewfs",
+    "runs",
+    "models",
+    "http",
+    "https",
+    "mlflow-artifacts",
 ];
 
 pub fn check(values: &Values, out: &mut Problems) {
     let m = &values.mlflow;
     let auth_db = if values.basic_auth() { values.auth.database_uri.as_str() } else { "" };
-    let stores = [("mlflow.backendStoreUri", m.backend_store_uri.as_str()), ("mlflow.registryStoreUri", &m.registry_store_uri), ("auth.databaseUri", auth_db)];
+    let stores = [
+        ("mlflow.backendStoreUri", m.backend_store_uri.as_str()),
+        ("mlflow.registryStoreUri", &m.registry_store_uri),
+        ("auth.databaseUri", auth_db),
+    ];
     for (key, uri) in stores {
         if let Some(problem) = store_on_volume(values, key, uri) {
             out.push(problem);
@@ -91,11 +110,16 @@ fn placement_problem(values: &Values, path: &str) -> Option<String> {
         return None;
     }
     let fix = if values.storage.enabled {
-        format!("put it under storage.mountPath {}, or under the mountPath of a writable extraVolumeMounts entry", values.storage.mount_path)
+        format!(
+            "put it under storage.mountPath {}, or under the mountPath of a writable extraVolumeMounts entry",
+            values.storage.mount_path
+        )
     } else {
         "set storage.enabled: true and put it under storage.mountPath (/mlflow by default), or mount a volume there with extraVolumes and extraVolumeMounts".to_string()
     };
-    Some(format!("{path} is on no writable volume: the container's root is read-only and /tmp is lost on restart ({fix})"))
+    Some(format!(
+        "{path} is on no writable volume: the container's root is read-only and /tmp is lost on restart ({fix})"
+    ))
 }
 
 fn example_mount(values: &Values) -> String {
@@ -131,7 +155,8 @@ fn one_writer(values: &Values, out: &mut Problems) {
     }
     let m = &values.mlflow;
     let auth_on_sqlite = values.basic_auth()
-        && (values.auth.database_uri.is_empty() || store_uri::family(&values.auth.database_uri).eq_ignore_ascii_case("sqlite"));
+        && (values.auth.database_uri.is_empty()
+            || store_uri::family(&values.auth.database_uri).eq_ignore_ascii_case("sqlite"));
     let sqlite = [("mlflow.backendStoreUri", &m.backend_store_uri), ("mlflow.registryStoreUri", &m.registry_store_uri)]
         .into_iter()
         .find(|(_, uri)| store_uri::family(uri).eq_ignore_ascii_case("sqlite"))

@@ -65,7 +65,10 @@ pub fn check(values: &Values, out: &mut Problems) {
             None => out.push(Problem::at(path, unknown(key, &all))),
             Some(o) if o.kind == "flag" => out.push(Problem::at(
                 path,
-                format!("--{} is a flag and takes no value (list {key} in server.flag_options instead)", flag_name(key)),
+                format!(
+                    "--{} is a flag and takes no value (list {key} in server.flag_options instead)",
+                    flag_name(key)
+                ),
             )),
             Some(o) => {
                 out.0.extend(owned_or_secret(o, key, value, &path));
@@ -93,7 +96,10 @@ pub fn check(values: &Values, out: &mut Problems) {
 /// process list (its arguments) when MLflow can read it from the environment.
 fn owned_or_secret(option: &ServerOption, key: &str, value: &Value, path: &str) -> Option<Problem> {
     if let Some((_, own)) = OWNED.iter().find(|(name, _)| option.names.iter().any(|n| n == name)) {
-        return Some(Problem::at(path, format!("--{} is set by the chart from {own} (set {own} instead)", flag_name(key))));
+        return Some(Problem::at(
+            path,
+            format!("--{} is set by the chart from {own} (set {own} instead)", flag_name(key)),
+        ));
     }
     let text = value.as_str()?;
     let envvar = option.envvar.as_deref()?;
@@ -103,10 +109,8 @@ fn owned_or_secret(option: &ServerOption, key: &str, value: &Value, path: &str) 
 }
 
 fn unknown(name: &str, all: &[&str]) -> String {
-    let hint = nearest(&normalized(name), all).map_or_else(
-        || "see `mlflow server --help`".to_string(),
-        |best| format!("did you mean {best}?"),
-    );
+    let hint = nearest(&normalized(name), all)
+        .map_or_else(|| "see `mlflow server --help`".to_string(), |best| format!("did you mean {best}?"));
     format!("mlflow server {} has no option --{} ({hint})", crate::render::APP_VERSION, flag_name(name))
 }
 
@@ -119,8 +123,13 @@ fn typed(option: &ServerOption, key: &str, value: &Value, path: &str) -> Problem
         "int" if key != "port" => {
             let n = value.as_i64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
             match n {
-                None => out.push(Problem::at(path, format!("{value} is not an integer (mlflow server --{} takes a whole number)", flag_name(key)))),
-                Some(n) if !in_range(n as f64, option) => out.push(Problem::at(path, format!("{n} is out of range (use {})", range(option)))),
+                None => out.push(Problem::at(
+                    path,
+                    format!("{value} is not an integer (mlflow server --{} takes a whole number)", flag_name(key)),
+                )),
+                Some(n) if !in_range(n as f64, option) => {
+                    out.push(Problem::at(path, format!("{n} is out of range (use {})", range(option))))
+                }
                 Some(_) => {}
             }
         }

@@ -140,7 +140,14 @@ fn sqlite(rest: &str) -> Result<Database, String> {
             "\"{path}\" is a relative path, resolved in the server's working directory on a read-only root (use an absolute path: sqlite:////mlflow/{path})"
         ));
     }
-    Ok(Database { dialect: String::new(), driver: None, username: String::new(), host: String::new(), port: None, database: path.into() })
+    Ok(Database {
+        dialect: String::new(),
+        driver: None,
+        username: String::new(),
+        host: String::new(),
+        port: None,
+        database: path.into(),
+    })
 }
 
 /// `USER:PASSWORD@HOST:PORT/DATABASE?QUERY`, split as SQLAlchemy's URL pattern does.
@@ -199,7 +206,10 @@ mod tests {
     #[test]
     fn databases_mlflow_opens() {
         let db = check_database("postgresql+psycopg2://mlflow:s3cr3t@postgres:5432/mlflow").unwrap();
-        assert_eq!((db.dialect.as_str(), db.driver.as_deref(), db.host.as_str(), db.port, db.database.as_str()), ("postgresql", Some("psycopg2"), "postgres", Some(5432), "mlflow"));
+        assert_eq!(
+            (db.dialect.as_str(), db.driver.as_deref(), db.host.as_str(), db.port, db.database.as_str()),
+            ("postgresql", Some("psycopg2"), "postgres", Some(5432), "mlflow")
+        );
         for ok in [
             "postgresql://u:p@db/m",
             "mysql+pymysql://u:p@db:3306/m?charset=utf8mb4",
@@ -245,7 +255,14 @@ mod tests {
 
     #[test]
     fn stores_include_paths_and_remote_servers() {
-        for ok in ["/mlflow/mlruns", "file:///mlflow/mlruns", "https://mlflow.example.com", "databricks", "sqlite:////m/m.db", "mysql://u@db/m"] {
+        for ok in [
+            "/mlflow/mlruns",
+            "file:///mlflow/mlruns",
+            "https://mlflow.example.com",
+            "databricks",
+            "sqlite:////m/m.db",
+            "mysql://u@db/m",
+        ] {
             assert!(check_store(ok).is_ok(), "{ok}");
         }
         assert!(check_store("postgres://u:hunter2@db/m").unwrap_err().to_string().contains("postgresql://"));

@@ -74,7 +74,9 @@ fn stores(values: &Values, out: &mut Problems) {
             "no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)",
         ));
     }
-    for (path, uri) in [("mlflow.backendStoreUri", &m.backend_store_uri), ("mlflow.registryStoreUri", &m.registry_store_uri)] {
+    for (path, uri) in
+        [("mlflow.backendStoreUri", &m.backend_store_uri), ("mlflow.registryStoreUri", &m.registry_store_uri)]
+    {
         match store_uri::check_store(uri) {
             Err(err) if !uri.is_empty() => out.push(Problem::at(path, err.to_string())),
             _ => {}
@@ -183,10 +185,7 @@ fn server(values: &Values, out: &mut Problems) {
     }
     let prefix = &values.server.static_prefix;
     if !prefix.is_empty() && !prefix.starts_with('/') {
-        out.push(Problem::at(
-            "server.staticPrefix",
-            format!("\"{prefix}\" must start with / (e.g. /mlflow)"),
-        ));
+        out.push(Problem::at("server.staticPrefix", format!("\"{prefix}\" must start with / (e.g. /mlflow)")));
     }
 }
 
@@ -235,7 +234,10 @@ fn external_secrets(values: &Values, out: &mut Problems) {
     if !es.secret_name.is_empty() && !is_dns1123_subdomain(&es.secret_name) {
         out.push(Problem::at(
             "externalSecrets.secretName",
-            format!("\"{}\" is not a valid Secret name (lowercase letters, digits, '-' and '.', at most 253 characters)", es.secret_name),
+            format!(
+                "\"{}\" is not a valid Secret name (lowercase letters, digits, '-' and '.', at most 253 characters)",
+                es.secret_name
+            ),
         ));
     }
 }
@@ -288,10 +290,7 @@ fn tls_and_monitoring(values: &Values, out: &mut Problems) {
         out.push(Problem::at("serviceMonitor.enabled", "needs metrics.enabled (set metrics.enabled: true)"));
     }
     if values.metrics.enabled && !values.metrics.path.starts_with('/') {
-        out.push(Problem::at(
-            "metrics.path",
-            format!("\"{}\" must start with / (e.g. /metrics)", values.metrics.path),
-        ));
+        out.push(Problem::at("metrics.path", format!("\"{}\" must start with / (e.g. /metrics)", values.metrics.path)));
     }
 }
 
@@ -348,10 +347,7 @@ fn names(values: &Values, out: &mut Problems) {
         out.push(Problem::at("serviceAccount.name", format!("\"{sa}\" is not a valid ServiceAccount name")));
     }
     if values.tls.enabled && !values.tls.secret_name.is_empty() && !is_dns1123_subdomain(&values.tls.secret_name) {
-        out.push(Problem::at(
-            "tls.secretName",
-            format!("\"{}\" is not a valid Secret name", values.tls.secret_name),
-        ));
+        out.push(Problem::at("tls.secretName", format!("\"{}\" is not a valid Secret name", values.tls.secret_name)));
     }
     if values.ingress.enabled {
         if values.ingress.hosts.is_empty() {
@@ -374,7 +370,13 @@ fn env(values: &Values, out: &mut Problems) {
     for (i, var) in values.env.iter().enumerate() {
         let path = format!("env[{i}].name");
         if OWN_ENV.contains(&var.name.as_str()) {
-            out.push(Problem::at(path, format!("{} is set by the chart from its values (use the mlflow.*, server.* or auth.* keys instead)", var.name)));
+            out.push(Problem::at(
+                path,
+                format!(
+                    "{} is set by the chart from its values (use the mlflow.*, server.* or auth.* keys instead)",
+                    var.name
+                ),
+            ));
         } else if seen.contains(&var.name.as_str()) {
             out.push(Problem::at(path, format!("{} is given twice (keep one)", var.name)));
         }
@@ -457,9 +459,7 @@ pub fn is_gc_duration(text: &str) -> bool {
 
 /// A Kubernetes quantity greater than zero, e.g. `10Gi`, `500M`, `1e9`.
 pub fn is_positive_quantity(text: &str) -> bool {
-    let number_end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
-        .unwrap_or(text.len());
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(number_end);
     const SUFFIXES: [&str; 14] = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T"];
     let exponent = suffix
@@ -478,7 +478,9 @@ mod tests {
         for good in ["0 2 * * 0", "*/15 * * * *", "0 0 1,15 * mon-fri", "@weekly", "0 3 * jan sun", "5 4 ? * *"] {
             assert!(is_cron_schedule(good), "{good}");
         }
-        for bad in ["", "0 2 * *", "60 * * * *", "0 24 * * *", "* * 0 * *", "*/0 * * * *", "0 2 * * 8", "weekly", "a b c d e"] {
+        for bad in
+            ["", "0 2 * *", "60 * * * *", "0 24 * * *", "* * 0 * *", "*/0 * * * *", "0 2 * * 8", "weekly", "a b c d e"]
+        {
             assert!(!is_cron_schedule(bad), "{bad}");
         }
     }

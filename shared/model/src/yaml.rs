@@ -12,10 +12,8 @@ pub fn parse(text: &str) -> Result<Value, Problem> {
         return Ok(Value::Object(Default::default()));
     }
     let value: Value = serde_yaml::from_str(text).map_err(|err| {
-        let place = err
-            .location()
-            .map(|at| format!("line {}, column {}: ", at.line(), at.column()))
-            .unwrap_or_default();
+        let place =
+            err.location().map(|at| format!("line {}, column {}: ", at.line(), at.column())).unwrap_or_default();
         Problem::at("", format!("{place}not valid YAML: {}", strip_location(&err.to_string())))
     })?;
     Ok(match value {

@@ -6,7 +6,9 @@ use kubectl_mlflow_model::values::SetKind;
 use kubectl_mlflow_model::Source;
 
 fn prepared(sources: &[Source]) -> Result<(), String> {
-    prepare("mlflow", "ml", sources, &mut std::io::empty(), &Options { quick_start: true }).map(|_| ()).map_err(|p| p.to_string())
+    prepare("mlflow", "ml", sources, &mut std::io::empty(), &Options { quick_start: true })
+        .map(|_| ())
+        .map_err(|p| p.to_string())
 }
 
 fn set(exprs: &[&str]) -> Vec<Source> {
@@ -104,7 +106,9 @@ fn each_rule_trips_at_its_values_path() {
     for (exprs, expected) in cases {
         match prepared(&set(exprs)) {
             Ok(()) => failures.push(format!("{exprs:?}: accepted, expected {expected:?}")),
-            Err(message) if !message.contains(expected) => failures.push(format!("{exprs:?}: expected {expected:?} in:\n{message}")),
+            Err(message) if !message.contains(expected) => {
+                failures.push(format!("{exprs:?}: expected {expected:?} in:\n{message}"))
+            }
             Err(_) => {}
         }
     }

@@ -9,7 +9,18 @@ const FORBIDDEN: [&str; 6] = ["kube", "kube-client", "kube-runtime", "tokio", "i
 #[test]
 fn the_model_depends_on_no_client_runtime_or_terminal_crate() {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}", "-p", "kubectl-mlflow-model"])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+            "-p",
+            "kubectl-mlflow-model",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();

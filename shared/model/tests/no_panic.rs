@@ -46,13 +46,32 @@ fn survives(sources: &[Source], seed: u64) {
     assert!(run.is_ok(), "seed {seed}: panicked on {sources:?}");
 }
 
-const SET_ALPHABET: [char; 24] = ['a', 'b', 'x', '0', '1', '9', '.', '.', '[', ']', '=', '=', ',', '{', '}', '\\', '-', '_', ' ', '"', 'é', '*', '/', ':'];
+const SET_ALPHABET: [char; 24] = [
+    'a', 'b', 'x', '0', '1', '9', '.', '.', '[', ']', '=', '=', ',', '{', '}', '\\', '-', '_', ' ', '"', 'é', '*', '/',
+    ':',
+];
 
 const KEYS: [&str; 20] = [
-    "storage.size", "storage.mountPath", "env[0].name", "env[1].valueFrom.secretKeyRef.name", "server.value_options.port",
-    "server.flag_options", "replicaCount", "extraVolumes[0].name", "extraVolumeMounts[0].mountPath", "resources.limits.memory",
-    "ingress.hosts[0].host", "tolerations[0].operator", "podLabels.a", "mlflow.backendStoreUri", "image.tag",
-    "garbageCollection.schedule", "deploymentStrategy.type", "securityContext.runAsUser", "a[99999999999]", "",
+    "storage.size",
+    "storage.mountPath",
+    "env[0].name",
+    "env[1].valueFrom.secretKeyRef.name",
+    "server.value_options.port",
+    "server.flag_options",
+    "replicaCount",
+    "extraVolumes[0].name",
+    "extraVolumeMounts[0].mountPath",
+    "resources.limits.memory",
+    "ingress.hosts[0].host",
+    "tolerations[0].operator",
+    "podLabels.a",
+    "mlflow.backendStoreUri",
+    "image.tag",
+    "garbageCollection.schedule",
+    "deploymentStrategy.type",
+    "securityContext.runAsUser",
+    "a[99999999999]",
+    "",
 ];
 
 #[test]
@@ -70,7 +89,8 @@ fn random_set_expressions_never_panic() {
     }
 }
 
-const YAML_ALPHABET: [char; 22] = ['a', 'k', '1', ':', ':', ' ', ' ', '\n', '\n', '-', '[', ']', '{', '}', ',', '"', '\'', '&', '*', '!', '|', '#'];
+const YAML_ALPHABET: [char; 22] =
+    ['a', 'k', '1', ':', ':', ' ', ' ', '\n', '\n', '-', '[', ']', '{', '}', ',', '"', '\'', '&', '*', '!', '|', '#'];
 
 #[test]
 fn random_yaml_text_never_panics() {
@@ -88,7 +108,10 @@ fn random_leaf(rng: &mut Rng) -> Value {
         1 => json!(rng.below(2) == 0),
         2 => json!([-1i64, 0, 1, 65535, 65536, i64::MAX, i64::MIN][rng.below(7)]),
         3 => json!(1.5),
-        4 => json!(["", "lots", "/tmp", "10Gi", "sqlite:///rel.db", "basic-auth", "postgresql://db/x", "s3://b/p", "*"][rng.below(9)]),
+        4 => json!(
+            ["", "lots", "/tmp", "10Gi", "sqlite:///rel.db", "basic-auth", "postgresql://db/x", "s3://b/p", "*"]
+                [rng.below(9)]
+        ),
         5 => json!([]),
         6 => json!({}),
         7 => json!([{"name": "x"}]),
@@ -103,7 +126,8 @@ fn random_tree(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
     let keys: Vec<&String> = props.keys().collect();
     for _ in 0..=rng.below(3) {
         let key = keys[rng.below(keys.len())];
-        let value = if depth < 3 && rng.below(3) > 0 { random_tree(&props[key], rng, depth + 1) } else { random_leaf(rng) };
+        let value =
+            if depth < 3 && rng.below(3) > 0 { random_tree(&props[key], rng, depth + 1) } else { random_leaf(rng) };
         tree.insert(key.clone(), value);
     }
     Value::Object(tree)

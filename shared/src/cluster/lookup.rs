@@ -34,10 +34,9 @@ pub async fn in_session(session: &Session, release: &str) -> Result<Found, Failu
 /// Looks the release up in a namespace of the cluster.
 pub async fn in_cluster(client: &Client, namespace: &str, release: &str) -> Result<Found, Failure> {
     let params = ListParams::default().labels(&selector(release));
-    let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
-        .list(&params)
-        .await
-        .map_err(|err| Failure::failed(format!("cannot list Deployments in namespace {namespace}: {}", describe(&err))))?;
+    let deployments = Api::<Deployment>::namespaced(client.clone(), namespace).list(&params).await.map_err(|err| {
+        Failure::failed(format!("cannot list Deployments in namespace {namespace}: {}", describe(&err)))
+    })?;
     let services = Api::<Service>::namespaced(client.clone(), namespace)
         .list(&params)
         .await

@@ -48,15 +48,21 @@ impl Resolved {
 
     /// A client for the context the flags name.
     pub async fn connect(self) -> Result<Session, Failure> {
-        let kubeconfig = self
-            .kubeconfig
-            .ok_or_else(|| Failure::input("no kubeconfig found (set KUBECONFIG or --kubeconfig, or create ~/.kube/config)"))?;
+        let kubeconfig = self.kubeconfig.ok_or_else(|| {
+            Failure::input("no kubeconfig found (set KUBECONFIG or --kubeconfig, or create ~/.kube/config)")
+        })?;
         let options = KubeConfigOptions { context: self.target.context.clone(), ..Default::default() };
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|err| Failure::input(format!("the kubeconfig cannot be used: {}", chain(&err))))?;
-        let client = kube::Client::try_from(config).map_err(|err| Failure::input(format!("cannot make a Kubernetes client: {err}")))?;
-        Ok(Session { client, namespace: self.namespace, context: self.target.context, kubeconfig: self.target.kubeconfig })
+        let client = kube::Client::try_from(config)
+            .map_err(|err| Failure::input(format!("cannot make a Kubernetes client: {err}")))?;
+        Ok(Session {
+            client,
+            namespace: self.namespace,
+            context: self.target.context,
+            kubeconfig: self.target.kubeconfig,
+        })
     }
 }
 
@@ -85,7 +91,9 @@ fn namespace(target: &Target, config: Option<&Kubeconfig>) -> Result<String, Fai
 
 fn read_kubeconfig(target: &Target) -> Result<Option<Kubeconfig>, Failure> {
     if let Some(path) = &target.kubeconfig {
-        return Kubeconfig::read_from(path).map(Some).map_err(|err| Failure::input(format!("--kubeconfig {path}: {}", chain(&err))));
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|err| Failure::input(format!("--kubeconfig {path}: {}", chain(&err))));
     }
     match Kubeconfig::read() {
         Ok(config) => Ok(Some(config)),

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use futures::StreamExt;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use kube::api::{Api, PostParams};
 use kube::Client;
 
@@ -90,7 +90,13 @@ pub async fn check(client: &Client, namespace: &str, needs: &BTreeSet<Access>) -
                 let flag = if need.namespaced { format!(" -n {namespace}") } else { String::new() };
                 problems.push(Problem::at(
                     "",
-                    format!("you may not {} {}{scope} (ask for RBAC permission: kubectl auth can-i {} {}{flag})", need.verb, need.named(), need.verb, need.named()),
+                    format!(
+                        "you may not {} {}{scope} (ask for RBAC permission: kubectl auth can-i {} {}{flag})",
+                        need.verb,
+                        need.named(),
+                        need.verb,
+                        need.named()
+                    ),
                 ));
             }
             Err(problem) => {

@@ -97,7 +97,11 @@ impl Applier {
 
     /// Applies every member, wave by wave, the objects of a wave in parallel; returns the objects
     /// as the server stored them.
-    pub async fn apply_all(&self, members: &[Member], mut on_applied: impl FnMut(&Member)) -> Result<Vec<DynamicObject>, Failure> {
+    pub async fn apply_all(
+        &self,
+        members: &[Member],
+        mut on_applied: impl FnMut(&Member),
+    ) -> Result<Vec<DynamicObject>, Failure> {
         let waves: BTreeSet<u8> = members.iter().map(|m| m.kind.wave).collect();
         let mut applied = Vec::new();
         for wave in waves {
@@ -145,15 +149,19 @@ impl Applier {
     ) -> Result<Vec<(Kind, String)>, Failure> {
         let selector = format!("{PART_OF_LABEL}={applyset_id}");
         let params = ListParams::default().labels(&selector);
-        let kinds: Vec<(&String, Kind)> = group_kinds.iter().filter_map(|gk| Some((gk, Kind::from_group_kind(gk)?))).collect();
+        let kinds: Vec<(&String, Kind)> =
+            group_kinds.iter().filter_map(|gk| Some((gk, Kind::from_group_kind(gk)?))).collect();
         let params = &params;
-        let lists = join_all(kinds.iter().map(|(_, kind)| async move { self.api(*kind).list_metadata(params).await })).await;
+        let lists =
+            join_all(kinds.iter().map(|(_, kind)| async move { self.api(*kind).list_metadata(params).await })).await;
         let mut doomed = Vec::new();
         for ((group_kind, kind), list) in kinds.into_iter().zip(lists) {
             let list = match list {
                 Ok(list) => list,
                 Err(err) if is_not_found(&err) => continue,
-                Err(err) => return Err(Failure::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err)))),
+                Err(err) => {
+                    return Err(Failure::Failed(format!("cannot list {}: {}", kind.resource(), describe(&err))))
+                }
             };
             for item in list.items {
                 let name = item.metadata.name.unwrap_or_default();

@@ -26,9 +26,11 @@ pub async fn check(applier: &Applier, members: &[Member], judged: &Judged<'_>, f
     let mut params = PatchParams::apply(FIELD_MANAGER).dry_run();
     params.force = force || applier.force_conflicts;
     let params = &params;
-    let results = join_all(members.iter().map(|m| async move {
-        applier.member_api(m).patch(m.name(), params, &Patch::Apply(&m.object)).await
-    }))
+    let results = join_all(
+        members
+            .iter()
+            .map(|m| async move { applier.member_api(m).patch(m.name(), params, &Patch::Apply(&m.object)).await }),
+    )
     .await;
     let mut problems = Problems::default();
     let mut failures = Vec::new();
@@ -83,8 +85,10 @@ fn problems(member: &Member, status: &kube::core::Status, judged: &Judged) -> Pr
         .collect();
     let mut out = Problems::default();
     if causes.is_empty() {
-        let path = guessed_field(&status.message).and_then(|field| object.and_then(|o| origin::values_path(o, field, judged.values)));
-        let text = format!("the API server refuses {}: {} ({})", member.describe(), status.message, fix(&status.message));
+        let path = guessed_field(&status.message)
+            .and_then(|field| object.and_then(|o| origin::values_path(o, field, judged.values)));
+        let text =
+            format!("the API server refuses {}: {} ({})", member.describe(), status.message, fix(&status.message));
         out.push(Problem::at(path.unwrap_or_default(), text));
         return out;
     }
@@ -105,7 +109,9 @@ fn guessed_field(message: &str) -> Option<&'static str> {
 /// The fix for what the server says, where it is known.
 pub fn fix(message: &str) -> &'static str {
     let m = message.to_lowercase();
-    if m.contains("only dynamically provisioned pvc can be resized") || m.contains("storageclass that provisions the pvc must support resize") {
+    if m.contains("only dynamically provisioned pvc can be resized")
+        || m.contains("storageclass that provisions the pvc must support resize")
+    {
         "its StorageClass cannot expand volumes: keep storage.size as it is, or move the data to a new claim"
     } else if m.contains("can not be less than") || m.contains("less than previous value") {
         "a claim cannot shrink: keep storage.size at least its current size"
@@ -131,7 +137,8 @@ mod tests {
     #[test]
     fn known_refusals_get_their_fix() {
         assert!(fix("Forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize").contains("cannot expand"));
-        assert!(fix("spec.resources.requests.storage: Forbidden: field can not be less than status.capacity").contains("cannot shrink"));
+        assert!(fix("spec.resources.requests.storage: Forbidden: field can not be less than status.capacity")
+            .contains("cannot shrink"));
         assert!(fix("field is immutable").contains("cannot change"));
         assert!(fix("pods \"x\" is forbidden: violates PodSecurity \"restricted:latest\"").contains("Pod Security"));
     }

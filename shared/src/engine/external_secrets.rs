@@ -19,7 +19,12 @@ pub fn is_external_secrets(member: &Member) -> bool {
 
 /// Applies the SecretStore and ExternalSecret, then waits (up to `timeout`, when given) for the
 /// Secret the ExternalSecret makes. A server dry run only applies them.
-pub async fn apply_and_wait(applier: &Applier, members: &[Member], timeout: Option<Duration>, progress: &mut dyn Sink) -> Result<(), Failure> {
+pub async fn apply_and_wait(
+    applier: &Applier,
+    members: &[Member],
+    timeout: Option<Duration>,
+    progress: &mut dyn Sink,
+) -> Result<(), Failure> {
     if members.is_empty() {
         return Ok(());
     }
@@ -57,7 +62,14 @@ fn ready_condition(object: &kube::core::DynamicObject) -> String {
     let conditions = object.data.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
     let ready = conditions.iter().find(|c| c["type"] == "Ready");
     match ready {
-        Some(c) => format!("Ready={}: {} {}", c["status"].as_str().unwrap_or("?"), c["reason"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or("")).trim().to_string(),
+        Some(c) => format!(
+            "Ready={}: {} {}",
+            c["status"].as_str().unwrap_or("?"),
+            c["reason"].as_str().unwrap_or(""),
+            c["message"].as_str().unwrap_or("")
+        )
+        .trim()
+        .to_string(),
         None => "the operator has not reported on it yet; is it running?".into(),
     }
 }

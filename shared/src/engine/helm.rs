@@ -13,8 +13,10 @@ pub const MIN_HELM: (u32, u32) = (3, 8);
 /// The helm to run: the one given, else the first on PATH.
 pub fn find(explicit: Option<&Path>) -> Result<PathBuf, Problem> {
     match explicit {
-        Some(path) => which::which(path).map_err(|_| Problem::at("", format!("--helm-binary {}: not an executable", path.display()))),
-        None => which::which("helm").map_err(|_| Problem::at("", "--helm: no helm on PATH (install helm 3.8 or newer, or give --helm-binary)")),
+        Some(path) => which::which(path)
+            .map_err(|_| Problem::at("", format!("--helm-binary {}: not an executable", path.display()))),
+        None => which::which("helm")
+            .map_err(|_| Problem::at("", "--helm: no helm on PATH (install helm 3.8 or newer, or give --helm-binary)")),
     }
 }
 
@@ -26,10 +28,19 @@ pub async fn check_version(helm: &Path) -> Result<String, Problem> {
         .await
         .map_err(|err| Problem::at("", format!("cannot run {}: {err}", helm.display())))?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let numbers: Vec<u32> = version.trim_start_matches('v').split(['.', '+', '-']).take(2).filter_map(|n| n.parse().ok()).collect();
+    let numbers: Vec<u32> =
+        version.trim_start_matches('v').split(['.', '+', '-']).take(2).filter_map(|n| n.parse().ok()).collect();
     match numbers[..] {
         [major, minor] if (major, minor) >= MIN_HELM => Ok(version),
-        [_, _] => Err(Problem::at("", format!("{} is helm {version}; the chart needs helm {}.{} or newer", helm.display(), MIN_HELM.0, MIN_HELM.1))),
+        [_, _] => Err(Problem::at(
+            "",
+            format!(
+                "{} is helm {version}; the chart needs helm {}.{} or newer",
+                helm.display(),
+                MIN_HELM.0,
+                MIN_HELM.1
+            ),
+        )),
         _ => Err(Problem::at("", format!("cannot tell the version of {} (it printed {version:?})", helm.display()))),
     }
 }
@@ -50,12 +61,20 @@ pub struct HelmRun<'a> {
 /// `helm upgrade --install` of the embedded chart. Waiting is left to the caller, which watches
 /// and explains failures better than `helm --wait`.
 pub async fn upgrade_install(run: &HelmRun<'_>) -> Result<String, Failure> {
-    let dir = tempfile::tempdir().map_err(|err| Failure::Failed(format!("cannot make a temporary directory: {err}")))?;
+    let dir =
+        tempfile::tempdir().map_err(|err| Failure::Failed(format!("cannot make a temporary directory: {err}")))?;
     let chart = dir.path().join("mlflow");
     super::chart::extract(&chart).map_err(|err| Failure::Failed(format!("cannot write the chart: {err}")))?;
     let values = dir.path().join("values.yaml");
-    write_private(&values, run.values_yaml).map_err(|err| Failure::Failed(format!("cannot write the values: {err}")))?;
-    let target = Target { helm: run.helm, release: run.release, namespace: run.namespace, context: run.context, kubeconfig: run.kubeconfig };
+    write_private(&values, run.values_yaml)
+        .map_err(|err| Failure::Failed(format!("cannot write the values: {err}")))?;
+    let target = Target {
+        helm: run.helm,
+        release: run.release,
+        namespace: run.namespace,
+        context: run.context,
+        kubeconfig: run.kubeconfig,
+    };
     let mut cmd = target.command(&["upgrade", "--install"]);
     cmd.arg(&chart).arg("--values").arg(&values);
     if run.create_namespace {
@@ -95,7 +114,8 @@ impl Target<'_> {
     }
 
     async fn output(&self, mut cmd: Command, what: &str) -> Result<String, Failure> {
-        let output = cmd.output().await.map_err(|err| Failure::Failed(format!("cannot run {}: {err}", self.helm.display())))?;
+        let output =
+            cmd.output().await.map_err(|err| Failure::Failed(format!("cannot run {}: {err}", self.helm.display())))?;
         if !output.status.success() {
             return Err(Failure::Failed(format!("{what} failed: {}", String::from_utf8_lossy(&output.stderr).trim())));
         }

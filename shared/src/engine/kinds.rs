@@ -15,7 +15,14 @@ pub struct Kind {
     pub wave: u8,
 }
 
-const fn kind(group: &'static str, version: &'static str, kind: &'static str, plural: &'static str, namespaced: bool, wave: u8) -> Kind {
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+    wave: u8,
+) -> Kind {
     Kind { group, version, kind, plural, namespaced, wave }
 }
 

@@ -48,7 +48,12 @@ enum Seen {
 }
 
 /// Runs the migration Job to its end. A server dry run only applies it (the API judges it).
-pub async fn run(applier: &Applier, member: &Member, timeout: Duration, progress: &mut dyn Sink) -> Result<(), Failure> {
+pub async fn run(
+    applier: &Applier,
+    member: &Member,
+    timeout: Duration,
+    progress: &mut dyn Sink,
+) -> Result<(), Failure> {
     if applier.dry_run {
         applier.apply(member).await?;
         return Ok(());
@@ -56,7 +61,8 @@ pub async fn run(applier: &Applier, member: &Member, timeout: Duration, progress
     let name = member.name().to_string();
     let jobs = Api::<Job>::namespaced(applier.client.clone(), &applier.namespace);
     progress.phase(&format!("deleting the Job/{name} of an earlier run"));
-    let params = DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Foreground), ..DeleteParams::default() };
+    let params =
+        DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Foreground), ..DeleteParams::default() };
     match delete_and_finalize(jobs.clone(), &name, &params).await {
         Ok(()) => {}
         Err(kube::runtime::wait::delete::Error::Delete(err)) if is_not_found(&err) => {}
@@ -90,18 +96,24 @@ pub async fn run(applier: &Applier, member: &Member, timeout: Duration, progress
 async fn watch(applier: &Applier, name: &str, progress: &mut dyn Sink) -> Result<(), String> {
     let client = &applier.client;
     let ns = &applier.namespace;
-    let job_events = watcher(Api::<Job>::namespaced(client.clone(), ns), watcher::Config::default().fields(&format!("metadata.name={name}")))
-        .map(|e| match e {
-            Ok(watcher::Event::Apply(j)) | Ok(watcher::Event::InitApply(j)) => Some(Seen::Job(Box::new(j))),
-            Ok(_) => None,
-            Err(err) => Some(Seen::Lost(err.to_string())),
-        });
-    let pod_events = watcher(Api::<Pod>::namespaced(client.clone(), ns), watcher::Config::default().labels(&format!("job-name={name}")))
-        .map(|e| match e {
-            Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => Some(Seen::Pod(Box::new(p))),
-            Ok(_) => None,
-            Err(err) => Some(Seen::Lost(err.to_string())),
-        });
+    let job_events = watcher(
+        Api::<Job>::namespaced(client.clone(), ns),
+        watcher::Config::default().fields(&format!("metadata.name={name}")),
+    )
+    .map(|e| match e {
+        Ok(watcher::Event::Apply(j)) | Ok(watcher::Event::InitApply(j)) => Some(Seen::Job(Box::new(j))),
+        Ok(_) => None,
+        Err(err) => Some(Seen::Lost(err.to_string())),
+    });
+    let pod_events = watcher(
+        Api::<Pod>::namespaced(client.clone(), ns),
+        watcher::Config::default().labels(&format!("job-name={name}")),
+    )
+    .map(|e| match e {
+        Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => Some(Seen::Pod(Box::new(p))),
+        Ok(_) => None,
+        Err(err) => Some(Seen::Lost(err.to_string())),
+    });
     let mut all = stream::select(job_events.boxed(), pod_events.boxed());
     while let Some(seen) = all.next().await {
         match seen {
@@ -111,7 +123,11 @@ async fn watch(applier: &Applier, name: &str, progress: &mut dyn Sink) -> Result
                     return Ok(());
                 }
                 if let Some(failed) = conditions.iter().find(|c| c.type_ == "Failed" && c.status == "True") {
-                    return Err(format!("{}: {}", failed.reason.clone().unwrap_or_default(), failed.message.clone().unwrap_or_default()));
+                    return Err(format!(
+                        "{}: {}",
+                        failed.reason.clone().unwrap_or_default(),
+                        failed.message.clone().unwrap_or_default()
+                    ));
                 }
             }
             Some(Seen::Pod(pod)) => {
@@ -132,14 +148,22 @@ async fn watch(applier: &Applier, name: &str, progress: &mut dyn Sink) -> Result
 /// The events and last log lines of the Job's pods.
 pub async fn diagnose(applier: &Applier, name: &str) -> String {
     let pods = Api::<Pod>::namespaced(applier.client.clone(), &applier.namespace);
-    let Ok(list) = pods.list(&ListParams::default().labels(&format!("job-name={name}"))).await else { return String::new() };
+    let Ok(list) = pods.list(&ListParams::default().labels(&format!("job-name={name}"))).await else {
+        return String::new();
+    };
     let mut out = String::new();
     for pod in list.items {
         let pod_name = pod.metadata.name.unwrap_or_default();
         out.push_str(&events_of(&applier.client, &applier.namespace, &pod_name).await);
-        let params = LogParams { container: Some(MIGRATE_CONTAINER.into()), tail_lines: Some(LOG_LINES), ..LogParams::default() };
+        let params = LogParams {
+            container: Some(MIGRATE_CONTAINER.into()),
+            tail_lines: Some(LOG_LINES),
+            ..LogParams::default()
+        };
         match pods.logs(&pod_name, &params).await {
-            Ok(logs) if !logs.trim().is_empty() => out.push_str(&format!("last log lines of pod {pod_name}:\n{}\n", indent(&logs))),
+            Ok(logs) if !logs.trim().is_empty() => {
+                out.push_str(&format!("last log lines of pod {pod_name}:\n{}\n", indent(&logs)))
+            }
             Ok(_) => {}
             Err(err) => out.push_str(&format!("(no log of pod {pod_name}: {})\n", describe(&err))),
         }

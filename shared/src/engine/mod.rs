@@ -93,7 +93,12 @@ async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<
 
 /// Installs or upgrades a prepared release in the session's cluster: preflight, apply (or helm),
 /// wait. Notes for the user are in the outcome.
-pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOptions, progress: &mut dyn Sink) -> Result<Outcome, Failure> {
+pub async fn install(
+    session: &Session,
+    prepared: &Prepared,
+    options: &InstallOptions,
+    progress: &mut dyn Sink,
+) -> Result<Outcome, Failure> {
     let client = &session.client;
     let release = &prepared.release;
     let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
@@ -113,7 +118,15 @@ pub async fn install(session: &Session, prepared: &Prepared, options: &InstallOp
     }
     let wait = options.wait && !options.dry_run_server;
     let made = made_secrets(&prepared.rendered.objects);
-    let plan = preflight::Plan { values: &prepared.values, namespace: &release.namespace, create_namespace: options.create_namespace, kinds, deletes, wait, made };
+    let plan = preflight::Plan {
+        values: &prepared.values,
+        namespace: &release.namespace,
+        create_namespace: options.create_namespace,
+        kinds,
+        deletes,
+        wait,
+        made,
+    };
     let mut outcome = match &options.engine {
         Engine::Native => install_native(client, prepared, &plan, parent, options, progress).await?,
         Engine::Helm(helm) => {
@@ -160,14 +173,19 @@ async fn install_native(
     // leaves a set that a rerun can prune.
     let parent_member = |kinds: &BTreeSet<String>| Member {
         kind: Kind::named("Secret").expect("Secret is known"),
-        object: serde_json::from_value(serde_json::to_value(applyset::parent(&release.name, ns, labels.clone(), kinds, &values_yaml)).expect("serializes"))
-            .expect("a Secret is a valid object"),
+        object: serde_json::from_value(
+            serde_json::to_value(applyset::parent(&release.name, ns, labels.clone(), kinds, &values_yaml))
+                .expect("serializes"),
+        )
+        .expect("a Secret is a valid object"),
     };
     progress.phase("checking the cluster and a server-side dry run of every object");
     let everything: Vec<Member> = std::iter::once(parent_member(&all_kinds)).chain(members.iter().cloned()).collect();
     // Both only read (a dry run persists nothing), so they go at once; their verdicts are taken
     // in the order they always were: the preflight's problems first.
-    let dry_run = async { dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &judged(prepared), false).await };
+    let dry_run = async {
+        dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &judged(prepared), false).await
+    };
     let (findings, dry_run) = futures::join!(preflight::check(client, plan), dry_run);
     if !findings.problems.is_empty() {
         return Err(Failure::Input(findings.problems));
@@ -193,7 +211,8 @@ async fn install_native(
         migrate::run(&applier, job, options.timeout, progress).await?;
     }
     let applied = applier.apply_all(&rest, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
-    let keep: BTreeSet<(String, String)> = members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
+    let keep: BTreeSet<(String, String)> =
+        members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
     let pruned = applier.prune(&id, &all_kinds, &keep).await?;
     // The parent already says exactly this when no kind left the set.
     if all_kinds != new_kinds {
@@ -201,7 +220,10 @@ async fn install_native(
     }
     let mut notes = pruned;
     if options.dry_run_server {
-        notes.push(format!("server dry run: the API server accepted all {} objects; nothing was persisted", members.len() + 1));
+        notes.push(format!(
+            "server dry run: the API server accepted all {} objects; nothing was persisted",
+            members.len() + 1
+        ));
     }
     let rolled_out = !options.dry_run_server && applied.iter().any(|o| wait::is_rolled_out(o, &prepared.rendered.wait));
     Ok(Outcome { notes, rolled_out })
@@ -212,8 +234,20 @@ async fn install_native(
 async fn planned_deletions(client: &Client, prepared: &Prepared, parent: &Secret) -> BTreeSet<Kind> {
     let release = &prepared.release;
     let id = applyset::id(&applyset::parent_name(&release.name), &release.namespace);
-    let applier = Applier { client: client.clone(), namespace: release.namespace.clone(), force_conflicts: false, dry_run: true, verbose: false };
-    let keep = prepared.rendered.objects.iter().map(Member::plain).map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
+    let applier = Applier {
+        client: client.clone(),
+        namespace: release.namespace.clone(),
+        force_conflicts: false,
+        dry_run: true,
+        verbose: false,
+    };
+    let keep = prepared
+        .rendered
+        .objects
+        .iter()
+        .map(Member::plain)
+        .map(|m| (m.kind.group_kind(), m.name().to_string()))
+        .collect();
     let doomed = applier.doomed(&id, &applyset::group_kinds(parent), &keep).await.unwrap_or_default();
     doomed.into_iter().map(|(kind, _)| kind).filter(|k| k.kind != "PersistentVolumeClaim").collect()
 }
@@ -223,7 +257,9 @@ fn made_secrets(objects: &[crate::render::Object]) -> BTreeSet<String> {
     objects
         .iter()
         .filter_map(|o| match o {
-            crate::render::Object::ExternalSecret(e) => e.data.pointer("/spec/target/name").and_then(serde_json::Value::as_str).map(String::from),
+            crate::render::Object::ExternalSecret(e) => {
+                e.data.pointer("/spec/target/name").and_then(serde_json::Value::as_str).map(String::from)
+            }
             _ => None,
         })
         .collect()
@@ -238,9 +274,14 @@ async fn ensure_namespace(client: &Client, name: &str, dry_run: bool) -> Result<
     if api.get_opt(name).await.map_err(|err| Failure::Failed(describe(&err)))?.is_some() {
         return Ok(());
     }
-    let namespace = Namespace { metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
+    let namespace = Namespace {
+        metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
+        ..Default::default()
+    };
     let params = PostParams { dry_run, ..PostParams::default() };
-    api.create(&params, &namespace).await.map_err(|err| Failure::Failed(format!("cannot create namespace {name}: {}", describe(&err))))?;
+    api.create(&params, &namespace)
+        .await
+        .map_err(|err| Failure::Failed(format!("cannot create namespace {name}: {}", describe(&err))))?;
     Ok(())
 }
 
@@ -284,5 +325,11 @@ async fn install_with_helm(
         }
     }
     result?;
-    Ok(Outcome { notes: vec![format!("helm release {} is listed by: helm list -n {}", prepared.release.name, prepared.release.namespace)], ..Outcome::default() })
+    Ok(Outcome {
+        notes: vec![format!(
+            "helm release {} is listed by: helm list -n {}",
+            prepared.release.name, prepared.release.namespace
+        )],
+        ..Outcome::default()
+    })
 }

@@ -9,8 +9,8 @@ use kube::api::Api;
 use kube::Client;
 use kubectl_mlflow_model::image;
 
-use crate::cluster::describe;
 use super::kinds::Kind;
+use crate::cluster::describe;
 use crate::problem::{index, Problem, Problems};
 use crate::values::Values;
 
@@ -35,7 +35,12 @@ pub fn references(values: &Values) -> Vec<Reference> {
         let Some(source) = source else { return };
         if let Some(r) = &source.secret_key_ref {
             if r.optional != Some(true) {
-                refs.push(Reference { kind: "Secret", name: r.name.clone(), keys: vec![r.key.clone()], at: at.clone() });
+                refs.push(Reference {
+                    kind: "Secret",
+                    name: r.name.clone(),
+                    keys: vec![r.key.clone()],
+                    at: at.clone(),
+                });
             }
         }
         if let Some(r) = &source.config_map_key_ref {
@@ -63,7 +68,9 @@ pub fn references(values: &Values) -> Vec<Reference> {
     }
     for (i, volume) in values.extra_volumes.iter().enumerate() {
         let at = index("extraVolumes", i);
-        if let Some(name) = volume.secret.as_ref().filter(|s| s.optional != Some(true)).and_then(|s| s.secret_name.clone()) {
+        if let Some(name) =
+            volume.secret.as_ref().filter(|s| s.optional != Some(true)).and_then(|s| s.secret_name.clone())
+        {
             refs.push(Reference { kind: "Secret", name, keys: vec![], at: at.clone() });
         }
         if let Some(c) = volume.config_map.as_ref().filter(|c| c.optional != Some(true)) {
@@ -72,13 +79,23 @@ pub fn references(values: &Values) -> Vec<Reference> {
     }
     let tls_keys = || vec!["tls.crt".to_string(), "tls.key".to_string()];
     if values.tls.enabled {
-        refs.push(Reference { kind: "Secret", name: values.tls.secret_name.clone(), keys: tls_keys(), at: "tls.secretName".into() });
+        refs.push(Reference {
+            kind: "Secret",
+            name: values.tls.secret_name.clone(),
+            keys: tls_keys(),
+            at: "tls.secretName".into(),
+        });
     }
     let cert_manager = values.ingress.annotations.keys().any(|k| k.starts_with("cert-manager.io/"));
     if values.ingress.enabled && !cert_manager {
         for (i, tls) in values.ingress.tls.iter().enumerate() {
             if let Some(name) = &tls.secret_name {
-                refs.push(Reference { kind: "Secret", name: name.clone(), keys: tls_keys(), at: format!("ingress.tls[{i}].secretName") });
+                refs.push(Reference {
+                    kind: "Secret",
+                    name: name.clone(),
+                    keys: tls_keys(),
+                    at: format!("ingress.tls[{i}].secretName"),
+                });
             }
         }
     }
@@ -129,7 +146,8 @@ pub async fn check(client: &Client, plan: &Plan<'_>) -> Findings {
         permissions(client, plan, &mut problems).await;
         problems
     };
-    let (version, (namespace_problems, namespace_exists), storage, access) = futures::join!(version, namespace_and_references, storage, access);
+    let (version, (namespace_problems, namespace_exists), storage, access) =
+        futures::join!(version, namespace_and_references, storage, access);
     let mut problems = version;
     problems.extend(namespace_problems);
     problems.extend(storage);
@@ -145,7 +163,10 @@ async fn server_version(client: &Client) -> Result<(), Problem> {
     let number = |s: &str| s.trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u32>().unwrap_or(0);
     let (major, minor) = (number(&info.major), number(&info.minor));
     if major < 1 || (major == 1 && minor < MIN_MINOR) {
-        return Err(Problem::at("", format!("the cluster runs Kubernetes {}, but 1.{MIN_MINOR} or newer is needed", info.git_version)));
+        return Err(Problem::at(
+            "",
+            format!("the cluster runs Kubernetes {}, but 1.{MIN_MINOR} or newer is needed", info.git_version),
+        ));
     }
     Ok(())
 }
@@ -175,7 +196,11 @@ async fn referenced_objects(client: &Client, plan: &Plan<'_>, namespace_exists: 
     for reference in references(plan.values).into_iter().filter(|r| !made(r)) {
         let id = (reference.kind, reference.name.clone());
         if !found.contains_key(&id) {
-            let keys = if namespace_exists { object_keys(client, plan.namespace, reference.kind, &reference.name).await } else { Ok(None) };
+            let keys = if namespace_exists {
+                object_keys(client, plan.namespace, reference.kind, &reference.name).await
+            } else {
+                Ok(None)
+            };
             match keys {
                 Ok(keys) => found.insert(id.clone(), keys),
                 Err(problem) => {
@@ -200,7 +225,12 @@ async fn referenced_objects(client: &Client, plan: &Plan<'_>, namespace_exists: 
                     let have: Vec<&str> = keys.iter().map(String::as_str).collect();
                     problems.push(Problem::at(
                         &reference.at,
-                        format!("{} {} has no key \"{key}\" (it has: {})", reference.kind, reference.name, have.join(", ")),
+                        format!(
+                            "{} {} has no key \"{key}\" (it has: {})",
+                            reference.kind,
+                            reference.name,
+                            have.join(", ")
+                        ),
                     ));
                 }
             }
@@ -216,7 +246,10 @@ async fn store_uris_from(client: &Client, plan: &Plan<'_>, problems: &mut Proble
         return;
     }
     let m = &plan.values.mlflow;
-    let sources = [("mlflow.backendStoreUriFrom", &m.backend_store_uri_from), ("mlflow.registryStoreUriFrom", &m.registry_store_uri_from)];
+    let sources = [
+        ("mlflow.backendStoreUriFrom", &m.backend_store_uri_from),
+        ("mlflow.registryStoreUriFrom", &m.registry_store_uri_from),
+    ];
     for (path, source) in sources {
         let Some((described, uri)) = source_value(client, plan.namespace, source.as_ref()).await else { continue };
         if let Some(problem) = image::check_store_uri_from(plan.values, path, &described, &uri) {
@@ -242,21 +275,39 @@ async fn source_value(client: &Client, namespace: &str, source: Option<&EnvVarSo
 fn create_hint(reference: &Reference, namespace: &str) -> String {
     let literal = |keys: &[String]| keys.iter().map(|k| format!(" --from-literal={k}=...")).collect::<String>();
     match (reference.kind, reference.keys.first().map(String::as_str)) {
-        ("Secret", Some("tls.crt")) => format!("create it: kubectl create secret tls {} -n {namespace} --cert=tls.crt --key=tls.key", reference.name),
-        ("Secret", _) => format!("create it: kubectl create secret generic {} -n {namespace}{}", reference.name, literal(&reference.keys)),
-        (_, _) => format!("create it: kubectl create configmap {} -n {namespace}{}", reference.name, literal(&reference.keys)),
+        ("Secret", Some("tls.crt")) => format!(
+            "create it: kubectl create secret tls {} -n {namespace} --cert=tls.crt --key=tls.key",
+            reference.name
+        ),
+        ("Secret", _) => format!(
+            "create it: kubectl create secret generic {} -n {namespace}{}",
+            reference.name,
+            literal(&reference.keys)
+        ),
+        (_, _) => {
+            format!("create it: kubectl create configmap {} -n {namespace}{}", reference.name, literal(&reference.keys))
+        }
     }
 }
 
 /// The keys of a Secret or ConfigMap; `None` when it does not exist.
-async fn object_keys(client: &Client, namespace: &str, kind: &str, name: &str) -> Result<Option<BTreeSet<String>>, Problem> {
+async fn object_keys(
+    client: &Client,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Option<BTreeSet<String>>, Problem> {
     let read_error = |err: kube::Error| Problem::at("", format!("cannot read {kind} {name}: {}", describe(&err)));
     if kind == "Secret" {
         let secret = Api::<Secret>::namespaced(client.clone(), namespace).get_opt(name).await.map_err(read_error)?;
-        Ok(secret.map(|s| s.data.unwrap_or_default().into_keys().chain(s.string_data.unwrap_or_default().into_keys()).collect()))
+        Ok(secret.map(|s| {
+            s.data.unwrap_or_default().into_keys().chain(s.string_data.unwrap_or_default().into_keys()).collect()
+        }))
     } else {
         let map = Api::<ConfigMap>::namespaced(client.clone(), namespace).get_opt(name).await.map_err(read_error)?;
-        Ok(map.map(|m| m.data.unwrap_or_default().into_keys().chain(m.binary_data.unwrap_or_default().into_keys()).collect()))
+        Ok(map.map(|m| {
+            m.data.unwrap_or_default().into_keys().chain(m.binary_data.unwrap_or_default().into_keys()).collect()
+        }))
     }
 }
 
@@ -297,7 +348,8 @@ async fn crds(client: &Client, values: &Values, problems: &mut Problems) {
             Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
             Err(_) => Vec::new(),
         };
-        let missing: Vec<&str> = ["secretstores", "externalsecrets"].into_iter().filter(|p| !served.iter().any(|s| s == p)).collect();
+        let missing: Vec<&str> =
+            ["secretstores", "externalsecrets"].into_iter().filter(|p| !served.iter().any(|s| s == p)).collect();
         if !missing.is_empty() {
             problems.push(Problem::at(
                 "externalSecrets.enabled",
@@ -312,7 +364,13 @@ async fn crds(client: &Client, values: &Values, problems: &mut Problems) {
 }
 
 /// Adds the problem unless the API group version serves the resource.
-async fn crd(client: &Client, group_version: &str, plural: &str, problems: &mut Problems, problem: impl FnOnce() -> Problem) {
+async fn crd(
+    client: &Client,
+    group_version: &str,
+    plural: &str,
+    problems: &mut Problems,
+    problem: impl FnOnce() -> Problem,
+) {
     let installed = match client.list_api_group_resources(group_version).await {
         Ok(list) => list.resources.iter().any(|r| r.name == plural),
         Err(_) => false,

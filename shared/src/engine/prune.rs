@@ -24,7 +24,11 @@ pub struct PruneOptions {
 /// they hold the data), and returns one note a pruned or kept object. The parent Secret
 /// ([`applyset::parent_name`]) is left to the caller, to delete last so an interrupted run can be
 /// repeated. `Ok(None)`: the release has no parent Secret here (not installed natively).
-pub async fn all_members(session: &Session, release: &str, options: &PruneOptions) -> Result<Option<Vec<String>>, Failure> {
+pub async fn all_members(
+    session: &Session,
+    release: &str,
+    options: &PruneOptions,
+) -> Result<Option<Vec<String>>, Failure> {
     let name = applyset::parent_name(release);
     let parent = Api::<Secret>::namespaced(session.client.clone(), &session.namespace)
         .get_opt(&name)
@@ -32,7 +36,9 @@ pub async fn all_members(session: &Session, release: &str, options: &PruneOption
         .map_err(|err| Failure::failed(format!("cannot read Secret/{name}: {}", describe(&err))))?;
     let Some(parent) = parent else { return Ok(None) };
     if let Some(tooling) = applyset::foreign_tooling(&parent) {
-        return Err(Failure::failed(format!("Secret/{name} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool)")));
+        return Err(Failure::failed(format!(
+            "Secret/{name} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool)"
+        )));
     }
     let applier = Applier {
         client: session.client.clone(),

@@ -79,9 +79,16 @@ async fn watch(client: &Client, target: &Target, progress: &mut dyn Sink, state:
     let deployments = watcher(Api::<Deployment>::namespaced(client.clone(), ns), by_name(&target.deployment))
         .map(|e| changes(e, |d| vec![Change::Deployment(Box::new(d))], |_| vec![]));
     let pods = watcher(Api::<Pod>::namespaced(client.clone(), ns), watcher::Config::default().labels(&target.selector))
-        .map(|e| changes(e, |p| vec![Change::Pod(Box::new(p))], |p| vec![Change::PodGone(p.metadata.name.unwrap_or_default())]));
-    let warnings = watcher(Api::<Event>::namespaced(client.clone(), ns), watcher::Config::default().fields("type=Warning"))
-        .map(|e| changes(e, |ev| vec![Change::Warning(Box::new(ev))], |_| vec![]));
+        .map(|e| {
+            changes(
+                e,
+                |p| vec![Change::Pod(Box::new(p))],
+                |p| vec![Change::PodGone(p.metadata.name.unwrap_or_default())],
+            )
+        });
+    let warnings =
+        watcher(Api::<Event>::namespaced(client.clone(), ns), watcher::Config::default().fields("type=Warning"))
+            .map(|e| changes(e, |ev| vec![Change::Warning(Box::new(ev))], |_| vec![]));
     let mut streams = vec![deployments.boxed(), pods.boxed(), warnings.boxed()];
     if let Some(pvc) = &target.pvc {
         let pvcs = watcher(Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns), by_name(pvc))
@@ -114,7 +121,13 @@ fn changes<K>(
 }
 
 /// `Some(outcome)` when the wait is over.
-async fn apply_change(client: &Client, target: &Target, progress: &mut dyn Sink, state: &mut State, change: Change) -> Option<Result<(), Failure>> {
+async fn apply_change(
+    client: &Client,
+    target: &Target,
+    progress: &mut dyn Sink,
+    state: &mut State,
+    change: Change,
+) -> Option<Result<(), Failure>> {
     match change {
         Change::Deployment(deployment) => {
             let (done, text) = rollout_status(&deployment);
@@ -160,7 +173,9 @@ async fn warning(client: &Client, target: &Target, state: &mut State, event: &Ev
     let message = event.message.clone().unwrap_or_default();
     let ours = match object.kind.as_deref() {
         Some("PersistentVolumeClaim") => target.pvc.as_deref() == Some(name.as_str()) && reason == "ProvisioningFailed",
-        Some("Pod") => state.pods.contains_key(&name) && reason == "FailedScheduling" && !message.to_lowercase().contains("volume"),
+        Some("Pod") => {
+            state.pods.contains_key(&name) && reason == "FailedScheduling" && !message.to_lowercase().contains("volume")
+        }
         _ => false,
     };
     if !ours {
@@ -180,10 +195,15 @@ async fn warning(client: &Client, target: &Target, state: &mut State, event: &Ev
 /// Whether an object the apply returned is the target's Deployment, rolled out at the generation
 /// just applied (a rerun that changed nothing): what the watch would see first, so no watch.
 pub fn is_rolled_out(object: &kube::core::DynamicObject, target: &Target) -> bool {
-    let is_target = object.types.as_ref().is_some_and(|t| t.kind == "Deployment") && object.metadata.name.as_deref() == Some(target.deployment.as_str());
+    let is_target = object.types.as_ref().is_some_and(|t| t.kind == "Deployment")
+        && object.metadata.name.as_deref() == Some(target.deployment.as_str());
     // Through text, as kube reads responses: a Deployment visitor for serde_json::Value would
     // add a quarter of a MiB to the binary.
-    is_target && serde_json::to_string(object).ok().and_then(|t| serde_json::from_str::<Deployment>(&t).ok()).is_some_and(|d| rollout_status(&d).0)
+    is_target
+        && serde_json::to_string(object)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Deployment>(&t).ok())
+            .is_some_and(|d| rollout_status(&d).0)
 }
 
 /// What `kubectl rollout status` says: done only when the controller has seen the latest spec and
@@ -195,7 +215,11 @@ pub fn rollout_status(deployment: &Deployment) -> (bool, String) {
     if status.observed_generation.unwrap_or(0) < generation {
         return (false, "waiting for the controller to see the new spec".into());
     }
-    let deadline_exceeded = status.conditions.iter().flatten().any(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    let deadline_exceeded = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
     if deadline_exceeded {
         return (false, "failed: progress deadline exceeded".into());
     }
@@ -281,7 +305,14 @@ pub(crate) async fn events_of(client: &Client, namespace: &str, name: &str) -> S
         .rev()
         .take(10)
         .rev()
-        .map(|e| format!("  {} {}: {}", e.type_.clone().unwrap_or_default(), e.reason.clone().unwrap_or_default(), e.message.clone().unwrap_or_default().trim()))
+        .map(|e| {
+            format!(
+                "  {} {}: {}",
+                e.type_.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+                e.message.clone().unwrap_or_default().trim()
+            )
+        })
         .collect();
     if lines.is_empty() {
         String::new()
@@ -310,7 +341,8 @@ mod tests {
 
     #[test]
     fn no_fitting_node_is_fatal_but_a_volume_on_its_way_is_not() {
-        let (text, fatal) = pod_status(&unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."));
+        let (text, fatal) =
+            pod_status(&unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."));
         assert!(fatal && text.starts_with("FailedScheduling: "), "{text}");
         for waiting in [
             "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",

@@ -4,10 +4,10 @@
 use clap::Args;
 
 use crate::cluster::Target;
-use crate::values::{SetKind, Source};
-pub use kubectl_mlflow_model::duration::{format_duration, parse_duration};
 pub use crate::ui::reporter::Reporter;
 pub use crate::ui::run::{block_on, parse, EXIT_OK};
+use crate::values::{SetKind, Source};
+pub use kubectl_mlflow_model::duration::{format_duration, parse_duration};
 pub use kubectl_mlflow_model::failure::{EXIT_FAILED, EXIT_USAGE};
 
 /// kubectl's cluster flags.
@@ -79,7 +79,6 @@ pub struct OutputArgs {
     #[arg(long)]
     pub no_color: bool,
 }
-
 
 #[cfg(test)]
 mod tests {

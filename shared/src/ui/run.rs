@@ -55,7 +55,9 @@ where
     if let Some(name) = args.first().and_then(|arg| arg.to_str()).filter(|name| name.contains(' ')) {
         command = command.bin_name(name.to_string());
     }
-    let parsed = command.try_get_matches_from_mut(args).and_then(|matches| C::from_arg_matches(&matches).map_err(|err| err.format(&mut command)));
+    let parsed = command
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| C::from_arg_matches(&matches).map_err(|err| err.format(&mut command)));
     parsed.map_err(|err| {
         let _ = err.print();
         ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_OK })

@@ -9,10 +9,7 @@ use std::sync::OnceLock;
 
 /// The root of the repository (the Cargo workspace).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
 /// The chart directory, `charts/`.
@@ -29,11 +26,7 @@ pub fn values_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     files.sort();
-    assert!(
-        files.len() >= 12,
-        "tests/values holds only {} files",
-        files.len()
-    );
+    assert!(files.len() >= 12, "tests/values holds only {} files", files.len());
     files.push(root.join("charts/example-mlflow-charts.yaml"));
     files
 }
@@ -63,21 +56,13 @@ pub struct Run {
 impl Run {
     /// Panics with the whole run unless it succeeded.
     pub fn assert_success(&self) -> &Self {
-        assert!(
-            self.success,
-            "{} failed:\n{}\n{}",
-            self.command, self.stderr, self.stdout
-        );
+        assert!(self.success, "{} failed:\n{}\n{}", self.command, self.stderr, self.stdout);
         self
     }
 
     /// Panics with the whole run unless it failed.
     pub fn assert_failure(&self) -> &Self {
-        assert!(
-            !self.success,
-            "{} succeeded but should have failed:\n{}",
-            self.command, self.stdout
-        );
+        assert!(!self.success, "{} succeeded but should have failed:\n{}", self.command, self.stdout);
         self
     }
 
@@ -89,16 +74,10 @@ impl Run {
         const HELM4_LINT: &str = "msg=\"funcMap fail\" message=\"";
         if let Some(at) = text.find(HELM4_LINT) {
             let message = unquote_go(&text[at + HELM4_LINT.len()..]);
-            return message
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect();
+            return message.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
         }
         let lines: Vec<&str> = text.lines().collect();
-        let Some(start) = lines
-            .iter()
-            .position(|l| l.contains("execution error at (") || l.contains("[INFO] Fail:"))
+        let Some(start) = lines.iter().position(|l| l.contains("execution error at (") || l.contains("[INFO] Fail:"))
         else {
             return Vec::new();
         };
@@ -173,10 +152,7 @@ impl Helm {
             let dir = String::from_utf8(out.stdout).expect("utf-8 path");
             let helm = PathBuf::from(dir.trim()).join("helm");
             assert!(helm.is_file(), "{} does not exist", helm.display());
-            let version = Command::new(&helm)
-                .args(["version", "--short"])
-                .output()
-                .expect("helm version");
+            let version = Command::new(&helm).args(["version", "--short"]).output().expect("helm version");
             let version = String::from_utf8_lossy(&version.stdout).to_string();
             assert!(
                 version.starts_with(self.major_prefix()),
@@ -196,8 +172,7 @@ impl Helm {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let args: Vec<std::ffi::OsString> =
-            args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let home = helm_home();
         let mut cmd = Command::new(self.binary());
         cmd.args(&args)
@@ -216,10 +191,7 @@ impl Helm {
             command: format!(
                 "helm {} {}",
                 self.major_prefix().trim_end_matches('.'),
-                args.iter()
-                    .map(|a| a.to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
             ),
         }
     }

@@ -10,10 +10,8 @@ const BACKEND_MISSING: &str = "mlflow.backendStoreUri: no backend store is set (
 const ARTIFACTS_MISSING: &str = "mlflow.artifactsDestination: no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)";
 const ARTIFACT_ROOT_MISSING: &str = "mlflow.defaultArtifactRoot: enable_workspaces needs a default artifact root (set mlflow.defaultArtifactRoot, e.g. s3://bucket/path)";
 const ALL_WORKSPACES: &str = "garbageCollection.allWorkspaces: needs workspaces (add enable_workspaces to server.flag_options, or set allWorkspaces: false)";
-const TLS_SECRET: &str =
-    "tls.secretName: TLS is enabled but no Secret is named (set tls.secretName)";
-const SERVICE_MONITOR: &str =
-    "serviceMonitor.enabled: needs metrics.enabled (set metrics.enabled: true)";
+const TLS_SECRET: &str = "tls.secretName: TLS is enabled but no Secret is named (set tls.secretName)";
+const SERVICE_MONITOR: &str = "serviceMonitor.enabled: needs metrics.enabled (set metrics.enabled: true)";
 const AUTH_DATABASE: &str = "auth.databaseUri: basic auth needs a database for its users (set auth.databaseUri, or storage.enabled: true to keep it on the volume)";
 
 fn workspaces_store(found: &str) -> String {
@@ -35,32 +33,20 @@ fn chart() -> String {
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root())
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+    path.strip_prefix(repo_root()).unwrap_or(path).to_string_lossy().into_owned()
 }
 
 /// `helm template mlflow ./charts -n mlflow` plus `extra`.
 fn template(helm: Helm, extra: &[&str]) -> Run {
     let chart = chart();
-    let mut args = vec![
-        "template",
-        "mlflow",
-        chart.as_str(),
-        "--namespace",
-        "mlflow",
-    ];
+    let mut args = vec!["template", "mlflow", chart.as_str(), "--namespace", "mlflow"];
     args.extend_from_slice(extra);
     helm.run(args)
 }
 
 /// A values file in a temporary directory.
 fn values_file(yaml: &str) -> tempfile::NamedTempFile {
-    let mut file = tempfile::Builder::new()
-        .suffix(".yaml")
-        .tempfile()
-        .expect("temp file");
+    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temp file");
     std::io::Write::write_all(&mut file, yaml.as_bytes()).expect("write values");
     file
 }
@@ -79,8 +65,7 @@ fn objects(yaml: &str) -> Vec<Value> {
     }
     docs.iter()
         .map(|doc| {
-            serde_yaml::from_str::<Value>(doc)
-                .unwrap_or_else(|e| panic!("helm output is not YAML ({e}):\n{doc}"))
+            serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("helm output is not YAML ({e}):\n{doc}"))
         })
         .filter(|v| !v.is_null())
         .collect()
@@ -96,28 +81,16 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 fn kinds(objects: &[Value]) -> Vec<String> {
     objects
         .iter()
-        .map(|o| {
-            format!(
-                "{}/{}",
-                o["kind"].as_str().unwrap_or("?"),
-                o["metadata"]["name"].as_str().unwrap_or("?")
-            )
-        })
+        .map(|o| format!("{}/{}", o["kind"].as_str().unwrap_or("?"), o["metadata"]["name"].as_str().unwrap_or("?")))
         .collect()
 }
 
 fn strings(value: &Value) -> Vec<&str> {
-    value
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
+    value.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
 fn env_value<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
-    container["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)
+    container["env"].as_array()?.iter().find(|e| e["name"] == name)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,12 +101,7 @@ fn helm_versions_are_the_supported_majors() {
     for helm in HELMS {
         let run = helm.run(["version", "--short"]);
         run.assert_success();
-        assert!(
-            run.stdout.starts_with(helm.major_prefix()),
-            "{}: {}",
-            run.command,
-            run.stdout
-        );
+        assert!(run.stdout.starts_with(helm.major_prefix()), "{}: {}", run.command, run.stdout);
     }
 }
 
@@ -144,12 +112,7 @@ fn lint_strict_with_default_values_reports_only_the_missing_stores() {
     for helm in HELMS {
         let run = helm.run(["lint", "--strict", "./charts"]);
         run.assert_success();
-        assert!(
-            run.stdout.contains("1 chart(s) linted, 0 chart(s) failed"),
-            "{}:\n{}",
-            run.command,
-            run.stdout
-        );
+        assert!(run.stdout.contains("1 chart(s) linted, 0 chart(s) failed"), "{}:\n{}", run.command, run.stdout);
         assert!(
             !run.stdout.contains("[WARNING]") && !run.stdout.contains("[ERROR]"),
             "{}:\n{}",
@@ -172,13 +135,8 @@ fn lint_strict_with_default_values_reports_only_the_missing_stores() {
 fn lint_strict_is_clean_with_every_values_file() {
     for helm in HELMS {
         for file in values_files() {
-            let run = helm.run([
-                "lint".as_ref(),
-                "--strict".as_ref(),
-                "./charts".as_ref(),
-                "-f".as_ref(),
-                file.as_os_str(),
-            ]);
+            let run =
+                helm.run(["lint".as_ref(), "--strict".as_ref(), "./charts".as_ref(), "-f".as_ref(), file.as_os_str()]);
             run.assert_success();
             assert!(
                 !run.stdout.contains("[WARNING]") && !run.stdout.contains("[ERROR]"),
@@ -186,12 +144,7 @@ fn lint_strict_is_clean_with_every_values_file() {
                 run.command,
                 run.stdout
             );
-            assert!(
-                run.fail_lines().is_empty(),
-                "{}: {:?}",
-                run.command,
-                run.fail_lines()
-            );
+            assert!(run.fail_lines().is_empty(), "{}: {:?}", run.command, run.fail_lines());
         }
     }
 }
@@ -210,30 +163,14 @@ fn every_values_file_renders() {
             find(
                 &objs,
                 "Deployment",
-                if rel(&file).ends_with("everything.yaml") {
-                    "tracking"
-                } else {
-                    "mlflow-mlflow"
-                },
+                if rel(&file).ends_with("everything.yaml") { "tracking" } else { "mlflow-mlflow" },
             );
             for obj in &objs {
                 if obj["kind"] != "ClusterRole" && obj["kind"] != "ClusterRoleBinding" {
-                    assert_eq!(
-                        obj["metadata"]["namespace"],
-                        "mlflow",
-                        "{}: {}",
-                        rel(&file),
-                        obj["kind"]
-                    );
+                    assert_eq!(obj["metadata"]["namespace"], "mlflow", "{}: {}", rel(&file), obj["kind"]);
                 }
-                assert_eq!(
-                    obj["metadata"]["labels"]["app.kubernetes.io/name"],
-                    "mlflow"
-                );
-                assert_eq!(
-                    obj["metadata"]["labels"]["app.kubernetes.io/instance"],
-                    "mlflow"
-                );
+                assert_eq!(obj["metadata"]["labels"]["app.kubernetes.io/name"], "mlflow");
+                assert_eq!(obj["metadata"]["labels"]["app.kubernetes.io/instance"], "mlflow");
             }
         }
     }
@@ -276,44 +213,20 @@ fn seed_quick_start_renders_as_written() {
         assert_eq!(container["name"], "mlflow");
         assert_eq!(container["ports"][0]["containerPort"], 5000);
         assert_eq!(container["ports"][0]["name"], "http");
-        assert!(
-            strings(&container["command"]).contains(&"--port=5000"),
-            "{}",
-            container["command"]
-        );
-        assert_eq!(
-            env_value(container, "MLFLOW_BACKEND_STORE_URI").unwrap()["value"],
-            "sqlite:////mlflow/mlflow.db"
-        );
-        assert_eq!(
-            env_value(container, "MLFLOW_ARTIFACTS_DESTINATION").unwrap()["value"],
-            "/mlflow/artifacts"
-        );
-        let data = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == "data")
-            .expect("data volume");
+        assert!(strings(&container["command"]).contains(&"--port=5000"), "{}", container["command"]);
+        assert_eq!(env_value(container, "MLFLOW_BACKEND_STORE_URI").unwrap()["value"], "sqlite:////mlflow/mlflow.db");
+        assert_eq!(env_value(container, "MLFLOW_ARTIFACTS_DESTINATION").unwrap()["value"], "/mlflow/artifacts");
+        let data = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "data").expect("data volume");
         assert_eq!(data["persistentVolumeClaim"]["claimName"], "mlflow-mlflow");
-        let mount = container["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["name"] == "data")
-            .expect("data mount");
+        let mount =
+            container["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == "data").expect("data mount");
         assert_eq!(mount["mountPath"], "/mlflow");
         // The service selects the pods of the Deployment.
         for (k, v) in service["spec"]["selector"].as_object().unwrap() {
-            assert_eq!(
-                &deployment["spec"]["template"]["metadata"]["labels"][k], v,
-                "selector label {k}"
-            );
+            assert_eq!(&deployment["spec"]["template"]["metadata"]["labels"][k], v, "selector label {k}");
         }
         // The seed's `kubectl port-forward -n mlflow svc/mlflow-mlflow 5000:5000` and the Host check.
-        let hosts = env_value(container, "MLFLOW_SERVER_ALLOWED_HOSTS").unwrap()["value"]
-            .as_str()
-            .unwrap();
+        let hosts = env_value(container, "MLFLOW_SERVER_ALLOWED_HOSTS").unwrap()["value"].as_str().unwrap();
         assert!(hosts.split(',').any(|h| h == "localhost:*"), "{hosts}");
     }
 }
@@ -322,27 +235,12 @@ fn seed_quick_start_renders_as_written() {
 #[test]
 fn existing_service_account() {
     for helm in HELMS {
-        let run = template(
-            helm,
-            &[
-                "-f",
-                "tests/values/quickstart.yaml",
-                "--set",
-                "serviceAccount.create=false",
-            ],
-        );
+        let run = template(helm, &["-f", "tests/values/quickstart.yaml", "--set", "serviceAccount.create=false"]);
         run.assert_success();
         let objs = objects(&run.stdout);
-        assert!(
-            !objs.iter().any(|o| o["kind"] == "ServiceAccount"),
-            "{:?}",
-            kinds(&objs)
-        );
+        assert!(!objs.iter().any(|o| o["kind"] == "ServiceAccount"), "{:?}", kinds(&objs));
         let deployment = find(&objs, "Deployment", "mlflow-mlflow");
-        assert_eq!(
-            deployment["spec"]["template"]["spec"]["serviceAccountName"],
-            "default"
-        );
+        assert_eq!(deployment["spec"]["template"]["spec"]["serviceAccountName"], "default");
     }
 }
 
@@ -359,24 +257,18 @@ fn production_example_renders_postgres_s3_metrics_gc() {
             env_value(container, "MLFLOW_BACKEND_STORE_URI").unwrap()["valueFrom"]["secretKeyRef"],
             serde_json::json!({"name": "mlflow-db-secret", "key": "uri"})
         );
-        assert_eq!(
-            env_value(container, "MLFLOW_ARTIFACTS_DESTINATION").unwrap()["value"],
-            "s3://my-bucket/mlflow"
-        );
+        assert_eq!(env_value(container, "MLFLOW_ARTIFACTS_DESTINATION").unwrap()["value"], "s3://my-bucket/mlflow");
         assert_eq!(
             env_value(container, "AWS_ACCESS_KEY_ID").unwrap()["valueFrom"]["secretKeyRef"]["name"],
             "s3-credentials"
         );
         assert_eq!(
-            env_value(container, "AWS_SECRET_ACCESS_KEY").unwrap()["valueFrom"]["secretKeyRef"]
-                ["key"],
+            env_value(container, "AWS_SECRET_ACCESS_KEY").unwrap()["valueFrom"]["secretKeyRef"]["key"],
             "secret-access-key"
         );
         assert_eq!(container["resources"]["requests"]["cpu"], "500m");
         assert_eq!(container["resources"]["limits"]["memory"], "2Gi");
-        assert!(
-            strings(&container["command"]).contains(&"--expose-prometheus=/var/run/mlflow/metrics")
-        );
+        assert!(strings(&container["command"]).contains(&"--expose-prometheus=/var/run/mlflow/metrics"));
         assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
         let gc = find(&objs, "CronJob", "mlflow-mlflow-gc");
         assert_eq!(gc["spec"]["schedule"], "0 2 * * 0");
@@ -400,11 +292,7 @@ fn install_dry_run(values: &str) -> Run {
 #[test]
 fn notes_show_how_to_reach_the_ui() {
     let run = install_dry_run("tests/values/ingress.yaml");
-    let notes = run
-        .stdout
-        .split("NOTES:")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no NOTES in\n{}", run.stdout));
+    let notes = run.stdout.split("NOTES:").nth(1).unwrap_or_else(|| panic!("no NOTES in\n{}", run.stdout));
     for line in [
         "kubectl port-forward -n mlflow svc/mlflow-mlflow 5000:5000",
         "kubectl mlflow portforward mlflow -n mlflow",
@@ -430,43 +318,16 @@ fn schema_rejects_wrong_values_naming_the_key() {
         (&["--set", "replicas=2"], &["replicas"]),
         (&["--set", "storage.sizee=20Gi"], &["storage", "sizee"]),
         (&["--set", "service.type=Headless"], &["service", "type"]),
-        (
-            &["--set", "storage.accessMode=ReadWriteSometimes"],
-            &["storage", "accessMode"],
-        ),
-        (
-            &["--set", "image.pullPolicy=Sometimes"],
-            &["image", "pullPolicy"],
-        ),
-        (
-            &["--set", "auth.defaultPermission=WRITE"],
-            &["auth", "defaultPermission"],
-        ),
+        (&["--set", "storage.accessMode=ReadWriteSometimes"], &["storage", "accessMode"]),
+        (&["--set", "image.pullPolicy=Sometimes"], &["image", "pullPolicy"]),
+        (&["--set", "auth.defaultPermission=WRITE"], &["auth", "defaultPermission"]),
         (&["--set-string", "tls.enabled=yes"], &["tls", "enabled"]),
-        (
-            &["--set", "probes.liveness.periodSeconds=0"],
-            &["liveness", "periodSeconds"],
-        ),
-        (
-            &["--set", "probes.readiness.delay=3"],
-            &["readiness", "delay"],
-        ),
-        (
-            &["--set", "server.flag_options=enable_workspaces"],
-            &["server", "flag_options"],
-        ),
-        (
-            &["--set", "garbageCollection.olderThan=30"],
-            &["garbageCollection", "olderThan"],
-        ),
-        (
-            &["--set", "mlflow.backendStoreURI=sqlite:///x.db"],
-            &["mlflow", "backendStoreURI"],
-        ),
-        (
-            &["--set", "ingress.hosts[0].hostname=mlflow.example.com"],
-            &["hosts", "hostname"],
-        ),
+        (&["--set", "probes.liveness.periodSeconds=0"], &["liveness", "periodSeconds"]),
+        (&["--set", "probes.readiness.delay=3"], &["readiness", "delay"]),
+        (&["--set", "server.flag_options=enable_workspaces"], &["server", "flag_options"]),
+        (&["--set", "garbageCollection.olderThan=30"], &["garbageCollection", "olderThan"]),
+        (&["--set", "mlflow.backendStoreURI=sqlite:///x.db"], &["mlflow", "backendStoreURI"]),
+        (&["--set", "ingress.hosts[0].hostname=mlflow.example.com"], &["hosts", "hostname"]),
         (
             &[
                 "--set",
@@ -478,10 +339,7 @@ fn schema_rejects_wrong_values_naming_the_key() {
             ],
             &["paths", "pathType"],
         ),
-        (
-            &["--set", "serviceAccount.automount=true"],
-            &["serviceAccount", "automount"],
-        ),
+        (&["--set", "serviceAccount.automount=true"], &["serviceAccount", "automount"]),
         (&["--set", "env.FOO=bar"], &["env"]),
     ];
     for helm in HELMS {
@@ -491,8 +349,7 @@ fn schema_rejects_wrong_values_naming_the_key() {
             let run = template(helm, &full);
             run.assert_failure();
             assert!(
-                run.stderr
-                    .contains("values don't meet the specifications of the schema"),
+                run.stderr.contains("values don't meet the specifications of the schema"),
                 "{}: not a schema error:\n{}",
                 run.command,
                 run.stderr
@@ -516,8 +373,7 @@ fn schema_uses_only_the_shared_keyword_subset() {
     let text = std::fs::read_to_string(chart_dir().join("values.schema.json")).expect("schema");
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
     let values: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap())
-            .unwrap();
+        serde_yaml::from_str(&std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap()).unwrap();
 
     fn walk(schema: &Value, path: &str) {
         const KEYWORDS: &[&str] = &[
@@ -533,34 +389,22 @@ fn schema_uses_only_the_shared_keyword_subset() {
             "maximum",
             "required",
         ];
-        const TYPES: &[&str] = &[
-            "object", "array", "string", "integer", "number", "boolean", "null",
-        ];
-        let obj = schema
-            .as_object()
-            .unwrap_or_else(|| panic!("{path}: schema is not an object"));
+        const TYPES: &[&str] = &["object", "array", "string", "integer", "number", "boolean", "null"];
+        let obj = schema.as_object().unwrap_or_else(|| panic!("{path}: schema is not an object"));
         for (k, v) in obj {
-            assert!(
-                KEYWORDS.contains(&k.as_str()),
-                "{path}: keyword {k} is outside the shared subset"
-            );
+            assert!(KEYWORDS.contains(&k.as_str()), "{path}: keyword {k} is outside the shared subset");
             match k.as_str() {
                 "type" => {
                     let ts: Vec<&str> = match v {
                         Value::String(s) => vec![s.as_str()],
-                        Value::Array(a) => {
-                            a.iter().map(|t| t.as_str().expect("type name")).collect()
-                        }
+                        Value::Array(a) => a.iter().map(|t| t.as_str().expect("type name")).collect(),
                         _ => panic!("{path}: bad type {v}"),
                     };
                     assert!(ts.iter().all(|t| TYPES.contains(t)), "{path}: bad type {v}");
                 }
                 "properties" => {
                     for (name, sub) in v.as_object().expect("properties") {
-                        assert!(
-                            sub.get("description").is_some_and(Value::is_string),
-                            "{path}.{name}: no description"
-                        );
+                        assert!(sub.get("description").is_some_and(Value::is_string), "{path}.{name}: no description");
                         walk(sub, &format!("{path}.{name}"));
                     }
                 }
@@ -568,11 +412,7 @@ fn schema_uses_only_the_shared_keyword_subset() {
                     if !v.is_boolean() {
                         walk(v, &format!("{path}.*"));
                     } else {
-                        assert_eq!(
-                            v,
-                            &Value::Bool(false),
-                            "{path}: additionalProperties true is the default"
-                        );
+                        assert_eq!(v, &Value::Bool(false), "{path}: additionalProperties true is the default");
                     }
                 }
                 "items" => walk(v, &format!("{path}[]")),
@@ -587,14 +427,10 @@ fn schema_uses_only_the_shared_keyword_subset() {
     fn cover(values: &Value, schema: &Value, path: &str) {
         if let Value::Object(map) = values {
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                assert_eq!(
-                    schema["additionalProperties"], false,
-                    "{path}: object with defined keys is open"
-                );
+                assert_eq!(schema["additionalProperties"], false, "{path}: object with defined keys is open");
                 for (k, v) in map {
-                    let sub = props.get(k).unwrap_or_else(|| {
-                        panic!("{path}.{k}: in values.yaml but not in the schema")
-                    });
+                    let sub =
+                        props.get(k).unwrap_or_else(|| panic!("{path}.{k}: in values.yaml but not in the schema"));
                     cover(v, sub, &format!("{path}.{k}"));
                 }
             }
@@ -619,15 +455,9 @@ fn schema_uses_only_the_shared_keyword_subset() {
         "cluster_rbac",
         "storage",
     ] {
-        assert_eq!(
-            schema["properties"][closed]["additionalProperties"], false,
-            "{closed} is open"
-        );
+        assert_eq!(schema["properties"][closed]["additionalProperties"], false, "{closed} is open");
     }
-    assert_eq!(
-        schema["properties"]["ingress"]["properties"]["hosts"]["items"]["additionalProperties"],
-        false
-    );
+    assert_eq!(schema["properties"]["ingress"]["properties"]["hosts"]["items"]["additionalProperties"], false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,12 +482,7 @@ fn fail_lines(helm: Helm, yaml: &str) -> Vec<String> {
         return Vec::new();
     }
     let lines = run.fail_lines();
-    assert!(
-        !lines.is_empty(),
-        "{} failed without a chart message:\n{}",
-        run.command,
-        run.stderr
-    );
+    assert!(!lines.is_empty(), "{} failed without a chart message:\n{}", run.command, run.stderr);
     lines
 }
 
@@ -688,11 +513,7 @@ fn each_invalid_combination_fails_with_its_message() {
     ];
     for helm in HELMS {
         for (yaml, expected) in &cases {
-            assert_eq!(
-                &fail_lines(helm, yaml),
-                expected,
-                "{helm:?} with values:\n{yaml}"
-            );
+            assert_eq!(&fail_lines(helm, yaml), expected, "{helm:?} with values:\n{yaml}");
         }
     }
 }
@@ -816,11 +637,7 @@ fn valid_edge_cases_render() {
     ];
     for helm in HELMS {
         for yaml in &cases {
-            assert_eq!(
-                fail_lines(helm, yaml),
-                Vec::<String>::new(),
-                "{helm:?} with values:\n{yaml}"
-            );
+            assert_eq!(fail_lines(helm, yaml), Vec::<String>::new(), "{helm:?} with values:\n{yaml}");
         }
     }
 }

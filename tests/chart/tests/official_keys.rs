@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 const DIFFERENT: &[(&str, &str)] = &[];
 
 /// What every case starts from: a store that needs no volume.
-const BASE: &str = "mlflow: {backendStoreUri: \"postgresql://u@db:5432/mlflow\", artifactsDestination: \"s3://bucket/mlflow\"}";
+const BASE: &str =
+    "mlflow: {backendStoreUri: \"postgresql://u@db:5432/mlflow\", artifactsDestination: \"s3://bucket/mlflow\"}";
 
 /// What replaces a key of `BASE` that a case empties: the store given the other way.
 const INSTEAD: &[(&str, &str)] = &[
@@ -99,7 +100,10 @@ fn official_keys() -> Vec<(String, Value)> {
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .map(|line| {
             let (path, default) = line.split_once('\t').unwrap_or_else(|| panic!("no tab in {line:?}"));
-            (path.to_string(), serde_json::from_str(default).unwrap_or_else(|e| panic!("{path}: default is not JSON ({e})")))
+            (
+                path.to_string(),
+                serde_json::from_str(default).unwrap_or_else(|e| panic!("{path}: default is not JSON ({e})")),
+            )
         })
         .collect()
 }
@@ -168,7 +172,10 @@ fn every_key_of_the_official_chart_is_accepted_and_renders() {
         }
         let mut docs = vec![("the official default", at_path(path, default))];
         if is_empty_or_false(default) {
-            let (_, sample) = SAMPLES.iter().find(|(key, _)| key == path).unwrap_or_else(|| panic!("no sample for {path}, whose official default is {default}"));
+            let (_, sample) = SAMPLES
+                .iter()
+                .find(|(key, _)| key == path)
+                .unwrap_or_else(|| panic!("no sample for {path}, whose official default is {default}"));
             docs.push(("a sample", yaml::parse(sample).unwrap_or_else(|e| panic!("sample of {path}: {e}"))));
         }
         for (what, over) in docs {

@@ -55,7 +55,8 @@ const SQLITE: &str = "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sql
 
 #[test]
 fn the_slim_image_is_refused_for_values_that_need_an_extra() {
-    let postgres_s3 = "mlflow:\n  backendStoreUri: postgresql://u:p@db:5432/mlflow\n  artifactsDestination: s3://bucket/mlflow\n";
+    let postgres_s3 =
+        "mlflow:\n  backendStoreUri: postgresql://u:p@db:5432/mlflow\n  artifactsDestination: s3://bucket/mlflow\n";
     let everything = "mlflow:\n  backendStoreUri: postgresql+psycopg://u@db/m\n  registryStoreUri: MySQL+PyMySQL://u@db/r\n  defaultArtifactRoot: gs://b/p\n  artifactsDestination: wasbs://c@a.blob.core.windows.net/p\nserver:\n  value_options:\n    app_name: basic-auth\nauth:\n  databaseUri: mssql://u@db/auth\nmetrics:\n  enabled: true\n";
     let cases = [
         (format!("{SLIM}{postgres_s3}"), "mlflow.backendStoreUri: the postgresql store needs the Python module psycopg2, which the image ghcr.io/mlflow/mlflow:v3.17.2 lacks (set image.tag to v3.17.2-full"),
@@ -79,7 +80,8 @@ fn the_slim_image_is_refused_for_values_that_need_an_extra() {
 
 #[test]
 fn local_stores_must_be_on_a_writable_volume_and_sqlite_has_one_writer() {
-    let mount = "extraVolumes:\n  - name: data\n    emptyDir: {}\nextraVolumeMounts:\n  - name: data\n    mountPath: /data/\n";
+    let mount =
+        "extraVolumes:\n  - name: data\n    emptyDir: {}\nextraVolumeMounts:\n  - name: data\n    mountPath: /data/\n";
     let read_only = "extraVolumes:\n  - name: data\n    emptyDir: {}\nextraVolumeMounts:\n  - name: data\n    mountPath: /data\n    readOnly: true\n";
     let auth = "server:\n  value_options:\n    app_name: basic-auth\n";
     let cases = [

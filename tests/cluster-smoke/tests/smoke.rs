@@ -43,13 +43,7 @@ fn pod(name: &str, port: Option<u16>) -> Pod {
 
 async fn wait_running(pods: &Api<Pod>, name: &str) {
     let ok = poll_until(TIMEOUT, || async {
-        pods.get_opt(name)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|p| p.status)
-            .and_then(|s| s.phase)
-            .as_deref()
+        pods.get_opt(name).await.ok().flatten().and_then(|p| p.status).and_then(|s| s.phase).as_deref()
             == Some("Running")
     })
     .await;
@@ -59,9 +53,7 @@ async fn wait_running(pods: &Api<Pod>, name: &str) {
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn readyz_is_ok() {
-    let out = cluster()
-        .kubectl_output(&["get", "--raw", "/readyz"])
-        .unwrap();
+    let out = cluster().kubectl_output(&["get", "--raw", "/readyz"]).unwrap();
     assert_eq!(out.trim(), "ok");
 }
 
@@ -71,16 +63,8 @@ async fn server_version_is_reported() {
     let c = cluster();
     let info = c.client().await.apiserver_version().await.unwrap();
     assert_eq!(info.major, "1");
-    assert!(
-        info.git_version.starts_with("v1."),
-        "gitVersion {:?}",
-        info.git_version
-    );
-    assert!(
-        !info.git_version.contains("master"),
-        "gitVersion {:?}",
-        info.git_version
-    );
+    assert!(info.git_version.starts_with("v1."), "gitVersion {:?}", info.git_version);
+    assert!(!info.git_version.contains("master"), "gitVersion {:?}", info.git_version);
     let out = c.kubectl_output(&["version", "-o", "json"]).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["serverVersion"]["gitVersion"], info.git_version.as_str());
@@ -111,21 +95,14 @@ async fn deployment_becomes_available() {
         };
         let status = d.status.unwrap_or_default();
         status.available_replicas == Some(1)
-            && status
-                .conditions
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Available" && c.status == "True")
+            && status.conditions.unwrap_or_default().iter().any(|c| c.type_ == "Available" && c.status == "True")
     })
     .await;
     assert!(ok.is_ok(), "deployment never became Available");
     let pods: Api<Pod> = ns.api();
     let list = pods.list(&Default::default()).await.unwrap();
     let p = &list.items[0];
-    assert_eq!(
-        p.spec.as_ref().unwrap().node_name.as_deref(),
-        Some(NODE_NAME)
-    );
+    assert_eq!(p.spec.as_ref().unwrap().node_name.as_deref(), Some(NODE_NAME));
     ns.delete().await;
 }
 
@@ -155,11 +132,7 @@ async fn job_completes() {
         };
         let status = j.status.unwrap_or_default();
         status.succeeded == Some(1)
-            && status
-                .conditions
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Complete" && c.status == "True")
+            && status.conditions.unwrap_or_default().iter().any(|c| c.type_ == "Complete" && c.status == "True")
     })
     .await;
     assert!(ok.is_ok(), "job never completed");
@@ -179,21 +152,12 @@ async fn pvc_binds_with_default_storage_class() {
     }));
     pvcs.create(&PostParams::default(), &pvc).await.unwrap();
     let ok = poll_until(TIMEOUT, || async {
-        pvcs.get("data")
-            .await
-            .ok()
-            .and_then(|p| p.status)
-            .and_then(|s| s.phase)
-            .as_deref()
-            == Some("Bound")
+        pvcs.get("data").await.ok().and_then(|p| p.status).and_then(|s| s.phase).as_deref() == Some("Bound")
     })
     .await;
     assert!(ok.is_ok(), "pvc never bound");
     let bound = pvcs.get("data").await.unwrap();
-    assert!(
-        bound.spec.unwrap().storage_class_name.is_some(),
-        "default StorageClass not applied"
-    );
+    assert!(bound.spec.unwrap().storage_class_name.is_some(), "default StorageClass not applied");
     ns.delete().await;
 }
 
@@ -213,16 +177,12 @@ async fn port_forward_reaches_local_listener() {
         let (mut s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut line = String::new();
-        BufReader::new(s.try_clone().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        BufReader::new(s.try_clone().unwrap()).read_line(&mut line).unwrap();
         s.write_all(format!("echo:{line}").as_bytes()).unwrap();
         let _ = heard.send(line);
     });
 
-    pods.create(&PostParams::default(), &pod("pf", Some(8080)))
-        .await
-        .unwrap();
+    pods.create(&PostParams::default(), &pod("pf", Some(8080))).await.unwrap();
     ns.forward_pod_port("pf", 8080, target).await;
     wait_running(&pods, "pf").await;
 
@@ -230,8 +190,7 @@ async fn port_forward_reaches_local_listener() {
     let forward = c.port_forward(ns.name(), "pod/pf", 8080, TIMEOUT);
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], forward.port()));
     let mut conn = TcpStream::connect_timeout(&address, Duration::from_secs(30)).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     conn.write_all(b"hello through the api server\n").unwrap();
     let mut reply = String::new();
     BufReader::new(conn).read_line(&mut reply).unwrap();
@@ -253,9 +212,7 @@ async fn logs_return_test_file() {
     let file = dir.join("main.log");
     write_cri_log(&file, &["first line from the test", "second line"]).unwrap();
 
-    pods.create(&PostParams::default(), &pod("logger", None))
-        .await
-        .unwrap();
+    pods.create(&PostParams::default(), &pod("logger", None)).await.unwrap();
     ns.serve_pod_logs("logger", &file).await;
     wait_running(&pods, "logger").await;
 
@@ -263,29 +220,19 @@ async fn logs_return_test_file() {
     let ok = poll_until(TIMEOUT, || {
         let r = c.kubectl_output(&["-n", ns.name(), "logs", "logger"]);
         last = format!("{r:?}");
-        async move {
-            r.map(|out| out == "first line from the test\nsecond line\n")
-                .unwrap_or(false)
-        }
+        async move { r.map(|out| out == "first line from the test\nsecond line\n").unwrap_or(false) }
     })
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        ok.is_ok(),
-        "kubectl logs never returned the test's file; last: {last}"
-    );
+    assert!(ok.is_ok(), "kubectl logs never returned the test's file; last: {last}");
     ns.delete().await;
 }
 
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn restricted_namespace_refuses_privileged_pod() {
-    let ns = cluster()
-        .namespace_with_labels(
-            "smoke-psa",
-            &[("pod-security.kubernetes.io/enforce", "restricted")],
-        )
-        .await;
+    let ns =
+        cluster().namespace_with_labels("smoke-psa", &[("pod-security.kubernetes.io/enforce", "restricted")]).await;
     let pods: Api<Pod> = ns.api();
     let privileged: Pod = from_json(serde_json::json!({
         "apiVersion": "v1",
@@ -302,13 +249,8 @@ async fn restricted_namespace_refuses_privileged_pod() {
         .await
         .expect_err("a privileged pod must be refused in a restricted namespace");
     let msg = err.to_string();
-    assert!(
-        msg.contains("violates PodSecurity"),
-        "unexpected error: {msg}"
-    );
+    assert!(msg.contains("violates PodSecurity"), "unexpected error: {msg}");
     // A pod that meets the restricted profile is admitted.
-    pods.create(&PostParams::default(), &pod("compliant", None))
-        .await
-        .unwrap();
+    pods.create(&PostParams::default(), &pod("compliant", None)).await.unwrap();
     ns.delete().await;
 }

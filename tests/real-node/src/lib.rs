@@ -40,9 +40,7 @@ pub fn run_plugin(name: &str, ns: &TestNamespace, args: &[&str], stdin: Option<&
     {
         use std::io::Write;
         let mut input = child.stdin.take().unwrap();
-        input
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .unwrap();
+        input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
     }
     child.wait_with_output().unwrap()
 }
@@ -63,32 +61,19 @@ pub fn assert_ok(output: &Output) {
 
 /// helm 4.1 (`scripts/k8s-tools path v35`).
 pub fn helm() -> PathBuf {
-    let out = Command::new(repo_root().join("scripts/k8s-tools"))
-        .args(["path", "v35"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/k8s-tools path v35: {}",
-        text(&out)
-    );
+    let out = Command::new(repo_root().join("scripts/k8s-tools")).args(["path", "v35"]).output().unwrap();
+    assert!(out.status.success(), "scripts/k8s-tools path v35: {}", text(&out));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("helm")
 }
 
 /// kubectl's stdout; panics with its stderr on failure.
 pub fn kubectl(args: &[&str]) -> String {
-    cluster()
-        .kubectl_output(args)
-        .unwrap_or_else(|e| panic!("{e}"))
+    cluster().kubectl_output(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The pods of `selector` in `ns` that are Ready and not being deleted.
 pub async fn ready_pods(ns: &TestNamespace, selector: &str) -> Vec<Pod> {
-    let pods = ns
-        .api::<Pod>()
-        .list(&ListParams::default().labels(selector))
-        .await
-        .unwrap();
+    let pods = ns.api::<Pod>().list(&ListParams::default().labels(selector)).await.unwrap();
     pods.items
         .into_iter()
         .filter(|p| p.metadata.deletion_timestamp.is_none())

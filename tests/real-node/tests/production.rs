@@ -12,9 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kubectl_mlflow_real_node_tests::{
-    assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text,
-};
+use kubectl_mlflow_real_node_tests::{assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text};
 use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, TestNamespace};
 use serde_json::Value;
 
@@ -95,12 +93,7 @@ fn backing_services_available(ns: &TestNamespace, timeout: &str) {
 /// The Secrets the example reads, made by `kubectl mlflow secrets` with the values on stdin;
 /// returns the file holding the s3 command's values snippet (the env list with the endpoint).
 fn secrets(ns: &TestNamespace) -> PathBuf {
-    let db = run_plugin(
-        "kubectl-mlflow-secrets",
-        ns,
-        &["db", "--uri", "-"],
-        Some(DB_URI),
-    );
+    let db = run_plugin("kubectl-mlflow-secrets", ns, &["db", "--uri", "-"], Some(DB_URI));
     assert_ok(&db);
     let s3 = run_plugin(
         "kubectl-mlflow-secrets",
@@ -137,16 +130,7 @@ fn secrets(ns: &TestNamespace) -> PathBuf {
 /// worker, `replicas` replicas; then waits until that many server pods are Ready.
 async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: usize) {
     let replica_set = format!("replicaCount={replicas}");
-    let values = [
-        "-f",
-        EXAMPLE,
-        "-f",
-        s3_values,
-        "--set",
-        ONE_WORKER,
-        "--set",
-        &replica_set,
-    ];
+    let values = ["-f", EXAMPLE, "-f", s3_values, "--set", ONE_WORKER, "--set", &replica_set];
     let out = match how {
         Installer::Plugin => {
             let mut args = vec!["--timeout", "10m"];
@@ -160,11 +144,7 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
                 .current_dir(repo_root())
                 .env("KUBECONFIG", cluster().kubeconfig())
                 .args([verb, "mlflow", "./charts", "--namespace", ns.name()])
-                .args(if replicas == 1 {
-                    &["--create-namespace"][..]
-                } else {
-                    &[][..]
-                })
+                .args(if replicas == 1 { &["--create-namespace"][..] } else { &[][..] })
                 .args(values)
                 .output()
                 .unwrap()
@@ -244,29 +224,15 @@ fn run_in_db(ns: &TestNamespace, run: &str) -> String {
 /// The bucket's objects under the run's artifact directory, "<path below it> <size>" sorted,
 /// listed by boto3 (an S3 client) in the S3 pod (kubectl exec).
 fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
-    let prefix = format!(
-        "{PREFIX}/{}/{}/artifacts/",
-        run["experiment_id"].as_str().unwrap(),
-        run["run_id"].as_str().unwrap()
-    );
+    let prefix =
+        format!("{PREFIX}/{}/{}/artifacts/", run["experiment_id"].as_str().unwrap(), run["run_id"].as_str().unwrap());
     let script = "import sys, boto3\n\
         s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:9000', region_name='us-east-1', \
         aws_access_key_id='kmlf-real-node', aws_secret_access_key='unused')\n\
         for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]):\n\
         \x20   for o in page.get('Contents', []):\n\
         \x20       print(o['Key'][len(sys.argv[2]):], o['Size'])\n";
-    let out = kubectl(&[
-        "exec",
-        "-n",
-        ns.name(),
-        "deploy/s3",
-        "--",
-        "python",
-        "-c",
-        script,
-        BUCKET,
-        &prefix,
-    ]);
+    let out = kubectl(&["exec", "-n", ns.name(), "deploy/s3", "--", "python", "-c", script, BUCKET, &prefix]);
     let mut objects: Vec<String> = out.lines().map(str::to_string).collect();
     objects.sort();
     objects
@@ -274,10 +240,7 @@ fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
 
 /// The run's artifacts as `roundtrip --blob-mib 5` logs them.
 fn logged_objects() -> Vec<String> {
-    vec![
-        format!("data/blob.bin {}", 5 * 1024 * 1024),
-        "notes/hello.txt 18".to_string(),
-    ]
+    vec![format!("data/blob.bin {}", 5 * 1024 * 1024), "notes/hello.txt 18".to_string()]
 }
 
 /// The MLflow client through a port-forward. With an S3 destination MLflow 3.17.2's server
@@ -285,10 +248,8 @@ fn logged_objects() -> Vec<String> {
 /// endpoint itself: http://s3:9000, a name only pods resolve. A client outside the cluster has to
 /// keep every transfer on the server's proxy, as a user of an in-cluster S3 server must.
 fn client(forward_url: &str, args: &[&str]) -> Value {
-    let proxied = [
-        ("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false"),
-        ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false"),
-    ];
+    let proxied =
+        [("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false"), ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")];
     mlflow_client(forward_url, &proxied, args)
 }
 
@@ -334,28 +295,10 @@ async fn production_path(how: Installer, prefix: &str) {
     assert_eq!(run_in_db(&ns, id), "deleted|0.5|0.25");
     let gc = run_plugin("kubectl-mlflow-gc", &ns, &["--timeout", "8m"], None);
     assert_ok(&gc);
-    assert!(
-        String::from_utf8_lossy(&gc.stdout).contains(id),
-        "the GC log does not name the run: {}",
-        text(&gc)
-    );
-    assert_eq!(
-        psql(
-            &ns,
-            &format!("SELECT count(*) FROM runs WHERE run_uuid = '{id}'")
-        ),
-        "0"
-    );
-    assert_eq!(
-        run_in_bucket(&ns, &run),
-        Vec::<String>::new(),
-        "GC left the artifacts"
-    );
-    assert_eq!(
-        run_in_db(&ns, kept_id),
-        "active|0.5|0.25",
-        "GC touched a live run"
-    );
+    assert!(String::from_utf8_lossy(&gc.stdout).contains(id), "the GC log does not name the run: {}", text(&gc));
+    assert_eq!(psql(&ns, &format!("SELECT count(*) FROM runs WHERE run_uuid = '{id}'")), "0");
+    assert_eq!(run_in_bucket(&ns, &run), Vec::<String>::new(), "GC left the artifacts");
+    assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25", "GC touched a live run");
     steps.done("gc purged the soft-deleted run");
 
     // Uninstall: MLflow goes; the database, the bucket and what they hold stay.
@@ -365,53 +308,20 @@ async fn production_path(how: Installer, prefix: &str) {
         args.extend(["--helm-binary", &helm_binary]);
     }
     assert_ok(&run_plugin("kubectl-mlflow-uninstall", &ns, &args, None));
-    let left = kubectl(&[
-        "get",
-        "deploy,svc,cronjob",
-        "-n",
-        ns.name(),
-        "-l",
-        SELECTOR,
-        "-o",
-        "name",
-    ]);
+    let left = kubectl(&["get", "deploy,svc,cronjob", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
     assert_eq!(left.trim(), "", "uninstall left objects of the release");
-    assert!(
-        ready_pods(&ns, SELECTOR).await.is_empty(),
-        "a server pod is left"
-    );
+    assert!(ready_pods(&ns, SELECTOR).await.is_empty(), "a server pod is left");
     backing_services_available(&ns, "10s");
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
     assert_eq!(run_in_bucket(&ns, &kept), vec!["notes/hello.txt 18"]);
     steps.done("uninstall left the database and the bucket");
 
     // The database lives on its volume: a new PostgreSQL pod starts on it (no second initdb).
-    kubectl(&[
-        "delete",
-        "pod",
-        "-n",
-        ns.name(),
-        "-l",
-        "app=postgres",
-        "--wait=true",
-        "--timeout=120s",
-    ]);
-    kubectl(&[
-        "wait",
-        "-n",
-        ns.name(),
-        "pod",
-        "-l",
-        "app=postgres",
-        "--for=condition=Ready",
-        "--timeout=180s",
-    ]);
+    kubectl(&["delete", "pod", "-n", ns.name(), "-l", "app=postgres", "--wait=true", "--timeout=120s"]);
+    kubectl(&["wait", "-n", ns.name(), "pod", "-l", "app=postgres", "--for=condition=Ready", "--timeout=180s"]);
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
     let log = kubectl(&["logs", "-n", ns.name(), "deploy/postgres"]);
-    assert!(
-        !log.contains("first start"),
-        "the new pod ran initdb again:\n{log}"
-    );
+    assert!(!log.contains("first start"), "the new pod ran initdb again:\n{log}");
     steps.done("a new PostgreSQL pod on the same volume has the run");
     let _ = std::fs::remove_file(&s3_values);
     ns.delete().await;

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, PostParams};
-use kubectl_mlflow_real_node_tests::{
-    assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text,
-};
+use kubectl_mlflow_real_node_tests::{assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text};
 use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, PortForward, TestNamespace};
 use serde_json::{json, Value};
 
@@ -46,29 +44,14 @@ async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
     );
     let pod = &pods[0];
     let spec = pod.spec.as_ref().unwrap();
-    assert_eq!(
-        spec.node_name.as_deref(),
-        Some(kubectl_mlflow_test_support::REAL_NODE_NAME)
-    );
+    assert_eq!(spec.node_name.as_deref(), Some(kubectl_mlflow_test_support::REAL_NODE_NAME));
     let c = &spec.containers[0];
+    assert_eq!(c.image.as_deref(), Some(format!("ghcr.io/mlflow/mlflow:{image_tag}").as_str()));
     assert_eq!(
-        c.image.as_deref(),
-        Some(format!("ghcr.io/mlflow/mlflow:{image_tag}").as_str())
-    );
-    assert_eq!(
-        c.readiness_probe
-            .as_ref()
-            .and_then(|p| p.http_get.as_ref())
-            .map(|g| g.path.clone()),
+        c.readiness_probe.as_ref().and_then(|p| p.http_get.as_ref()).map(|g| g.path.clone()),
         Some(Some("/health".into()))
     );
-    let status = &pod
-        .status
-        .as_ref()
-        .unwrap()
-        .container_statuses
-        .as_ref()
-        .unwrap()[0];
+    let status = &pod.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0];
     assert!(status.ready && status.restart_count == 0, "{status:?}");
     let name = pod.metadata.name.clone().unwrap();
     let events = kubectl(&[
@@ -81,10 +64,7 @@ async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
         "-o",
         "jsonpath={range .items[*]}{.reason} {.message}{\"\\n\"}{end}",
     ]);
-    assert!(
-        !events.contains("Pulling"),
-        "the image was pulled, not taken from the node: {events}"
-    );
+    assert!(!events.contains("Pulling"), "the image was pulled, not taken from the node: {events}");
     name
 }
 
@@ -94,16 +74,9 @@ fn forward(ns: &TestNamespace) -> PortForward {
 
 /// The directory of the release's volume on this machine (the local-path provisioner's).
 async fn volume_dir(ns: &TestNamespace) -> PathBuf {
-    let pvc = ns
-        .api::<PersistentVolumeClaim>()
-        .get(RELEASE)
-        .await
-        .unwrap();
+    let pvc = ns.api::<PersistentVolumeClaim>().get(RELEASE).await.unwrap();
     let pv_name = pvc.spec.unwrap().volume_name.expect("the PVC is bound");
-    let pv = Api::<PersistentVolume>::all(ns.client())
-        .get(&pv_name)
-        .await
-        .unwrap();
+    let pv = Api::<PersistentVolume>::all(ns.client()).get(&pv_name).await.unwrap();
     PathBuf::from(pv.spec.unwrap().local.expect("a local volume").path)
 }
 
@@ -118,44 +91,23 @@ async fn quick_start_serves_and_keeps_its_runs(ns: &TestNamespace) {
     let first = ready_server_pod(ns, FULL_TAG).await;
     let pf = forward(ns);
     let health = pf.get("/health").unwrap();
-    assert_eq!(
-        (health.status, health.body.trim()),
-        (200, "OK"),
-        "{health:?}"
-    );
+    assert_eq!((health.status, health.body.trim()), (200, "OK"), "{health:?}");
     let run = mlflow_client(&pf.url(), &[], &["roundtrip"]);
     let run_id = run["run_id"].as_str().unwrap().to_string();
     let exp_id = run["experiment_id"].as_str().unwrap();
 
     let dir = volume_dir(ns).await;
     let db = dir.join("mlflow.db");
-    assert!(
-        std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false),
-        "no SQLite database at {}",
-        db.display()
-    );
-    let artifact = dir.join(format!(
-        "artifacts/{exp_id}/{run_id}/artifacts/notes/hello.txt"
-    ));
+    assert!(std::fs::metadata(&db).map(|m| m.len() > 0).unwrap_or(false), "no SQLite database at {}", db.display());
+    let artifact = dir.join(format!("artifacts/{exp_id}/{run_id}/artifacts/notes/hello.txt"));
     assert_eq!(read(&artifact), "contract artifact\n");
     drop(pf);
 
-    kubectl(&[
-        "delete",
-        "pod",
-        &first,
-        "-n",
-        ns.name(),
-        "--wait=true",
-        "--timeout=120s",
-    ]);
+    kubectl(&["delete", "pod", &first, "-n", ns.name(), "--wait=true", "--timeout=120s"]);
     let second = ready_server_pod(ns, FULL_TAG).await;
     assert_ne!(first, second);
     let pf = forward(ns);
-    assert_eq!(
-        mlflow_client(&pf.url(), &[], &["check", &run_id])["artifact"],
-        "notes/hello.txt"
-    );
+    assert_eq!(mlflow_client(&pf.url(), &[], &["check", &run_id])["artifact"], "notes/hello.txt");
 }
 
 #[tokio::test]
@@ -194,19 +146,9 @@ async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
     let out = std::process::Command::new(helm())
         .current_dir(repo_root())
         .env("KUBECONFIG", &kubeconfig)
-        .args([
-            "install",
-            "mlflow",
-            "./charts",
-            "--namespace",
-            ns.name(),
-            "--create-namespace",
-        ])
+        .args(["install", "mlflow", "./charts", "--namespace", ns.name(), "--create-namespace"])
         .args(["--set", "storage.enabled=true"])
-        .args([
-            "--set",
-            "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db",
-        ])
+        .args(["--set", "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db"])
         .args(["--set", "mlflow.artifactsDestination=/mlflow/artifacts"])
         .output()
         .unwrap();
@@ -221,32 +163,14 @@ async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
     let ns = real_namespace("real-gc").await;
-    assert_ok(&install(
-        &ns,
-        &[
-            "--set",
-            "garbageCollection.enabled=true",
-            "--set",
-            ONE_WORKER,
-        ],
-    ));
+    assert_ok(&install(&ns, &["--set", "garbageCollection.enabled=true", "--set", ONE_WORKER]));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
     let run = mlflow_client(&pf.url(), &[], &["roundtrip", "--delete"]);
     let run_id = run["run_id"].as_str().unwrap();
-    assert_eq!(
-        mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"],
-        "deleted"
-    );
+    assert_eq!(mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"], "deleted");
 
-    kubectl(&[
-        "create",
-        "job",
-        "gc-now",
-        &format!("--from=cronjob/{RELEASE}-gc"),
-        "-n",
-        ns.name(),
-    ]);
+    kubectl(&["create", "job", "gc-now", &format!("--from=cronjob/{RELEASE}-gc"), "-n", ns.name()]);
     let done = cluster().kubectl_output(&[
         "wait",
         "job/gc-now",
@@ -255,32 +179,16 @@ async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
         "--for=condition=Complete",
         "--timeout=300s",
     ]);
-    let logs = cluster()
-        .kubectl_output(&["logs", "job/gc-now", "-n", ns.name()])
-        .unwrap_or_else(|e| e);
-    assert!(
-        done.is_ok(),
-        "the GC job did not complete: {done:?}\nlogs:\n{logs}"
-    );
-    assert_eq!(
-        mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"],
-        "absent",
-        "GC logs:\n{logs}"
-    );
+    let logs = cluster().kubectl_output(&["logs", "job/gc-now", "-n", ns.name()]).unwrap_or_else(|e| e);
+    assert!(done.is_ok(), "the GC job did not complete: {done:?}\nlogs:\n{logs}");
+    assert_eq!(mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"], "absent", "GC logs:\n{logs}");
     ns.delete().await;
 }
 
 async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
-    let data: serde_json::Map<String, Value> = data
-        .iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
-    let secret: Secret =
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
-    ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
+    let data: serde_json::Map<String, Value> = data.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
+    ns.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
 }
 
 #[tokio::test]
@@ -288,45 +196,19 @@ async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
 async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     let ns = real_namespace("real-auth").await;
     let password = "real-node-admin-pw";
-    secret(
-        &ns,
-        "mlflow-auth-secret",
-        &[
-            ("secret-key", "real-node-flask-secret"),
-            ("admin-password", password),
-        ],
-    )
-    .await;
+    secret(&ns, "mlflow-auth-secret", &[("secret-key", "real-node-flask-secret"), ("admin-password", password)]).await;
     assert_ok(&install(
         &ns,
-        &[
-            "-f",
-            "tests/values/basic-auth.yaml",
-            "--set",
-            ONE_WORKER,
-            "--set",
-            &format!("image.tag={FULL_TAG}"),
-        ],
+        &["-f", "tests/values/basic-auth.yaml", "--set", ONE_WORKER, "--set", &format!("image.tag={FULL_TAG}")],
     ));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
-    let anonymous = pf
-        .get("/api/2.0/mlflow/experiments/search?max_results=1")
-        .unwrap();
+    let anonymous = pf.get("/api/2.0/mlflow/experiments/search?max_results=1").unwrap();
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
-    assert!(
-        anonymous
-            .headers
-            .to_ascii_lowercase()
-            .contains("www-authenticate: basic"),
-        "{anonymous:?}"
-    );
+    assert!(anonymous.headers.to_ascii_lowercase().contains("www-authenticate: basic"), "{anonymous:?}");
     let run = mlflow_client(
         &pf.url(),
-        &[
-            ("MLFLOW_TRACKING_USERNAME", "admin"),
-            ("MLFLOW_TRACKING_PASSWORD", password),
-        ],
+        &[("MLFLOW_TRACKING_USERNAME", "admin"), ("MLFLOW_TRACKING_PASSWORD", password)],
         &["roundtrip"],
     );
     assert_eq!(run["artifact"], "notes/hello.txt");
@@ -339,25 +221,14 @@ async fn metrics_on_the_full_image_serve_prometheus_text() {
     let ns = real_namespace("real-metrics").await;
     assert_ok(&install(
         &ns,
-        &[
-            "-f",
-            "tests/values/metrics.yaml",
-            "--set",
-            ONE_WORKER,
-            "--set",
-            &format!("image.tag={FULL_TAG}"),
-        ],
+        &["-f", "tests/values/metrics.yaml", "--set", ONE_WORKER, "--set", &format!("image.tag={FULL_TAG}")],
     ));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
     assert_eq!(pf.get("/health").unwrap().status, 200);
     let metrics = pf.get("/metrics").unwrap();
     assert_eq!(metrics.status, 200, "{metrics:?}");
-    assert!(
-        metrics.headers.contains("text/plain"),
-        "{}",
-        metrics.headers
-    );
+    assert!(metrics.headers.contains("text/plain"), "{}", metrics.headers);
     assert!(
         metrics.body.contains("# HELP mlflow_") && metrics.body.contains("# TYPE mlflow_"),
         "not Prometheus text: {}",
@@ -372,16 +243,9 @@ fn assert_fails_fast_with(ns: &TestNamespace, args: &[&str], log_line: &str) {
     let out = install(ns, args);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(log_line),
-        "the container's log line {log_line:?} is not shown:\n{stderr}"
-    );
+    assert!(stderr.contains(log_line), "the container's log line {log_line:?} is not shown:\n{stderr}");
     // `--timeout 8m`: a wait that runs into its timeout has not failed fast
-    assert!(
-        t0.elapsed() < Duration::from_secs(360),
-        "install took {:?}:\n{stderr}",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() < Duration::from_secs(360), "install took {:?}:\n{stderr}", t0.elapsed());
 }
 
 #[tokio::test]
@@ -451,14 +315,25 @@ async fn the_production_values_get_an_image_with_their_drivers_and_the_slim_one_
     assert_eq!(slim.status.code(), Some(2), "{}", text(&slim));
     // The database URI is in a Secret: the S3 store names the missing module.
     assert!(String::from_utf8_lossy(&slim.stderr).contains("needs the Python module boto3"), "{}", text(&slim));
-    let written = kubectl(&["get", "deployments,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
+    let written = kubectl(&[
+        "get",
+        "deployments,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts",
+        "-n",
+        ns.name(),
+        "-l",
+        SELECTOR,
+        "-o",
+        "name",
+    ]);
     assert_eq!(written.trim(), "", "the refused install wrote objects");
     let parent = ns.api::<Secret>().get_opt("kubectl-mlflow.release.mlflow").await.unwrap();
     assert!(parent.is_none(), "the refused install recorded a release");
 
     let image = rendered_image(&ns, &example);
     assert!(image.ends_with(FULL_TAG), "the default image is {image}");
-    let (phase, log) = run_python(&ns, &image, "import psycopg2, boto3; print('drivers', psycopg2.__version__, boto3.__version__)").await;
+    let (phase, log) =
+        run_python(&ns, &image, "import psycopg2, boto3; print('drivers', psycopg2.__version__, boto3.__version__)")
+            .await;
     assert_eq!(phase, "Succeeded", "python in {image}: {log}");
     assert!(log.contains("drivers "), "{log}");
     ns.delete().await;

@@ -64,7 +64,11 @@ impl HeldNode {
 /// The port KWOK serves logs on, as its own node says (whatever the cluster's ports).
 async fn kwok_port(nodes: &Api<Node>) -> i32 {
     let kwok = nodes.get(crate::NODE_NAME).await.expect("the KWOK node");
-    kwok.status.and_then(|s| s.daemon_endpoints).and_then(|d| d.kubelet_endpoint).map(|e| e.port).expect("the KWOK node's kubelet port")
+    kwok.status
+        .and_then(|s| s.daemon_endpoints)
+        .and_then(|d| d.kubelet_endpoint)
+        .map(|e| e.port)
+        .expect("the KWOK node's kubelet port")
 }
 
 impl Drop for HeldNode {
@@ -89,7 +93,8 @@ pub async fn bound_pod(ns: &TestNamespace, labels: &str) -> Pod {
     let pods = ns.api::<Pod>();
     for _ in 0..120 {
         let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
-        if let Some(pod) = list.items.into_iter().find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()) {
+        if let Some(pod) = list.items.into_iter().find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some())
+        {
             return pod;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -108,7 +113,11 @@ pub async fn set_pod_state(ns: &TestNamespace, pod: &Pod, exit: Option<i32>) {
         };
         json!({"name": c.name, "image": c.image, "imageID": "", "ready": exit.is_none(), "restartCount": 0, "state": state})
     }).collect();
-    let phase = match exit { None => "Running", Some(0) => "Succeeded", Some(_) => "Failed" };
+    let phase = match exit {
+        None => "Running",
+        Some(0) => "Succeeded",
+        Some(_) => "Failed",
+    };
     let ready = if exit.is_none() { "True" } else { "False" };
     let status = json!({"status": {"phase": phase, "startTime": now, "containerStatuses": containers,
         "conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": now}]}});

@@ -30,18 +30,14 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ObjectMeta, PostParams,
-};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 mod held;
 mod real_node;
 pub use held::{bound_pod, set_pod_state, HeldNode, HELD_TAINT};
-pub use real_node::{
-    http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME,
-};
+pub use real_node::{http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME};
 
 /// Name of the one simulated node of the test cluster.
 pub const NODE_NAME: &str = "kwok-node-0";
@@ -57,10 +53,7 @@ static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 /// Root of the repository (this crate lives in `tests/support`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
 /// A plugin binary of the workspace (`kubectl-mlflow-install`, …) beside this test's own build:
@@ -117,15 +110,9 @@ fn attach() -> Result<Cluster, String> {
         },
     };
     if !kubeconfig.is_file() {
-        return Err(format!(
-            "kubeconfig {} does not exist",
-            kubeconfig.display()
-        ));
+        return Err(format!("kubeconfig {} does not exist", kubeconfig.display()));
     }
-    Ok(Cluster {
-        kubeconfig,
-        kubectl,
-    })
+    Ok(Cluster { kubeconfig, kubectl })
 }
 
 fn run_script(name: &str, args: &[&str], quiet: bool) -> Result<String, String> {
@@ -133,11 +120,7 @@ fn run_script(name: &str, args: &[&str], quiet: bool) -> Result<String, String> 
     let out = Command::new(&script)
         .args(args)
         .stdin(Stdio::null())
-        .stderr(if quiet {
-            Stdio::piped()
-        } else {
-            Stdio::inherit()
-        })
+        .stderr(if quiet { Stdio::piped() } else { Stdio::inherit() })
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if !out.status.success() {
@@ -180,12 +163,8 @@ impl Cluster {
 
     /// Runs kubectl with `args`; returns stdout, or an error holding stderr.
     pub fn kubectl_output(&self, args: &[&str]) -> Result<String, String> {
-        let out = self
-            .kubectl()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run kubectl: {e}"))?;
+        let out =
+            self.kubectl().args(args).stdin(Stdio::null()).output().map_err(|e| format!("cannot run kubectl: {e}"))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -201,9 +180,7 @@ impl Cluster {
     /// The kube client config for the cluster.
     pub async fn config(&self) -> Config {
         let kc = Kubeconfig::read_from(&self.kubeconfig).expect("read test kubeconfig");
-        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .expect("test kubeconfig is valid")
+        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("test kubeconfig is valid")
     }
 
     /// A new client (a client belongs to the tokio runtime that made it, so each test makes its own).
@@ -217,24 +194,14 @@ impl Cluster {
     }
 
     /// A fresh namespace with the given labels (e.g. pod-security levels).
-    pub async fn namespace_with_labels(
-        &self,
-        prefix: &str,
-        labels: &[(&str, &str)],
-    ) -> TestNamespace {
+    pub async fn namespace_with_labels(&self, prefix: &str, labels: &[(&str, &str)]) -> TestNamespace {
         let client = self.client().await;
         let name = format!("{}-{}", sanitize(prefix), random_suffix());
-        let mut label_map: BTreeMap<String, String> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut label_map: BTreeMap<String, String> =
+            labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         label_map.insert("kubectl-mlflow.test/owned".into(), "true".into());
         let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                labels: Some(label_map),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some(name.clone()), labels: Some(label_map), ..Default::default() },
             ..Default::default()
         };
         Api::<Namespace>::all(client.clone())
@@ -243,13 +210,10 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("create namespace {name}: {e}"));
         // The ServiceAccount admission plugin refuses pods until the namespace's default
         // ServiceAccount exists.
-        let sa: Api<k8s_openapi::api::core::v1::ServiceAccount> =
-            Api::namespaced(client.clone(), &name);
-        poll_until(Duration::from_secs(30), || async {
-            sa.get_opt("default").await.ok().flatten().is_some()
-        })
-        .await
-        .unwrap_or_else(|_| panic!("default ServiceAccount in {name} never appeared"));
+        let sa: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(client.clone(), &name);
+        poll_until(Duration::from_secs(30), || async { sa.get_opt("default").await.ok().flatten().is_some() })
+            .await
+            .unwrap_or_else(|_| panic!("default ServiceAccount in {name} never appeared"));
         TestNamespace {
             name,
             client,
@@ -296,8 +260,7 @@ impl TestNamespace {
                 "target": {"address": target.ip().to_string(), "port": target.port()},
             }]}
         });
-        self.create_kwok_object("PortForward", "portforwards", pod, body)
-            .await;
+        self.create_kwok_object("PortForward", "portforwards", pod, body).await;
     }
 
     /// Makes `kubectl logs` of `pod` (all containers) return `file`, through KWOK's Logs
@@ -309,13 +272,7 @@ impl TestNamespace {
         self.create_kwok_object("Logs", "logs", pod, body).await;
     }
 
-    async fn create_kwok_object(
-        &self,
-        kind: &str,
-        plural: &str,
-        name: &str,
-        body: serde_json::Value,
-    ) {
+    async fn create_kwok_object(&self, kind: &str, plural: &str, name: &str, body: serde_json::Value) {
         let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", kind);
         let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &self.name, &ar);
@@ -331,10 +288,7 @@ impl TestNamespace {
         let api: Api<Namespace> = Api::all(self.client.clone());
         let _ = api.delete(&self.name, &DeleteParams::default()).await;
         let name = self.name.clone();
-        let gone = poll_until(Duration::from_secs(60), || async {
-            matches!(api.get_opt(&name).await, Ok(None))
-        })
-        .await;
+        let gone = poll_until(Duration::from_secs(60), || async { matches!(api.get_opt(&name).await, Ok(None)) }).await;
         if gone.is_err() {
             eprintln!("test-support: namespace {name} still terminating after 60s");
         }
@@ -349,13 +303,7 @@ impl Drop for TestNamespace {
         // Drop cannot await and may run outside any runtime: ask kubectl, without waiting.
         let _ = Command::new(&self.kubectl)
             .env("KUBECONFIG", &self.kubeconfig)
-            .args([
-                "delete",
-                "namespace",
-                &self.name,
-                "--wait=false",
-                "--ignore-not-found",
-            ])
+            .args(["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -386,37 +334,22 @@ where
 pub fn write_cri_log(path: &Path, lines: &[&str]) -> std::io::Result<()> {
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
-        out.push_str(&format!(
-            "2025-01-01T00:00:{:02}.000000000Z stdout F {line}\n",
-            i % 60
-        ));
+        out.push_str(&format!("2025-01-01T00:00:{:02}.000000000Z stdout F {line}\n", i % 60));
     }
     std::fs::write(path, out)
 }
 
 fn sanitize(prefix: &str) -> String {
-    let s: String = prefix
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let s: String =
+        prefix.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     let s = s.trim_matches('-');
     let s = if s.is_empty() { "test" } else { s };
-    s.chars()
-        .take(40)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
+    s.chars().take(40).collect::<String>().trim_end_matches('-').to_string()
 }
 
 fn random_suffix() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
+    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default());
     h.write_u32(std::process::id());
     let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut v = h.finish();
@@ -459,10 +392,7 @@ mod tests {
 
     #[test]
     fn parses_env_line() {
-        assert_eq!(
-            parse_kubeconfig_line("noise\nKUBECONFIG=/x/kubeconfig\n").unwrap(),
-            PathBuf::from("/x/kubeconfig")
-        );
+        assert_eq!(parse_kubeconfig_line("noise\nKUBECONFIG=/x/kubeconfig\n").unwrap(), PathBuf::from("/x/kubeconfig"));
         assert!(parse_kubeconfig_line("nothing").is_err());
     }
 }

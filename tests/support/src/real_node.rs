@@ -20,11 +20,7 @@ impl Cluster {
             .kubectl_output(&["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.kwok\\.x-k8s\\.io/node}{\"\\n\"}{end}"])
             .unwrap_or_else(|e| panic!("cannot list the test cluster's nodes: {e}"));
         let nodes: Vec<&str> = nodes.lines().filter(|l| !l.trim().is_empty()).collect();
-        let kwok: Vec<&str> = nodes
-            .iter()
-            .copied()
-            .filter(|l| l.split_whitespace().nth(1).is_some())
-            .collect();
+        let kwok: Vec<&str> = nodes.iter().copied().filter(|l| l.split_whitespace().nth(1).is_some()).collect();
         assert!(
             kwok.is_empty() && nodes.iter().any(|l| l.split_whitespace().next() == Some(REAL_NODE_NAME)),
             "this test needs the real node, but the attached cluster ({}) has the node(s) {nodes:?} \
@@ -36,23 +32,10 @@ impl Cluster {
 
     /// `kubectl port-forward -n NS TARGET :REMOTE` on 127.0.0.1; waits (at most `timeout`) for the
     /// local port. The forward stops when the returned value is dropped.
-    pub fn port_forward(
-        &self,
-        namespace: &str,
-        target: &str,
-        remote_port: u16,
-        timeout: Duration,
-    ) -> PortForward {
+    pub fn port_forward(&self, namespace: &str, target: &str, remote_port: u16, timeout: Duration) -> PortForward {
         let mut child = self
             .kubectl()
-            .args([
-                "port-forward",
-                "--address",
-                "127.0.0.1",
-                "-n",
-                namespace,
-                target,
-            ])
+            .args(["port-forward", "--address", "127.0.0.1", "-n", namespace, target])
             .arg(format!(":{remote_port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -107,11 +90,7 @@ impl PortForward {
 
     /// GET `path` through the forward (see [`http_get`]).
     pub fn get(&self, path: &str) -> Result<HttpResponse, String> {
-        http_get(
-            SocketAddr::from(([127, 0, 0, 1], self.port)),
-            path,
-            Duration::from_secs(20),
-        )
+        http_get(SocketAddr::from(([127, 0, 0, 1], self.port)), path, Duration::from_secs(20))
     }
 }
 
@@ -132,44 +111,27 @@ pub struct HttpResponse {
 
 /// A plain HTTP/1.0 GET with a connect and read timeout (a hang is an error, not a stuck test).
 pub fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<HttpResponse, String> {
-    let mut stream =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
-        addr.port()
-    )
-    .map_err(|e| format!("send to {addr}: {e}"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
+    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n", addr.port())
+        .map_err(|e| format!("send to {addr}: {e}"))?;
     let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("read from {addr}{path}: {e}"))?;
+    stream.read_to_end(&mut raw).map_err(|e| format!("read from {addr}{path}: {e}"))?;
     let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP response from {addr}{path}: {text:?}"))?;
+    let (head, body) =
+        text.split_once("\r\n\r\n").ok_or_else(|| format!("no HTTP response from {addr}{path}: {text:?}"))?;
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad status line from {addr}{path}: {head:?}"))?;
-    Ok(HttpResponse {
-        status,
-        headers: head.to_string(),
-        body: body.to_string(),
-    })
+    Ok(HttpResponse { status, headers: head.to_string(), body: body.to_string() })
 }
 
 /// The python of the contract venv (`scripts/mlflow-venv`: MLflow 3.17.2), made if missing.
 pub fn mlflow_python() -> PathBuf {
-    let venv = run_script("mlflow-venv", &[], false)
-        .unwrap_or_else(|e| panic!("MLflow venv unavailable: {e}"));
+    let venv = run_script("mlflow-venv", &[], false).unwrap_or_else(|e| panic!("MLflow venv unavailable: {e}"));
     PathBuf::from(venv.lines().last().unwrap_or_default().trim()).join("bin/python")
 }
 
@@ -195,6 +157,5 @@ pub fn mlflow_client(tracking_uri: &str, env: &[(&str, &str)], args: &[&str]) ->
         String::from_utf8_lossy(&out.stderr)
     );
     let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
 }

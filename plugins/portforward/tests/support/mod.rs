@@ -26,11 +26,20 @@ impl Plugin {
     /// Starts the plugin with `args` and waits (at most `timeout`) for its first URL on stdout.
     pub fn start(kubeconfig: &str, namespace: &str, args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Plugin {
         let mut command = Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-portforward"));
-        command.env_remove("HELM_NAMESPACE").env_remove("HELM_KUBECONTEXT").args(["--kubeconfig", kubeconfig, "-n", namespace]).args(args);
+        command
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_KUBECONTEXT")
+            .args(["--kubeconfig", kubeconfig, "-n", namespace])
+            .args(args);
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the plugin");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the plugin");
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = stderr.clone();
         let err = child.stderr.take().unwrap();
@@ -82,7 +91,10 @@ impl Plugin {
             if needles.iter().any(|needle| text.contains(needle)) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "none of {needles:?} on the plugin's stderr within {timeout:?}:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "none of {needles:?} on the plugin's stderr within {timeout:?}:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -139,7 +151,11 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, body: &[u8]) ->
 
 async fn exchange(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Result<Response, String> {
     let mut stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", addr.port(), body.len());
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        addr.port(),
+        body.len()
+    );
     stream.write_all(head.as_bytes()).await.map_err(|e| format!("send to {addr}: {e}"))?;
     stream.write_all(body).await.map_err(|e| format!("send to {addr}: {e}"))?;
     // Read as HTTP clients do: up to Content-Length (KWOK's port-forward, unlike the kubelet's,
@@ -156,7 +172,9 @@ async fn exchange(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Re
         }
         raw.extend_from_slice(&buf[..n]);
     }
-    parse(&raw).map(|(r, _)| r).ok_or_else(|| format!("{method} {path} through {addr}: not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
+    parse(&raw).map(|(r, _)| r).ok_or_else(|| {
+        format!("{method} {path} through {addr}: not an HTTP response: {:?}", String::from_utf8_lossy(&raw))
+    })
 }
 
 /// The response so far, and the length of head and body when the head names the body's length.
@@ -164,7 +182,9 @@ fn parse(raw: &[u8]) -> Option<(Response, Option<usize>)> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..end]).ok()?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let length = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()));
+    let length = head.lines().find_map(|l| {
+        l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok())
+    });
     let body = raw[end + 4..].to_vec();
     let body = match length {
         Some(length) => body[..body.len().min(length)].to_vec(),

@@ -50,7 +50,10 @@ pub fn plan(args: &AuthArgs, name: String, inputs: &mut Inputs) -> Option<Plan> 
         Some(given) => inputs.value("--admin-password", given).filter(|p| {
             let long_enough = p.chars().count() >= MIN_PASSWORD;
             if !long_enough {
-                inputs.problem("--admin-password", &format!("is {} characters long; MLflow needs at least {MIN_PASSWORD}", p.chars().count()));
+                inputs.problem(
+                    "--admin-password",
+                    &format!("is {} characters long; MLflow needs at least {MIN_PASSWORD}", p.chars().count()),
+                );
             }
             long_enough
         }),
@@ -60,7 +63,10 @@ pub fn plan(args: &AuthArgs, name: String, inputs: &mut Inputs) -> Option<Plan> 
         Some(given) => inputs.value("--secret-key", given).filter(|k| {
             let long_enough = k.len() >= 16;
             if !long_enough {
-                inputs.problem("--secret-key", "is shorter than 16 characters (leave it out to generate 32 random bytes)");
+                inputs.problem(
+                    "--secret-key",
+                    "is shorter than 16 characters (leave it out to generate 32 random bytes)",
+                );
             }
             long_enough
         }),
@@ -71,18 +77,27 @@ pub fn plan(args: &AuthArgs, name: String, inputs: &mut Inputs) -> Option<Plan> 
         "auth": {"adminUsername": user, "adminPasswordFrom": secret_ref(&name, "admin-password")},
         "env": [secret_env("MLFLOW_FLASK_SERVER_SECRET_KEY", &name, "secret-key")],
     });
-    let mut plan = Plan::new(name, "Opaque", snippet).with("secret-key", key?).with("admin-username", user.as_str()).with("admin-password", password?);
+    let mut plan = Plan::new(name, "Opaque", snippet)
+        .with("secret-key", key?)
+        .with("admin-username", user.as_str())
+        .with("admin-password", password?);
     plan.generated = generated;
     let reveal_generated = plan.generated.contains(&"admin-password");
     if reveal_generated || args.password_file.is_some() {
         plan.reveal = Some(Reveal { key: "admin-password", what: "admin password", file: args.password_file.clone() });
     }
-    plan.notes.push("basic auth keeps its users in auth.databaseUri, or on the volume with storage.enabled: true".into());
+    plan.notes
+        .push("basic auth keeps its users in auth.databaseUri, or on the volume with storage.enabled: true".into());
     plan.notes.push(env_list_note());
     Some(plan)
 }
 
-fn generate(generated: &mut Vec<&'static str>, key: &'static str, made: Result<String, String>, inputs: &mut Inputs) -> Option<String> {
+fn generate(
+    generated: &mut Vec<&'static str>,
+    key: &'static str,
+    made: Result<String, String>,
+    inputs: &mut Inputs,
+) -> Option<String> {
     match made {
         Ok(value) => {
             generated.push(key);
@@ -98,7 +113,8 @@ fn generate(generated: &mut Vec<&'static str>, key: &'static str, made: Result<S
 fn check_writable(file: &Path, inputs: &mut Inputs) {
     let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
-        inputs.problem("--password-file", &format!("{}: the directory {} does not exist", file.display(), dir.display()));
+        inputs
+            .problem("--password-file", &format!("{}: the directory {} does not exist", file.display(), dir.display()));
     } else if file.is_dir() {
         inputs.problem("--password-file", &format!("{} is a directory (name a file)", file.display()));
     }

@@ -39,23 +39,31 @@ pub fn plan(args: &AzureArgs, name: String, inputs: &mut Inputs) -> Option<Plan>
     } else {
         let account = args.account_name.clone().unwrap_or_default();
         if !is_account_name(&account) {
-            inputs.problem("--account-name", &format!("\"{account}\" is not a storage account name (3 to 24 lowercase letters and digits)"));
+            inputs.problem(
+                "--account-name",
+                &format!("\"{account}\" is not a storage account name (3 to 24 lowercase letters and digits)"),
+            );
         }
         let key = inputs.value("--account-key", args.account_key.as_deref().unwrap_or_default())?;
         if !is_base64(&key) {
-            inputs.problem("--account-key", "is not a storage account key (a base64 string, as the Azure portal shows it under Access keys)");
+            inputs.problem(
+                "--account-key",
+                "is not a storage account key (a base64 string, as the Azure portal shows it under Access keys)",
+            );
         }
         plan = plan.with("AZURE_STORAGE_ACCOUNT", account.clone()).with("AZURE_STORAGE_ACCESS_KEY", key);
         account
     };
-    plan.notes.push(format!("set mlflow.artifactsDestination to wasbs://CONTAINER@{account}.blob.core.windows.net/PATH"));
+    plan.notes
+        .push(format!("set mlflow.artifactsDestination to wasbs://CONTAINER@{account}.blob.core.windows.net/PATH"));
     plan.notes.push("helm replaces lists from several -f files: if you also use another envFrom snippet, put the entries in one list".into());
     Some(plan)
 }
 
 /// The account a connection string names; it must carry a key or a shared access signature.
 fn connection_string_account(text: &str) -> Result<String, String> {
-    let pairs: Vec<(&str, &str)> = text.split(';').filter(|p| !p.trim().is_empty()).filter_map(|p| p.split_once('=')).collect();
+    let pairs: Vec<(&str, &str)> =
+        text.split(';').filter(|p| !p.trim().is_empty()).filter_map(|p| p.split_once('=')).collect();
     let field = |name: &str| pairs.iter().find(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
     if pairs.is_empty() || text.split(';').filter(|p| !p.trim().is_empty()).count() != pairs.len() {
         return Err("is not a connection string (Key=Value pairs joined by ';', as the Azure portal shows it under Access keys)".into());
@@ -63,7 +71,9 @@ fn connection_string_account(text: &str) -> Result<String, String> {
     if field("UseDevelopmentStorage") == Some("true") {
         return Ok("devstoreaccount1".into());
     }
-    let account = field("AccountName").filter(|a| is_account_name(a)).ok_or("has no valid AccountName (copy the whole connection string)")?;
+    let account = field("AccountName")
+        .filter(|a| is_account_name(a))
+        .ok_or("has no valid AccountName (copy the whole connection string)")?;
     if field("AccountKey").is_none() && field("SharedAccessSignature").is_none() {
         return Err("has neither AccountKey nor SharedAccessSignature (copy the whole connection string)".into());
     }

@@ -24,7 +24,10 @@ pub struct DbArgs {
 
 pub fn plan(args: &DbArgs, name: String, inputs: &mut Inputs) -> Option<Plan> {
     if !super::is_secret_key(&args.key) {
-        inputs.problem("--key", &format!("\"{}\" is not a valid Secret key (letters, digits, '-', '_' and '.')", args.key));
+        inputs.problem(
+            "--key",
+            &format!("\"{}\" is not a valid Secret key (letters, digits, '-', '_' and '.')", args.key),
+        );
     }
     let uri = inputs.value("--uri", &args.uri)?;
     let database = match store_uri::check_database(&uri) {

@@ -36,9 +36,13 @@ pub fn plan(args: &GcsArgs, name: String, inputs: &mut Inputs) -> Option<Plan> {
         inputs.problem(flag, &format!("{} is not a service-account key (it has {found}; MLflow needs \"type\": \"service_account\", from gcloud iam service-accounts keys create)", args.credentials_file));
         return None;
     }
-    let missing: Vec<&str> = ["client_email", "private_key", "project_id"].into_iter().filter(|f| key.get(f).and_then(Value::as_str).is_none_or(str::is_empty)).collect();
+    let missing: Vec<&str> = ["client_email", "private_key", "project_id"]
+        .into_iter()
+        .filter(|f| key.get(f).and_then(Value::as_str).is_none_or(str::is_empty))
+        .collect();
     if !missing.is_empty() {
-        inputs.problem(flag, &format!("{} lacks {} (download the key again)", args.credentials_file, missing.join(", ")));
+        inputs
+            .problem(flag, &format!("{} lacks {} (download the key again)", args.credentials_file, missing.join(", ")));
         return None;
     }
     let snippet = json!({

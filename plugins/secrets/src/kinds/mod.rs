@@ -52,7 +52,16 @@ pub struct Reveal {
 
 impl Plan {
     fn new(name: String, type_: &'static str, snippet: Value) -> Plan {
-        Plan { name, type_, data: BTreeMap::new(), generated: Vec::new(), snippet, notes: Vec::new(), warnings: Vec::new(), reveal: None }
+        Plan {
+            name,
+            type_,
+            data: BTreeMap::new(),
+            generated: Vec::new(),
+            snippet,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+            reveal: None,
+        }
     }
 
     fn with(mut self, key: &str, value: impl Into<Vec<u8>>) -> Plan {
@@ -107,13 +116,21 @@ pub fn plan(kind: &Kind) -> Result<Plan, Problems> {
 
 fn check_common(common: &Common, name: &str, inputs: &mut Inputs) {
     if !is_dns1123_subdomain(name) {
-        inputs.problem("--name", &format!("\"{name}\" is not a valid Secret name (lowercase letters, digits, '-' and '.', e.g. mlflow-db-secret)"));
+        inputs.problem(
+            "--name",
+            &format!(
+                "\"{name}\" is not a valid Secret name (lowercase letters, digits, '-' and '.', e.g. mlflow-db-secret)"
+            ),
+        );
     }
     if let Some(message) = check_release_name(&common.release) {
         inputs.problem("--release", &message);
     }
     if common.output.is_some() && common.dry_run.is_none() {
-        inputs.problem("-o", "prints the Secret with its values, so only with --dry-run (add --dry-run, or leave out -o)");
+        inputs.problem(
+            "-o",
+            "prints the Secret with its values, so only with --dry-run (add --dry-run, or leave out -o)",
+        );
     }
 }
 
@@ -128,10 +145,13 @@ fn secret_ref(secret: &str, key: &str) -> Value {
 
 /// A note for snippets with an `env` list: helm replaces lists across files instead of merging.
 fn env_list_note() -> String {
-    "helm replaces lists from several -f files: if you also use another env snippet, put the env entries in one list".into()
+    "helm replaces lists from several -f files: if you also use another env snippet, put the env entries in one list"
+        .into()
 }
 
 /// A Secret data key: `[-._a-zA-Z0-9]+`.
 fn is_secret_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= 253 && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !key.is_empty()
+        && key.len() <= 253
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }

@@ -41,13 +41,19 @@ pub fn plan(args: &S3Args, name: String, inputs: &mut Inputs) -> Option<Plan> {
     }
     let endpoint = args.endpoint_url.as_deref().and_then(|url| inputs.value("--endpoint-url", url));
     if let Some(url) = endpoint.as_deref().filter(|url| !is_http_url(url)) {
-        inputs.problem("--endpoint-url", &format!("\"{url}\" is not an http(s) URL with a host (e.g. http://minio:9000)"));
+        inputs.problem(
+            "--endpoint-url",
+            &format!("\"{url}\" is not an http(s) URL with a host (e.g. http://minio:9000)"),
+        );
     }
     let region = args.region.as_deref().and_then(|r| inputs.value("--region", r));
     if let Some(region) = region.as_deref().filter(|r| !is_region(r)) {
         inputs.problem("--region", &format!("\"{region}\" is not an AWS region name (e.g. eu-west-1)"));
     }
-    let mut env = vec![secret_env("AWS_ACCESS_KEY_ID", &name, "access-key-id"), secret_env("AWS_SECRET_ACCESS_KEY", &name, "secret-access-key")];
+    let mut env = vec![
+        secret_env("AWS_ACCESS_KEY_ID", &name, "access-key-id"),
+        secret_env("AWS_SECRET_ACCESS_KEY", &name, "secret-access-key"),
+    ];
     let mut optional: Vec<(&str, String)> = Vec::new();
     if let Some(url) = endpoint {
         env.push(secret_env("MLFLOW_S3_ENDPOINT_URL", &name, "endpoint-url"));
@@ -77,5 +83,6 @@ pub(super) fn is_http_url(url: &str) -> bool {
 
 fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
 }

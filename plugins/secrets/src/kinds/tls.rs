@@ -66,7 +66,13 @@ pub fn plan(args: &TlsArgs, name: String, inputs: &mut Inputs) -> Option<Plan> {
     Some(plan.with("tls.crt", cert).with("tls.key", key))
 }
 
-fn check_pair(cert: &[u8], key: &[u8], hosts: &[String], inputs: &mut Inputs, warnings: &mut Vec<String>) -> Option<()> {
+fn check_pair(
+    cert: &[u8],
+    key: &[u8],
+    hosts: &[String],
+    inputs: &mut Inputs,
+    warnings: &mut Vec<String>,
+) -> Option<()> {
     let report = |inputs: &mut Inputs, bad: Bad| match bad {
         Bad::Cert(m) => inputs.problem("--cert", &m),
         Bad::Key(m) => inputs.problem("--key", &m),
@@ -81,14 +87,24 @@ fn check_pair(cert: &[u8], key: &[u8], hosts: &[String], inputs: &mut Inputs, wa
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let days_left = (leaf.not_after - now).div_euclid(86_400);
     if leaf.not_after <= now {
-        inputs.problem("--cert", &format!("the certificate of {} expired {} days ago (renew it)", leaf.subject, -days_left));
+        inputs.problem(
+            "--cert",
+            &format!("the certificate of {} expired {} days ago (renew it)", leaf.subject, -days_left),
+        );
     } else if leaf.not_before > now {
-        inputs.problem("--cert", &format!("the certificate of {} is not valid yet (check the clock, or wait until it is)", leaf.subject));
+        inputs.problem(
+            "--cert",
+            &format!("the certificate of {} is not valid yet (check the clock, or wait until it is)", leaf.subject),
+        );
     } else if days_left < WARN_DAYS {
-        warnings.push(format!("--cert: the certificate of {} expires in {days_left} days (renew it soon)", leaf.subject));
+        warnings
+            .push(format!("--cert: the certificate of {} expires in {days_left} days (renew it soon)", leaf.subject));
     }
     for host in hosts.iter().filter(|h| !leaf.names.iter().any(|n| pki::covers(n, h))) {
-        warnings.push(format!("--host {host}: the certificate does not name it (it names: {}); clients will refuse it", shown(&leaf.names)));
+        warnings.push(format!(
+            "--host {host}: the certificate does not name it (it names: {}); clients will refuse it",
+            shown(&leaf.names)
+        ));
     }
     Some(())
 }

@@ -122,7 +122,16 @@ mod tests {
 
     #[test]
     fn quantities_parse_as_the_api_server_parses_them() {
-        for (text, value) in [("1", 1.0), ("500m", 0.5), ("1Gi", 1073741824.0), ("1e3", 1000.0), ("1.5", 1.5), ("+2k", 2000.0), ("-1", -1.0), (".5", 0.5)] {
+        for (text, value) in [
+            ("1", 1.0),
+            ("500m", 0.5),
+            ("1Gi", 1073741824.0),
+            ("1e3", 1000.0),
+            ("1.5", 1.5),
+            ("+2k", 2000.0),
+            ("-1", -1.0),
+            (".5", 0.5),
+        ] {
             assert_eq!(quantity(text), Some(value), "{text}");
         }
         for bad in ["", "lots", "1GB", "Gi", "1..2", "1e", "1e+", "1 Gi", "1gi", "."] {
@@ -133,10 +142,23 @@ mod tests {
     #[test]
     fn names_and_keys() {
         assert!(is_qualified_name("app.kubernetes.io/name") && is_qualified_name("tier") && is_qualified_name("A_b.c"));
-        assert!(!is_qualified_name("/x") && !is_qualified_name("a/b/c") && !is_qualified_name("-a") && !is_qualified_name(""));
+        assert!(
+            !is_qualified_name("/x")
+                && !is_qualified_name("a/b/c")
+                && !is_qualified_name("-a")
+                && !is_qualified_name("")
+        );
         assert!(is_label_value("") && !is_label_value("a b"));
-        assert!(is_env_name("MY_VAR") && is_env_name("a.b-c") && !is_env_name("1A") && !is_env_name("A=B") && !is_env_name(""));
-        assert!(is_port_name("http") && !is_port_name("80") && !is_port_name("a--b") && !is_port_name("metrics-endpoint-x"));
+        assert!(
+            is_env_name("MY_VAR")
+                && is_env_name("a.b-c")
+                && !is_env_name("1A")
+                && !is_env_name("A=B")
+                && !is_env_name("")
+        );
+        assert!(
+            is_port_name("http") && !is_port_name("80") && !is_port_name("a--b") && !is_port_name("metrics-endpoint-x")
+        );
         assert!(is_dns1035_label("mlflow") && !is_dns1035_label("1-mlflow"));
         assert!(is_descending_path("a/b") && !is_descending_path("/a") && !is_descending_path("a/../b"));
     }

@@ -41,7 +41,9 @@ pub fn check(object: &Object, out: &mut Out) {
         Object::PodDisruptionBudget(o) => pod_disruption_budget(o, out),
         Object::CronJob(o) => cron_job(o, out),
         Object::Job(o) => job(o, out),
-        Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => metadata(&o.metadata, Name::Subdomain, out),
+        Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => {
+            metadata(&o.metadata, Name::Subdomain, out)
+        }
     }
 }
 
@@ -60,12 +62,19 @@ fn metadata(meta: &ObjectMeta, rule: Name, out: &mut Out) {
     let name = meta.name.as_deref().unwrap_or("");
     let (ok, what) = match rule {
         Name::Subdomain => (is_dns1123_subdomain(name), "lowercase letters, digits, '-' and '.', at most 253"),
-        Name::Label1035 => (is_dns1035_label(name), "lowercase letters, digits and '-', starting with a letter, at most 63"),
+        Name::Label1035 => {
+            (is_dns1035_label(name), "lowercase letters, digits and '-', starting with a letter, at most 63")
+        }
         Name::PathSegment => (is_path_segment_name(name), "no '/' or '%'"),
-        Name::CronJob => (is_dns1123_subdomain(name) && name.len() <= 52, "lowercase letters, digits, '-' and '.', at most 52"),
+        Name::CronJob => {
+            (is_dns1123_subdomain(name) && name.len() <= 52, "lowercase letters, digits, '-' and '.', at most 52")
+        }
     };
     if !ok {
-        out.push("metadata.name", format!("\"{name}\" is not a valid name ({what}; change the release name or fullnameOverride)"));
+        out.push(
+            "metadata.name",
+            format!("\"{name}\" is not a valid name ({what}; change the release name or fullnameOverride)"),
+        );
     }
     labels(meta.labels.as_ref(), "metadata.labels", out);
     annotations(meta, "metadata.annotations", out);
@@ -112,7 +121,10 @@ fn rules(rules: &[PolicyRule], namespaced: bool, out: &mut Out) {
         let urls = rule.non_resource_urls.as_ref().is_some_and(|u| !u.is_empty());
         let resources = rule.resources.as_ref().is_some_and(|r| !r.is_empty());
         if urls && namespaced {
-            out.push(at(&here, "nonResourceURLs"), "a namespaced Role cannot grant non-resource URLs (use cluster_rbac)");
+            out.push(
+                at(&here, "nonResourceURLs"),
+                "a namespaced Role cannot grant non-resource URLs (use cluster_rbac)",
+            );
         }
         if urls && resources {
             out.push(&here, "resources and nonResourceURLs are both set (split the rule in two)");
@@ -136,9 +148,10 @@ fn persistent_volume_claim(claim: &PersistentVolumeClaim, out: &mut Out) {
     let size = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage"));
     match size.map(|q| (q, quantity(&q.0))) {
         None => out.push("spec.resources.requests.storage", "no size (set a quantity, e.g. 10Gi)"),
-        Some((q, parsed)) if !parsed.is_some_and(|n| n > 0.0) => {
-            out.push("spec.resources.requests.storage", format!("\"{}\" is not a size above zero (use a quantity, e.g. 10Gi)", q.0))
-        }
+        Some((q, parsed)) if !parsed.is_some_and(|n| n > 0.0) => out.push(
+            "spec.resources.requests.storage",
+            format!("\"{}\" is not a size above zero (use a quantity, e.g. 10Gi)", q.0),
+        ),
         _ => {}
     }
     if let Some(class) = spec.storage_class_name.as_deref().filter(|c| !c.is_empty() && !is_dns1123_subdomain(c)) {
@@ -173,7 +186,9 @@ fn deployment(deployment: &Deployment, out: &mut Out) {
     if let Some(strategy) = &spec.strategy {
         self::strategy(strategy, out);
     }
-    for (field, value) in [("minReadySeconds", spec.min_ready_seconds), ("revisionHistoryLimit", spec.revision_history_limit)] {
+    for (field, value) in
+        [("minReadySeconds", spec.min_ready_seconds), ("revisionHistoryLimit", spec.revision_history_limit)]
+    {
         if let Some(n) = value.filter(|n| *n < 0) {
             out.push(at("spec", field), format!("{n} is negative (use 0 or more)"));
         }
@@ -186,7 +201,10 @@ fn deployment(deployment: &Deployment, out: &mut Out) {
         let pod_labels = meta.labels.clone().unwrap_or_default();
         let selects = spec.selector.match_labels.iter().flatten().all(|(k, v)| pod_labels.get(k) == Some(v));
         if !selects {
-            out.push("spec.template.metadata.labels", "do not match the selector (do not override the app.kubernetes.io labels in podLabels)");
+            out.push(
+                "spec.template.metadata.labels",
+                "do not match the selector (do not override the app.kubernetes.io labels in podLabels)",
+            );
         }
     }
     if let Some(pod) = &template.spec {
@@ -199,7 +217,10 @@ fn strategy(strategy: &DeploymentStrategy, out: &mut Out) {
     one_of(out, "spec.strategy.type", type_, &["Recreate", "RollingUpdate"]);
     let Some(rolling) = &strategy.rolling_update else { return };
     if type_ == "Recreate" {
-        out.push("spec.strategy.rollingUpdate", "may not be set with type Recreate (remove rollingUpdate, or use type RollingUpdate)");
+        out.push(
+            "spec.strategy.rollingUpdate",
+            "may not be set with type Recreate (remove rollingUpdate, or use type RollingUpdate)",
+        );
         return;
     }
     let amount = |field: &str, value: &Option<IntOrString>, out: &mut Out| -> i64 {
@@ -223,7 +244,10 @@ fn strategy(strategy: &DeploymentStrategy, out: &mut Out) {
     let surge = amount("maxSurge", &rolling.max_surge, out);
     let unavailable = amount("maxUnavailable", &rolling.max_unavailable, out);
     if surge == 0 && unavailable == 0 {
-        out.push("spec.strategy.rollingUpdate.maxUnavailable", "may not be 0 when maxSurge is 0 (let one of them be above 0)");
+        out.push(
+            "spec.strategy.rollingUpdate.maxUnavailable",
+            "may not be 0 when maxSurge is 0 (let one of them be above 0)",
+        );
     }
 }
 
@@ -236,8 +260,13 @@ fn ingress(ingress: &Ingress, out: &mut Out) {
     for (i, rule) in spec.rules.iter().flatten().enumerate() {
         let here = nth("spec.rules", i);
         if let Some(host) = rule.host.as_deref().filter(|h| !h.is_empty()) {
-            if host.parse::<std::net::IpAddr>().is_ok() || !is_dns1123_subdomain(host.strip_prefix("*.").unwrap_or(host)) {
-                out.push(at(&here, "host"), format!("\"{host}\" is not a DNS host name (e.g. mlflow.example.com; not an IP address)"));
+            if host.parse::<std::net::IpAddr>().is_ok()
+                || !is_dns1123_subdomain(host.strip_prefix("*.").unwrap_or(host))
+            {
+                out.push(
+                    at(&here, "host"),
+                    format!("\"{host}\" is not a DNS host name (e.g. mlflow.example.com; not an IP address)"),
+                );
             }
         }
         let paths = rule.http.as_ref().map(|h| h.paths.as_slice()).unwrap_or_default();
@@ -248,9 +277,10 @@ fn ingress(ingress: &Ingress, out: &mut Out) {
             if path.path_type != "ImplementationSpecific" && !text.starts_with('/') {
                 out.push(at(&item, "path"), format!("\"{text}\" must start with / (e.g. /mlflow)"));
             } else if (path.path_type == "Prefix" || path.path_type == "Exact")
-                && (text.contains("//") || text.split('/').any(|s| s == "." || s == "..")) {
-                    out.push(at(&item, "path"), format!("\"{text}\" may not hold '//', '/./' or '/../'"));
-                }
+                && (text.contains("//") || text.split('/').any(|s| s == "." || s == ".."))
+            {
+                out.push(at(&item, "path"), format!("\"{text}\" may not hold '//', '/./' or '/../'"));
+            }
         }
     }
     for (i, tls) in spec.tls.iter().flatten().enumerate() {
@@ -281,7 +311,9 @@ fn network_policy(policy: &NetworkPolicy, out: &mut Out) {
             if let Some(end) = port.end_port {
                 match &port.port {
                     Some(IntOrString::Int(start)) if end >= *start && end <= 65535 => {}
-                    Some(IntOrString::Int(_)) => out.push(at(&item, "endPort"), format!("{end} must be at least port and at most 65535")),
+                    Some(IntOrString::Int(_)) => {
+                        out.push(at(&item, "endPort"), format!("{end} must be at least port and at most 65535"))
+                    }
                     _ => out.push(at(&item, "endPort"), "needs a numeric port (set port to a number)"),
                 }
             }
@@ -303,7 +335,10 @@ fn network_policy(policy: &NetworkPolicy, out: &mut Out) {
                 }
                 for (k, except) in block.except.iter().flatten().enumerate() {
                     if !is_cidr(except) {
-                        out.push(nth(&at(&item, "ipBlock.except"), k), format!("\"{except}\" is not a CIDR (e.g. 10.1.0.0/16)"));
+                        out.push(
+                            nth(&at(&item, "ipBlock.except"), k),
+                            format!("\"{except}\" is not a CIDR (e.g. 10.1.0.0/16)"),
+                        );
                     }
                 }
             }
@@ -341,7 +376,9 @@ fn pod_disruption_budget(budget: &PodDisruptionBudget, out: &mut Out) {
     for (field, value) in [("minAvailable", &spec.min_available), ("maxUnavailable", &spec.max_unavailable)] {
         let path = at("spec", field);
         match value {
-            Some(IntOrString::Int(n)) if *n < 0 => out.push(&path, format!("{n} is negative (use 0 or more, or a percentage such as 50%)")),
+            Some(IntOrString::Int(n)) if *n < 0 => {
+                out.push(&path, format!("{n} is negative (use 0 or more, or a percentage such as 50%)"))
+            }
             Some(IntOrString::String(s)) if !percent(s).is_some_and(|p| (0..=100).contains(&p)) => {
                 out.push(&path, format!("\"{s}\" is not a number or a percentage (e.g. 1 or 50%)"))
             }

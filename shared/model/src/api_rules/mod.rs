@@ -68,7 +68,10 @@ pub fn check(values: &Values, rendered: &Rendered) -> Problems {
     for finding in findings(&rendered.objects) {
         let object = rendered.objects.iter().find(|o| o.describe() == finding.object);
         let problem = match object.and_then(|o| origin::values_path(o, &finding.field, values)) {
-            Some(path) => Problem::at(path, format!("{}; the API server would refuse {} at {}", finding.message, finding.object, finding.field)),
+            Some(path) => Problem::at(
+                path,
+                format!("{}; the API server would refuse {} at {}", finding.message, finding.object, finding.field),
+            ),
             None => Problem::at("", format!("{} {}: {}", finding.object, finding.field, finding.message)),
         };
         if seen.insert((problem.path.clone(), finding.message)) {

@@ -19,7 +19,10 @@ pub fn values_path(object: &Object, field: &str, values: &Values) -> Option<Stri
                 return Some("revisionHistoryLimit".into());
             }
             if let Some(rest) = field.strip_prefix("spec.strategy") {
-                return Some(format!("deploymentStrategy{}", rest.strip_prefix(".type").map(|r| format!(".type{r}")).unwrap_or_else(|| rest.to_string())));
+                return Some(format!(
+                    "deploymentStrategy{}",
+                    rest.strip_prefix(".type").map(|r| format!(".type{r}")).unwrap_or_else(|| rest.to_string())
+                ));
             }
             if let Some(key) = field.strip_prefix("spec.template.metadata.labels.") {
                 return Some(format!("podLabels.{key}"));
@@ -138,7 +141,8 @@ fn container(c: &Container, field: &str, values: &Values, gc: bool) -> Option<St
     }
     if let Some((i, rest)) = item(field, "volumeMounts") {
         let mounts = c.volume_mounts.as_deref().unwrap_or_default();
-        let extra = if gc { values.garbage_collection.extra_volume_mounts.len() } else { values.extra_volume_mounts.len() };
+        let extra =
+            if gc { values.garbage_collection.extra_volume_mounts.len() } else { values.extra_volume_mounts.len() };
         let key = if gc { "garbageCollection.extraVolumeMounts" } else { "extraVolumeMounts" };
         if let Some(j) = users(i, mounts.len(), extra) {
             return Some(format!("{key}[{j}]{rest}"));
@@ -158,7 +162,9 @@ fn container(c: &Container, field: &str, values: &Values, gc: bool) -> Option<St
         ("ports", "server.value_options.port"),
     ] {
         if let Some(rest) = field.strip_prefix(object_key) {
-            let kept = !(values_key.starts_with("image.") || values_key.starts_with("server.") || rest.starts_with(".httpGet"));
+            let kept = !(values_key.starts_with("image.")
+                || values_key.starts_with("server.")
+                || rest.starts_with(".httpGet"));
             let rest = if kept { rest } else { "" };
             return Some(format!("{values_key}{rest}"));
         }

@@ -59,17 +59,26 @@ pub fn pod_spec(spec: &PodSpec, path: &str, restart_policies: &[&str], out: &mut
     labels(spec.node_selector.as_ref(), &at(path, "nodeSelector"), out);
     for (i, secret) in spec.image_pull_secrets.iter().flatten().enumerate() {
         if secret.name.is_empty() {
-            out.push(at(&nth(&at(path, "imagePullSecrets"), i), "name"), "no name (name the Secret with the registry credentials)");
+            out.push(
+                at(&nth(&at(path, "imagePullSecrets"), i), "name"),
+                "no name (name the Secret with the registry credentials)",
+            );
         }
     }
     if let Some(class) = spec.priority_class_name.as_deref().filter(|n| !is_dns1123_subdomain(n)) {
-        out.push(at(path, "priorityClassName"), format!("\"{class}\" is not a valid PriorityClass name (lowercase letters, digits, '-' and '.')"));
+        out.push(
+            at(path, "priorityClassName"),
+            format!("\"{class}\" is not a valid PriorityClass name (lowercase letters, digits, '-' and '.')"),
+        );
     }
     for (i, constraint) in spec.topology_spread_constraints.iter().flatten().enumerate() {
         topology_spread_constraint(constraint, &nth(&at(path, "topologySpreadConstraints"), i), out);
     }
     if let Some(sa) = spec.service_account_name.as_deref().filter(|n| !is_dns1123_subdomain(n)) {
-        out.push(at(path, "serviceAccountName"), format!("\"{sa}\" is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')"));
+        out.push(
+            at(path, "serviceAccountName"),
+            format!("\"{sa}\" is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')"),
+        );
     }
 }
 
@@ -90,7 +99,13 @@ fn volumes(volumes: &[Volume], path: &str, out: &mut Out) -> BTreeSet<String> {
     for (i, volume) in volumes.iter().enumerate() {
         let here = nth(path, i);
         if !is_dns1123_label(&volume.name) {
-            out.push(at(&here, "name"), format!("\"{}\" is not a valid volume name (lowercase letters, digits and '-', at most 63)", volume.name));
+            out.push(
+                at(&here, "name"),
+                format!(
+                    "\"{}\" is not a valid volume name (lowercase letters, digits and '-', at most 63)",
+                    volume.name
+                ),
+            );
         } else if !names.insert(volume.name.clone()) {
             out.push(at(&here, "name"), format!("volume \"{}\" is defined twice (rename one)", volume.name));
         }
@@ -101,7 +116,8 @@ fn volumes(volumes: &[Volume], path: &str, out: &mut Out) -> BTreeSet<String> {
 
 fn volume_source(volume: &Volume, path: &str, out: &mut Out) {
     let json = serde_json::to_value(volume).unwrap_or_default();
-    let sources: Vec<&String> = json.as_object().into_iter().flatten().map(|(k, _)| k).filter(|k| *k != "name").collect();
+    let sources: Vec<&String> =
+        json.as_object().into_iter().flatten().map(|(k, _)| k).filter(|k| *k != "name").collect();
     match sources.len() {
         0 => out.push(path, "no volume type (give one source, e.g. emptyDir: {}, secret: {secretName: ...} or persistentVolumeClaim: {claimName: ...})"),
         1 => {}
@@ -109,13 +125,18 @@ fn volume_source(volume: &Volume, path: &str, out: &mut Out) {
     }
     let mode = |out: &mut Out, field: &str, mode: Option<i32>| {
         if mode.is_some_and(|m| !(0..=0o777).contains(&m)) {
-            out.push(at(path, field), format!("{} is not a file mode (use 0 to 0777, e.g. 0440 or 288)", mode.unwrap_or_default()));
+            out.push(
+                at(path, field),
+                format!("{} is not a file mode (use 0 to 0777, e.g. 0440 or 288)", mode.unwrap_or_default()),
+            );
         }
     };
     if let Some(secret) = &volume.secret {
         match secret.secret_name.as_deref() {
             None | Some("") => out.push(at(path, "secret.secretName"), "no Secret named (set secretName)"),
-            Some(name) if !is_dns1123_subdomain(name) => out.push(at(path, "secret.secretName"), format!("\"{name}\" is not a valid Secret name")),
+            Some(name) if !is_dns1123_subdomain(name) => {
+                out.push(at(path, "secret.secretName"), format!("\"{name}\" is not a valid Secret name"))
+            }
             _ => {}
         }
         mode(out, "secret.defaultMode", secret.default_mode);
@@ -132,13 +153,19 @@ fn volume_source(volume: &Volume, path: &str, out: &mut Out) {
     }
     if let Some(claim) = &volume.persistent_volume_claim {
         if !is_dns1123_subdomain(&claim.claim_name) {
-            out.push(at(path, "persistentVolumeClaim.claimName"), format!("\"{}\" is not a valid claim name (name an existing PersistentVolumeClaim)", claim.claim_name));
+            out.push(
+                at(path, "persistentVolumeClaim.claimName"),
+                format!("\"{}\" is not a valid claim name (name an existing PersistentVolumeClaim)", claim.claim_name),
+            );
         }
     }
     if let Some(dir) = &volume.empty_dir {
         if let Some(medium) = dir.medium.as_deref() {
             if !(medium.is_empty() || medium == "Memory" || medium.starts_with("HugePages")) {
-                out.push(at(path, "emptyDir.medium"), format!("\"{medium}\" is not a medium (leave it empty for disk, or use Memory)"));
+                out.push(
+                    at(path, "emptyDir.medium"),
+                    format!("\"{medium}\" is not a medium (leave it empty for disk, or use Memory)"),
+                );
             }
         }
         if let Some(limit) = &dir.size_limit {
@@ -149,7 +176,8 @@ fn volume_source(volume: &Volume, path: &str, out: &mut Out) {
         if host.path.is_empty() {
             out.push(at(path, "hostPath.path"), "no path (give the node's directory)");
         }
-        const TYPES: [&str; 8] = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+        const TYPES: [&str; 8] =
+            ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
         if let Some(t) = host.type_.as_deref() {
             one_of(out, &at(path, "hostPath.type"), t, &TYPES);
         }
@@ -172,17 +200,33 @@ fn volume_source(volume: &Volume, path: &str, out: &mut Out) {
 fn key_paths<'a>(items: impl Iterator<Item = (&'a String, &'a String)>, path: &str, out: &mut Out) {
     for (i, (key, file)) in items.enumerate() {
         if !is_config_map_key(key) {
-            out.push(at(&nth(path, i), "key"), format!("\"{key}\" is not a valid key (letters, digits, '-', '_' and '.')"));
+            out.push(
+                at(&nth(path, i), "key"),
+                format!("\"{key}\" is not a valid key (letters, digits, '-', '_' and '.')"),
+            );
         }
         if file.is_empty() || !is_descending_path(file) {
-            out.push(at(&nth(path, i), "path"), format!("\"{file}\" is not a relative path inside the volume (e.g. config.ini, no '..')"));
+            out.push(
+                at(&nth(path, i), "path"),
+                format!("\"{file}\" is not a relative path inside the volume (e.g. config.ini, no '..')"),
+            );
         }
     }
 }
 
-fn container(c: &Container, path: &str, volumes: &BTreeSet<String>, names: &mut BTreeSet<String>, init: bool, out: &mut Out) {
+fn container(
+    c: &Container,
+    path: &str,
+    volumes: &BTreeSet<String>,
+    names: &mut BTreeSet<String>,
+    init: bool,
+    out: &mut Out,
+) {
     if !is_dns1123_label(&c.name) {
-        out.push(at(path, "name"), format!("\"{}\" is not a valid container name (lowercase letters, digits and '-', at most 63)", c.name));
+        out.push(
+            at(path, "name"),
+            format!("\"{}\" is not a valid container name (lowercase letters, digits and '-', at most 63)", c.name),
+        );
     } else if !names.insert(c.name.clone()) {
         out.push(at(path, "name"), format!("container \"{}\" is defined twice (rename one)", c.name));
     }
@@ -216,7 +260,11 @@ fn container(c: &Container, path: &str, volumes: &BTreeSet<String>, names: &mut 
     if let Some(ctx) = &c.security_context {
         security_context(ctx, &at(path, "securityContext"), out);
     }
-    for (field, probe) in [("livenessProbe", &c.liveness_probe), ("readinessProbe", &c.readiness_probe), ("startupProbe", &c.startup_probe)] {
+    for (field, probe) in [
+        ("livenessProbe", &c.liveness_probe),
+        ("readinessProbe", &c.readiness_probe),
+        ("startupProbe", &c.startup_probe),
+    ] {
         if let Some(probe) = probe {
             self::probe(probe, &at(path, field), field != "readinessProbe", out);
         }
@@ -231,7 +279,10 @@ fn ports(c: &Container, path: &str, out: &mut Out) {
             out.push(at(&here, "containerPort"), format!("{} is not a port (use 1 to 65535)", port.container_port));
         }
         if port.host_port.is_some_and(|p| !(0..=65535).contains(&p)) {
-            out.push(at(&here, "hostPort"), format!("{} is not a port (use 1 to 65535)", port.host_port.unwrap_or_default()));
+            out.push(
+                at(&here, "hostPort"),
+                format!("{} is not a port (use 1 to 65535)", port.host_port.unwrap_or_default()),
+            );
         }
         if let Some(protocol) = &port.protocol {
             one_of(out, &at(&here, "protocol"), protocol, &PROTOCOLS);
@@ -262,11 +313,19 @@ fn env(vars: &[EnvVar], path: &str, out: &mut Out) {
             out.push(at(&here, "valueFrom"), "value and valueFrom are both set (keep one)");
         }
         let from_path = at(&here, "valueFrom");
-        let sources = [from.field_ref.is_some(), from.resource_field_ref.is_some(), from.config_map_key_ref.is_some(), from.secret_key_ref.is_some()];
+        let sources = [
+            from.field_ref.is_some(),
+            from.resource_field_ref.is_some(),
+            from.config_map_key_ref.is_some(),
+            from.secret_key_ref.is_some(),
+        ];
         match sources.iter().filter(|s| **s).count() {
             0 => out.push(&from_path, "no source (give secretKeyRef, configMapKeyRef, fieldRef or resourceFieldRef)"),
             1 => {}
-            _ => out.push(&from_path, "more than one source (keep one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef)"),
+            _ => out.push(
+                &from_path,
+                "more than one source (keep one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef)",
+            ),
         }
         if let Some(r) = &from.secret_key_ref {
             key_ref(&r.name, &r.key, "Secret", &at(&from_path, "secretKeyRef"), out);
@@ -280,7 +339,19 @@ fn env(vars: &[EnvVar], path: &str, out: &mut Out) {
             }
         }
         if let Some(r) = &from.resource_field_ref {
-            one_of(out, &at(&from_path, "resourceFieldRef.resource"), &r.resource, &["limits.cpu", "limits.memory", "limits.ephemeral-storage", "requests.cpu", "requests.memory", "requests.ephemeral-storage"]);
+            one_of(
+                out,
+                &at(&from_path, "resourceFieldRef.resource"),
+                &r.resource,
+                &[
+                    "limits.cpu",
+                    "limits.memory",
+                    "limits.ephemeral-storage",
+                    "requests.cpu",
+                    "requests.memory",
+                    "requests.ephemeral-storage",
+                ],
+            );
         }
     }
 }
@@ -289,7 +360,10 @@ fn key_ref(name: &str, key: &str, kind: &str, path: &str, out: &mut Out) {
     if name.is_empty() {
         out.push(at(path, "name"), format!("no {kind} named (set name to the {kind} that holds the value)"));
     } else if !is_dns1123_subdomain(name) {
-        out.push(at(path, "name"), format!("\"{name}\" is not a valid {kind} name (lowercase letters, digits, '-' and '.')"));
+        out.push(
+            at(path, "name"),
+            format!("\"{name}\" is not a valid {kind} name (lowercase letters, digits, '-' and '.')"),
+        );
     }
     if !is_config_map_key(key) {
         out.push(at(path, "key"), format!("\"{key}\" is not a valid key (letters, digits, '-', '_' and '.')"));
@@ -297,14 +371,20 @@ fn key_ref(name: &str, key: &str, kind: &str, path: &str, out: &mut Out) {
 }
 
 fn env_from(from: &EnvFromSource, path: &str, out: &mut Out) {
-    let refs = [from.config_map_ref.as_ref().map(|r| ("configMapRef", &r.name)), from.secret_ref.as_ref().map(|r| ("secretRef", &r.name))];
+    let refs = [
+        from.config_map_ref.as_ref().map(|r| ("configMapRef", &r.name)),
+        from.secret_ref.as_ref().map(|r| ("secretRef", &r.name)),
+    ];
     let given: Vec<_> = refs.into_iter().flatten().collect();
     if given.len() != 1 {
         out.push(path, "give exactly one of configMapRef and secretRef");
     }
     for (field, name) in given {
         if name.is_empty() || !is_dns1123_subdomain(name) {
-            out.push(at(&at(path, field), "name"), format!("\"{name}\" is not a valid object name (name the object to read)"));
+            out.push(
+                at(&at(path, field), "name"),
+                format!("\"{name}\" is not a valid object name (name the object to read)"),
+            );
         }
     }
     if let Some(prefix) = from.prefix.as_deref().filter(|p| !p.is_empty() && !is_env_name(p)) {
@@ -319,7 +399,13 @@ fn mounts(mounts: &[VolumeMount], path: &str, volumes: &BTreeSet<String>, out: &
         if mount.name.is_empty() {
             out.push(at(&here, "name"), "no volume named (name one of the pod's volumes)");
         } else if !volumes.contains(&mount.name) {
-            out.push(at(&here, "name"), format!("no volume \"{}\" in the pod (add it to the volumes, e.g. extraVolumes, or fix the name)", mount.name));
+            out.push(
+                at(&here, "name"),
+                format!(
+                    "no volume \"{}\" in the pod (add it to the volumes, e.g. extraVolumes, or fix the name)",
+                    mount.name
+                ),
+            );
         }
         let mount_path = mount.mount_path.as_str();
         if mount_path.is_empty() {
@@ -327,7 +413,10 @@ fn mounts(mounts: &[VolumeMount], path: &str, volumes: &BTreeSet<String>, out: &
         } else if !mount_path.starts_with('/') {
             out.push(at(&here, "mountPath"), format!("\"{mount_path}\" is not an absolute path (e.g. /{mount_path})"));
         } else if !paths.insert(mount_path.trim_end_matches('/').to_string()) {
-            out.push(at(&here, "mountPath"), format!("{mount_path} is mounted twice in one container (use another path)"));
+            out.push(
+                at(&here, "mountPath"),
+                format!("{mount_path} is mounted twice in one container (use another path)"),
+            );
         }
         for (field, sub) in [("subPath", &mount.sub_path), ("subPathExpr", &mount.sub_path_expr)] {
             if let Some(sub) = sub.as_deref().filter(|s| !is_descending_path(s)) {
@@ -349,7 +438,10 @@ fn mounts(mounts: &[VolumeMount], path: &str, volumes: &BTreeSet<String>, out: &
 fn quantity_at(text: &str, path: &str, out: &mut Out) -> Option<f64> {
     match quantity(text) {
         None => {
-            out.push(path, format!("\"{text}\" is not a quantity (use e.g. 500m or 1 for CPU, 512Mi or 2Gi for memory)"));
+            out.push(
+                path,
+                format!("\"{text}\" is not a quantity (use e.g. 500m or 1 for CPU, 512Mi or 2Gi for memory)"),
+            );
             None
         }
         Some(n) if n < 0.0 => {
@@ -365,7 +457,8 @@ fn resources(r: &ResourceRequirements, path: &str, out: &mut Out) {
     for (part, map) in [("limits", &r.limits), ("requests", &r.requests)] {
         for (name, value) in map.iter().flatten() {
             let here = at(&at(path, part), name);
-            let standard = ["cpu", "memory", "ephemeral-storage"].contains(&name.as_str()) || name.starts_with("hugepages-");
+            let standard =
+                ["cpu", "memory", "ephemeral-storage"].contains(&name.as_str()) || name.starts_with("hugepages-");
             let extended = name.contains('/') && is_qualified_name(name);
             if !standard && !extended {
                 out.push(&here, format!("\"{name}\" is not a resource name (use cpu, memory, ephemeral-storage, or a domain-qualified extended resource such as nvidia.com/gpu)"));
@@ -373,7 +466,10 @@ fn resources(r: &ResourceRequirements, path: &str, out: &mut Out) {
             }
             if let Some(n) = quantity_at(&value.0, &here, out) {
                 if !standard && n.fract() != 0.0 {
-                    out.push(&here, format!("\"{}\" is not a whole number (extended resources are counted in units)", value.0));
+                    out.push(
+                        &here,
+                        format!("\"{}\" is not a whole number (extended resources are counted in units)", value.0),
+                    );
                 }
                 parsed.insert((part, name.clone()), n);
             }
@@ -385,14 +481,23 @@ fn resources(r: &ResourceRequirements, path: &str, out: &mut Out) {
         }
         if let Some(limit) = parsed.get(&("limits", name.clone())) {
             if request > limit {
-                out.push(at(&at(path, "requests"), name), format!("the request is above the limit {} (request at most the limit)", r.limits.as_ref().and_then(|l| l.get(name)).map(|q| q.0.as_str()).unwrap_or("")));
+                out.push(
+                    at(&at(path, "requests"), name),
+                    format!(
+                        "the request is above the limit {} (request at most the limit)",
+                        r.limits.as_ref().and_then(|l| l.get(name)).map(|q| q.0.as_str()).unwrap_or("")
+                    ),
+                );
             }
         }
     }
 }
 
 fn probe(p: &Probe, path: &str, single_success: bool, out: &mut Out) {
-    let handlers = [p.exec.is_some(), p.http_get.is_some(), p.tcp_socket.is_some(), p.grpc.is_some()].iter().filter(|h| **h).count();
+    let handlers = [p.exec.is_some(), p.http_get.is_some(), p.tcp_socket.is_some(), p.grpc.is_some()]
+        .iter()
+        .filter(|h| **h)
+        .count();
     if handlers != 1 {
         out.push(path, "give exactly one of exec, httpGet, tcpSocket and grpc");
     }
@@ -429,8 +534,12 @@ fn probe(p: &Probe, path: &str, single_success: bool, out: &mut Out) {
 
 pub(crate) fn port_or_name(port: &IntOrString, path: &str, out: &mut Out) {
     match port {
-        IntOrString::Int(n) if !(1..=65535).contains(n) => out.push(path, format!("{n} is not a port (use 1 to 65535 or a port name)")),
-        IntOrString::String(s) if !is_port_name(s) => out.push(path, format!("\"{s}\" is not a port name (use a number or a named port such as http)")),
+        IntOrString::Int(n) if !(1..=65535).contains(n) => {
+            out.push(path, format!("{n} is not a port (use 1 to 65535 or a port name)"))
+        }
+        IntOrString::String(s) if !is_port_name(s) => {
+            out.push(path, format!("\"{s}\" is not a port name (use a number or a named port such as http)"))
+        }
         _ => {}
     }
 }
@@ -453,14 +562,23 @@ fn seccomp_and_apparmor(
         let Some((type_, localhost)) = profile else { continue };
         one_of(out, &at(&at(path, field), "type"), type_, &["RuntimeDefault", "Unconfined", "Localhost"]);
         if (type_ == "Localhost") != localhost.is_some_and(|l| !l.is_empty()) {
-            out.push(at(&at(path, field), "localhostProfile"), "is set if and only if type is Localhost (fix the pair)");
+            out.push(
+                at(&at(path, field), "localhostProfile"),
+                "is set if and only if type is Localhost (fix the pair)",
+            );
         }
     }
 }
 
 fn pod_security_context(ctx: &PodSecurityContext, path: &str, out: &mut Out) {
     let mut fields = vec![("runAsUser", ctx.run_as_user), ("runAsGroup", ctx.run_as_group), ("fsGroup", ctx.fs_group)];
-    let groups: Vec<(String, Option<i64>)> = ctx.supplemental_groups.iter().flatten().enumerate().map(|(i, g)| (nth("supplementalGroups", i), Some(*g))).collect();
+    let groups: Vec<(String, Option<i64>)> = ctx
+        .supplemental_groups
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, g)| (nth("supplementalGroups", i), Some(*g)))
+        .collect();
     fields.extend(groups.iter().map(|(f, g)| (f.as_str(), *g)));
     ids(out, path, &fields);
     if let Some(policy) = &ctx.fs_group_change_policy {
@@ -487,9 +605,16 @@ fn security_context(ctx: &SecurityContext, path: &str, out: &mut Out) {
     if let Some(mount) = &ctx.proc_mount {
         one_of(out, &at(path, "procMount"), mount, &["Default", "Unmasked"]);
     }
-    let sys_admin = ctx.capabilities.as_ref().and_then(|c| c.add.as_ref()).is_some_and(|add| add.iter().any(|c| c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN"));
+    let sys_admin = ctx
+        .capabilities
+        .as_ref()
+        .and_then(|c| c.add.as_ref())
+        .is_some_and(|add| add.iter().any(|c| c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN"));
     if ctx.allow_privilege_escalation == Some(false) && (ctx.privileged == Some(true) || sys_admin) {
-        out.push(at(path, "allowPrivilegeEscalation"), "cannot be false with privileged: true or the SYS_ADMIN capability (drop one)");
+        out.push(
+            at(path, "allowPrivilegeEscalation"),
+            "cannot be false with privileged: true or the SYS_ADMIN capability (drop one)",
+        );
     }
     seccomp_and_apparmor(
         ctx.seccomp_profile.as_ref().map(|p| (p.type_.as_str(), p.localhost_profile.as_deref())),
@@ -508,7 +633,10 @@ fn toleration(t: &Toleration, path: &str, out: &mut Out) {
     match operator {
         "" | "Equal" => {
             if key.is_empty() {
-                out.push(at(path, "operator"), "an empty key needs operator Exists (set operator: Exists, or give a key)");
+                out.push(
+                    at(path, "operator"),
+                    "an empty key needs operator Exists (set operator: Exists, or give a key)",
+                );
             }
             if let Some(value) = t.value.as_deref().filter(|v| !is_label_value(v)) {
                 out.push(at(path, "value"), format!("\"{value}\" is not a valid taint value"));
@@ -525,7 +653,10 @@ fn toleration(t: &Toleration, path: &str, out: &mut Out) {
         one_of(out, &at(path, "effect"), effect, &["", "NoSchedule", "PreferNoSchedule", "NoExecute"]);
     }
     if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
-        out.push(at(path, "tolerationSeconds"), "only applies to effect NoExecute (set effect: NoExecute or remove it)");
+        out.push(
+            at(path, "tolerationSeconds"),
+            "only applies to effect NoExecute (set effect: NoExecute or remove it)",
+        );
     }
 }
 
@@ -548,8 +679,24 @@ fn affinity(a: &Affinity, path: &str, out: &mut Out) {
         }
     }
     for (field, terms) in [
-        ("podAffinity", a.pod_affinity.as_ref().map(|p| (&p.required_during_scheduling_ignored_during_execution, &p.preferred_during_scheduling_ignored_during_execution))),
-        ("podAntiAffinity", a.pod_anti_affinity.as_ref().map(|p| (&p.required_during_scheduling_ignored_during_execution, &p.preferred_during_scheduling_ignored_during_execution))),
+        (
+            "podAffinity",
+            a.pod_affinity.as_ref().map(|p| {
+                (
+                    &p.required_during_scheduling_ignored_during_execution,
+                    &p.preferred_during_scheduling_ignored_during_execution,
+                )
+            }),
+        ),
+        (
+            "podAntiAffinity",
+            a.pod_anti_affinity.as_ref().map(|p| {
+                (
+                    &p.required_during_scheduling_ignored_during_execution,
+                    &p.preferred_during_scheduling_ignored_during_execution,
+                )
+            }),
+        ),
     ] {
         let Some((required, preferred)) = terms else { continue };
         let here = at(path, field);
@@ -579,13 +726,20 @@ fn node_selector_term(term: &NodeSelectorTerm, path: &str, out: &mut Out) {
             }
             let count = r.values.as_ref().map_or(0, Vec::len);
             match r.operator.as_str() {
-                "In" | "NotIn" if count == 0 => out.push(at(&here, "values"), format!("operator {} needs values (give at least one)", r.operator)),
-                "Exists" | "DoesNotExist" if count > 0 => out.push(at(&here, "values"), format!("operator {} takes no values (remove them)", r.operator)),
+                "In" | "NotIn" if count == 0 => {
+                    out.push(at(&here, "values"), format!("operator {} needs values (give at least one)", r.operator))
+                }
+                "Exists" | "DoesNotExist" if count > 0 => {
+                    out.push(at(&here, "values"), format!("operator {} takes no values (remove them)", r.operator))
+                }
                 "Gt" | "Lt" if count != 1 || r.values.iter().flatten().any(|v| v.parse::<i64>().is_err()) => {
                     out.push(at(&here, "values"), format!("operator {} takes one integer value", r.operator))
                 }
                 "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-                other => out.push(at(&here, "operator"), format!("\"{other}\" is not one of In, NotIn, Exists, DoesNotExist, Gt, Lt (use one of them)")),
+                other => out.push(
+                    at(&here, "operator"),
+                    format!("\"{other}\" is not one of In, NotIn, Exists, DoesNotExist, Gt, Lt (use one of them)"),
+                ),
             }
         }
     }
@@ -614,10 +768,17 @@ pub(crate) fn label_selector(selector: &LabelSelector, path: &str, out: &mut Out
         }
         let count = r.values.as_ref().map_or(0, Vec::len);
         match r.operator.as_str() {
-            "In" | "NotIn" if count == 0 => out.push(at(&here, "values"), format!("operator {} needs values (give at least one)", r.operator)),
-            "Exists" | "DoesNotExist" if count > 0 => out.push(at(&here, "values"), format!("operator {} takes no values (remove them)", r.operator)),
+            "In" | "NotIn" if count == 0 => {
+                out.push(at(&here, "values"), format!("operator {} needs values (give at least one)", r.operator))
+            }
+            "Exists" | "DoesNotExist" if count > 0 => {
+                out.push(at(&here, "values"), format!("operator {} takes no values (remove them)", r.operator))
+            }
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            other => out.push(at(&here, "operator"), format!("\"{other}\" is not one of In, NotIn, Exists, DoesNotExist (use one of them)")),
+            other => out.push(
+                at(&here, "operator"),
+                format!("\"{other}\" is not one of In, NotIn, Exists, DoesNotExist (use one of them)"),
+            ),
         }
     }
 }

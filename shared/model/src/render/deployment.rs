@@ -3,15 +3,16 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar,
-    HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    SecretVolumeSource, TopologySpreadConstraint, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource,
+    TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
-use super::pod::{backend_store_env, empty_dir, from_source, literal, mount, store_env, tmp_and_data_mounts, tmp_and_data_volumes};
+use super::pod::{
+    backend_store_env, empty_dir, from_source, literal, mount, store_env, tmp_and_data_mounts, tmp_and_data_volumes,
+};
 use super::{auth, hosts, labels, non_empty, non_empty_vec, Context};
 use crate::identity::{SERVER_COMPONENT, SERVER_CONTAINER};
 use crate::values::model::{self, flag_name};

@@ -21,7 +21,10 @@ pub fn pod_disruption_budget(ctx: &Context) -> Option<PodDisruptionBudget> {
     Some(PodDisruptionBudget {
         metadata: ctx.meta(&ctx.fullname, Some(SERVER_COMPONENT)),
         spec: Some(PodDisruptionBudgetSpec {
-            selector: Some(LabelSelector { match_labels: Some(labels::server_selector(ctx)), ..LabelSelector::default() }),
+            selector: Some(LabelSelector {
+                match_labels: Some(labels::server_selector(ctx)),
+                ..LabelSelector::default()
+            }),
             min_available: budget.min_available.clone(),
             max_unavailable,
             ..PodDisruptionBudgetSpec::default()

@@ -21,7 +21,8 @@ pub fn tracking_uri(ctx: &Context) -> String {
 
 pub fn command(ctx: &Context) -> Vec<String> {
     let gc = &ctx.values.garbage_collection;
-    let request = GcRequest { older_than: gc.older_than.clone(), all_workspaces: gc.all_workspaces, ..GcRequest::default() };
+    let request =
+        GcRequest { older_than: gc.older_than.clone(), all_workspaces: gc.all_workspaces, ..GcRequest::default() };
     gc_command(&tracking_uri(ctx), &request)
 }
 

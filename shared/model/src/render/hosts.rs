@@ -53,7 +53,13 @@ fn service_hosts(ctx: &Context) -> Vec<String> {
 /// The value of `MLFLOW_SERVER_ALLOWED_HOSTS`.
 pub fn allowed_hosts(ctx: &Context) -> String {
     let mut all: Vec<String> = Vec::new();
-    for host in user_hosts(ctx).into_iter().chain(ingress_hosts(ctx)).chain(route_hosts(ctx)).chain(local_hosts()).chain(service_hosts(ctx)) {
+    for host in user_hosts(ctx)
+        .into_iter()
+        .chain(ingress_hosts(ctx))
+        .chain(route_hosts(ctx))
+        .chain(local_hosts())
+        .chain(service_hosts(ctx))
+    {
         if !all.contains(&host) {
             all.push(host);
         }

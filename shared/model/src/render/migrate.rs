@@ -53,7 +53,11 @@ fn container(ctx: &Context) -> Container {
 
 /// The chart's ServiceAccount is made after the hook: until then the Job runs as `default`.
 fn service_account(ctx: &Context) -> String {
-    if ctx.values.service_account.create { "default".into() } else { ctx.service_account() }
+    if ctx.values.service_account.create {
+        "default".into()
+    } else {
+        ctx.service_account()
+    }
 }
 
 pub fn job(ctx: &Context) -> Option<Job> {
@@ -76,7 +80,10 @@ pub fn job(ctx: &Context) -> Option<Job> {
         spec: Some(JobSpec {
             backoff_limit: Some(1),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(labels::selector(ctx, Some(MIGRATE_COMPONENT))), ..ObjectMeta::default() }),
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels::selector(ctx, Some(MIGRATE_COMPONENT))),
+                    ..ObjectMeta::default()
+                }),
                 spec: Some(pod),
             },
             ..JobSpec::default()

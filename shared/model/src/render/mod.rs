@@ -58,7 +58,14 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     pub fn new(values: &'a Values, release: &'a Release) -> Self {
         let identity = Identity::of(values, &release.name, &release.namespace);
-        Context { values, release, fullname: identity.fullname.clone(), port: values.port(), service_port: identity.endpoint.port, identity }
+        Context {
+            values,
+            release,
+            fullname: identity.fullname.clone(),
+            port: values.port(),
+            service_port: identity.endpoint.port,
+            identity,
+        }
     }
 
     /// The container and Service port's name: the scheme.

@@ -6,7 +6,10 @@ use serde_json::{json, Map, Value};
 use super::{labels, Context};
 
 pub fn api_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"), "servicemonitors")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"),
+        "servicemonitors",
+    )
 }
 
 pub fn service_monitor(ctx: &Context) -> Option<DynamicObject> {

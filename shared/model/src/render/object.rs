@@ -107,7 +107,9 @@ impl Object {
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::CronJob(o) => &o.metadata,
             Object::Job(o) => &o.metadata,
-            Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => &o.metadata,
+            Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => {
+                &o.metadata
+            }
         }
     }
 

@@ -1,7 +1,10 @@
 //! The pod building blocks the Deployment and the GC CronJob share (and the `kubectl mlflow gc`
 //! Job builds on): environment entries, the store's env, mounts and volumes.
 
-use k8s_openapi::api::core::v1::{Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PersistentVolumeClaimVolumeSource, PodSpec, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{
+    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PersistentVolumeClaimVolumeSource, PodSpec, Volume,
+    VolumeMount,
+};
 
 use super::{non_empty_vec, Context};
 use crate::values::Values;

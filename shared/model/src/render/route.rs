@@ -6,7 +6,10 @@ use serde_json::{json, Map, Value};
 use super::{labels, non_empty, Context};
 
 pub fn api_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"), "httproutes")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    )
 }
 
 fn objects(list: &[Map<String, Value>]) -> Value {

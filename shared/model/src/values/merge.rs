@@ -9,9 +9,7 @@ pub fn merge(base: &mut Value, over: Value) {
         (Value::Object(base), Value::Object(over)) => {
             for (key, value) in over {
                 match base.get_mut(&key) {
-                    Some(existing) if existing.is_object() && value.is_object() => {
-                        merge(existing, value)
-                    }
+                    Some(existing) if existing.is_object() && value.is_object() => merge(existing, value),
                     _ => {
                         base.insert(key, value);
                     }
@@ -54,12 +52,9 @@ pub fn coalesce_into(defaults: &mut Value, user: &Value) {
 
 fn strip_nulls(value: &Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect())
+        }
         other => other.clone(),
     }
 }

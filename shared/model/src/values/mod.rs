@@ -2,8 +2,8 @@
 //! helm does, and checking them against the schema and the Rust types.
 
 mod merge;
-pub mod origin;
 pub mod model;
+pub mod origin;
 pub mod schema;
 mod set;
 
@@ -106,9 +106,8 @@ fn read_source(source: &Source, stdin: &mut dyn Read, user: &mut Value) -> Resul
             Ok(part)
         }
         Source::Set(kind, expr) => {
-            let read_file = |path: &str| {
-                std::fs::read_to_string(path).map_err(|err| format!("cannot read {path}: {err}"))
-            };
+            let read_file =
+                |path: &str| std::fs::read_to_string(path).map_err(|err| format!("cannot read {path}: {err}"));
             let mut part = Value::Object(Map::new());
             set::apply(expr, *kind, &mut part, &read_file).map_err(|m| Problem::at("", m))?;
             set::apply(expr, *kind, user, &read_file).map_err(|m| Problem::at("", m))?;
@@ -176,9 +175,8 @@ pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut values: Values = serde_path_to_error::deserialize(&merged).map_err(|err| {
-        Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string()))
-    })?;
+    let mut values: Values = serde_path_to_error::deserialize(&merged)
+        .map_err(|err| Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string())))?;
     let written = serde_json::to_value(&values).expect("values serialize");
     let mut problems = Problems::default();
     dropped_keys(&merged, &written, "", &mut problems);
@@ -253,12 +251,10 @@ mod tests {
 
     #[test]
     fn misspelt_kubernetes_fields_are_caught() {
-        let user = json!({"env": [{"name": "A", "valu": "x", "valueFromm": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
+        let user =
+            json!({"env": [{"name": "A", "valu": "x", "valueFromm": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
         let problems = resolve(&user).unwrap_err();
-        assert_eq!(
-            problems.to_string(),
-            "env[0].valu: unknown field\nenv[0].valueFromm: unknown field"
-        );
+        assert_eq!(problems.to_string(), "env[0].valu: unknown field\nenv[0].valueFromm: unknown field");
     }
 
     #[test]

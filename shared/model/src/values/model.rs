@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::DeploymentStrategy;
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvFromSource, EnvVar, EnvVarSource, LocalObjectReference,
-    PodSecurityContext, ResourceRequirements, SecurityContext, Toleration, TopologySpreadConstraint, Volume,
-    VolumeMount,
+    Affinity, Container, EnvFromSource, EnvVar, EnvVarSource, LocalObjectReference, PodSecurityContext,
+    ResourceRequirements, SecurityContext, Toleration, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{IngressTLS, NetworkPolicyEgressRule};
 use k8s_openapi::api::rbac::v1::PolicyRule;

@@ -12,7 +12,9 @@ pub fn name_files(problems: Problems, parts: &[(Source, Value)]) -> Problems {
     let named = problems.0.into_iter().map(|problem| {
         let last = parts.iter().rev().find(|(_, part)| sets(part, &problem.path));
         match last {
-            Some((source @ Source::File(_), _)) if problem.source.is_empty() && !problem.path.is_empty() => problem.in_source(&source.name()),
+            Some((source @ Source::File(_), _)) if problem.source.is_empty() && !problem.path.is_empty() => {
+                problem.in_source(&source.name())
+            }
             _ => problem,
         }
     });
@@ -68,7 +70,10 @@ mod tests {
         let parts = vec![
             (Source::File("a.yaml".into()), json!({"storage": {"size": "1GB"}, "env": [{"name": "A"}, {"name": "A"}]})),
             (Source::File("b.yaml".into()), json!({"server": {"staticPrefix": "x"}})),
-            (Source::Set(super::super::SetKind::Typed, "server.staticPrefix=y".into()), json!({"server": {"staticPrefix": "y"}})),
+            (
+                Source::Set(super::super::SetKind::Typed, "server.staticPrefix=y".into()),
+                json!({"server": {"staticPrefix": "y"}}),
+            ),
         ];
         let problems = Problems(vec![
             Problem::at("storage.size", "bad"),
@@ -77,6 +82,14 @@ mod tests {
             Problem::at("mlflow.backendStoreUri", "missing"),
         ]);
         let shown: Vec<String> = name_files(problems, &parts).iter().map(|p| p.to_string()).collect();
-        assert_eq!(shown, ["a.yaml: storage.size: bad", "a.yaml: env[1].name: twice", "server.staticPrefix: bad", "mlflow.backendStoreUri: missing"]);
+        assert_eq!(
+            shown,
+            [
+                "a.yaml: storage.size: bad",
+                "a.yaml: env[1].name: twice",
+                "server.staticPrefix: bad",
+                "mlflow.backendStoreUri: missing"
+            ]
+        );
     }
 }

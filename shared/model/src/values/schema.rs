@@ -49,10 +49,7 @@ fn check_node(schema: &Value, value: &Value, path: &str, scope: Scope, out: &mut
     if let Some(Value::Array(allowed)) = schema.get("enum") {
         if !allowed.contains(value) {
             let names: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
-            out.push(Problem::at(
-                path,
-                format!("{} is not one of {}", describe_value(value), names.join(", ")),
-            ));
+            out.push(Problem::at(path, format!("{} is not one of {}", describe_value(value), names.join(", "))));
         }
     }
     check_bounds(schema, value, path, out);
@@ -69,13 +66,7 @@ fn check_node(schema: &Value, value: &Value, path: &str, scope: Scope, out: &mut
     }
 }
 
-fn check_object(
-    schema: &Value,
-    map: &serde_json::Map<String, Value>,
-    path: &str,
-    scope: Scope,
-    out: &mut Problems,
-) {
+fn check_object(schema: &Value, map: &serde_json::Map<String, Value>, path: &str, scope: Scope, out: &mut Problems) {
     let properties = schema.get("properties").and_then(Value::as_object);
     if scope == Scope::Merged {
         for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
@@ -94,8 +85,7 @@ fn check_object(
         }
         match schema.get("additionalProperties") {
             Some(Value::Bool(false)) => {
-                let known: Vec<&str> =
-                    properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+                let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
                 out.push(Problem::at(&key_path, unknown_key_message(path, key, &known)));
             }
             Some(sub @ Value::Object(_)) => check_node(sub, value, &key_path, scope, out),
@@ -210,10 +200,7 @@ mod tests {
             messages(json!({"storage": {"sizee": "1Gi"}})),
             vec!["storage.sizee: unknown key (did you mean storage.size?)"]
         );
-        assert_eq!(
-            messages(json!({"replicas": 2})),
-            vec!["replicas: unknown key (did you mean replicaCount?)"]
-        );
+        assert_eq!(messages(json!({"replicas": 2})), vec!["replicas: unknown key (did you mean replicaCount?)"]);
     }
 
     #[test]

@@ -120,10 +120,7 @@ impl Parser<'_> {
 
     fn take_key(&self, key: &mut String, steps: &[Step]) -> Result<String, String> {
         if key.is_empty() && !matches!(steps.last(), Some(Step::Index(_))) {
-            return Err(format!(
-                "empty key in \"{}\" (a key part between dots is missing)",
-                render_steps(steps, ".")
-            ));
+            return Err(format!("empty key in \"{}\" (a key part between dots is missing)", render_steps(steps, ".")));
         }
         Ok(std::mem::take(key))
     }
@@ -137,10 +134,7 @@ impl Parser<'_> {
                 None => return Err(format!("list index \"[{digits}\" is not closed with \"]\"")),
             }
         }
-        let index: i64 = digits
-            .trim()
-            .parse()
-            .map_err(|_| format!("list index \"[{digits}]\" is not a number"))?;
+        let index: i64 = digits.trim().parse().map_err(|_| format!("list index \"[{digits}]\" is not a number"))?;
         if index < 0 {
             return Err(format!("list index [{index}] is negative"));
         }
@@ -309,10 +303,7 @@ mod tests {
             json!({"a": {"b": "c"}, "l": [null, {"x": "y"}], "k.dotted": "v", "t": ["a", 2, ""], "e": "a,b"})
         );
         assert_eq!(set("t={}").unwrap(), json!({"t": []}));
-        assert_eq!(
-            set(r#"podAnnotations.example\.com/x=1"#).unwrap(),
-            json!({"podAnnotations": {"example.com/x": 1}})
-        );
+        assert_eq!(set(r#"podAnnotations.example\.com/x=1"#).unwrap(), json!({"podAnnotations": {"example.com/x": 1}}));
     }
 
     #[test]
