@@ -36,6 +36,7 @@ use kube::{Client, Config};
 
 mod held;
 mod real_node;
+pub mod seeded;
 pub use held::{bound_pod, set_pod_state, HeldNode, HELD_TAINT};
 pub use real_node::{http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME};
 
