@@ -75,6 +75,18 @@ app.kubernetes.io/component: server
 {{- end -}}
 
 {{/* "true" when basic auth is on (server.value_options.app_name == "basic-auth"), else "". */}}
+{{- /* Where the admin password comes from: auth.adminPasswordFrom, else the release's auth Secret,
+where auth-secret.yaml generates one on the first install and keeps it on upgrades. */ -}}
+{{- define "mlflow.adminPasswordFrom" -}}
+{{- if empty .Values.auth.adminPasswordFrom -}}
+secretKeyRef:
+  name: {{ include "mlflow.fullname" . }}-auth
+  key: admin-password
+{{- else -}}
+{{- toYaml .Values.auth.adminPasswordFrom -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "mlflow.basicAuth" -}}
 {{- $app := dig "app_name" "" (.Values.server.value_options | default dict) -}}
 {{- if and (kindIs "string" $app) (eq $app "basic-auth") -}}true{{- end -}}
@@ -260,8 +272,8 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and .Values.serviceMonitor.enabled (not .Values.metrics.enabled) -}}
 {{- $errors = append $errors "serviceMonitor.enabled: needs metrics.enabled (set metrics.enabled: true)" -}}
 {{- end -}}
-{{- if and .Values.metrics.enabled (not (hasPrefix "/" (toString .Values.metrics.path))) -}}
-{{- $errors = append $errors (printf "metrics.path: \"%s\" must start with / (e.g. /metrics)" (toString .Values.metrics.path)) -}}
+{{- if and .Values.metrics.enabled (ne (toString .Values.metrics.path) "/metrics") -}}
+{{- $errors = append $errors (printf "metrics.path: \"%s\": MLflow serves its metrics at /metrics only, under a static prefix too (set metrics.path: /metrics)" (toString .Values.metrics.path)) -}}
 {{- end -}}
 {{- /* storage */ -}}
 {{- if .Values.storage.enabled -}}
@@ -280,9 +292,6 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if include "mlflow.basicAuth" . -}}
 {{- if and (empty .Values.auth.databaseUri) (not .Values.storage.enabled) -}}
 {{- $errors = append $errors "auth.databaseUri: basic auth needs a database for its users (set auth.databaseUri, or storage.enabled: true to keep it on the volume)" -}}
-{{- end -}}
-{{- if empty .Values.auth.adminPasswordFrom -}}
-{{- $errors = append $errors "auth.adminPasswordFrom: basic auth needs the admin password from a Secret (e.g. {secretKeyRef: {name: mlflow-auth-secret, key: admin-password}})" -}}
 {{- end -}}
 {{- if empty .Values.auth.adminUsername -}}
 {{- $errors = append $errors "auth.adminUsername: basic auth needs an admin user name (e.g. admin)" -}}

@@ -14,6 +14,7 @@
 
 pub mod cluster;
 pub mod engine;
+pub mod random;
 pub mod ui;
 
 pub use kubectl_mlflow_model::{failure, identity, names, problem, release, render, store_uri, validate, values, yaml};

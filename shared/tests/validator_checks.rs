@@ -63,7 +63,11 @@ fn paths_that_must_start_with_a_slash() {
     refused(&["server.staticPrefix=mlflow"], "server.staticPrefix: \"mlflow\" must start with / (e.g. /mlflow)");
     refused(
         &["metrics.enabled=true", "metrics.path=metrics"],
-        "metrics.path: \"metrics\" must start with / (e.g. /metrics)",
+        "metrics.path: \"metrics\": MLflow serves its metrics at /metrics only, under a static prefix too (set metrics.path: /metrics)",
+    );
+    refused(
+        &["metrics.enabled=true", "metrics.path=/prom"],
+        "metrics.path: \"/prom\": MLflow serves its metrics at /metrics only, under a static prefix too (set metrics.path: /metrics)",
     );
     refused(
         &["storage.enabled=true", "storage.mountPath=data"],
@@ -86,7 +90,6 @@ fn storage_sizes() {
 #[test]
 fn basic_auth_needs_its_parts() {
     let auth = "server.value_options.app_name=basic-auth";
-    refused(&[auth, "storage.enabled=true", "auth.adminPasswordFrom=null"], "auth.adminPasswordFrom: basic auth needs the admin password from a Secret (e.g. {secretKeyRef: {name: mlflow-auth-secret, key: admin-password}})");
     refused(
         &[auth, "storage.enabled=true", "auth.adminUsername="],
         "auth.adminUsername: basic auth needs an admin user name (e.g. admin)",

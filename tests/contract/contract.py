@@ -62,6 +62,9 @@ TEST_SECRETS = {
     # The Secret external-secrets.yaml's ExternalSecret makes (the operator assembles the URI).
     ("mlflow-backend-store", "db-uri"): lambda inst: f"sqlite:///{inst.dir('db')}/mlflow.db",
     ("mlflow-auth-secret", "admin-password"): lambda inst: ADMIN_PASSWORD,
+    # The release's own auth Secret: its admin password is generated anew by every rendering, and
+    # kept from the installed Secret in a cluster; here it is as if installed with this one.
+    (f"{RELEASE}-mlflow-auth", "admin-password"): lambda inst: ADMIN_PASSWORD,
     ("mlflow-auth-secret", "secret-key"): lambda inst: SECRET_KEY,
     ("s3-credentials", "access-key-id"): lambda inst: "AKIACONTRACTTEST",
     ("s3-credentials", "secret-access-key"): lambda inst: "contract-test-secret",

@@ -112,7 +112,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 "--reuse-values reads the installed release: use it with --dry-run=server, not --dry-run",
             ));
         }
-        let prepared = render(&cli, &resolved.namespace, cli.values.sources(), &reporter).await?;
+        let mut prepared = render(&cli, &resolved.namespace, cli.values.sources(), &reporter).await?;
+        engine::generated::make(&mut prepared.rendered)?;
         return print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
     }
     install(cli, resolved, reporter).await
@@ -167,7 +168,10 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
             },
         );
     }
-    let prepared = render(&cli, &session.namespace, sources, &reporter).await?;
+    let mut prepared = render(&cli, &session.namespace, sources, &reporter).await?;
+    if matches!(engine, Engine::Native) {
+        engine::generated::keep_or_make(&session.client, &session.namespace, &mut prepared.rendered).await?;
+    }
     let options = InstallOptions {
         engine,
         create_namespace: cli.create_namespace,

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, seed_auth_secret_line, TestNamespace};
 use serde_json::json;
 
 const ID_LABEL: &str = "applyset.kubernetes.io/part-of";
@@ -934,4 +934,93 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
     for plural in ["secretstores", "externalsecrets"] {
         let _ = crds.delete(&format!("{plural}.external-secrets.io"), &Default::default()).await;
     }
+}
+
+/// The seed's basic-auth Secret, made by its own command: the CSRF key, and no admin password.
+fn create_the_seeds_auth_secret(ns: &TestNamespace) {
+    let line = seed_auth_secret_line(ns.name());
+    cluster().shell(&line).unwrap();
+}
+
+/// The admin password the release keeps in its auth Secret.
+async fn generated_admin_password(ns: &TestNamespace) -> String {
+    let secret = ns.api::<Secret>().get("mlflow-mlflow-auth").await.unwrap();
+    let value =
+        secret.data.unwrap_or_default().remove("admin-password").expect("no admin-password in mlflow-mlflow-auth");
+    let password = String::from_utf8(value.0).unwrap();
+    assert!(password.len() >= 24 && password.chars().all(|c| c.is_ascii_alphanumeric()), "generated: {password:?}");
+    password
+}
+
+fn password_hint(ns: &TestNamespace) -> String {
+    format!("kubectl get secret mlflow-mlflow-auth -n {} -o jsonpath='{{.data.admin-password}}' | base64 -d", ns.name())
+}
+
+/// MLflow has no default admin password and the seed's basic auth names none: the release makes
+/// one on its first install, says where it is without showing it, and keeps it on upgrades.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_seeds_basic_auth_gets_an_admin_password_that_upgrades_keep() {
+    let ns = cluster().namespace("seed-auth").await;
+    create_the_seeds_auth_secret(&ns);
+    let first = install(&ns, &["-f", "tests/values/basic-auth.yaml"]);
+    assert_ok(&first);
+    let password = generated_admin_password(&ns).await;
+    assert!(!text(&first).contains(&password), "the install showed the admin password: {}", text(&first));
+    assert!(text(&first).contains(&password_hint(&ns)), "no hint where the password is: {}", text(&first));
+
+    let upgrade = install(&ns, &["-f", "tests/values/basic-auth.yaml", "--set", "auth.defaultPermission=EDIT"]);
+    assert_ok(&upgrade);
+    assert_eq!(generated_admin_password(&ns).await, password, "the upgrade changed the admin password");
+    let env = cluster()
+        .kubectl_output(&[
+            "get",
+            "deployment/mlflow-mlflow",
+            "-n",
+            ns.name(),
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].env}",
+        ])
+        .unwrap();
+    assert!(env.contains(r#""secretKeyRef":{"key":"admin-password","name":"mlflow-mlflow-auth"}"#), "{env}");
+    ns.delete().await;
+}
+
+/// The same under the seed's `helm install` / `helm upgrade` lines: the chart keeps the password
+/// it made with `lookup`.
+async fn helm_keeps_the_generated_admin_password(which: Helm) {
+    let ns = cluster().namespace(&format!("helm-auth{}", which.tool_set())).await;
+    create_the_seeds_auth_secret(&ns);
+    let helm = which.binary();
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let run = |verb: &str, extra: &[&str]| {
+        let out = std::process::Command::new(&helm)
+            .current_dir(repo_root())
+            .env("KUBECONFIG", &kubeconfig)
+            .args([verb, "mlflow", "./charts", "--namespace", ns.name(), "-f", "tests/values/basic-auth.yaml"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "helm {verb}: {}", text(&out));
+        text(&out)
+    };
+    let notes = run("install", &[]);
+    let password = generated_admin_password(&ns).await;
+    assert!(!notes.contains(&password), "helm install showed the admin password: {notes}");
+    assert!(notes.contains(&password_hint(&ns)), "no hint where the password is: {notes}");
+    run("upgrade", &["--set", "auth.defaultPermission=EDIT"]);
+    assert_eq!(generated_admin_password(&ns).await, password, "helm upgrade changed the admin password");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn with_helm_3_the_generated_admin_password_is_kept() {
+    helm_keeps_the_generated_admin_password(Helm::V3).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn with_helm_4_the_generated_admin_password_is_kept() {
+    helm_keeps_the_generated_admin_password(Helm::V4).await;
 }

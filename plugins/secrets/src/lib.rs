@@ -5,7 +5,6 @@
 mod input;
 mod kinds;
 mod pki;
-mod random;
 mod secret;
 mod write;
 

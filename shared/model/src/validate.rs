@@ -289,8 +289,9 @@ fn tls_and_monitoring(values: &Values, out: &mut Problems) {
     if values.service_monitor.enabled && !values.metrics.enabled {
         out.push(Problem::at("serviceMonitor.enabled", "needs metrics.enabled (set metrics.enabled: true)"));
     }
-    if values.metrics.enabled && !values.metrics.path.starts_with('/') {
-        out.push(Problem::at("metrics.path", format!("\"{}\" must start with / (e.g. /metrics)", values.metrics.path)));
+    // prometheus-flask-exporter's route is fixed: another path only misleads the ServiceMonitor.
+    if values.metrics.enabled && values.metrics.path != "/metrics" {
+        out.push(Problem::at("metrics.path", format!("\"{}\": MLflow serves its metrics at /metrics only, under a static prefix too (set metrics.path: /metrics)", values.metrics.path)));
     }
 }
 
@@ -321,12 +322,6 @@ fn auth(values: &Values, out: &mut Problems) {
         out.push(Problem::at(
             "auth.databaseUri",
             "basic auth needs a database for its users (set auth.databaseUri, or storage.enabled: true to keep it on the volume)",
-        ));
-    }
-    if values.auth.admin_password_from.is_none() {
-        out.push(Problem::at(
-            "auth.adminPasswordFrom",
-            "basic auth needs the admin password from a Secret (e.g. {secretKeyRef: {name: mlflow-auth-secret, key: admin-password}})",
         ));
     }
     if values.auth.admin_username.is_empty() {

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod dry_run;
 pub mod events;
 pub mod external_secrets;
+pub mod generated;
 pub mod helm;
 pub mod kinds;
 pub mod migrate;

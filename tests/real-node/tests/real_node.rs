@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, PostParams};
 use kubectl_mlflow_real_node_tests::{assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text};
-use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, PortForward, TestNamespace};
+use kubectl_mlflow_test_support::{
+    cluster, mlflow_client, repo_root, seed_auth_secret_line, PortForward, TestNamespace,
+};
 use serde_json::{json, Value};
 
 const RELEASE: &str = "mlflow-mlflow";
@@ -191,24 +193,27 @@ async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
     ns.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
 }
 
+/// The seed's basic auth as it writes it (its Secret holds the CSRF key only): the server starts
+/// with the admin password the release generated, and refuses anonymous requests.
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     let ns = real_namespace("real-auth").await;
-    let password = "real-node-admin-pw";
-    secret(&ns, "mlflow-auth-secret", &[("secret-key", "real-node-flask-secret"), ("admin-password", password)]).await;
+    cluster().shell(&seed_auth_secret_line(ns.name())).unwrap();
     assert_ok(&install(
         &ns,
         &["-f", "tests/values/basic-auth.yaml", "--set", ONE_WORKER, "--set", &format!("image.tag={FULL_TAG}")],
     ));
     ready_server_pod(&ns, FULL_TAG).await;
+    let generated = ns.api::<Secret>().get(&format!("{RELEASE}-auth")).await.unwrap();
+    let password = String::from_utf8(generated.data.unwrap()["admin-password"].0.clone()).unwrap();
     let pf = forward(&ns);
     let anonymous = pf.get("/api/2.0/mlflow/experiments/search?max_results=1").unwrap();
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
     assert!(anonymous.headers.to_ascii_lowercase().contains("www-authenticate: basic"), "{anonymous:?}");
     let run = mlflow_client(
         &pf.url(),
-        &[("MLFLOW_TRACKING_USERNAME", "admin"), ("MLFLOW_TRACKING_PASSWORD", password)],
+        &[("MLFLOW_TRACKING_USERNAME", "admin"), ("MLFLOW_TRACKING_PASSWORD", &password)],
         &["roundtrip"],
     );
     assert_eq!(run["artifact"], "notes/hello.txt");

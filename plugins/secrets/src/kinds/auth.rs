@@ -1,15 +1,16 @@
 //! `auth`: MLflow's basic-auth Secret: the Flask secret key (the seed's `secret-key`), the admin
-//! user (`admin-username`, which the chart's ServiceMonitor reads) and password
-//! (`admin-password`, which `auth.adminPasswordFrom` points at by default).
+//! user (`admin-username`, kept beside its password) and password
+//! (`admin-password`, which the printed values point `auth.adminPasswordFrom` at).
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use kubectl_mlflow_core::random;
 use serde_json::json;
 
 use super::{env_list_note, secret_env, secret_ref, Plan, Reveal};
 use crate::input::Inputs;
-use crate::{random, Common};
+use crate::Common;
 
 /// MLflow refuses shorter admin passwords.
 pub const MIN_PASSWORD: usize = 12;

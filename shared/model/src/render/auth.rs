@@ -1,10 +1,15 @@
 //! MLflow's basic-auth configuration. Its users database must live somewhere that survives a
 //! restart and is writable under a read-only root: the volume or a real database. The file names
 //! that database, whose URI can carry a password: it is a Secret, not a ConfigMap.
+//!
+//! MLflow has no default admin password and will not start without one, while the seed's basic
+//! auth setup names none: unless `auth.adminPasswordFrom` says where it is, the same Secret holds
+//! one made on the first install and kept on every upgrade. It is rendered empty here; the engine
+//! fills it (see [`Generated`]), as the chart does with `lookup` and `randAlphaNum`.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{EnvVarSource, Secret, SecretKeySelector};
 use k8s_openapi::ByteString;
 use sha2::{Digest, Sha256};
 
@@ -13,6 +18,20 @@ use super::Context;
 /// The file name inside the Secret, and where the container finds it.
 pub const INI_NAME: &str = "basic_auth.ini";
 pub const MOUNT_DIR: &str = "/etc/mlflow/auth";
+/// Keys of the admin's login in the Secret (the ServiceMonitor reads both from a Secret).
+pub const ADMIN_USERNAME_KEY: &str = "admin-username";
+pub const ADMIN_PASSWORD_KEY: &str = "admin-password";
+/// Length of a generated admin password (MLflow needs at least 12 characters).
+pub const GENERATED_PASSWORD_LENGTH: usize = 24;
+
+/// A Secret value the engine makes on the first install and keeps afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    pub secret: String,
+    pub key: String,
+    /// How long a generated value is (letters and digits).
+    pub length: usize,
+}
 
 pub fn secret_name(ctx: &Context) -> String {
     format!("{}-auth", ctx.fullname)
@@ -44,11 +63,42 @@ pub fn checksum(ctx: &Context) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The admin password the release generates, when `auth.adminPasswordFrom` names none.
+pub fn generated_password(ctx: &Context) -> Option<Generated> {
+    (ctx.values.basic_auth() && ctx.values.auth.admin_password_from.is_none()).then(|| Generated {
+        secret: secret_name(ctx),
+        key: ADMIN_PASSWORD_KEY.into(),
+        length: GENERATED_PASSWORD_LENGTH,
+    })
+}
+
+/// Where the server, the GC job and the ServiceMonitor read the admin password.
+pub fn admin_password_source(ctx: &Context) -> EnvVarSource {
+    ctx.values.auth.admin_password_from.clone().unwrap_or_else(|| EnvVarSource {
+        secret_key_ref: Some(SecretKeySelector {
+            name: secret_name(ctx),
+            key: ADMIN_PASSWORD_KEY.into(),
+            optional: None,
+        }),
+        ..EnvVarSource::default()
+    })
+}
+
 pub fn secret(ctx: &Context) -> Option<Secret> {
-    ctx.values.basic_auth().then(|| Secret {
+    if !ctx.values.basic_auth() {
+        return None;
+    }
+    let mut data = BTreeMap::from([
+        (INI_NAME.to_string(), ByteString(ini(ctx).into_bytes())),
+        (ADMIN_USERNAME_KEY.to_string(), ByteString(ctx.values.auth.admin_username.clone().into_bytes())),
+    ]);
+    if let Some(generated) = generated_password(ctx) {
+        data.insert(generated.key, ByteString(Vec::new()));
+    }
+    Some(Secret {
         metadata: ctx.meta(secret_name(ctx), None),
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([(INI_NAME.to_string(), ByteString(ini(ctx).into_bytes()))])),
+        data: Some(data),
         ..Secret::default()
     })
 }

@@ -182,7 +182,7 @@ fn env(ctx: &Context) -> Vec<EnvVar> {
     if values.basic_auth() {
         env.push(literal("MLFLOW_AUTH_CONFIG_PATH", format!("{}/{}", auth::MOUNT_DIR, auth::INI_NAME)));
         env.push(literal("MLFLOW_AUTH_ADMIN_USERNAME", &values.auth.admin_username));
-        env.extend(values.auth.admin_password_from.as_ref().map(|s| from_source("MLFLOW_AUTH_ADMIN_PASSWORD", s)));
+        env.push(from_source("MLFLOW_AUTH_ADMIN_PASSWORD", &auth::admin_password_source(ctx)));
     }
     env.extend(values.env.iter().cloned());
     env

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::pod::{backend_store_env, from_source, literal, run_once_pod, tmp_and_data_mounts, tmp_and_data_volumes};
-use super::{labels, non_empty_vec, Context};
+use super::{auth, labels, non_empty_vec, Context};
 use crate::identity::{gc_command, GcRequest, GC_COMPONENT, GC_CONTAINER, GC_STORE_ENV, GC_STORE_VALUE};
 use crate::names::truncate;
 
@@ -32,7 +32,7 @@ fn container(ctx: &Context) -> Container {
     env.extend(GC_STORE_ENV.iter().map(|name| literal(name, GC_STORE_VALUE)));
     if values.basic_auth() {
         env.push(literal("MLFLOW_TRACKING_USERNAME", &values.auth.admin_username));
-        env.extend(values.auth.admin_password_from.as_ref().map(|s| from_source("MLFLOW_TRACKING_PASSWORD", s)));
+        env.push(from_source("MLFLOW_TRACKING_PASSWORD", &auth::admin_password_source(ctx)));
     }
     env.extend(values.env.iter().cloned());
     let mut mounts = tmp_and_data_mounts(values);

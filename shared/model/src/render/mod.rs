@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::PodSecurityContext;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+pub use auth::Generated;
 pub use hosts::allowed_hosts;
 pub use labels::MANAGED_BY;
 pub use object::Object;
@@ -136,6 +137,22 @@ pub struct Rendered {
     pub wait: WaitTarget,
     /// How to reach MLflow once it runs.
     pub access: Vec<String>,
+    /// Secret values rendered empty, for the engine to keep or make (see [`Rendered::fill`]).
+    pub generated: Vec<Generated>,
+}
+
+impl Rendered {
+    /// Sets a generated value in its Secret.
+    pub fn fill(&mut self, generated: &Generated, value: &str) {
+        for object in &mut self.objects {
+            if let Object::Secret(secret) = object {
+                if secret.metadata.name.as_deref() == Some(generated.secret.as_str()) {
+                    let data = secret.data.get_or_insert_with(Default::default);
+                    data.insert(generated.key.clone(), k8s_openapi::ByteString(value.as_bytes().to_vec()));
+                }
+            }
+        }
+    }
 }
 
 /// Renders a release from values that passed validation. Values that skipped it do not compile:
@@ -185,7 +202,8 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
         pvc: values.storage.enabled.then(|| ctx.fullname.clone()),
         selector: ctx.identity.selector(Some(SERVER_COMPONENT)),
     };
-    Rendered { objects, notes: hosts::notes(&ctx), access: access_notes(&ctx), wait, identity: ctx.identity }
+    let generated = auth::generated_password(&ctx).into_iter().collect();
+    Rendered { objects, notes: hosts::notes(&ctx), access: access_notes(&ctx), wait, identity: ctx.identity, generated }
 }
 
 /// How to reach MLflow once it runs.
@@ -204,6 +222,14 @@ fn access_notes(ctx: &Context) -> Vec<String> {
             let path = host.paths.first().map(|p| p.path.as_str()).unwrap_or("/");
             notes.push(format!("through the Ingress: {scheme}://{}{path}", host.host));
         }
+    }
+    if let Some(password) = ctx.values.basic_auth().then(|| auth::admin_password_source(ctx).secret_key_ref).flatten() {
+        let (name, key) = (&password.name, &password.key);
+        notes.push(format!(
+            "basic auth: log in as {}; the password is in Secret {name}, key {key}: \
+             kubectl get secret {name} -n {ns} -o jsonpath='{{.data.{key}}}' | base64 -d",
+            ctx.values.auth.admin_username
+        ));
     }
     notes
 }

@@ -1,9 +1,10 @@
 //! The Prometheus Operator's ServiceMonitor, as a dynamic object (it is a CRD).
 
+use k8s_openapi::api::core::v1::SecretKeySelector;
 use kube_core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{json, Map, Value};
 
-use super::{labels, Context};
+use super::{auth, labels, Context};
 
 pub fn api_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
@@ -24,12 +25,13 @@ pub fn service_monitor(ctx: &Context) -> Option<DynamicObject> {
     if values.tls.enabled && !values.service_monitor.tls_config.is_empty() {
         endpoint.insert("tlsConfig".into(), Value::Object(values.service_monitor.tls_config.clone()));
     }
-    if let Some(secret) = basic_auth_secret(ctx) {
+    if let Some(password) = basic_auth_password(ctx) {
+        let username = auth::secret_name(ctx);
         endpoint.insert(
             "basicAuth".into(),
             json!({
-                "username": {"name": secret.0, "key": "admin-username"},
-                "password": {"name": secret.0, "key": secret.1},
+                "username": {"name": username, "key": auth::ADMIN_USERNAME_KEY},
+                "password": {"name": password.name, "key": password.key},
             }),
         );
     }
@@ -44,11 +46,11 @@ pub fn service_monitor(ctx: &Context) -> Option<DynamicObject> {
     Some(object)
 }
 
-/// The Secret (name, key) of the admin password, when basic auth guards `/metrics`.
-fn basic_auth_secret(ctx: &Context) -> Option<(String, String)> {
+/// The Secret key of the admin password, when basic auth guards `/metrics`. The user name is
+/// the release's auth Secret's (`auth.adminUsername`).
+fn basic_auth_password(ctx: &Context) -> Option<SecretKeySelector> {
     if !ctx.values.basic_auth() {
         return None;
     }
-    let reference = ctx.values.auth.admin_password_from.as_ref()?.secret_key_ref.as_ref()?;
-    Some((reference.name.clone(), reference.key.clone()))
+    auth::admin_password_source(ctx).secret_key_ref
 }
