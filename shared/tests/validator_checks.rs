@@ -143,6 +143,10 @@ fn monitoring_and_gc() {
         &["garbageCollection.enabled=true", "garbageCollection.olderThan=1w"],
         "garbageCollection.olderThan: \"1w\" is not a duration (use #d#h#m#s, e.g. \"30d\" or \"7d12h\")",
     );
+    refused(
+        &["garbageCollection.enabled=true", "storage.enabled=true", "storage.accessMode=ReadWriteOncePod"],
+        "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce, or run kubectl mlflow gc)",
+    );
 }
 
 #[test]

@@ -218,8 +218,13 @@ impl Running {
 
 /// A release whose pods land on a node the test holds, with its server pod running there.
 async fn release_on_a_held_node(ns: &TestNamespace) -> HeldNode {
+    release_on_a_held_node_with(ns, &[]).await
+}
+
+async fn release_on_a_held_node_with(ns: &TestNamespace, extra: &[&str]) -> HeldNode {
     let node = HeldNode::new(ns).await;
-    let mut args = vec!["--no-wait".to_string()];
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    args.push("--no-wait".to_string());
     for set in node.sets() {
         args.extend(["--set".to_string(), set]);
     }
@@ -229,6 +234,22 @@ async fn release_on_a_held_node(ns: &TestNamespace) -> HeldNode {
     assert_eq!(server.spec.as_ref().unwrap().node_name.as_deref(), Some(node.name.as_str()));
     set_pod_state(ns, &server, None).await;
     node
+}
+
+/// The GC CronJob's pod mounts the server's ReadWriteOnce volume, which one node at a time can
+/// attach: it runs on the server's node (pod affinity) with the server's tolerations, though the
+/// KWOK node is free and untainted (with ReadWriteMany it goes there).
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_gc_cronjobs_pod_runs_on_the_servers_node() {
+    let ns = cluster().namespace("gccron-node").await;
+    let node = release_on_a_held_node_with(&ns, &["--set", "garbageCollection.enabled=true"]).await;
+    let from = "--from=cronjob/mlflow-mlflow-gc";
+    cluster().kubectl_output(&["create", "job", "gc-now", from, "-n", ns.name()]).unwrap();
+    let pod = bound_pod(&ns, "job-name=gc-now").await;
+    assert_eq!(pod.spec.unwrap().node_name.as_deref(), Some(node.name.as_str()), "the GC pod is not beside the server");
+    node.delete(&ns).await;
+    ns.delete().await;
 }
 
 /// Whether the Job has a Complete or Failed condition.

@@ -154,6 +154,9 @@ fn garbage_collection(values: &Values, out: &mut Problems) {
             format!("\"{}\" is not a duration (use #d#h#m#s, e.g. \"30d\" or \"7d12h\")", gc.older_than),
         ));
     }
+    if values.storage.enabled && values.storage.access_mode == "ReadWriteOncePod" {
+        out.push(Problem::at("garbageCollection.enabled", "the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce, or run kubectl mlflow gc)"));
+    }
 }
 
 fn server(values: &Values, out: &mut Problems) {

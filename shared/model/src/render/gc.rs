@@ -1,8 +1,8 @@
 //! The CronJob running `mlflow gc` (its command line: [`crate::identity::gc_command`]).
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
-use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::{Affinity, Container, PodAffinity, PodAffinityTerm, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::pod::{backend_store_env, from_source, literal, run_once_pod, tmp_and_data_mounts, tmp_and_data_volumes};
 use super::{auth, labels, non_empty_vec, Context};
@@ -51,6 +51,32 @@ fn container(ctx: &Context) -> Container {
     }
 }
 
+/// A ReadWriteOnce volume is attached to one node at a time: the GC pod that mounts it beside the
+/// server must run on the server's node (else "Multi-Attach error" on a cluster of several nodes),
+/// with the server's tolerations to get there.
+fn beside_the_server(ctx: &Context, pod: &mut PodSpec) {
+    let storage = &ctx.values.storage;
+    if !storage.enabled || storage.access_mode != "ReadWriteOnce" {
+        return;
+    }
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(labels::server_selector(ctx)),
+            ..LabelSelector::default()
+        }),
+        topology_key: "kubernetes.io/hostname".into(),
+        ..PodAffinityTerm::default()
+    };
+    pod.affinity = Some(Affinity {
+        pod_affinity: Some(PodAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..PodAffinity::default()
+        }),
+        ..Affinity::default()
+    });
+    pod.tolerations = non_empty_vec(&ctx.values.tolerations);
+}
+
 pub fn cron_job(ctx: &Context) -> Option<CronJob> {
     let values = ctx.values;
     let gc = &values.garbage_collection;
@@ -59,7 +85,8 @@ pub fn cron_job(ctx: &Context) -> Option<CronJob> {
     }
     let mut volumes = tmp_and_data_volumes(ctx);
     volumes.extend(gc.extra_volumes.iter().cloned());
-    let pod = run_once_pod(ctx, ctx.service_account(), container(ctx), volumes);
+    let mut pod = run_once_pod(ctx, ctx.service_account(), container(ctx), volumes);
+    beside_the_server(ctx, &mut pod);
     Some(CronJob {
         metadata: ctx.meta(name(ctx), Some(GC_COMPONENT)),
         spec: Some(CronJobSpec {
