@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, seed_auth_secret_line, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, seed, TestNamespace};
 use serde_json::json;
 
 const ID_LABEL: &str = "applyset.kubernetes.io/part-of";
@@ -138,8 +138,9 @@ async fn the_zero_flag_quick_start_becomes_available_and_a_rerun_changes_nothing
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_production_example_with_its_secrets_becomes_available() {
     let ns = cluster().namespace("prod").await;
-    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
-    secret(&ns, "s3-credentials", &[("access-key-id", "AKIAEXAMPLE"), ("secret-access-key", "example")]).await;
+    // The seed's own commands for its Secrets.
+    cluster().shell(&seed::db_secret(ns.name())).unwrap();
+    cluster().shell(&seed::s3_secret(ns.name(), "AKIAEXAMPLE", "example")).unwrap();
     let out = install(&ns, &["--set", "serviceMonitor.enabled=false", "-f", "charts/example-mlflow-charts.yaml"]);
     assert_ok(&out);
     assert!(available(&ns, "mlflow-mlflow").await);
@@ -594,6 +595,9 @@ async fn seed_commands(which: Helm) {
     run(&["uninstall", "mlflow", "--namespace", ns.name()]);
     let left = cluster().kubectl_output(&["get", "deployment,service,pvc", "-n", ns.name(), "-o", "name"]).unwrap();
     assert_eq!(left.trim(), "persistentvolumeclaim/mlflow-mlflow", "helm uninstall should leave only the PVC");
+    cluster().shell(&format!("kubectl delete pvc -n {} --all", ns.name())).unwrap();
+    let left = cluster().kubectl_output(&["get", "pvc", "-n", ns.name(), "-o", "name"]).unwrap();
+    assert_eq!(left.trim(), "", "kubectl delete pvc --all left claims");
     ns.delete().await;
 }
 
@@ -938,7 +942,7 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
 
 /// The seed's basic-auth Secret, made by its own command: the CSRF key, and no admin password.
 fn create_the_seeds_auth_secret(ns: &TestNamespace) {
-    let line = seed_auth_secret_line(ns.name());
+    let line = seed::auth_secret(ns.name());
     cluster().shell(&line).unwrap();
 }
 

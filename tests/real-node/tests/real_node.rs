@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, PostParams};
 use kubectl_mlflow_real_node_tests::{assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text};
-use kubectl_mlflow_test_support::{
-    cluster, mlflow_client, repo_root, seed_auth_secret_line, PortForward, TestNamespace,
-};
+use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, seed, PortForward, TestNamespace};
 use serde_json::{json, Value};
 
 const RELEASE: &str = "mlflow-mlflow";
@@ -199,7 +197,7 @@ async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     let ns = real_namespace("real-auth").await;
-    cluster().shell(&seed_auth_secret_line(ns.name())).unwrap();
+    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
     assert_ok(&install(
         &ns,
         &["-f", "tests/values/basic-auth.yaml", "--set", ONE_WORKER, "--set", &format!("image.tag={FULL_TAG}")],
@@ -216,6 +214,28 @@ async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
         &[("MLFLOW_TRACKING_USERNAME", "admin"), ("MLFLOW_TRACKING_PASSWORD", &password)],
         &["roundtrip"],
     );
+    assert_eq!(run["artifact"], "notes/hello.txt");
+    ns.delete().await;
+}
+
+/// The seed's TLS section as written (`kubectl create secret tls mlflow-tls --cert=tls.crt
+/// --key=tls.key`, then `tls.enabled`): the pod is Ready by HTTPS probes, and the client, trusting
+/// that certificate, logs a run through a port-forward.
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn tls_from_the_seeds_secret_serves_https() {
+    let ns = real_namespace("real-tls").await;
+    let dir = tempfile::tempdir().unwrap();
+    seed::self_signed(dir.path(), "localhost");
+    cluster().shell_in(dir.path(), &seed::tls_secret(ns.name())).unwrap();
+    assert_ok(&install(&ns, &["-f", "tests/values/tls.yaml", "--set", ONE_WORKER]));
+    ready_server_pod(&ns, FULL_TAG).await;
+    let pf = forward(&ns);
+    let plain = pf.get("/health");
+    assert!(!matches!(&plain, Ok(r) if r.status == 200), "plain HTTP was served on the TLS port: {plain:?}");
+    let cert = dir.path().join("tls.crt").display().to_string();
+    let url = format!("https://localhost:{}", pf.port());
+    let run = mlflow_client(&url, &[("MLFLOW_TRACKING_SERVER_CERT_PATH", &cert)], &["roundtrip"]);
     assert_eq!(run["artifact"], "notes/hello.txt");
     ns.delete().await;
 }

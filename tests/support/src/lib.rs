@@ -36,17 +36,10 @@ use kube::{Client, Config};
 
 mod held;
 mod real_node;
+pub mod seed;
 pub mod seeded;
 pub use held::{bound_pod, set_pod_state, HeldNode, HELD_TAINT};
 pub use real_node::{http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME};
-
-/// The seed's command for the basic-auth Secret (its "Basic HTTP Auth" section), in `namespace`
-/// instead of `mlflow`: the CSRF key only, no admin password. For [`Cluster::shell`].
-pub fn seed_auth_secret_line(namespace: &str) -> String {
-    format!(
-        "kubectl create secret generic mlflow-auth-secret \\\n--namespace {namespace} \\\n--from-literal=secret-key=\"$(openssl rand -hex 32)\""
-    )
-}
 
 /// Name of the one simulated node of the test cluster.
 pub const NODE_NAME: &str = "kwok-node-0";
@@ -173,9 +166,15 @@ impl Cluster {
     /// Runs a command line as a user types it (`sh -c`, the tests' kubectl first on PATH, the
     /// cluster's KUBECONFIG); returns stdout, or an error holding the line and its stderr.
     pub fn shell(&self, line: &str) -> Result<String, String> {
+        self.shell_in(Path::new("."), line)
+    }
+
+    /// [`Cluster::shell`] in the directory `dir`.
+    pub fn shell_in(&self, dir: &Path, line: &str) -> Result<String, String> {
         let kubectl_dir = self.kubectl.parent().unwrap_or(Path::new("."));
         let path = format!("{}:{}", kubectl_dir.display(), std::env::var("PATH").unwrap_or_default());
         let out = Command::new("sh")
+            .current_dir(dir)
             .args(["-c", line])
             .env("PATH", path)
             .env("KUBECONFIG", &self.kubeconfig)
