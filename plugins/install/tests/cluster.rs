@@ -987,6 +987,14 @@ async fn the_seeds_basic_auth_gets_an_admin_password_that_upgrades_keep() {
         ])
         .unwrap();
     assert!(env.contains(r#""secretKeyRef":{"key":"admin-password","name":"mlflow-mlflow-auth"}"#), "{env}");
+
+    // Basic auth off: the upgrade prunes what it no longer renders but the kept password, which
+    // the next basic auth takes up again.
+    let off = install(&ns, &[]);
+    assert_ok(&off);
+    assert!(text(&off).contains("kept Secret/mlflow-mlflow-auth"), "{}", text(&off));
+    assert_ok(&install(&ns, &["-f", "tests/values/basic-auth.yaml"]));
+    assert_eq!(generated_admin_password(&ns).await, password, "basic auth on again changed the admin password");
     ns.delete().await;
 }
 

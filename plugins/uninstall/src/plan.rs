@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
 use kube::api::{Api, ListParams, ObjectMeta};
 use kubectl_mlflow_core::cluster::{describe, Session};
-use kubectl_mlflow_core::engine::apply::{is_not_found, Applier};
+use kubectl_mlflow_core::engine::apply::{is_not_found, marked_keep, Applier};
 use kubectl_mlflow_core::engine::applyset::{self, PART_OF_LABEL};
 use kubectl_mlflow_core::engine::kinds::{Kind, KINDS};
 use kubectl_mlflow_core::identity::{self, COMPONENT_LABEL, GC_COMPONENT};
@@ -83,6 +83,9 @@ pub struct Plan {
     pub helm_hooks: Vec<Obj>,
     /// Secrets made by `kubectl mlflow secrets` for the release.
     pub secrets: Vec<Obj>,
+    /// The release's objects marked `helm.sh/resource-policy: keep` (the generated admin
+    /// password's Secret), claims aside: they stay, as helm leaves them.
+    pub kept: Vec<Obj>,
     pub claims: Vec<Claim>,
     /// Labelled for the release but belonging to none of the above: left alone.
     pub foreign: Vec<Obj>,
@@ -153,6 +156,8 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
             } else if helm_hook && !by_helm {
                 plan.helm_hooks.push(obj.clone());
                 plan.objects.push(obj);
+            } else if (label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm) && marked_keep(&meta) {
+                plan.kept.push(obj);
             } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm {
                 plan.objects.push(obj);
             } else if kind.namespaced && kind.kind == "Job" && label(COMPONENT_LABEL) == Some(GC_COMPONENT) {

@@ -48,7 +48,7 @@ impl Report<'_> {
         for claim in self.kept_claims() {
             out.push_str(&format!("{kept} {} ({})\n", claim.obj.describe(), claim.size));
         }
-        for secret in self.kept_secrets() {
+        for secret in self.kept_secrets().into_iter().chain(&self.plan.kept) {
             out.push_str(&format!("{kept} {}\n", secret.describe()));
         }
         print!("{out}");
@@ -110,6 +110,17 @@ impl Report<'_> {
                 "Secret {} made by kubectl mlflow secrets (delete with --delete-secrets, or: {})",
                 secrets.join(", "),
                 self.kubectl("secret", &secrets)
+            ));
+        }
+        for obj in &self.plan.kept {
+            parts.push(format!(
+                "{} marked helm.sh/resource-policy: keep{} (delete with: {})",
+                obj.describe(),
+                match obj.kind.kind {
+                    "Secret" => ", the admin password the auth database still has",
+                    _ => "",
+                },
+                self.kubectl(&obj.kind.resource(), &[&obj.name])
             ));
         }
         (!parts.is_empty()).then(|| parts.join("; "))

@@ -285,3 +285,48 @@ async fn an_official_like_release_with_delete_pvcs_goes_through_helm_entirely() 
     assert_eq!(helm_releases(helm, &ns), "");
     ns.delete().await;
 }
+
+/// The generated admin password of basic auth, as the release's auth Secret holds it.
+async fn generated_admin_password(ns: &TestNamespace) -> Option<String> {
+    let secret = ns.api::<Secret>().get_opt("mlflow-mlflow-auth").await.unwrap()?;
+    let value = secret.data.unwrap_or_default().remove("admin-password")?;
+    Some(String::from_utf8(value.0).unwrap())
+}
+
+/// Basic auth as the seed writes it, then uninstall and install again: the generated admin
+/// password outlives the release with its claim (the admin user in the auth database on that claim
+/// still has it), reported kept with the command that deletes it; the next install, by either
+/// engine, takes it up again.
+async fn the_generated_admin_password_outlives_the_release(engine: &[&str], helm: &[&str]) {
+    let ns = cluster().namespace("unauth").await;
+    cluster().shell(&kubectl_mlflow_test_support::seed::auth_secret(ns.name())).unwrap();
+    let install = [engine, &["-f", "tests/values/basic-auth.yaml", "--no-wait"]].concat();
+    assert_ok(&plugin("kubectl-mlflow-install", &ns, &install));
+    let password = generated_admin_password(&ns).await.expect("a generated admin password");
+
+    let out = uninstall(&ns, helm);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("kept Secret/mlflow-mlflow-auth"), "{}", text(&out));
+    let delete = format!("kubectl delete secrets mlflow-mlflow-auth -n {}", ns.name());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&delete), "{}", text(&out));
+    assert_eq!(generated_admin_password(&ns).await.as_deref(), Some(password.as_str()));
+
+    assert_ok(&plugin("kubectl-mlflow-install", &ns, &install));
+    assert_eq!(generated_admin_password(&ns).await, Some(password), "the reinstall made another password");
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_generated_admin_password_outlives_a_native_release() {
+    the_generated_admin_password_outlives_the_release(&[], &[]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_generated_admin_password_outlives_a_helm_release() {
+    let helm = Helm::V4.binary().display().to_string();
+    let binary = ["--helm-binary", helm.as_str()];
+    the_generated_admin_password_outlives_the_release(&["--helm", binary[0], binary[1]], &binary).await;
+}

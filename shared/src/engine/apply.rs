@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject};
 use kube::Client;
 use serde_json::json;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::applyset::PART_OF_LABEL;
 use super::kinds::Kind;
 use crate::cluster::describe;
-use crate::render::Object;
+use crate::render::{Object, KEEP};
 use kubectl_mlflow_model::Failure;
 
 /// The field manager of every write.
@@ -133,8 +133,8 @@ impl Applier {
         keep: &BTreeSet<(String, String)>,
     ) -> Result<Vec<String>, Failure> {
         let mut done = Vec::new();
-        for (kind, name) in self.doomed(applyset_id, group_kinds, keep).await? {
-            done.push(self.prune_one(kind, &self.api(kind), &name).await?);
+        for member in self.doomed(applyset_id, group_kinds, keep).await? {
+            done.push(self.prune_one(&member).await?);
         }
         Ok(done)
     }
@@ -146,7 +146,7 @@ impl Applier {
         applyset_id: &str,
         group_kinds: &BTreeSet<String>,
         keep: &BTreeSet<(String, String)>,
-    ) -> Result<Vec<(Kind, String)>, Failure> {
+    ) -> Result<Vec<Leaving>, Failure> {
         let selector = format!("{PART_OF_LABEL}={applyset_id}");
         let params = ListParams::default().labels(&selector);
         let kinds: Vec<(&String, Kind)> =
@@ -164,25 +164,31 @@ impl Applier {
                 }
             };
             for item in list.items {
+                let stays = kind.kind == "PersistentVolumeClaim" || marked_keep(&item.metadata);
                 let name = item.metadata.name.unwrap_or_default();
                 if !keep.contains(&(group_kind.clone(), name.clone())) {
-                    doomed.push((kind, name));
+                    doomed.push(Leaving { kind, name, stays });
                 }
             }
         }
         Ok(doomed)
     }
 
-    async fn prune_one(&self, kind: Kind, api: &Api<DynamicObject>, name: &str) -> Result<String, Failure> {
-        if kind.kind == "PersistentVolumeClaim" {
+    async fn prune_one(&self, member: &Leaving) -> Result<String, Failure> {
+        let (kind, name, api) = (member.kind, member.name.as_str(), self.api(member.kind));
+        if member.stays {
             let patch = json!({"metadata": {"labels": {PART_OF_LABEL: null}}});
             let params = PatchParams { dry_run: self.dry_run, ..PatchParams::default() };
             api.patch(name, &params, &Patch::Merge(&patch))
                 .await
-                .map_err(|err| Failure::Failed(format!("PersistentVolumeClaim/{name}: {}", describe(&err))))?;
+                .map_err(|err| Failure::Failed(format!("{}/{name}: {}", kind.kind, describe(&err))))?;
+            let (why, resource) = match kind.kind {
+                "PersistentVolumeClaim" => ("it holds data", "pvc".to_string()),
+                _ => ("marked helm.sh/resource-policy: keep", kind.resource()),
+            };
             return Ok(format!(
-                "kept PersistentVolumeClaim/{name} (it holds data; delete it with kubectl delete pvc {name} -n {})",
-                self.namespace
+                "kept {}/{name} ({why}; delete it with kubectl delete {resource} {name} -n {})",
+                kind.kind, self.namespace
             ));
         }
         let mut params = DeleteParams::background();
@@ -205,6 +211,21 @@ impl Applier {
             eprintln!("api: {verb} {}{scope} {} -> {status}", member.kind.resource(), member.name());
         }
     }
+}
+
+/// A member of the set that a prune takes out of it: deleted, or, when it `stays` (a claim, which
+/// holds data, or an object marked `helm.sh/resource-policy: keep` as helm leaves them), only
+/// unlabelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaving {
+    pub kind: Kind,
+    pub name: String,
+    pub stays: bool,
+}
+
+/// Marked to outlive its release, as helm reads it.
+pub fn marked_keep(meta: &ObjectMeta) -> bool {
+    meta.annotations.as_ref().and_then(|a| a.get(KEEP.0)).is_some_and(|v| v == KEEP.1)
 }
 
 pub fn is_not_found(err: &kube::Error) -> bool {

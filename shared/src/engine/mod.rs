@@ -250,7 +250,7 @@ async fn planned_deletions(client: &Client, prepared: &Prepared, parent: &Secret
         .map(|m| (m.kind.group_kind(), m.name().to_string()))
         .collect();
     let doomed = applier.doomed(&id, &applyset::group_kinds(parent), &keep).await.unwrap_or_default();
-    doomed.into_iter().map(|(kind, _)| kind).filter(|k| k.kind != "PersistentVolumeClaim").collect()
+    doomed.into_iter().filter(|m| !m.stays).map(|m| m.kind).collect()
 }
 
 /// The Secrets the release makes through an ExternalSecret: references to them need not exist yet.

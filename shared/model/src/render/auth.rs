@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{EnvVarSource, Secret, SecretKeySelector};
 use k8s_openapi::ByteString;
 use sha2::{Digest, Sha256};
 
-use super::Context;
+use super::{Context, KEEP};
 
 /// The file name inside the Secret, and where the container finds it.
 pub const INI_NAME: &str = "basic_auth.ini";
@@ -92,13 +92,11 @@ pub fn secret(ctx: &Context) -> Option<Secret> {
         (INI_NAME.to_string(), ByteString(ini(ctx).into_bytes())),
         (ADMIN_USERNAME_KEY.to_string(), ByteString(ctx.values.auth.admin_username.clone().into_bytes())),
     ]);
+    let mut metadata = ctx.meta(secret_name(ctx), None);
     if let Some(generated) = generated_password(ctx) {
         data.insert(generated.key, ByteString(Vec::new()));
+        // The admin user in the auth database keeps this password when the release goes.
+        metadata.annotations = Some(BTreeMap::from([(KEEP.0.to_string(), KEEP.1.to_string())]));
     }
-    Some(Secret {
-        metadata: ctx.meta(secret_name(ctx), None),
-        type_: Some("Opaque".into()),
-        data: Some(data),
-        ..Secret::default()
-    })
+    Some(Secret { metadata, type_: Some("Opaque".into()), data: Some(data), ..Secret::default() })
 }

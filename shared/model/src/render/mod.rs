@@ -28,6 +28,7 @@ pub use auth::Generated;
 pub use hosts::allowed_hosts;
 pub use labels::MANAGED_BY;
 pub use object::Object;
+pub use storage::KEEP;
 
 use crate::identity::{Identity, SERVER_COMPONENT};
 use crate::names;

@@ -7,7 +7,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::Context;
 
-/// The claim holds the data: `helm uninstall` leaves it, and so does the native engine's pruning.
+/// Outlives the release: `helm uninstall` leaves it, and so does the native engine's pruning (the
+/// claim, which holds the data; the generated admin password, which its auth database holds).
 pub const KEEP: (&str, &str) = ("helm.sh/resource-policy", "keep");
 
 pub fn persistent_volume_claim(ctx: &Context) -> Option<PersistentVolumeClaim> {
