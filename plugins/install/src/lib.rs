@@ -169,7 +169,8 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
         );
     }
     let mut prepared = render(&cli, &session.namespace, sources, &reporter).await?;
-    if matches!(engine, Engine::Native) {
+    let native = matches!(engine, Engine::Native);
+    if native {
         engine::generated::keep_or_make(&session.client, &session.namespace, &mut prepared.rendered).await?;
     }
     let options = InstallOptions {
@@ -188,7 +189,13 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
         reporter.note(note);
     }
     match cli.output {
-        Some(format) => print_objects(&prepared, format),
+        Some(format) => {
+            if !native {
+                // What helm generated is in the cluster now (a server dry run: a new value, as helm's).
+                engine::generated::keep_or_make(&session.client, &session.namespace, &mut prepared.rendered).await?;
+            }
+            print_objects(&prepared, format)
+        }
         None => Ok(()),
     }
 }
