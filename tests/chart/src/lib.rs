@@ -31,13 +31,15 @@ pub fn values_files() -> Vec<PathBuf> {
     files
 }
 
-/// One of the two helm majors the chart supports.
+/// A helm the chart is tested with: the two majors, and the oldest the seed names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Helm {
     /// helm 3.17, from the tool set `v32` (with kubectl 1.32).
     V3,
     /// helm 4.1, from the tool set `v35` (with kubectl 1.35).
     V4,
+    /// helm 3.8.2, the oldest the seed names ("Helm 3.8+"), built by `scripts/helm-oldest`.
+    Oldest,
 }
 
 /// Both helm majors, oldest first.
@@ -117,6 +119,7 @@ impl Helm {
         match self {
             Helm::V3 => "v32",
             Helm::V4 => "v35",
+            Helm::Oldest => "helm-oldest",
         }
     }
 
@@ -125,6 +128,7 @@ impl Helm {
         match self {
             Helm::V3 => "v3.17.",
             Helm::V4 => "v4.1.",
+            Helm::Oldest => "v3.8.2",
         }
     }
 
@@ -133,24 +137,30 @@ impl Helm {
     pub fn binary(self) -> PathBuf {
         static V3: OnceLock<PathBuf> = OnceLock::new();
         static V4: OnceLock<PathBuf> = OnceLock::new();
-        let cell = match self {
-            Helm::V3 => &V3,
-            Helm::V4 => &V4,
+        static OLDEST: OnceLock<PathBuf> = OnceLock::new();
+        let (cell, script, args) = match self {
+            Helm::V3 => (&V3, "scripts/k8s-tools", vec!["path", self.tool_set()]),
+            Helm::V4 => (&V4, "scripts/k8s-tools", vec!["path", self.tool_set()]),
+            Helm::Oldest => (&OLDEST, "scripts/helm-oldest", vec![]),
         };
         cell.get_or_init(|| {
-            let script = repo_root().join("scripts/k8s-tools");
+            let script = repo_root().join(script);
             let out = Command::new(&script)
-                .args(["path", self.tool_set()])
+                .args(&args)
                 .output()
                 .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
             assert!(
                 out.status.success(),
-                "`scripts/k8s-tools path {}` failed (run `scripts/k8s-tools install`):\n{}",
-                self.tool_set(),
+                "`{} {}` failed:\n{}",
+                script.display(),
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
             );
-            let dir = String::from_utf8(out.stdout).expect("utf-8 path");
-            let helm = PathBuf::from(dir.trim()).join("helm");
+            let printed = PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim());
+            let helm = match self {
+                Helm::Oldest => printed,
+                _ => printed.join("helm"),
+            };
             assert!(helm.is_file(), "{} does not exist", helm.display());
             let version = Command::new(&helm).args(["version", "--short"]).output().expect("helm version");
             let version = String::from_utf8_lossy(&version.stdout).to_string();

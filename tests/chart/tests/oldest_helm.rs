@@ -1,0 +1,47 @@
+//! The seed's prerequisites say "Helm 3.8+": helm 3.8.2, built from the Go module by
+//! `scripts/helm-oldest`, renders every values file exactly as helm 3.17 does, lints the chart,
+//! and refuses bad values with the same lines. Ignored by plain `cargo test` (the build takes a
+//! minute or two the first time); `scripts/test` runs it.
+
+use kubectl_mlflow_chart_tests::{chart_dir, values_files, Helm};
+
+/// `helm template` of a values file, the generated admin password (new on every rendering) masked.
+fn render(helm: Helm, file: &str) -> Result<String, Vec<String>> {
+    let chart = chart_dir().to_string_lossy().into_owned();
+    let run = helm.run(["template", "mlflow", chart.as_str(), "-n", "mlflow", "-f", file]);
+    if !run.success {
+        return Err(run.fail_lines());
+    }
+    let masked = run.stdout.lines().map(|line| match line.trim_start().starts_with("admin-password: \"") {
+        true => "  admin-password: <generated>",
+        false => line,
+    });
+    Ok(masked.collect::<Vec<_>>().join("\n"))
+}
+
+#[test]
+#[ignore = "builds helm 3.8.2 from its Go module: scripts/helm-oldest"]
+fn helm_3_8_renders_every_values_file_as_helm_3_17_does() {
+    for file in values_files() {
+        let file = file.to_string_lossy().into_owned();
+        let (oldest, current) = (render(Helm::Oldest, &file), render(Helm::V3, &file));
+        assert!(current.is_ok(), "helm 3.17 refuses {file}: {current:?}");
+        assert!(oldest == current, "helm 3.8.2 renders {file} otherwise:\n{oldest:?}");
+    }
+}
+
+#[test]
+#[ignore = "builds helm 3.8.2 from its Go module: scripts/helm-oldest"]
+fn helm_3_8_lints_the_chart_and_refuses_bad_values_alike() {
+    let chart = chart_dir().to_string_lossy().into_owned();
+    let lint = Helm::Oldest.run(["lint", chart.as_str()]);
+    assert!(lint.success, "{}:\n{}\n{}", lint.command, lint.stdout, lint.stderr);
+
+    let mut bad = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temp file");
+    let yaml = "metrics: {enabled: true, path: /prom}\nstorage: {size: 10GB}\ngarbageCollection: {enabled: true, schedule: weekly}\n";
+    std::io::Write::write_all(&mut bad, yaml.as_bytes()).expect("write values");
+    let bad = bad.path().to_string_lossy().into_owned();
+    let (oldest, current) = (render(Helm::Oldest, &bad), render(Helm::V3, &bad));
+    assert!(matches!(&current, Err(lines) if lines.len() >= 3), "helm 3.17: {current:?}");
+    assert_eq!(oldest, current);
+}
