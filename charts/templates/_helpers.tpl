@@ -241,7 +241,7 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- $errors = append $errors (printf "garbageCollection.olderThan: \"%s\" is not a duration (use #d#h#m#s, e.g. \"30d\" or \"7d12h\")" (toString $gc.olderThan)) -}}
 {{- end -}}
 {{- if and .Values.storage.enabled (eq (toString .Values.storage.accessMode) "ReadWriteOncePod") -}}
-{{- $errors = append $errors "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce, or run kubectl mlflow gc)" -}}
+{{- $errors = append $errors "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce)" -}}
 {{- end -}}
 {{- end -}}
 {{- /* server */ -}}

@@ -145,7 +145,7 @@ fn monitoring_and_gc() {
     );
     refused(
         &["garbageCollection.enabled=true", "storage.enabled=true", "storage.accessMode=ReadWriteOncePod"],
-        "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce, or run kubectl mlflow gc)",
+        "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce)",
     );
 }
 

@@ -84,7 +84,8 @@ pub struct Plan {
     /// Secrets made by `kubectl mlflow secrets` for the release.
     pub secrets: Vec<Obj>,
     /// The release's objects marked `helm.sh/resource-policy: keep` (the generated admin
-    /// password's Secret), claims aside: they stay, as helm leaves them.
+    /// password's Secret), claims aside, in the set or kept from it before: they stay, as helm
+    /// leaves them.
     pub kept: Vec<Obj>,
     pub claims: Vec<Claim>,
     /// Labelled for the release but belonging to none of the above: left alone.
@@ -156,7 +157,8 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
             } else if helm_hook && !by_helm {
                 plan.helm_hooks.push(obj.clone());
                 plan.objects.push(obj);
-            } else if (label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm) && marked_keep(&meta) {
+            } else if marked_keep(&meta) {
+                // Its ApplySet label is gone once an uninstall or an upgrade has kept it.
                 plan.kept.push(obj);
             } else if label(PART_OF_LABEL) == Some(set_id.as_str()) || by_helm {
                 plan.objects.push(obj);

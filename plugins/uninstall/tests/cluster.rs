@@ -311,6 +311,12 @@ async fn the_generated_admin_password_outlives_the_release(engine: &[&str], helm
     let delete = format!("kubectl delete secrets mlflow-mlflow-auth -n {}", ns.name());
     assert!(String::from_utf8_lossy(&out.stderr).contains(&delete), "{}", text(&out));
     assert_eq!(generated_admin_password(&ns).await.as_deref(), Some(password.as_str()));
+    // Once kept it is still the release's: named as left over, not as somebody else's object.
+    let again = uninstall(&ns, &["--ignore-not-found"]);
+    assert_ok(&again);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("left from an earlier uninstall") && stderr.contains(&delete), "{}", text(&again));
+    assert!(!stderr.contains("left alone"), "{}", text(&again));
 
     assert_ok(&plugin("kubectl-mlflow-install", &ns, &install));
     assert_eq!(generated_admin_password(&ns).await, Some(password), "the reinstall made another password");

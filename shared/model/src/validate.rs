@@ -155,7 +155,7 @@ fn garbage_collection(values: &Values, out: &mut Problems) {
         ));
     }
     if values.storage.enabled && values.storage.access_mode == "ReadWriteOncePod" {
-        out.push(Problem::at("garbageCollection.enabled", "the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce, or run kubectl mlflow gc)"));
+        out.push(Problem::at("garbageCollection.enabled", "the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce)"));
     }
 }
 

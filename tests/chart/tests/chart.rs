@@ -568,7 +568,7 @@ env:
 "#;
     let expected: Vec<String> = [
         "garbageCollection.schedule: \"60 * * * *\" is not a cron schedule (five fields, e.g. \"0 2 * * 0\")",
-        "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce, or run kubectl mlflow gc)",
+        "garbageCollection.enabled: the GC job mounts the volume while the server has it, which storage.accessMode ReadWriteOncePod forbids (use ReadWriteOnce)",
         "server.value_options.workers: expected a string, number or boolean (a flag takes one value)",
         "server.value_options.port: 70000 is not a port (use a number from 1 to 65535)",
         "server.flag_options[0]: \"\" is not a bare flag name (put options with a value in server.value_options)",
