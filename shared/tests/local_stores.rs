@@ -11,7 +11,7 @@ fn problems(sets: &[&str]) -> Vec<String> {
 fn sqlite_and_file_stores_must_be_on_a_writable_volume() {
     let cases: [(&[&str], &str); 7] = [
         (&["mlflow.backendStoreUri=sqlite:////data/mlflow.db", "storage.enabled=true"], "mlflow.backendStoreUri: \"sqlite:////data/mlflow.db\": /data/mlflow.db is on no writable volume: the container's root is read-only and /tmp is lost on restart"),
-        (&["mlflow.backendStoreUri=sqlite:////tmp/mlflow.db", "mlflow.artifactsDestination=s3://b/a"], "(set storage.enabled: true and put it under storage.mountPath (/mlflow by default)"),
+        (&["mlflow.backendStoreUri=sqlite:////var/mlflow.db", "mlflow.artifactsDestination=s3://b/a"], "(set storage.enabled: true and put it under storage.mountPath (/mlflow by default)"),
         (&["mlflow.backendStoreUri=/srv/mlruns", "storage.enabled=true"], "mlflow.backendStoreUri: \"/srv/mlruns\": /srv/mlruns is on no writable volume"),
         (&["mlflow.backendStoreUri=file:///srv/mlruns", "storage.enabled=true"], "put it under storage.mountPath /mlflow, or under the mountPath of a writable extraVolumeMounts entry"),
         (&["mlflow.backendStoreUri=mlruns", "storage.enabled=true"], "mlflow.backendStoreUri: \"mlruns\": \"mlruns\" is a relative path, resolved in the server's working directory on the read-only root (use an absolute path under a volume, e.g. /mlflow/mlruns)"),

@@ -18,7 +18,6 @@ fn a_missing_backend_store_is_named_unless_the_quick_start_applies() {
         problems(&[], false),
         vec![
             "mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)",
-            "mlflow.artifactsDestination: no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)",
         ]
     );
     assert!(problems(&[], true).is_empty());

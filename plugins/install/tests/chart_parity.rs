@@ -322,7 +322,7 @@ mlflow:
 serviceAccount: {create: false}
 server:
   flag_options: ["--disable_security_middleware", "no_serve_artifacts"]
-  value_options: {app_name: basic-auth, workers: 1.5, port: "5001", x_frame_options: true, gunicorn_opts: null, cors_allowed_origins: "a b"}
+  value_options: {app_name: basic-auth, workers: "2", port: "5001", x_frame_options: true, gunicorn_opts: null, cors_allowed_origins: "a b"}
 storage: {enabled: true, mountPath: /data/}
 podSecurityContext: null
 securityContext: {}

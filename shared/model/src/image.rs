@@ -26,6 +26,11 @@ pub fn reference(image: &Image) -> String {
     format!("{}:{}", image.repository, tag(image))
 }
 
+/// Whether the image is one of MLflow's own (any tag).
+pub fn is_official(image: &Image) -> bool {
+    image.repository == OFFICIAL_REPOSITORY
+}
+
 /// Whether the image is MLflow's slim one: the official repository, a tag without `-full`.
 pub fn is_official_slim(image: &Image) -> bool {
     image.repository == OFFICIAL_REPOSITORY && !tag(image).contains("-full")

@@ -7,7 +7,6 @@ use kubectl_mlflow_chart_tests::{chart_dir, repo_root, values_files, Helm, Run, 
 use serde_json::Value;
 
 const BACKEND_MISSING: &str = "mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)";
-const ARTIFACTS_MISSING: &str = "mlflow.artifactsDestination: no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)";
 const ARTIFACT_ROOT_MISSING: &str = "mlflow.defaultArtifactRoot: enable_workspaces needs a default artifact root (set mlflow.defaultArtifactRoot, e.g. s3://bucket/path)";
 const ALL_WORKSPACES: &str = "garbageCollection.allWorkspaces: needs workspaces (add enable_workspaces to server.flag_options, or set allWorkspaces: false)";
 const TLS_SECRET: &str = "tls.secretName: TLS is enabled but no Secret is named (set tls.secretName)";
@@ -106,7 +105,7 @@ fn helm_versions_are_the_supported_majors() {
 }
 
 /// Plain `helm lint --strict ./charts` is clean. Lint does not stop at `fail` (it logs the message
-/// and goes on), so it reports exactly the problems of the defaults: no backend or artifact store.
+/// and goes on), so it reports exactly the problem of the defaults: no backend store.
 #[test]
 fn lint_strict_with_default_values_reports_only_the_missing_stores() {
     for helm in HELMS {
@@ -121,7 +120,7 @@ fn lint_strict_with_default_values_reports_only_the_missing_stores() {
         );
         assert_eq!(
             run.fail_lines(),
-            vec![BACKEND_MISSING.to_string(), ARTIFACTS_MISSING.to_string()],
+            vec![BACKEND_MISSING.to_string()],
             "{}:\n{}\n{}",
             run.command,
             run.stdout,
@@ -468,8 +467,6 @@ const BUDGET_BOTH: &str =
 const ROUTE_PARENT: &str =
     "httpRoute.parentRefs: the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])";
 const QUICKSTART: &str = "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: sqlite:////mlflow/mlflow.db\n  artifactsDestination: /mlflow/artifacts\n";
-const POSTGRES_FROM_SECRET_ONLY: &str =
-    "mlflow:\n  backendStoreUriFrom:\n    secretKeyRef: {name: mlflow-db-secret, key: uri}\n";
 const POSTGRES_FROM_SECRET: &str =
     "mlflow:\n  backendStoreUriFrom:\n    secretKeyRef: {name: mlflow-db-secret, key: uri}\n  artifactsDestination: s3://b/a\n";
 
@@ -489,8 +486,7 @@ fn fail_lines(helm: Helm, yaml: &str) -> Vec<String> {
 #[test]
 fn each_invalid_combination_fails_with_its_message() {
     let cases: Vec<(String, Vec<String>)> = vec![
-        ("{}".into(), vec![BACKEND_MISSING.into(), ARTIFACTS_MISSING.into()]),
-        (POSTGRES_FROM_SECRET_ONLY.into(), vec![ARTIFACTS_MISSING.into()]),
+        ("{}".into(), vec![BACKEND_MISSING.into()]),
         (
             "storage:\n  enabled: true\nmlflow:\n  backendStoreUri: file:///mlflow/mlruns\n  defaultArtifactRoot: s3://b/p\nserver:\n  flag_options: [enable_workspaces]\n".into(),
             vec![workspaces_store("file")],
@@ -605,7 +601,6 @@ fn all_problems_are_reported_together() {
             fail_lines(helm, yaml),
             vec![
                 BACKEND_MISSING.to_string(),
-                ARTIFACTS_MISSING.to_string(),
                 ARTIFACT_ROOT_MISSING.to_string(),
                 bad_schedule("weekly"),
                 bad_older_than("1w"),
