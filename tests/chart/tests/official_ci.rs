@@ -221,3 +221,54 @@ fn an_empty_or_null_metrics_path_means_metrics() {
     let schema: serde_json::Value = serde_json::from_str(values::schema::SCHEMA_JSON).unwrap();
     assert_eq!(schema["properties"]["metrics"]["properties"]["path"]["type"], serde_json::json!(["string", "null"]));
 }
+
+/// The mlflow container's command as the library renders it for `sets`.
+fn library_command(sets: &[&str]) -> Vec<String> {
+    let sources: Vec<Source> = sets.iter().map(|s| Source::Set(values::SetKind::Typed, s.to_string())).collect();
+    let prepared = prepare("mlflow", "mlflow", &sources, &mut std::io::empty(), &Options::default())
+        .unwrap_or_else(|p| panic!("{p}"));
+    let deployment = prepared.rendered.objects.iter().find_map(|o| match o {
+        Object::Deployment(d) => Some(d.clone()),
+        _ => None,
+    });
+    deployment.unwrap().spec.unwrap().template.spec.unwrap().containers[0].command.clone().unwrap()
+}
+
+/// The same, as the chart renders it under `helm`.
+fn chart_command(helm: Helm, sets: &[&str]) -> Vec<String> {
+    let chart = chart_dir().to_string_lossy().into_owned();
+    let mut args =
+        vec!["template", "mlflow", chart.as_str(), "-n", "mlflow", "--show-only", "templates/deployment.yaml"];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    let run = helm.run(args);
+    run.assert_success();
+    let deployment: serde_json::Value = serde_yaml::from_str(&run.stdout).unwrap();
+    let command = &deployment["spec"]["template"]["spec"]["containers"][0]["command"];
+    command.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+}
+
+/// TLS merged into the user's server option renders alike: into uvicorn_opts, into gunicorn_opts
+/// (as gunicorn's own options), or alone.
+#[test]
+fn tls_merges_into_the_users_server_option_alike() {
+    let store = "mlflow.backendStoreUri=sqlite:////tmp/mlflow.db";
+    let cases: [(&[&str], &str); 4] = [
+        (&[store, "tls.enabled=true", "server.value_options.uvicorn_opts=--timeout-keep-alive 7"], "--uvicorn-opts=--timeout-keep-alive 7 --ssl-keyfile=/etc/mlflow/tls/tls.key --ssl-certfile=/etc/mlflow/tls/tls.crt"),
+        (&[store, "tls.enabled=true", "server.value_options.gunicorn_opts=--timeout 60"], "--gunicorn-opts=--timeout 60 --keyfile=/etc/mlflow/tls/tls.key --certfile=/etc/mlflow/tls/tls.crt"),
+        (&[store, "tls.enabled=true", "server.staticPrefix=/ml"], "--uvicorn-opts=--ssl-keyfile=/etc/mlflow/tls/tls.key --ssl-certfile=/etc/mlflow/tls/tls.crt"),
+        (&[store, "server.value_options.uvicorn_opts=--timeout-keep-alive 7"], "--uvicorn-opts=--timeout-keep-alive 7"),
+    ];
+    for (sets, expected) in cases {
+        let library = library_command(sets);
+        assert_eq!(
+            library.iter().filter(|a| a.ends_with("-opts") || a.contains("-opts=")).collect::<Vec<_>>(),
+            [expected],
+            "{sets:?}"
+        );
+        for helm in HELMS {
+            assert_eq!(chart_command(helm, sets), library, "{helm:?} and the library differ on {sets:?}");
+        }
+    }
+}
