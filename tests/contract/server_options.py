@@ -48,6 +48,8 @@ RULE_TEXT = {
     "positive": "0 or less refuses every request (uvicorn answers 503 above the limit)",
     "runtime_choice": "uvicorn imports the implementation at start-up: one of the installed choices",
     "no_positional": "MLflow passes the application itself; another one is an extra argument",
+    "shadowed_env": "an env entry naming the variable of an option the command line carries is "
+    "ignored (click takes the flag); the *_opts strings in env escape their checks and the TLS merge",
 }
 
 # The rules of mlflow server's options, by option name.

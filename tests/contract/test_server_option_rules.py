@@ -110,7 +110,7 @@ def template_db(tmp_path_factory, mlflow_cli):
 class Run:
     """The real `mlflow server ARGS` in a forked child, its output in a log."""
 
-    def __init__(self, cli, root, template_db, args: list[str], port: int):
+    def __init__(self, cli, root, template_db, args: list[str], port: int, extra_env: dict[str, str] | None = None):
         self.root, self.port = root, port
         self.log = root / "server.log"
         db = root / "mlflow.db"
@@ -122,6 +122,7 @@ class Run:
             "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{db}",
             "MLFLOW_ARTIFACTS_DESTINATION": str(root / "artifacts"),
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            **(extra_env or {}),
         }
         self.args = ["--host=0.0.0.0", f"--port={port}", "--workers=1", *args]
         self.pid = os.fork()
@@ -166,7 +167,7 @@ class Run:
                 return "exited"
             if started_at is None and any(m in self.text() for m in STARTED_MARKS):
                 started_at = time.monotonic()
-            if started_at is not None and time.monotonic() - started_at > 15:
+            if started_at is not None and time.monotonic() - started_at > 8:
                 return "unreachable"
             time.sleep(0.5)
         return "undecided"
@@ -202,13 +203,17 @@ def test_what_the_project_refuses_the_real_server_refuses(sample, mlflow_cli, te
     port, other = free_port(), free_port()
     values = {"port": str(port), "other_port": str(other), "tls": str(tls)}
     args = [fill(a, values) for a in sample["run"]]
-    run = Run(mlflow_cli, tmp_path, template_db, args, port)
+    run = Run(mlflow_cli, tmp_path, template_db, args, port, sample.get("env"))
     try:
         outcome = run.decide(machine_address(), sample.get("https", False))
         if sample.get("expect", "fails") == "ignored":
             assert outcome == "served", f"{outcome}: the server did not start\n{run.describe()}"
             for p in sample.get("not_listening", []):
                 assert not listening(int(fill(p, values))), f"the ignored value took effect: port {p} is served\n{run.describe()}"
+            if "workers" in sample:
+                time.sleep(3)  # every worker has logged its start by now
+                started = run.text().count("Started server process")
+                assert started == sample["workers"], f"{started} workers: the ignored value took effect\n{run.describe()}"
         else:
             assert outcome in ("exited", "unreachable") or outcome.startswith("answered"), (
                 f"{outcome}: the real mlflow server {'served /health' if outcome == 'served' else 'did not decide'}"

@@ -109,6 +109,7 @@ pub fn check(values: &Values, out: &mut Problems) {
         }
     }
     one_server(values, out);
+    shadowed_env(&table, values, out);
     for (i, flag) in values.server.flag_options.iter().enumerate() {
         let name = flag_name(flag);
         if name.is_empty() || flag.contains(char::is_whitespace) || flag.contains('=') {
@@ -152,6 +153,55 @@ fn file_mounts(values: &Values) -> Vec<String> {
     }
     mounts.extend(values.extra_volume_mounts.iter().map(|m| m.mount_path.clone()));
     mounts
+}
+
+/// The options the command line carries: the value options given, the port (always), and what
+/// the chart adds from its own keys.
+fn on_command_line(values: &Values) -> Vec<String> {
+    let mut names: Vec<String> =
+        values.server.value_options.keys().filter(|k| given(values, k).is_some()).map(|k| normalized(k)).collect();
+    names.push("port".into());
+    names.retain(|n| n != "allowed_hosts"); // passed in MLFLOW_SERVER_ALLOWED_HOSTS, merged
+    if !values.server.static_prefix.trim_end_matches('/').is_empty() {
+        names.push("static_prefix".into());
+    }
+    if values.metrics.enabled {
+        names.push("expose_prometheus".into());
+    }
+    names.extend(tls_server(values).map(String::from));
+    names.extend(values.server.flag_options.iter().map(|f| normalized(f)));
+    names
+}
+
+/// An `env` entry naming the variable MLflow reads an option from, while the command line
+/// carries that option: the flag wins and the entry is silently ignored. The `*_opts` strings
+/// are refused in `env` altogether: given there, they would escape their checks and the TLS merge.
+fn shadowed_env(table: &Table, values: &Values, out: &mut Problems) {
+    let on_line = on_command_line(values);
+    for (i, var) in values.env.iter().enumerate() {
+        if crate::validate::OWN_ENV.contains(&var.name.as_str()) {
+            continue; // refused as the chart's own
+        }
+        let Some(option) = table.options.iter().find(|o| o.envvar.as_deref() == Some(var.name.as_str())) else {
+            continue;
+        };
+        let key = &option.names[0];
+        let problem = if option.names.iter().any(|n| on_line.contains(n)) {
+            format!(
+                "{} is overridden by --{} on the server's command line, so it would not be used (set server.value_options.{key}, or the key the chart sets it from, instead)",
+                var.name,
+                flag_name(key)
+            )
+        } else if key.ends_with("_opts") {
+            format!(
+                "{}: set server.value_options.{key} instead (the chart merges its own options into it and checks it)",
+                var.name
+            )
+        } else {
+            continue;
+        };
+        out.push(Problem::at(format!("env[{i}].name"), problem));
+    }
 }
 
 /// MLflow takes one of the three server options, the chart's TLS (in uvicorn's) counted.

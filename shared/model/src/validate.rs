@@ -14,7 +14,7 @@ use crate::values::Values;
 const SQL_SCHEMES: [&str; 4] = ["sqlite", "postgresql", "mysql", "mssql"];
 
 /// Environment variables the chart sets itself.
-const OWN_ENV: [&str; 10] = [
+pub(crate) const OWN_ENV: [&str; 10] = [
     "MLFLOW_BACKEND_STORE_URI",
     "MLFLOW_REGISTRY_STORE_URI",
     "MLFLOW_DEFAULT_ARTIFACT_ROOT",
