@@ -15,6 +15,7 @@ pub mod release;
 pub mod render;
 pub mod server_options;
 pub mod store_uri;
+pub mod stores;
 pub mod validate;
 pub mod values;
 pub mod yaml;
