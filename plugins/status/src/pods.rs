@@ -101,12 +101,13 @@ fn shown_status(pod: &Pod) -> (String, Option<String>) {
     (phase, None)
 }
 
-/// The latest abnormal end of a container: the current state when it has ended, else the last one.
+/// The latest end of a server container (a server that exits, even with 0, has failed): the
+/// current state when it has ended, else the last one.
 fn termination(containers: &[ContainerStatus]) -> Option<Termination> {
     containers
         .iter()
         .filter_map(|c| {
-            let state = c.state.as_ref().and_then(|s| s.terminated.clone()).filter(|t| t.exit_code != 0);
+            let state = c.state.as_ref().and_then(|s| s.terminated.clone());
             let last = c.last_state.as_ref().and_then(|s| s.terminated.clone());
             let ended = state.or(last)?;
             Some(Termination {
@@ -133,14 +134,14 @@ fn image_problem(containers: &[ContainerStatus]) -> Option<ImageProblem> {
     })
 }
 
-/// The containers whose log says why they ended: the previous instance of a restarted one, the
-/// current one of a container that ended and was not restarted.
+/// The containers whose log says why they ended (MLflow 3.17 exits 0 on some start-up errors):
+/// the previous instance of a restarted one, the current one of a container that has ended.
 pub fn ended(pods: &[Pod]) -> Vec<Ended> {
     let mut ended = Vec::new();
     for pod in pods {
         for c in pod.status.iter().flat_map(|s| s.container_statuses.iter().flatten()) {
-            let current = c.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
-            let last = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
+            let current = c.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some();
+            let last = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).is_some();
             if current || last {
                 ended.push(Ended {
                     pod: name(pod).to_string(),
@@ -218,6 +219,18 @@ mod tests {
         let line = &lines(&[p], &BTreeMap::new(), now())[0];
         assert_eq!((line.status.as_str(), line.ready, line.containers_ready.as_str()), ("Running", true, "1/1"));
         assert_eq!(line.last_termination.as_ref().unwrap().reason, "OOMKilled");
+    }
+
+    #[test]
+    fn a_server_that_exited_0_has_ended_too() {
+        // MLflow 3.17.2 exits 0 when uvicorn refuses its options
+        let p = pod(json!({"phase": "Running", "containerStatuses": [{
+            "name": "mlflow", "image": "i", "imageID": "", "ready": false, "restartCount": 1,
+            "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 0, "reason": "Completed"}}
+        }]}));
+        let line = &lines(std::slice::from_ref(&p), &BTreeMap::new(), now())[0];
+        assert_eq!(line.last_termination.as_ref().map(|t| (t.reason.as_str(), t.exit_code)), Some(("Completed", 0)));
+        assert_eq!(super::ended(&[p]).len(), 1);
     }
 
     #[test]

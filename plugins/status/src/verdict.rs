@@ -26,7 +26,7 @@ pub fn judge(status: &Status, extra: &[String], now: Timestamp) -> Verdict {
         degraded.push(format!("rollout in progress: {}", server.rollout));
     }
     for pod in server.pods.iter().filter(|p| p.ready) {
-        if let Some(end) = pod.last_termination.as_ref().filter(|t| t.reason != "Completed") {
+        if let Some(end) = &pod.last_termination {
             let ago = end
                 .finished_at
                 .as_deref()

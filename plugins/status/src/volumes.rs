@@ -126,7 +126,7 @@ fn stats_of<'a>(
     }
     Err(why.unwrap_or_else(|| match summaries.is_empty() {
         true => "no running server pod mounts it".into(),
-        false => "the kubelet reports no usage of it (yet: it measures about once a minute)".into(),
+        false => "the kubelet has not measured it yet: it does about once a minute".into(),
     }))
 }
 
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!((line.used_bytes, line.used_percent, line.warning), (Some(90), Some(90.0), true));
         assert_eq!(line.capacity.as_deref(), Some("1Gi"));
         let line = &lines(&[claim], "other", &summaries)[0];
-        assert!(line.used_bytes.is_none() && line.reason.as_deref().unwrap().contains("no usage"));
+        assert!(line.used_bytes.is_none() && line.reason.as_deref().unwrap().contains("not measured it yet"));
     }
 
     #[test]

@@ -413,8 +413,10 @@ async fn pod_states_make_the_verdict_and_the_exit_code() {
     ]);
     // the same warning of both pods is one line: 5 times, on 2 pods
     let screen = stdout(&out);
-    let line =
-        screen.lines().find(|l| l.contains(" BackOff ") && l.contains("Back-off restarting")).unwrap_or_else(|| panic!("{screen}"));
+    let line = screen
+        .lines()
+        .find(|l| l.contains(" BackOff ") && l.contains("Back-off restarting"))
+        .unwrap_or_else(|| panic!("{screen}"));
     assert!(line.trim_start().starts_with('5') && line.contains("(+1 more)"), "{line}");
 
     // both: Failing

@@ -108,15 +108,17 @@ async fn a_crash_loop_is_failing_with_its_exit_code_and_log_line() {
     assert_ok(&installed);
     let pods = ns.api::<Pod>();
     let deadline = Instant::now() + Duration::from_secs(300);
-    let exit_code = loop {
+    // (MLflow 3.17.2 exits 0 after uvicorn's refusal: the kubelet's reason is then Completed)
+    let (exit_code, reason) = loop {
         let list = pods.list(&kube::api::ListParams::default().labels(SELECTOR)).await.unwrap();
         let ended = list
             .items
             .iter()
             .flat_map(|p| p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()))
-            .find_map(|c| c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code));
-        if let Some(code) = ended {
-            break code;
+            .find_map(|c| c.last_state.as_ref().and_then(|s| s.terminated.as_ref()))
+            .map(|t| (t.exit_code, t.reason.clone().unwrap_or_default()));
+        if let Some(ended) = ended {
+            break ended;
         }
         assert!(
             Instant::now() < deadline,
@@ -131,7 +133,7 @@ async fn a_crash_loop_is_failing_with_its_exit_code_and_log_line() {
         1,
         &[
             "Verdict    Failing: no server pod is Ready: pod mlflow-mlflow-",
-            &format!("last exit {exit_code} (Error)"),
+            &format!("last exit {exit_code} ({reason})"),
             "is not a valid integer",
         ],
     );
