@@ -352,10 +352,9 @@ async fn set_containers(ns: &TestNamespace, pod: &Pod, ready: bool, state: Value
     ns.api::<Pod>().patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
 }
 
-/// A crash loop: waiting in CrashLoopBackOff after exiting with `code`; KWOK serves `log` as its log.
-async fn crash(ns: &TestNamespace, pod: &Pod, code: i32, log: &str) {
-    let dir = std::env::temp_dir().join(format!("kmlf-status-{}", ns.name()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A crash loop: waiting in CrashLoopBackOff after exiting with `code`; KWOK serves `log` (a file
+/// in `dir`) as its log.
+async fn crash(ns: &TestNamespace, pod: &Pod, code: i32, log: &str, dir: &std::path::Path) {
     let file = dir.join(format!("{}.log", pod.metadata.name.as_deref().unwrap()));
     write_cri_log(&file, &["starting", log]).unwrap();
     // one Logs object per pod, naming the file: a second crash of the pod rewrites the file
@@ -391,6 +390,7 @@ async fn warning(ns: &TestNamespace, pod: &Pod, count: i32) {
 async fn pod_states_make_the_verdict_and_the_exit_code() {
     let ns = cluster().namespace("status-verdicts").await;
     let (node, pods) = two_pods_on_a_held_node(&ns).await;
+    let logs = tempfile::tempdir().unwrap();
     let out = status(&ns, &[]);
     assert_code(
         &out,
@@ -400,7 +400,7 @@ async fn pod_states_make_the_verdict_and_the_exit_code() {
     assert_never_shown(&out, "hunter2");
 
     // one pod crash-looping: Degraded, with its exit code and last log line
-    crash(&ns, &pods[1], 2, "Error: Invalid value for '--workers': 'abc' is not a valid integer.").await;
+    crash(&ns, &pods[1], 2, "Error: Invalid value for '--workers': 'abc' is not a valid integer.", logs.path()).await;
     warning(&ns, &pods[0], 3).await;
     warning(&ns, &pods[1], 2).await;
     let out = status(&ns, &[]);
@@ -420,7 +420,8 @@ async fn pod_states_make_the_verdict_and_the_exit_code() {
     assert!(line.trim_start().starts_with('5') && line.contains("(+1 more)"), "{line}");
 
     // both: Failing
-    crash(&ns, &pods[0], 1, "sqlalchemy.exc.OperationalError: could not translate host name \"postgres\"").await;
+    crash(&ns, &pods[0], 1, "sqlalchemy.exc.OperationalError: could not translate host name \"postgres\"", logs.path())
+        .await;
     let (code, doc) = status_json(&ns, &[]);
     assert_eq!(code, Some(1));
     assert_eq!(doc["verdict"]["state"], "Failing", "{doc:#}");
@@ -508,10 +509,11 @@ impl Watch {
 async fn watch_draws_again_when_a_pod_changes_and_ends_on_ctrl_c() {
     let ns = cluster().namespace("status-watch").await;
     let (node, pods) = two_pods_on_a_held_node(&ns).await;
+    let logs = tempfile::tempdir().unwrap();
     let mut watch = Watch::start(&ns);
     let first = watch.until("Verdict ");
     assert!(first.contains("Verdict    Healthy"), "{first}");
-    crash(&ns, &pods[1], 1, "Traceback: boom").await;
+    crash(&ns, &pods[1], 1, "Traceback: boom", logs.path()).await;
     let next = watch.until("Verdict    Degraded");
     assert!(next.contains("Release    mlflow"), "a whole screen is drawn again: {next}");
     // the last verdict is the exit code
