@@ -239,6 +239,29 @@ def bench_cluster(kubeconfig, uninstall):
         rows.append(("uninstall to gone, KWOK (vs helm uninstall --wait)", "pending", "-", "-", "-", "-"))
 
 
+def status_goal(o, p):
+    """≤ 300 ms"""
+    return o <= 0.300
+
+
+def bench_status(kubeconfig):
+    """kubectl-mlflow-status of a quick start on the KWOK cluster against the kubectl line that
+    reads the same objects (Deployment, pods, events), alternately."""
+    env = kube_env(kubeconfig)
+    n = 5 if QUICK else 21
+    ns = f"bench-{RUN_ID}-status"
+    log(f"install a quick start into {ns} for the status row")
+    run([ours("kubectl-mlflow-install"), "-n", ns, "--create-namespace", "-f", "tests/values/quickstart.yaml"], env)
+    try:
+        status = [ours("kubectl-mlflow-status"), "--kubeconfig", kubeconfig, "-n", ns]
+        peer = [KUBECTL, "--kubeconfig", kubeconfig, "get", "deploy,pods,events", "-n", ns]
+        spawn_time(status)  # warm: the first exec attempt and connections
+        o, p = alternate(n, lambda: spawn_time(status), lambda: spawn_time(peer))
+        add_time_row("status, KWOK (vs kubectl get deploy,pods,events)", o, p, status_goal)
+    finally:
+        run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
+
+
 # ------------------------------------------------------------------------------------------------
 # port-forward on the real node
 
@@ -394,6 +417,8 @@ def main():
         bench_render()
     if (not only or "install" in only) and ENV.get("BENCH_KUBECONFIG"):
         bench_cluster(ENV["BENCH_KUBECONFIG"], uninstall)
+    if (not only or "status" in only) and ENV.get("BENCH_KUBECONFIG") and "kubectl-mlflow-status" in binaries:
+        bench_status(ENV["BENCH_KUBECONFIG"])
     if not only or "portforward" in only:
         if ENV.get("BENCH_REAL_KUBECONFIG"):
             bench_portforward(ENV["BENCH_REAL_KUBECONFIG"])

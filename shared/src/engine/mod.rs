@@ -10,6 +10,7 @@ pub mod events;
 pub mod external_secrets;
 pub mod generated;
 pub mod helm;
+pub mod installed;
 pub mod kinds;
 pub mod migrate;
 pub mod preflight;
