@@ -57,6 +57,7 @@ pub const PLUGINS: &[Plugin] = &[
     plugin!("portforward", kubectl_mlflow_portforward),
     plugin!("secrets", kubectl_mlflow_secrets),
     plugin!("uninstall", kubectl_mlflow_uninstall).helm_binary(),
+    plugin!("check", kubectl_mlflow_check),
 ];
 
 /// Other spellings users type, as kubectl's own `port-forward`.
