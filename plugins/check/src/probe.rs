@@ -61,6 +61,16 @@ struct Probe {
     token: String,
 }
 
+/// How the cleanup ended.
+enum Cleanup {
+    /// Every part was tried: the failed ones.
+    Done(Vec<StepError>),
+    /// `--keep`: nothing deleted.
+    Kept,
+    /// Stopped by a second interrupt.
+    Stopped,
+}
+
 pub async fn run(cli: &Cli, target: Target, interrupts: &mut Interrupts) -> Result<(), Failure> {
     let token = random::hex(8).map_err(Failure::failed)?;
     let artifact =
@@ -74,19 +84,7 @@ pub async fn run(cli: &Cli, target: Target, interrupts: &mut Interrupts) -> Resu
         token,
     };
     let started = Instant::now();
-    let outcome = tokio::select! {
-        result = probe.steps() => Some(result),
-        () = interrupts.next() => None,
-    };
-    let interrupted = outcome.is_none();
-    let error = match outcome {
-        Some(result) => result.err(),
-        None => {
-            probe.server.reset();
-            probe.report.interrupted();
-            None
-        }
-    };
+    let (error, interrupted) = probe.run_steps(interrupts).await;
     // The pod's log now, before the cleanup's requests add to it.
     let diagnosis = match &error {
         Some(error) => {
@@ -96,47 +94,41 @@ pub async fn run(cli: &Cli, target: Target, interrupts: &mut Interrupts) -> Resu
         }
         None => None,
     };
-    let cleaned = if cli.keep {
-        probe.report.kept(&probe.made);
-        Ok(Vec::new())
-    } else {
-        probe.report.cleanup_begins();
-        tokio::select! {
-            failures = probe.cleanup() => Ok(failures),
-            () = interrupts.next() => Err(()),
-        }
-    };
+    let cleanup = probe.clean_up(cli.keep, interrupts).await;
     probe.report.made(&probe.made, cli.artifact_size);
-    let verdict = verdict(&target, diagnosis, cleaned, interrupted, &probe.made);
+    let verdict = verdict(&target, diagnosis, cleanup, interrupted, &probe.made);
     probe.report.finish(started.elapsed(), verdict.as_ref().err());
     verdict
 }
 
 /// Ok when every step and the cleanup passed; else the one failure to report: the failed step's
-/// (its diagnosis), else the interruption's, else the cleanup's.
+/// (its diagnosis), else the interruption's, and the cleanup's.
 fn verdict(
     target: &Target,
     diagnosis: Option<diagnose::Diagnosis>,
-    cleaned: Result<Vec<StepError>, ()>,
+    cleanup: Cleanup,
     interrupted: bool,
     made: &Made,
 ) -> Result<(), Failure> {
-    let left = || left_behind(made);
-    let cleanup = match &cleaned {
-        Err(()) => Some(format!("interrupted twice: the cleanup stopped; left in the server: {}", left())),
-        Ok(failures) if !failures.is_empty() => {
-            let steps: Vec<String> = failures.iter().map(|f| diagnose::headline(f, target)).collect();
-            Some(format!("the cleanup failed: {}; left in the server: {}", steps.join("; "), left()))
+    let cleanup_failure = match &cleanup {
+        Cleanup::Stopped => {
+            Some(format!("interrupted twice: the cleanup stopped; left in the server: {}", left_behind(made)))
         }
-        Ok(_) => None,
+        Cleanup::Done(failures) if !failures.is_empty() => {
+            let steps: Vec<String> = failures.iter().map(|f| diagnose::headline(f, target)).collect();
+            Some(format!("the cleanup failed: {}; left in the server: {}", steps.join("; "), left_behind(made)))
+        }
+        Cleanup::Done(_) | Cleanup::Kept => None,
     };
-    let message = match (diagnosis, interrupted, cleanup) {
-        (Some(diagnosis), _, Some(cleanup)) => format!("{}\n{cleanup}", diagnosis.message),
-        (Some(diagnosis), _, None) => diagnosis.message,
-        (None, true, Some(cleanup)) => cleanup,
-        (None, true, None) => "interrupted: the check stopped, and deleted what it had made".into(),
-        (None, false, Some(cleanup)) => cleanup,
-        (None, false, None) => return Ok(()),
+    let message = match (diagnosis, cleanup_failure) {
+        (Some(diagnosis), Some(cleanup)) => format!("{}\n{cleanup}", diagnosis.message),
+        (Some(diagnosis), None) => diagnosis.message,
+        (None, Some(cleanup)) => cleanup,
+        (None, None) if interrupted => match cleanup {
+            Cleanup::Kept => "interrupted: the check stopped; what it made is kept (--keep)".into(),
+            _ => "interrupted: the check stopped, and deleted what it had made".into(),
+        },
+        (None, None) => return Ok(()),
     };
     Err(Failure::failed(message))
 }
@@ -144,9 +136,10 @@ fn verdict(
 /// What a stopped cleanup leaves: `experiment kubectl-mlflow-check-… (id 4), run …`.
 fn left_behind(made: &Made) -> String {
     let mut left = Vec::new();
-    if let Some(name) = &made.experiment_name {
-        let id = made.experiment_id.as_deref().map(|id| format!(" (id {id})")).unwrap_or_default();
-        left.push(format!("experiment {name}{id}"));
+    match (&made.experiment_name, &made.experiment_id) {
+        (Some(name), Some(id)) => left.push(format!("experiment {name} (id {id})")),
+        (Some(name), None) => left.push(format!("experiment {name}, if its create went through")),
+        _ => {}
     }
     if let Some(run) = &made.run_id {
         left.push(format!("run {run}"));
@@ -161,6 +154,35 @@ fn left_behind(made: &Made) -> String {
 }
 
 impl Probe {
+    /// The steps until one fails or an interrupt comes: the failed step, and whether interrupted.
+    async fn run_steps(&mut self, interrupts: &mut Interrupts) -> (Option<StepError>, bool) {
+        let outcome = tokio::select! {
+            result = self.steps() => Some(result),
+            () = interrupts.next() => None,
+        };
+        match outcome {
+            Some(result) => (result.err(), false),
+            None => {
+                self.server.reset();
+                self.report.interrupted();
+                (None, true)
+            }
+        }
+    }
+
+    /// The cleanup, unless `--keep`; a second interrupt stops it.
+    async fn clean_up(&mut self, keep: bool, interrupts: &mut Interrupts) -> Cleanup {
+        if keep {
+            self.report.kept(&self.made);
+            return Cleanup::Kept;
+        }
+        self.report.cleanup_begins();
+        tokio::select! {
+            failures = self.cleanup() => Cleanup::Done(failures),
+            () = interrupts.next() => Cleanup::Stopped,
+        }
+    }
+
     async fn steps(&mut self) -> Result<(), StepError> {
         step!(self, "health", health(&mut self.server))?;
         let version = step!(self, "version", version(&mut self.server))?;
