@@ -129,7 +129,8 @@ impl Server {
                     connection.closing =
                         response.headers().get(CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
                     if self.verbose {
-                        eprintln!("{} → {}", self.last_request, response.status());
+                        let line = format!("{} → {}\n", self.last_request, response.status());
+                        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
                     }
                     return Ok(response);
                 }

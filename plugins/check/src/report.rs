@@ -2,7 +2,7 @@
 //! on stderr, as progress, and one document with every step on stdout at the end), notes on
 //! stderr, and on a terminal a spinner for the step under way.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -250,9 +250,9 @@ impl Report {
             }
         }
         match self.format {
-            Some(Format::Json) => print!("{}", json_text(&self.doc)),
-            Some(Format::Yaml) => print!("{}", kubectl_mlflow_core::yaml::to_string(&self.doc)),
-            None => println!("{}", summary(&self.doc, total)),
+            Some(Format::Json) => out(&json_text(&self.doc)),
+            Some(Format::Yaml) => out(&kubectl_mlflow_core::yaml::to_string(&self.doc)),
+            None => out(&format!("{}\n", summary(&self.doc, total))),
         }
     }
 
@@ -274,14 +274,23 @@ impl Report {
     /// A step's line: the result on stdout, or progress on stderr when the result is a document.
     fn line(&self, text: &str) {
         let print = || match self.format {
-            None => println!("{text}"),
-            Some(_) => eprintln!("{text}"),
+            None => out(&format!("{text}\n")),
+            Some(_) => err(&format!("{text}\n")),
         };
         match &self.spinner {
             Some(spinner) => spinner.suspend(print),
             None => print(),
         }
     }
+}
+
+/// Writes to stdout; a reader gone (`| head`) must not stop the probe before its cleanup.
+fn out(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+fn err(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 fn summary(doc: &Document, total: Duration) -> String {

@@ -295,3 +295,18 @@ async fn ctrl_c_cleans_up_and_a_second_ctrl_c_stops_the_cleanup() {
     assert!(err.contains(&format!("(id {EXPERIMENT}), run {RUN} (delete them in MLflow's UI)")), "{err}");
     ns.delete().await;
 }
+
+/// `kubectl mlflow check | head -1`: the reader gone, the steps and the cleanup still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_reader_gone_from_stdout_does_not_stop_the_cleanup() {
+    let fake = FakeMlflow::start(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, _) = release_served_by("check-head", &fake, &dir).await;
+    let mut child = run::command(ns.name(), &[]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let requests = fake.requests();
+    assert!(requests.contains(&"POST /api/2.0/mlflow/experiments/delete".to_string()), "{requests:?}");
+    ns.delete().await;
+}
