@@ -160,7 +160,11 @@ impl Server {
         let status = response.status();
         let body = match response.into_body().collect().await {
             Ok(body) => body.to_bytes(),
-            Err(err) => return Err(self.broken(&err).await),
+            Err(err) => {
+                let broken = self.broken(&err).await;
+                self.connection = None;
+                return Err(broken);
+            }
         };
         Ok(Answer { status, body })
     }

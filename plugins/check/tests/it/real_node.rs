@@ -127,7 +127,9 @@ async fn volume_dir(ns: &TestNamespace) -> PathBuf {
 async fn the_quick_start_passes_and_ctrl_c_in_the_middle_leaves_no_experiment() {
     let ns = real_namespace("check-quick").await;
     install(&ns, &[]);
-    assert_passed(&check(ns.name(), &[]), &[]);
+    let out = check(ns.name(), &[]);
+    eprintln!("the quick start's check (--nocapture shows it):\n{}", text(&out));
+    assert_passed(&out, &[]);
     let doc = passed_json(&ns, &[]);
     let steps: Vec<&str> = doc["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(steps, STEPS);
@@ -241,6 +243,7 @@ async fn the_production_example_passes_with_5_mib_in_the_bucket_and_fails_at_the
     kubectl(&["scale", "deploy/s3", "-n", ns.name(), "--replicas=0"]);
     kubectl(&["wait", "-n", ns.name(), "pod", "-l", "app=s3", "--for=delete", "--timeout=120s"]);
     let out = check(ns.name(), &["--timeout", "2m"]);
+    eprintln!("the check without S3 (--nocapture shows it):\n{}", text(&out));
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(err.contains("error: step \"upload artifact\" failed: PUT /api/2.0/mlflow-artifacts/artifacts/"), "{err}");
@@ -285,6 +288,7 @@ async fn basic_auth_logs_in_as_the_releases_admin_and_names_a_refused_login() {
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "not-the-admin-password\n").unwrap();
     let out = check(ns.name(), &["--password-file", wrong.to_str().unwrap()]);
+    eprintln!("the check with a wrong password (--nocapture shows it):\n{}", text(&out));
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(
@@ -336,6 +340,7 @@ async fn tls_installed_by_helm_is_trusted_by_its_secrets_certificate_only() {
         )
         .unwrap();
     let out = check(ns.name(), &[]);
+    eprintln!("the check of another certificate (--nocapture shows it):\n{}", text(&out));
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(
