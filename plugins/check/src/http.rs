@@ -240,8 +240,11 @@ impl Server {
             Some(tls) => {
                 let name = ServerName::try_from("localhost").expect("a valid name");
                 let stream = tls.connect(name, stream).await.map_err(|err| {
+                    // (the verifier's own words come as rustls's "unexpected error")
+                    let why = err.to_string();
+                    let why = why.strip_prefix("unexpected error: ").unwrap_or(&why).to_string();
                     Trouble::Connect(format!(
-                        "the TLS handshake with pod {} port {} failed: {err}",
+                        "the TLS handshake with pod {} port {} failed: {why}",
                         self.pod, self.port
                     ))
                 })?;

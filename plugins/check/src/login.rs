@@ -16,7 +16,7 @@ use kubectl_mlflow_core::Failure;
 pub struct Login {
     pub username: String,
     password: String,
-    /// Where the login came from, for notes: `the release's admin (Secret mlflow-mlflow-auth)`.
+    /// Where the password came from, for notes: `Secret mlflow-mlflow-auth, key admin-password`.
     pub source: String,
 }
 
@@ -75,7 +75,7 @@ pub async fn resolve(
         }
         let password = password.ok_or_else(|| Failure::input("--username needs --password-file"))?;
         let username = username.unwrap_or("admin").to_string();
-        return Ok(Some(Login { username, password, source: "--username and --password-file".into() }));
+        return Ok(Some(Login { username, password, source: "--password-file".into() }));
     };
     let username = match (username, &auth.username_secret) {
         (Some(given), _) => given.to_string(),
@@ -92,7 +92,7 @@ pub async fn resolve(
         ));
     };
     let password = read(secrets, key, "the admin password of basic auth").await?;
-    Ok(Some(Login { username, password, source: format!("the release's admin (Secret {}, key {})", key.0, key.1) }))
+    Ok(Some(Login { username, password, source: format!("Secret {}, key {}", key.0, key.1) }))
 }
 
 /// A Secret's value as text.

@@ -49,6 +49,15 @@ pub struct Made {
     pub experiment_dir: Option<String>,
     /// The artifact's path under the artifacts API, once its upload began.
     pub artifact: Option<String>,
+    /// What the cleanup deleted.
+    pub deleted: Deleted,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Deleted {
+    pub run: bool,
+    pub experiment: bool,
+    pub artifacts: bool,
 }
 
 struct Probe {
@@ -133,19 +142,23 @@ fn verdict(
     Err(Failure::failed(message))
 }
 
-/// What a stopped cleanup leaves: `experiment kubectl-mlflow-check-… (id 4), run …`.
+/// What a stopped or failed cleanup leaves: `experiment kubectl-mlflow-check-… (id 4), run …`.
 fn left_behind(made: &Made) -> String {
     let mut left = Vec::new();
-    match (&made.experiment_name, &made.experiment_id) {
-        (Some(name), Some(id)) => left.push(format!("experiment {name} (id {id})")),
-        (Some(name), None) => left.push(format!("experiment {name}, if its create went through")),
-        _ => {}
+    if !made.deleted.experiment {
+        match (&made.experiment_name, &made.experiment_id) {
+            (Some(name), Some(id)) => left.push(format!("experiment {name} (id {id})")),
+            (Some(name), None) => left.push(format!("experiment {name}, if its create went through")),
+            _ => {}
+        }
     }
-    if let Some(run) = &made.run_id {
+    if let Some(run) = made.run_id.as_ref().filter(|_| !made.deleted.run) {
         left.push(format!("run {run}"));
     }
-    if let Some(artifact) = &made.artifact {
-        left.push(format!("artifact {artifact}"));
+    if let Some(dir) = made.experiment_dir.as_ref().or(made.artifact_dir.as_ref()) {
+        if made.artifact.is_some() && !made.deleted.artifacts {
+            left.push(format!("what the upload stored under mlflow-artifacts:/{dir}"));
+        }
     }
     if left.is_empty() {
         return "nothing".into();
@@ -236,6 +249,8 @@ impl Probe {
                 Failed { request, trouble: Trouble::Timeout(self.timeout) }
             }
         };
+        // After an error the server may close the connection (an upload's unread rest): a new one.
+        self.server.reset();
         let error = StepError { step: name, request: failed.request, trouble: failed.trouble };
         self.report.failed(name, elapsed, &error);
         Err(error)
@@ -251,7 +266,15 @@ impl Probe {
             (Some(id), _) => Some(id.clone()),
             (None, Some(name)) if self.report.started("create experiment") => {
                 match step!(self, "find experiment", find_experiment(&mut self.server, name)) {
-                    Ok(found) => found,
+                    Ok(Some(found)) => {
+                        self.made.experiment_id = Some(found.clone());
+                        Some(found)
+                    }
+                    Ok(None) => {
+                        // never made
+                        self.made.experiment_name = None;
+                        None
+                    }
                     Err(error) => {
                         failures.push(error);
                         None
@@ -263,18 +286,24 @@ impl Probe {
         let Some(experiment) = experiment else { return failures };
         // A run whose create got no answer goes with its experiment (MLflow deletes its runs).
         if let Some(run) = &made.run_id {
-            if let Err(error) = step!(self, "delete run", delete_run(&mut self.server, run)) {
-                failures.push(error);
+            match step!(self, "delete run", delete_run(&mut self.server, run)) {
+                Ok(()) => self.made.deleted.run = true,
+                Err(error) => failures.push(error),
             }
         }
-        if let Err(error) = step!(self, "delete experiment", delete_experiment(&mut self.server, &experiment)) {
-            failures.push(error);
+        match step!(self, "delete experiment", delete_experiment(&mut self.server, &experiment)) {
+            Ok(()) => {
+                self.made.deleted.experiment = true;
+                self.made.deleted.run = true;
+            }
+            Err(error) => failures.push(error),
         }
         // Last: an upload stopped by Ctrl-C may still be ending on the server's side.
         if let Some(dir) = made.experiment_dir.clone().or(made.artifact_dir.clone()).filter(|_| made.artifact.is_some())
         {
-            if let Err(error) = step!(self, "delete artifacts", delete_artifacts(&mut self.server, &dir)) {
-                failures.push(error);
+            match step!(self, "delete artifacts", delete_artifacts(&mut self.server, &dir)) {
+                Ok(()) => self.made.deleted.artifacts = true,
+                Err(error) => failures.push(error),
             }
         }
         failures
@@ -535,6 +564,33 @@ mod tests {
         assert_eq!(run("1/abc/artifacts").experiment_dir("2"), None);
         assert_eq!(run("abc/artifacts").experiment_dir(""), None);
         assert_eq!(run("x/1/other/artifacts").experiment_dir("1"), None);
+    }
+
+    #[test]
+    fn what_is_left_is_what_the_cleanup_did_not_delete() {
+        let mut made = Made {
+            experiment_name: Some("kubectl-mlflow-check-ab".into()),
+            experiment_id: Some("4".into()),
+            run_id: Some("r1".into()),
+            artifact_dir: Some("4/r1/artifacts".into()),
+            experiment_dir: Some("4".into()),
+            artifact: Some("4/r1/artifacts/kubectl-mlflow-check.bin".into()),
+            deleted: Deleted::default(),
+        };
+        assert_eq!(
+            left_behind(&made),
+            "experiment kubectl-mlflow-check-ab (id 4), run r1, what the upload stored under mlflow-artifacts:/4 \
+             (delete them in MLflow's UI)"
+        );
+        made.deleted = Deleted { run: true, experiment: true, artifacts: false };
+        assert_eq!(left_behind(&made), "what the upload stored under mlflow-artifacts:/4 (delete them in MLflow's UI)");
+        made.deleted.artifacts = true;
+        assert_eq!(left_behind(&made), "nothing");
+        let unanswered = Made { experiment_name: Some("kubectl-mlflow-check-cd".into()), ..Made::default() };
+        assert_eq!(
+            left_behind(&unanswered),
+            "experiment kubectl-mlflow-check-cd, if its create went through (delete them in MLflow's UI)"
+        );
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Report {
             served.port
         ));
         if let Some(login) = &target.login {
-            reporter.note(&format!("logging in as {}: {}", login.username, login.source));
+            reporter.note(&format!("logging in as {} with the password in {}", login.username, login.source));
         }
         let tls = match &target.trust {
             Some(Trust::Pinned { source, .. }) => {

@@ -275,8 +275,7 @@ async fn basic_auth_logs_in_as_the_releases_admin_and_names_a_refused_login() {
     let out = check(ns.name(), &[]);
     assert_passed(&out, &[&password]);
     assert!(
-        stderr(&out)
-            .contains("logging in as admin: the release's admin (Secret mlflow-mlflow-auth, key admin-password)"),
+        stderr(&out).contains("logging in as admin with the password in Secret mlflow-mlflow-auth, key admin-password"),
         "{}",
         text(&out)
     );
