@@ -163,7 +163,8 @@ fn left_behind(made: &Made) -> String {
     if left.is_empty() {
         return "nothing".into();
     }
-    format!("{} (delete them in MLflow's UI)", left.join(", "))
+    let delete = if made.deleted.experiment { "" } else { "delete the experiment in MLflow's UI, then " };
+    format!("{} ({delete}kubectl mlflow gc purges deleted runs with their artifacts)", left.join(", "))
 }
 
 impl Probe {
@@ -580,16 +581,20 @@ mod tests {
         assert_eq!(
             left_behind(&made),
             "experiment kubectl-mlflow-check-ab (id 4), run r1, what the upload stored under mlflow-artifacts:/4 \
-             (delete them in MLflow's UI)"
+             (delete the experiment in MLflow's UI, then kubectl mlflow gc purges deleted runs with their artifacts)"
         );
         made.deleted = Deleted { run: true, experiment: true, artifacts: false };
-        assert_eq!(left_behind(&made), "what the upload stored under mlflow-artifacts:/4 (delete them in MLflow's UI)");
+        assert_eq!(
+            left_behind(&made),
+            "what the upload stored under mlflow-artifacts:/4 (kubectl mlflow gc purges deleted runs with their artifacts)"
+        );
         made.deleted.artifacts = true;
         assert_eq!(left_behind(&made), "nothing");
         let unanswered = Made { experiment_name: Some("kubectl-mlflow-check-cd".into()), ..Made::default() };
         assert_eq!(
             left_behind(&unanswered),
-            "experiment kubectl-mlflow-check-cd, if its create went through (delete them in MLflow's UI)"
+            "experiment kubectl-mlflow-check-cd, if its create went through (delete the experiment in MLflow's UI, \
+             then kubectl mlflow gc purges deleted runs with their artifacts)"
         );
     }
 

@@ -250,6 +250,13 @@ async fn an_answer_that_never_comes_fails_the_step_after_the_timeout() {
     assert!(lines.contains("failed at step \"version\""), "{lines}");
     // nothing was made: nothing to clean
     assert!(!fake.requests().iter().any(|r| r.contains("delete")), "{:?}", fake.requests());
+    // -o yaml: the steps as progress on stderr, the document on stdout
+    let out = check(ns.name(), &["--timeout", "2s", "-o", "yaml"]);
+    assert_exit(&out, 1);
+    let doc: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(doc["passed"], serde_yaml::Value::Bool(false));
+    assert_eq!(doc["failure"]["step"].as_str(), Some("version"));
+    assert!(stderr(&out).contains("FAIL version"), "{}", text(&out));
     ns.delete().await;
 }
 
@@ -292,7 +299,7 @@ async fn ctrl_c_cleans_up_and_a_second_ctrl_c_stops_the_cleanup() {
         ),
         "{err}"
     );
-    assert!(err.contains(&format!("(id {EXPERIMENT}), run {RUN} (delete them in MLflow's UI)")), "{err}");
+    assert!(err.contains(&format!("(id {EXPERIMENT}), run {RUN} (delete the experiment in MLflow's UI")), "{err}");
     ns.delete().await;
 }
 
