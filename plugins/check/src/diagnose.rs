@@ -126,21 +126,31 @@ fn masked(target: &Target, text: &str) -> String {
     }
 }
 
-/// An answer's body in a line: MLflow's `error_code: message` for its JSON errors, else the text,
-/// whitespace collapsed, cut at 600 characters.
+/// An answer's body in a line: MLflow's `error_code: message` for its JSON errors, the title of
+/// an HTML page (Flask's error pages), else the text; whitespace collapsed, cut at 600 characters.
 pub fn excerpt(body: &[u8]) -> String {
     let text = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(json) if json.get("message").is_some() => {
             let code = json["error_code"].as_str().map(|c| format!("{c}: ")).unwrap_or_default();
             format!("{code}{}", json["message"].as_str().unwrap_or_default())
         }
-        _ => String::from_utf8_lossy(body).into_owned(),
+        _ => {
+            let text = String::from_utf8_lossy(body).into_owned();
+            html_title(&text).unwrap_or(text)
+        }
     };
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match text.char_indices().nth(EXCERPT) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
     }
+}
+
+/// The `<title>` of an HTML page.
+fn html_title(text: &str) -> Option<String> {
+    let start = text.find("<title>")? + "<title>".len();
+    let end = start + text[start..].find("</title>")?;
+    Some(format!("(an HTML page titled {:?})", text[start..end].trim()))
 }
 
 #[cfg(test)]
@@ -154,6 +164,8 @@ mod tests {
             excerpt(br#"{"error_code": "INTERNAL_ERROR", "message": "Could not connect\n to the endpoint"}"#),
             "INTERNAL_ERROR: Could not connect to the endpoint"
         );
+        let page = b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>";
+        assert_eq!(excerpt(page), "(an HTML page titled \"500 Internal Server Error\")");
         let long = "x".repeat(700);
         assert_eq!(excerpt(long.as_bytes()).chars().count(), EXCERPT + 1);
     }
