@@ -8,9 +8,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::{self, watcher, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Api;
+use kubectl_mlflow_core::cluster::pods::Pods;
 use tokio::sync::watch;
-
-use crate::pods::Pods;
 
 /// What the forward knows of the release's pods.
 #[derive(Debug, Clone, Default)]

@@ -4,12 +4,9 @@
 //! being Ready, so the local port outlives rollouts, evictions and crashes.
 
 mod browser;
-mod find;
 mod follow;
 mod forward;
 mod listen;
-mod pods;
-mod served;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -19,7 +16,8 @@ use std::time::Duration;
 use clap::Parser;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kubectl_mlflow_core::cluster::{lookup, Session};
+use kubectl_mlflow_core::cluster::served::Served;
+use kubectl_mlflow_core::cluster::{lookup, pods, releases, Session};
 use kubectl_mlflow_core::ui::{self, format_duration, parse_duration, ClusterArgs, OutputArgs, Progress, Reporter};
 use kubectl_mlflow_core::{names, Failure};
 use tokio::net::TcpListener;
@@ -28,7 +26,6 @@ use tokio::sync::watch;
 use follow::View;
 use forward::Forward;
 use listen::{parse_address, Address};
-use served::Served;
 
 /// Forward a local port to the MLflow server of a release, following it across pod restarts.
 ///
@@ -122,10 +119,10 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     // The port first: a busy port or a foreign address is known before any API call.
     let listeners = listen::bind(&cli.addresses, cli.port).await?;
     let session = Session::connect(&cli.cluster.target()).await?;
-    let found = find::release(&session, &cli.release).await?;
+    let found = releases::find(&session, &cli.release).await?;
     let (client, namespace) = (session.client, session.namespace);
     let served = Served::of(&found.deployment);
-    let selector = pod_selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
+    let selector = pods::selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
 
     let pods: Api<Pod> = Api::namespaced(client, &namespace);
     let (view_tx, mut view) = watch::channel(View::default());
@@ -147,12 +144,6 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     }
     announce(view, Some(pod), reporter.clone(), cli.timeout).await;
     Err(Failure::failed("lost the watch of the release's pods"))
-}
-
-/// The Deployment's own pod selector (`matchLabels`), so other workloads of the release are left out.
-fn pod_selector(deployment: &k8s_openapi::api::apps::v1::Deployment) -> Option<String> {
-    let labels = deployment.spec.as_ref()?.selector.match_labels.as_ref()?;
-    (!labels.is_empty()).then(|| labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
 }
 
 /// Waits (with progress) for the first Ready pod, up to `--timeout`.

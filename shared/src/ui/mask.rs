@@ -1,4 +1,5 @@
-//! Credentials out of what the plugin prints: MLflow may print the store URI, password included.
+//! Credentials out of what the plugins print: MLflow may print a store URI, password included
+//! (a Job's or a pod's log).
 
 /// `scheme://user:password@host` → `scheme://user:***@host`, wherever it occurs in `text`.
 pub fn passwords(text: &str) -> String {

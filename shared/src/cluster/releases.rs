@@ -1,17 +1,20 @@
-//! Finding the release by its labels through the core's lookup; when it is not there, the error
-//! lists the releases that are.
+//! Finding a release a command names: the lookup by its labels, and when it is not there, an
+//! error that lists the releases that are (in the namespace and elsewhere).
 
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, ListParams};
 use kube::Client;
-use kubectl_mlflow_core::cluster::lookup::{self, Found};
-use kubectl_mlflow_core::cluster::Session;
-use kubectl_mlflow_core::identity::{APP, INSTANCE_LABEL, NAME_LABEL};
-use kubectl_mlflow_core::Failure;
+use kubectl_mlflow_model::identity::{APP, INSTANCE_LABEL, NAME_LABEL};
+use kubectl_mlflow_model::Failure;
 
-pub async fn release(session: &Session, release: &str) -> Result<Found, Failure> {
+use super::lookup::{self, Found};
+use super::Session;
+
+/// The release `release` in the session's namespace; not found, an input error naming the
+/// releases there and in other namespaces.
+pub async fn find(session: &Session, release: &str) -> Result<Found, Failure> {
     match lookup::in_session(session, release).await {
         Err(Failure::Input(_)) => Err(Failure::input(not_found(&session.client, &session.namespace, release).await)),
         other => other,

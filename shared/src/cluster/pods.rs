@@ -1,8 +1,9 @@
-//! The release's server pods as the forward sees them: which are Ready, which one to use, and a
-//! short state of each for progress and errors.
+//! A release's server pods as a forward sees them: which are Ready, which one to use, and a short
+//! state of each for progress and errors.
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 
 /// The pods of the release by name, as the watch last saw them.
@@ -47,6 +48,12 @@ impl Pods {
     pub fn states(&self) -> Vec<(String, String)> {
         self.pods.iter().map(|(name, pod)| (name.clone(), state(pod))).collect()
     }
+}
+
+/// The Deployment's own pod selector (`matchLabels`), so other workloads of the release are left out.
+pub fn selector(deployment: &Deployment) -> Option<String> {
+    let labels = deployment.spec.as_ref()?.selector.match_labels.as_ref()?;
+    (!labels.is_empty()).then(|| labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
 }
 
 /// Running, Ready and not being deleted.
