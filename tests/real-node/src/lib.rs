@@ -1,4 +1,4 @@
-//! MLflow on the real node of `scripts/test-cluster up --real`. The tests are in `tests/`:
+//! MLflow on the real node of `scripts/test-cluster up --real`. The tests are in `tests/it/`:
 //! `real_node.rs` (the quick start, GC, auth, metrics, fail-fast) and `production.rs` (the
 //! seed's production path: PostgreSQL and S3 in the cluster). Run them with
 //! `cargo test -p kubectl-mlflow-real-node-tests -- --ignored --test-threads=1` once that

@@ -3,8 +3,6 @@
 //! `cargo test`; run in scripts/test's real-node phase with --ignored. Each test FAILS on a KWOK
 //! node, saying how to start the real one. Every request has a timeout.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -14,7 +12,7 @@ use kube::api::{Api, ListParams};
 use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
 use serde_json::Value;
 
-use support::{request, Plugin};
+use crate::support::{request, Plugin};
 
 const START: Duration = Duration::from_secs(120);
 

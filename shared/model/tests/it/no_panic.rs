@@ -116,7 +116,7 @@ fn random_tree(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
 fn random_value_trees_never_panic() {
     let seed = seed();
     let mut rng = Rng::new(seed);
-    let schema: Value = serde_json::from_str(include_str!("../../../charts/values.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(include_str!("../../../../charts/values.schema.json")).unwrap();
     for _ in 0..500 {
         let yaml = serde_yaml::to_string(&random_tree(&schema, &mut rng, 0)).unwrap();
         survives(&[Source::Text { name: "fuzz".into(), yaml }], seed);

@@ -2,7 +2,7 @@
 //! serves `route.openshift.io/v1` gets pods without fixed user, group and fsGroup ids (the
 //! restricted SCC assigns them), unless the values say `openshift: false`.
 //!
-//! A file of its own, run alone by `scripts/test`: while the Route CRD exists every install on
+//! A module of its own, run alone by `scripts/test` (`openshift::`): while the Route CRD exists every install on
 //! the cluster sees OpenShift, which would change what the other suites' tests render.
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Every check of the values validator tripped on the Rust side, each alone with its exact
 //! message (the chart mirrors them; tests/chart checks the mirror). Deleting a check fails here.
 
-mod common;
+use crate::common;
 
 /// A valid PostgreSQL + S3 base the cases add to.
 const PG: [&str; 2] = ["mlflow.backendStoreUri=postgresql://u@db/m", "mlflow.artifactsDestination=s3://b/a"];

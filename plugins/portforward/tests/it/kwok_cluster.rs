@@ -3,8 +3,6 @@
 //! server of their own on 127.0.0.1 that answers with the pod's name, so they see which pod a
 //! request reached. Run by scripts/test with --ignored; every request has a timeout.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +18,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use support::{request, Plugin};
+use crate::support::{request, Plugin};
 
 const START: Duration = Duration::from_secs(90);
 const SWITCH: Duration = Duration::from_secs(60);

@@ -1,7 +1,7 @@
 //! Stores on the pod's file system: under a writable volume or refused, and SQLite with one
 //! replica only; unknown artifact schemes refused. Through the library, as the install runs it.
 
-mod common;
+use crate::common;
 
 fn problems(sets: &[&str]) -> Vec<String> {
     common::problems(sets, false)

@@ -1,6 +1,6 @@
 //! server.value_options and server.flag_options against `mlflow server`'s option table.
 
-mod common;
+use crate::common;
 
 fn problems(sets: &[&str]) -> Vec<String> {
     common::problems(sets, true)

@@ -4,7 +4,7 @@
 //! plain `cargo test`; run one at a time after `scripts/test-cluster up --real` and
 //! `cargo build -p kubectl-mlflow-install -p kubectl-mlflow-uninstall -p kubectl-mlflow-gc
 //! -p kubectl-mlflow-secrets`:
-//! `cargo test -p kubectl-mlflow-real-node-tests --test production -- --ignored --test-threads=1`.
+//! `cargo test -p kubectl-mlflow-real-node-tests -- --ignored --test-threads=1 production::`.
 //!
 //! Each step's wall time is printed on stderr (`--nocapture` shows them); none is asserted.
 

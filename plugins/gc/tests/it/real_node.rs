@@ -1,7 +1,7 @@
 //! `kubectl mlflow gc` purging for real: these need the real node (`scripts/test-cluster up
 //! --real`, where MLflow's pods really run) and FAIL on a KWOK node, where nothing runs. Run them
 //! one at a time, after `cargo build -p kubectl-mlflow-install -p kubectl-mlflow-gc`:
-//! `cargo test -p kubectl-mlflow-gc --test real_node -- --ignored --test-threads=1`.
+//! `cargo test -p kubectl-mlflow-gc -- --ignored --test-threads=1 real_node::`.
 //!
 //! Each installs the quick start (SQLite and artifacts on the PVC), makes a run with an artifact
 //! through MLflow's own client (the contract venv's, via kubectl port-forward), soft-deletes it,
