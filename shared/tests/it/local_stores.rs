@@ -1,10 +1,10 @@
 //! Stores on the pod's file system: under a writable volume or refused, and SQLite with one
 //! replica only; unknown artifact schemes refused. Through the library, as the install runs it.
 
-use crate::common;
+use kubectl_mlflow_test_support::values;
 
 fn problems(sets: &[&str]) -> Vec<String> {
-    common::problems(sets, false)
+    values::problems(sets, false)
 }
 
 #[test]

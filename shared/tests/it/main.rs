@@ -1,7 +1,6 @@
 //! The core crate's integration tests: validation and rendering through the library, one module
 //! each (one test binary for the crate).
 
-mod common;
 mod local_stores;
 mod server_option_names;
 mod snapshots;

@@ -1,9 +1,9 @@
 //! server.value_options and server.flag_options against `mlflow server`'s option table.
 
-use crate::common;
+use kubectl_mlflow_test_support::values;
 
 fn problems(sets: &[&str]) -> Vec<String> {
-    common::problems(sets, true)
+    values::problems(sets, true)
 }
 
 #[test]

@@ -1,15 +1,12 @@
 //! The rendered objects of every values file of tests/values/ (the seed document's snippets and
 //! more), as YAML snapshots. A change to a manifest shows up here as a reviewable diff.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kubectl_mlflow_core::output::{self, Format};
 use kubectl_mlflow_core::release::{prepare, Options};
 use kubectl_mlflow_core::Source;
-
-fn values_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/values")
-}
+use kubectl_mlflow_test_support::values::{example_file, values_files};
 
 fn render(file: &Path) -> (String, Vec<String>) {
     let sources = [Source::File(file.display().to_string())];
@@ -20,14 +17,7 @@ fn render(file: &Path) -> (String, Vec<String>) {
 
 #[test]
 fn every_values_file_renders_as_recorded() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(values_dir())
-        .expect("tests/values exists")
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 12, "tests/values should cover every feature, found {}", files.len());
-    for file in files {
+    for file in values_files() {
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
         let (yaml, notes) = render(&file);
         insta::assert_snapshot!(name.clone(), yaml);
@@ -39,8 +29,7 @@ fn every_values_file_renders_as_recorded() {
 
 #[test]
 fn the_example_of_the_chart_renders() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/example-mlflow-charts.yaml");
-    let (yaml, _) = render(&example);
+    let (yaml, _) = render(&example_file());
     insta::assert_snapshot!("example-mlflow-charts", yaml);
 }
 

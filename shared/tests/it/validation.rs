@@ -1,16 +1,6 @@
 //! Validation through the library: what the chart refuses, the library refuses too.
 
-use kubectl_mlflow_core::release::{prepare, Options};
-use kubectl_mlflow_core::values::SetKind;
-use kubectl_mlflow_core::Source;
-
-fn problems(sets: &[&str], quick_start: bool) -> Vec<String> {
-    let sources: Vec<Source> = sets.iter().map(|s| Source::Set(SetKind::Typed, s.to_string())).collect();
-    match prepare("mlflow", "mlflow", &sources, &mut std::io::empty(), &Options { quick_start }) {
-        Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().map(|p| p.to_string()).collect(),
-    }
-}
+use kubectl_mlflow_test_support::values::problems;
 
 #[test]
 fn a_missing_backend_store_is_named_unless_the_quick_start_applies() {

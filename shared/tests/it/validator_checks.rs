@@ -1,14 +1,14 @@
 //! Every check of the values validator tripped on the Rust side, each alone with its exact
 //! message (the chart mirrors them; tests/chart checks the mirror). Deleting a check fails here.
 
-use crate::common;
+use kubectl_mlflow_test_support::values;
 
 /// A valid PostgreSQL + S3 base the cases add to.
 const PG: [&str; 2] = ["mlflow.backendStoreUri=postgresql://u@db/m", "mlflow.artifactsDestination=s3://b/a"];
 
 /// The problems of the base plus `sets`.
 fn problems(sets: &[&str]) -> Vec<String> {
-    common::problems(&[&PG[..], sets].concat(), false)
+    values::problems(&[&PG[..], sets].concat(), false)
 }
 
 fn refused(sets: &[&str], expected: &str) {

@@ -90,16 +90,24 @@ async fn renew_lease(client: kube::Client, node: String) {
 
 /// The first pod matching `labels` once it is bound to a node.
 pub async fn bound_pod(ns: &TestNamespace, labels: &str) -> Pod {
+    bound_pod_other_than(ns, labels, &[]).await
+}
+
+/// The first pod matching `labels` bound to a node, other than those named in `seen`.
+pub async fn bound_pod_other_than(ns: &TestNamespace, labels: &str, seen: &[String]) -> Pod {
     let pods = ns.api::<Pod>();
     for _ in 0..120 {
         let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
-        if let Some(pod) = list.items.into_iter().find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some())
-        {
+        let bound = list.items.into_iter().find(|p| {
+            p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
+                && !seen.contains(p.metadata.name.as_ref().unwrap())
+        });
+        if let Some(pod) = bound {
             return pod;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    panic!("no pod with {labels} was scheduled");
+    panic!("no new pod with {labels} was scheduled (seen: {seen:?})");
 }
 
 /// Plays the kubelet: the pod's containers run (`exit` None) or have ended with `exit`.

@@ -2,24 +2,18 @@
 //! input refused with exit code 2 and nothing on stdout.
 
 use assert_cmd::Command;
+use kubectl_mlflow_test_support::process::{assert_bad_input, offline_plugin};
 use serde_json::Value;
 
-fn bin(name: &str) -> Command {
-    let mut cmd = Command::cargo_bin(name).unwrap();
-    cmd.env("COLUMNS", "100")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig");
-    cmd
+fn gc() -> Command {
+    offline_plugin("kubectl-mlflow-gc")
 }
 
 /// `kubectl mlflow install --dry-run -o json` of a values file, written to a temp file.
 fn manifests(dir: &tempfile::TempDir, values: &str) -> String {
-    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = std::process::Command::new(kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"))
+    let out = offline_plugin("kubectl-mlflow-install")
         .args(["-n", "ml", "--dry-run", "-o", "json", "-f"])
-        .arg(format!("{repo}/tests/values/{values}"))
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .arg(format!("tests/values/{values}"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -29,7 +23,7 @@ fn manifests(dir: &tempfile::TempDir, values: &str) -> String {
 }
 
 fn job(args: &[&str]) -> Value {
-    let out = bin("kubectl-mlflow-gc").args(args).args(["--dry-run", "-o", "json"]).output().unwrap();
+    let out = gc().args(args).args(["--dry-run", "-o", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -110,13 +104,8 @@ fn with_basic_auth_the_job_logs_in_as_the_admin() {
 }
 
 fn refuses(args: &[&str], expected: &[&str]) {
-    let out = bin("kubectl-mlflow-gc").args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
-    assert!(out.stdout.is_empty(), "args {args:?} printed to stdout");
-    for text in expected {
-        assert!(stderr.contains(text), "args {args:?}: expected {text:?} in:\n{stderr}");
-    }
+    let out = gc().args(args).output().unwrap();
+    assert_bad_input(&out, &format!("args {args:?}"), expected);
 }
 
 #[test]
@@ -145,7 +134,7 @@ fn bad_input_is_refused() {
 
 #[test]
 fn help_is_as_recorded() {
-    let out = bin("kubectl-mlflow-gc").arg("--help").output().unwrap();
+    let out = gc().arg("--help").output().unwrap();
     assert!(out.status.success());
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }

@@ -1,44 +1,22 @@
 //! `kubectl mlflow gc` against the test cluster: it finds releases made by either engine by their
 //! labels, and its Job completes (KWOK plays the pod). Run by scripts/test with --ignored.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use assert_cmd::Command;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
-use kubectl_mlflow_chart_tests::Helm;
+use kube::api::ListParams;
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::process::{plugin_command, Running};
 use kubectl_mlflow_test_support::{
-    bound_pod, cluster, plugin_bin, repo_root, set_pod_state, write_cri_log, HeldNode, TestNamespace,
+    append_cri_log, assert_ok, bound_pod, cluster, set_pod_state, write_cri_log, HeldNode, TestNamespace,
 };
-use serde_json::json;
 
-fn run(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut cmd =
-        if bin == "kubectl-mlflow-gc" { Command::cargo_bin(bin).unwrap() } else { Command::new(plugin_bin(bin)) };
-    cmd.current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn assert_ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+/// How long the plugin may take to print a line, or to end.
+const PRINTED: Duration = Duration::from_secs(60);
 
 async fn gc_completes(ns: &TestNamespace) {
-    assert_ok(&run("kubectl-mlflow-gc", ns, &["--older-than", "30d", "--timeout", "2m"]));
+    assert_ok(&ns.run("kubectl-mlflow-gc", &["--older-than", "30d", "--timeout", "2m"]));
     let jobs = ns.api::<Job>().list(&ListParams::default().labels("app.kubernetes.io/component=gc")).await.unwrap();
     assert_eq!(jobs.items.len(), 1);
     let job = &jobs.items[0];
@@ -51,7 +29,7 @@ async fn gc_completes(ns: &TestNamespace) {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn gc_runs_on_a_natively_installed_release() {
     let ns = cluster().namespace("gcnative").await;
-    assert_ok(&run("kubectl-mlflow-install", &ns, &["--no-wait"]));
+    assert_ok(&ns.run("kubectl-mlflow-install", &["--no-wait"]));
     gc_completes(&ns).await;
     ns.delete().await;
 }
@@ -61,7 +39,7 @@ async fn gc_runs_on_a_natively_installed_release() {
 async fn gc_runs_on_a_release_installed_with_helm() {
     let ns = cluster().namespace("gchelm").await;
     let helm = Helm::V4.binary().display().to_string();
-    assert_ok(&run("kubectl-mlflow-install", &ns, &["--helm", "--helm-binary", &helm, "--no-wait"]));
+    assert_ok(&ns.run("kubectl-mlflow-install", &["--helm", "--helm-binary", &helm, "--no-wait"]));
     gc_completes(&ns).await;
     ns.delete().await;
 }
@@ -70,7 +48,7 @@ async fn gc_runs_on_a_release_installed_with_helm() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_missing_release_is_named() {
     let ns = cluster().namespace("gcmissing").await;
-    let out = run("kubectl-mlflow-gc", &ns, &[]);
+    let out = ns.run("kubectl-mlflow-gc", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&format!("release mlflow not found in namespace {}", ns.name()))
@@ -85,12 +63,12 @@ async fn a_missing_release_is_named() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_job_is_made_from_the_cronjob_and_pinned_beside_the_server() {
     let ns = cluster().namespace("gccron").await;
-    assert_ok(&run("kubectl-mlflow-install", &ns, &["-f", "tests/values/gc.yaml", "--timeout", "2m"]));
-    let refused = run("kubectl-mlflow-gc", &ns, &["--logged-model-ids", "m 1", "--jobs"]);
+    assert_ok(&ns.run("kubectl-mlflow-install", &["-f", "tests/values/gc.yaml", "--timeout", "2m"]));
+    let refused = ns.run("kubectl-mlflow-gc", &["--logged-model-ids", "m 1", "--jobs"]);
     assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
 
     let out =
-        run("kubectl-mlflow-gc", &ns, &["--run-ids", "r1", "--logged-model-ids", "m-1", "--jobs", "--timeout", "2m"]);
+        ns.run("kubectl-mlflow-gc", &["--run-ids", "r1", "--logged-model-ids", "m-1", "--jobs", "--timeout", "2m"]);
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let cron = ns.api::<CronJob>().get("mlflow-mlflow-gc").await.unwrap();
@@ -137,83 +115,11 @@ fn required_node(pod: &PodSpec) -> Option<String> {
     field.values.as_ref()?.first().cloned()
 }
 
-/// Lines of a running child's output, as they come.
-fn stream_lines(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(output).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 /// The plugin running in the background, its stdout and stderr read line by line.
-struct Running {
-    child: Child,
-    stdout: Lines,
-    stderr: Lines,
-}
-
-/// Lines a child printed so far on one stream, and those still coming.
-struct Lines {
-    coming: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Lines {
-    /// Waits for the line containing `text`.
-    fn wait_for(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.seen.iter().any(|l| l.contains(text)) {
-            match self.coming.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!("{text:?} never printed; printed so far: {:#?}", self.seen),
-            }
-        }
-    }
-
-    /// Everything printed, once the child has ended.
-    fn all(mut self) -> String {
-        self.seen.extend(self.coming.iter());
-        self.seen.join("\n")
-    }
-}
-
-impl Running {
-    fn start(ns: &TestNamespace, args: &[&str]) -> Running {
-        let kubeconfig = cluster().kubeconfig().display().to_string();
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-gc"))
-            .env_remove("HELM_NAMESPACE")
-            .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = |output| Lines { coming: stream_lines(output), seen: Vec::new() };
-        let stdout = lines(Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>);
-        let stderr = lines(Box::new(child.stderr.take().unwrap()));
-        Running { child, stdout, stderr }
-    }
-
-    /// The exit code, once the plugin has ended (within a minute), with its stdout and stderr.
-    fn end(mut self) -> (Option<i32>, String, String) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the plugin did not end; stderr so far: {:#?}", self.stderr.seen);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        (status.code(), self.stdout.all(), self.stderr.all())
-    }
+fn start(ns: &TestNamespace, args: &[&str]) -> Running {
+    let mut gc = plugin_command("kubectl-mlflow-gc");
+    gc.args(ns.cluster_args()).args(args);
+    Running::start(gc)
 }
 
 /// A release whose pods land on a node the test holds, with its server pod running there.
@@ -229,7 +135,7 @@ async fn release_on_a_held_node_with(ns: &TestNamespace, extra: &[&str]) -> Held
         args.extend(["--set".to_string(), set]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_ok(&run("kubectl-mlflow-install", ns, &args));
+    assert_ok(&ns.run("kubectl-mlflow-install", &args));
     let server = bound_pod(ns, "app.kubernetes.io/component=server").await;
     assert_eq!(server.spec.as_ref().unwrap().node_name.as_deref(), Some(node.name.as_str()));
     set_pod_state(ns, &server, None).await;
@@ -273,7 +179,7 @@ async fn the_gc_job(ns: &TestNamespace) -> Job {
 async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
     let ns = cluster().namespace("gcstream").await;
     let node = release_on_a_held_node(&ns).await;
-    let mut gc = Running::start(&ns, &["--timeout", "3m"]);
+    let gc = start(&ns, &["--timeout", "3m"]);
     let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
     assert_eq!(
         required_node(pod.spec.as_ref().unwrap()).as_deref(),
@@ -284,16 +190,16 @@ async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gc.log");
     write_cri_log(&file, &["gc started"]).unwrap();
-    serve_following_logs(&ns, &pod.metadata.name.clone().unwrap(), &file).await;
+    ns.follow_pod_logs(&pod.metadata.name.clone().unwrap(), "gc", &file).await;
     set_pod_state(&ns, &pod, None).await;
-    gc.stdout.wait_for("gc started");
+    gc.stdout.wait_for("gc started", PRINTED);
     append_cri_log(&file, "cannot reach postgresql://mlflow:hunter2secret@db:5432/mlflow");
-    gc.stdout.wait_for("postgresql://mlflow:***@db:5432/mlflow");
+    gc.stdout.wait_for("postgresql://mlflow:***@db:5432/mlflow", PRINTED);
     let job = the_gc_job(&ns).await;
     assert!(!job_ended(&ns, &job).await, "the log came before the Job ended");
 
     set_pod_state(&ns, &pod, Some(1)).await;
-    let (code, stdout, stderr) = gc.end();
+    let (code, stdout, stderr) = gc.end(PRINTED);
     assert_eq!(code, Some(1), "stderr:\n{stderr}");
     assert!(stderr.contains(&format!("Job/{} failed", job.metadata.name.unwrap())), "{stderr}");
     assert!(stdout.contains("gc started"), "the log is shown:\n{stdout}");
@@ -308,13 +214,12 @@ async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
 async fn ctrl_c_leaves_the_job_running_and_says_how_to_follow_or_delete_it() {
     let ns = cluster().namespace("gcctrlc").await;
     let node = release_on_a_held_node(&ns).await;
-    let mut gc = Running::start(&ns, &["--timeout", "3m"]);
+    let gc = start(&ns, &["--timeout", "3m"]);
     let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
     set_pod_state(&ns, &pod, None).await;
-    gc.stderr.wait_for("its log follows");
-    let status = std::process::Command::new("kill").args(["-INT", &gc.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let (code, _, stderr) = gc.end();
+    gc.stderr.wait_for("its log follows", PRINTED);
+    gc.interrupt();
+    let (code, _, stderr) = gc.end(PRINTED);
     assert_eq!(code, Some(1), "stderr:\n{stderr}");
     let job = the_gc_job(&ns).await;
     let name = job.metadata.name.clone().unwrap();
@@ -337,20 +242,4 @@ async fn ctrl_c_leaves_the_job_running_and_says_how_to_follow_or_delete_it() {
     );
     node.delete(&ns).await;
     ns.delete().await;
-}
-
-/// KWOK serves the file as the pod's log and keeps following it as it grows.
-async fn serve_following_logs(ns: &TestNamespace, pod: &str, file: &std::path::Path) {
-    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
-    let resource = ApiResource::from_gvk_with_plural(&gvk, "logs");
-    let api: Api<DynamicObject> = Api::namespaced_with(ns.client(), ns.name(), &resource);
-    let body = json!({"spec": {"logs": [{"containers": ["gc"], "logsFile": file.to_string_lossy(), "follow": true}]}});
-    let object = DynamicObject::new(pod, &resource).within(ns.name()).data(body);
-    api.create(&PostParams::default(), &object).await.unwrap();
-}
-
-fn append_cri_log(file: &std::path::Path, line: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(file).unwrap();
-    writeln!(f, "2025-01-01T00:01:00.000000000Z stdout F {line}").unwrap();
 }

@@ -8,34 +8,19 @@
 //! runs the plugin and looks in the store (the client) and on the PVC (kubectl exec in the server
 //! pod).
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, PortForward, TestNamespace};
+use kubectl_mlflow_test_support::{assert_ok, cluster, mlflow_client, real_namespace, PortForward, TestNamespace};
 use serde_json::Value;
 
 /// One uvicorn worker: on 2 cores the default four take minutes to start.
 const ONE_WORKER: &str = "server.value_options.workers=1";
 
-/// The built plugin `bin` run on `ns`; panics with its output unless it succeeds.
+/// The plugin `bin` run on `ns`; panics with its output unless it succeeds.
 fn plugin(bin: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    let path = assert_cmd::cargo::cargo_bin(bin);
-    assert!(path.is_file(), "{} is not built: run `cargo build -p {bin}` first", path.display());
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let out = Command::new(path)
-        .current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{bin} {args:?}:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = ns.run(bin, args);
+    assert_ok(&out);
     out
 }
 
@@ -63,8 +48,7 @@ fn artifacts_on_pvc(ns: &TestNamespace, run: &Value) -> bool {
 
 /// The quick start with `sets`, installed and waited for, and a forward to its Service.
 async fn quick_start(prefix: &str, sets: &[&str]) -> (TestNamespace, PortForward) {
-    cluster().require_real_node();
-    let ns = cluster().namespace(prefix).await;
+    let ns = real_namespace(prefix).await;
     let mut args = vec!["-f", "tests/values/quickstart.yaml", "--timeout", "10m", "--set", ONE_WORKER];
     for set in sets {
         args.extend(["--set", set]);

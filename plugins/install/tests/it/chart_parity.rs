@@ -14,38 +14,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use kubectl_mlflow_chart_tests::{repo_root, values_files, Helm};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::process::offline_plugin;
+use kubectl_mlflow_test_support::repo_root;
+use kubectl_mlflow_test_support::values::{repo_relative, values_files_and_example, yaml_objects};
 use serde_json::Value;
 
 /// Labels whose values legitimately differ between the chart and the native renderer.
 const NORMALIZED_LABELS: [&str; 2] = ["app.kubernetes.io/managed-by", "helm.sh/chart"];
 
-fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
-}
-
 const HELMS: [(&str, Helm); 2] = [("helm 3.17", Helm::V3), ("helm 4.1", Helm::V4)];
-
-/// The objects of a multi-document YAML stream, empty documents dropped.
-fn yaml_objects(yaml: &str) -> Vec<Value> {
-    let mut docs = vec![String::new()];
-    for line in yaml.lines() {
-        if line == "---" || line.starts_with("--- ") {
-            docs.push(String::new());
-        } else {
-            let doc = docs.last_mut().expect("a document");
-            doc.push_str(line);
-            doc.push('\n');
-        }
-    }
-    docs.iter()
-        .map(|doc| serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML ({e}):\n{doc}")))
-        .filter(|v| !v.is_null())
-        .collect()
-}
 
 /// The annotation of `helm test` hooks: helm-only objects.
 fn is_helm_test(obj: &Value) -> bool {
@@ -53,39 +33,20 @@ fn is_helm_test(obj: &Value) -> bool {
 }
 
 /// `helm template mlflow <chart> -n mlflow -f <file>`, without the helm-only `helm test` pods.
-fn helm_render(helm: &Path, chart: &Path, file: &Path) -> Vec<Value> {
+fn helm_render(helm: Helm, chart: &Path, file: &Path) -> Vec<Value> {
     helm_render_all(helm, chart, file).into_iter().filter(|o| !is_helm_test(o)).collect()
 }
 
 /// `helm template mlflow <chart> -n mlflow -f <file>`, every object.
-fn helm_render_all(helm: &Path, chart: &Path, file: &Path) -> Vec<Value> {
-    let scratch = std::env::temp_dir().join("kubectl-mlflow-parity-helm-home");
-    let out = Command::new(helm)
-        .arg("template")
-        .arg("mlflow")
-        .arg(chart)
-        .args(["--namespace", "mlflow", "-f"])
-        .arg(file)
-        .env("HELM_CACHE_HOME", scratch.join("cache"))
-        .env("HELM_CONFIG_HOME", scratch.join("config"))
-        .env("HELM_DATA_HOME", scratch.join("data"))
-        .output()
-        .expect("run helm");
-    assert!(
-        out.status.success(),
-        "{} template {} -f {} failed:\n{}",
-        helm.display(),
-        chart.display(),
-        rel(file),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    yaml_objects(&String::from_utf8(out.stdout).expect("utf-8"))
+fn helm_render_all(helm: Helm, chart: &Path, file: &Path) -> Vec<Value> {
+    let run = helm.template_chart(chart, &["-f", &file.to_string_lossy()]);
+    run.assert_success();
+    yaml_objects(&run.stdout)
 }
 
 /// `kubectl-mlflow-install mlflow -n mlflow -f <file> --dry-run -o json`: a v1 List.
 fn native_render(file: &Path) -> Vec<Value> {
-    let out = assert_cmd::Command::cargo_bin("kubectl-mlflow-install")
-        .expect("the kubectl-mlflow-install binary")
+    let out = offline_plugin("kubectl-mlflow-install")
         .args(["mlflow", "-n", "mlflow", "-f"])
         .arg(file)
         .args(["--dry-run", "-o", "json"])
@@ -94,14 +55,14 @@ fn native_render(file: &Path) -> Vec<Value> {
     assert!(
         out.status.success(),
         "kubectl-mlflow-install mlflow -n mlflow -f {} --dry-run -o json failed:\n{}",
-        rel(file),
+        repo_relative(file),
         String::from_utf8_lossy(&out.stderr)
     );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("native output for {} is not JSON ({e}):\n{}", rel(file), String::from_utf8_lossy(&out.stdout))
+        panic!("native output for {} is not JSON ({e}):\n{}", repo_relative(file), String::from_utf8_lossy(&out.stdout))
     });
-    assert_eq!(list["kind"], "List", "native output for {} is not a List", rel(file));
-    list["items"].as_array().cloned().unwrap_or_else(|| panic!("native List for {} has no items", rel(file)))
+    assert_eq!(list["kind"], "List", "native output for {} is not a List", repo_relative(file));
+    list["items"].as_array().cloned().unwrap_or_else(|| panic!("native List for {} has no items", repo_relative(file)))
 }
 
 /// One difference between the two renderings.
@@ -291,16 +252,15 @@ fn report(diffs: &[(String, Difference)]) -> String {
 #[test]
 fn chart_and_native_renderer_agree_on_every_values_file() {
     let chart = repo_root().join("charts");
-    let helms: Vec<(&str, PathBuf)> = HELMS.iter().map(|(label, helm)| (*label, helm.binary())).collect();
     let mut all = Vec::new();
     let mut compared = 0;
-    for file in values_files() {
+    for file in values_files_and_example() {
         let native = native_render(&file);
-        for (label, helm) in &helms {
+        for (label, helm) in HELMS {
             let rendered = helm_render(helm, &chart, &file);
-            assert!(!rendered.is_empty(), "{label} rendered nothing for {}", rel(&file));
+            assert!(!rendered.is_empty(), "{label} rendered nothing for {}", repo_relative(&file));
             for diff in compare(&rendered, &native) {
-                all.push((format!("{label}, {}", rel(&file)), diff));
+                all.push((format!("{label}, {}", repo_relative(&file)), diff));
             }
             compared += 1;
         }
@@ -454,14 +414,13 @@ fullnameOverride: a-long-release-name-that-fills-up-all-sixty-three-characters-a
 #[test]
 fn chart_and_native_renderer_agree_on_edge_cases() {
     let chart = repo_root().join("charts");
-    let helms: Vec<(&str, PathBuf)> = HELMS.iter().map(|(label, helm)| (*label, helm.binary())).collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut all = Vec::new();
     for (i, (what, yaml)) in EDGE_CASES.iter().enumerate() {
         let file = dir.path().join(format!("edge-{i}.yaml"));
         std::fs::write(&file, yaml).expect("write values");
         let native = native_render(&file);
-        for (label, helm) in &helms {
+        for (label, helm) in HELMS {
             for diff in compare(&helm_render(helm, &chart, &file), &native) {
                 all.push((format!("{label}, {what}"), diff));
             }
@@ -507,9 +466,8 @@ fn a_one_sided_change_is_caught_at_its_path() {
 
     let env_path = "spec.template.spec.containers[0].env[3].name";
     for (label, helm) in HELMS {
-        let helm = helm.binary();
-        let original = helm_render(&helm, &root.join("charts"), &file);
-        let modified = helm_render(&helm, &changed, &file);
+        let original = helm_render(helm, &root.join("charts"), &file);
+        let modified = helm_render(helm, &changed, &file);
 
         let mut reversed = original.clone();
         reversed.reverse();
@@ -540,7 +498,7 @@ fn a_one_sided_change_is_caught_at_its_path() {
 
     // Against the native renderer itself: the changed chart differs at least at those paths.
     let native = native_render(&file);
-    let diffs = compare(&helm_render(&Helm::V4.binary(), &changed, &file), &native);
+    let diffs = compare(&helm_render(Helm::V4, &changed, &file), &native);
     for (object, path) in [
         ("Deployment mlflow/mlflow-mlflow (apps/v1)", env_path),
         ("Service mlflow/mlflow-mlflow (v1)", "spec.ports[0].name"),
@@ -558,11 +516,11 @@ fn a_one_sided_change_is_caught_at_its_path() {
 #[test]
 fn only_the_helm_test_pod_is_outside_the_native_rendering() {
     let chart = repo_root().join("charts");
-    for file in values_files() {
+    for file in values_files_and_example() {
         let native = native_render(&file);
-        assert!(!native.iter().any(is_helm_test), "native rendering of {} has a helm test hook", rel(&file));
+        assert!(!native.iter().any(is_helm_test), "native rendering of {} has a helm test hook", repo_relative(&file));
         for (label, helm) in HELMS {
-            let all = helm_render_all(&helm.binary(), &chart, &file);
+            let all = helm_render_all(helm, &chart, &file);
             let fullname = all
                 .iter()
                 .find(|o| o["kind"] == "Deployment")
@@ -576,7 +534,7 @@ fn only_the_helm_test_pod_is_outside_the_native_rendering() {
                     format!("{}/{}", o["kind"].as_str().unwrap_or(""), o["metadata"]["name"].as_str().unwrap_or(""))
                 })
                 .collect();
-            assert_eq!(described, vec![format!("Pod/{fullname}-test")], "{label}, {}", rel(&file));
+            assert_eq!(described, vec![format!("Pod/{fullname}-test")], "{label}, {}", repo_relative(&file));
         }
     }
 }

@@ -2,21 +2,16 @@
 //! refused with exit code 2, a message naming the key or flag, and nothing on stdout.
 
 use assert_cmd::Command;
+use kubectl_mlflow_test_support::process::{assert_bad_input, offline_plugin};
+use kubectl_mlflow_test_support::values::write_file;
 use serde_json::Value;
 
 fn install() -> Command {
-    let mut cmd = Command::cargo_bin("kubectl-mlflow-install").unwrap();
-    cmd.env("COLUMNS", "100")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig");
-    cmd
+    offline_plugin("kubectl-mlflow-install")
 }
 
 fn values_file(dir: &tempfile::TempDir, text: &str) -> String {
-    let path = dir.path().join(format!("values-{}.yaml", text.len()));
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    write_file(dir.path(), &format!("values-{}.yaml", text.len()), text)
 }
 
 fn dry_run_json(args: &[&str]) -> Vec<Value> {
@@ -116,12 +111,7 @@ fn values_from_stdin() {
 /// Runs with bad input and checks the contract: exit 2, nothing on stdout, each expected text on stderr.
 fn refuses(args: &[&str], stdin: &str, expected: &[&str]) {
     let out = install().args(args).arg("--dry-run").write_stdin(stdin).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
-    assert!(out.stdout.is_empty(), "args {args:?} printed to stdout: {}", String::from_utf8_lossy(&out.stdout));
-    for text in expected {
-        assert!(stderr.contains(text), "args {args:?}: expected {text:?} in:\n{stderr}");
-    }
+    assert_bad_input(&out, &format!("args {args:?}"), expected);
 }
 
 #[test]
@@ -284,12 +274,7 @@ fn help_is_as_recorded() {
 /// Like `refuses`, without `--dry-run`: input problems found before any cluster is contacted.
 fn refuses_install(args: &[&str], expected: &[&str]) {
     let out = install().args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "args {args:?}\nstderr: {stderr}");
-    assert!(out.stdout.is_empty());
-    for text in expected {
-        assert!(stderr.contains(text), "args {args:?}: expected {text:?} in:\n{stderr}");
-    }
+    assert_bad_input(&out, &format!("args {args:?}"), expected);
 }
 
 #[test]

@@ -1,17 +1,10 @@
 //! Every duration flag refuses what is not a duration — too long, negative, words, empty — with
 //! exit code 2 and one error line, never a panic.
 
-use assert_cmd::Command;
-use kubectl_mlflow_test_support::assert_refused_in_one_line;
+use kubectl_mlflow_test_support::process::{assert_refused_in_one_line, offline_plugin};
 
 fn refused(args: &[&str]) {
-    let out = Command::cargo_bin("kubectl-mlflow-install")
-        .unwrap()
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .args(args)
-        .args(["--dry-run"])
-        .output()
-        .unwrap();
+    let out = offline_plugin("kubectl-mlflow-install").args(args).args(["--dry-run"]).output().unwrap();
     assert_refused_in_one_line(&out, "duration");
 }
 

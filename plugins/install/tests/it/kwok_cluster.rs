@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
-use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, seed, TestNamespace};
+use kubectl_mlflow_test_support::crd::{crd, delete_crds, install_crds};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::process::plugin_command;
+use kubectl_mlflow_test_support::{assert_ok, cluster, plugin, poll_until, repo_root, seed, text, TestNamespace};
 use serde_json::json;
 
 const ID_LABEL: &str = "applyset.kubernetes.io/part-of";
@@ -21,35 +21,15 @@ fn install(ns: &TestNamespace, args: &[&str]) -> Output {
     install_in(ns.name(), args)
 }
 
+/// `kubectl-mlflow-install --kubeconfig ... -n NAMESPACE --timeout 3m ARGS`: the cluster flags
+/// first, so that ARGS may give others.
 fn install_in(namespace: &str, args: &[&str]) -> Output {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    Command::cargo_bin("kubectl-mlflow-install")
-        .unwrap()
-        .current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
+    plugin("kubectl-mlflow-install")
         .args(["--kubeconfig", &kubeconfig, "-n", namespace, "--timeout", "3m"])
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn assert_ok(output: &Output) {
-    assert!(output.status.success(), "install failed: {}", text(output));
-}
-
-async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
-    let data: BTreeMap<String, String> = data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
-    ns.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
 }
 
 async fn available(ns: &TestNamespace, name: &str) -> bool {
@@ -183,19 +163,9 @@ async fn parent_kinds(ns: &TestNamespace) -> String {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_run_killed_mid_apply_converges_when_rerun() {
     let ns = cluster().namespace("kill").await;
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let bin = assert_cmd::cargo::cargo_bin("kubectl-mlflow-install");
-    let mut child = std::process::Command::new(bin)
-        .args([
-            "--kubeconfig",
-            &kubeconfig,
-            "-n",
-            ns.name(),
-            "--set",
-            "garbageCollection.enabled=true",
-            "--set",
-            "ingress.enabled=true",
-        ])
+    let mut child = plugin_command("kubectl-mlflow-install")
+        .args(ns.cluster_args())
+        .args(["--set", "garbageCollection.enabled=true", "--set", "ingress.enabled=true"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -226,7 +196,7 @@ async fn a_missing_secret_is_named_and_nothing_is_written() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("mlflow.backendStoreUriFrom: Secret mlflow-db-secret not found"), "{stderr}");
     assert!(stderr.contains("env[0].valueFrom: Secret s3-credentials not found"), "{stderr}");
-    secret(&ns, "mlflow-db-secret", &[("url", "postgresql://x")]).await;
+    ns.create_secret("mlflow-db-secret", &[("url", "postgresql://x")]).await;
     let out = install(&ns, &["-f", "tests/values/postgres-secret.yaml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -245,7 +215,7 @@ async fn a_missing_secret_is_named_and_nothing_is_written() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_secrets_postgresql_uri_with_the_slim_image_is_refused_without_showing_it() {
     let ns = cluster().namespace("slim-db").await;
-    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://mlflow:hunter2@postgres:5432/mlflow")]).await;
+    ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://mlflow:hunter2@postgres:5432/mlflow")]).await;
     let out = install(&ns, &["-f", "tests/values/postgres-secret.yaml", "--set", "image.tag=v3.17.2"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -323,12 +293,8 @@ async fn with_helm_a_refused_upgrade_records_no_revision() {
     let ns = cluster().namespace("resizehelm").await;
     let helm = Helm::V3.binary().display().to_string();
     assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
-    let kubeconfig = cluster().kubeconfig().display().to_string();
     let revisions = || {
-        let out = std::process::Command::new(&helm)
-            .args(["history", "mlflow", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-o", "json"])
-            .output()
-            .unwrap();
+        let out = Helm::V3.on_cluster().args(["history", "mlflow", "-n", ns.name(), "-o", "json"]).output().unwrap();
         assert!(out.status.success(), "helm history: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap().len()
     };
@@ -460,11 +426,7 @@ async fn helm_install(which: Helm) {
     let helm = which.binary().display().to_string();
     assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm]));
     assert!(available(&ns, "mlflow-mlflow").await);
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let list = std::process::Command::new(&helm)
-        .args(["list", "-n", ns.name(), "--kubeconfig", &kubeconfig, "-q"])
-        .output()
-        .unwrap();
+    let list = which.on_cluster().args(["list", "-n", ns.name(), "-q"]).output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&list.stdout).trim(),
         "mlflow",
@@ -542,15 +504,8 @@ async fn an_applyset_of_another_tool_is_left_alone() {
 /// file, uninstall leaving the PersistentVolumeClaim for `kubectl delete pvc` as the seed says.
 async fn seed_commands(which: Helm) {
     let ns = cluster().namespace(&format!("seed{}", which.tool_set())).await;
-    let helm = which.binary();
-    let kubeconfig = cluster().kubeconfig().display().to_string();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(&helm)
-            .current_dir(repo_root())
-            .env("KUBECONFIG", &kubeconfig)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = which.on_cluster().args(args).output().unwrap();
         assert!(out.status.success(), "helm {args:?}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
@@ -690,7 +645,7 @@ fn position(seen: &[String], event: &str) -> usize {
 async fn the_migration_job_completes_before_the_deployment_is_applied() {
     use k8s_openapi::api::batch::v1::Job;
     let ns = cluster().namespace("migrate").await;
-    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
+    ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
     let (out, seen) = install_recording(&ns, &[]).await;
     assert_ok(&out);
     assert!(
@@ -714,7 +669,7 @@ async fn the_migration_job_completes_before_the_deployment_is_applied() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn with_helm_the_migration_job_is_a_hook_before_the_deployment() {
     let ns = cluster().namespace("migrate-helm").await;
-    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
+    ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
     let helm = Helm::V4.binary().display().to_string();
     let (out, seen) = install_recording(&ns, &["--helm", "--helm-binary", &helm]).await;
     assert_ok(&out);
@@ -723,23 +678,6 @@ async fn with_helm_the_migration_job_is_a_hook_before_the_deployment() {
         "{seen:?}"
     );
     ns.delete().await;
-}
-
-/// The next pod of `labels` bound to a node, other than those in `seen`.
-async fn next_pod(ns: &TestNamespace, labels: &str, seen: &[String]) -> k8s_openapi::api::core::v1::Pod {
-    let pods = ns.api::<k8s_openapi::api::core::v1::Pod>();
-    for _ in 0..120 {
-        let list = pods.list(&ListParams::default().labels(labels)).await.unwrap();
-        let bound = list.items.into_iter().find(|p| {
-            p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
-                && !seen.contains(p.metadata.name.as_ref().unwrap())
-        });
-        if let Some(pod) = bound {
-            return pod;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("no new pod with {labels} was scheduled (seen: {seen:?})");
 }
 
 /// A migration that fails (a store that cannot be reached; the test plays the kubelet of the
@@ -773,9 +711,9 @@ async fn with_helm_a_failing_migration_hook_shows_its_log() {
 
 async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
     use k8s_openapi::api::batch::v1::Job;
-    use kubectl_mlflow_test_support::{set_pod_state, write_cri_log, HeldNode};
+    use kubectl_mlflow_test_support::{bound_pod_other_than, set_pod_state, write_cri_log, HeldNode};
     let ns = cluster().namespace("migrate-fail").await;
-    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://user:hunter2@nowhere.invalid:5432/mlflow")]).await;
+    ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:hunter2@nowhere.invalid:5432/mlflow")]).await;
     let node = HeldNode::new(&ns).await;
     let mut args = vec!["-f".to_string(), "tests/values/postgres-secret.yaml".to_string()];
     args.extend(engine_args.iter().map(|a| a.to_string()));
@@ -799,7 +737,7 @@ async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
     // backoffLimit 1: two pods fail before the Job does.
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let pod = next_pod(&ns, "app.kubernetes.io/component=migrate", &seen).await;
+        let pod = bound_pod_other_than(&ns, "app.kubernetes.io/component=migrate", &seen).await;
         let name = pod.metadata.name.clone().unwrap();
         ns.serve_pod_logs(&name, &log).await;
         set_pod_state(&ns, &pod, Some(1)).await;
@@ -838,21 +776,6 @@ async fn an_http_route_without_the_gateway_api_is_refused_before_any_write() {
     ns.delete().await;
 }
 
-/// The External Secrets Operator's CRDs, as much of them as the API server needs to serve them.
-fn external_secrets_crd(kind: &str, plural: &str) -> CustomResourceDefinition {
-    serde_json::from_value(json!({
-        "metadata": {"name": format!("{plural}.external-secrets.io")},
-        "spec": {
-            "group": "external-secrets.io",
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(), "listKind": format!("{kind}List")},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
-        }
-    }))
-    .unwrap()
-}
-
 /// External Secrets: without the operator's CRDs the install is refused before any write, naming
 /// the key (not the Secret the ExternalSecret would make); with them, the SecretStore and
 /// ExternalSecret are applied first and the install waits for their Secret (made here, as the
@@ -877,26 +800,12 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
     );
     assert!(members(&ns).await.is_empty(), "something was written");
 
-    let crds: Api<CustomResourceDefinition> = Api::all(ns.client());
-    for (kind, plural) in [("SecretStore", "secretstores"), ("ExternalSecret", "externalsecrets")] {
-        match crds.create(&PostParams::default(), &external_secrets_crd(kind, plural)).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(err) => panic!("cannot create the {kind} CRD: {err}"),
-        }
-    }
-    let client = ns.client();
-    poll_until(Duration::from_secs(60), || {
-        let client = client.clone();
-        async move {
-            client
-                .list_api_group_resources("external-secrets.io/v1")
-                .await
-                .is_ok_and(|l| l.resources.iter().filter(|r| !r.name.contains('/')).count() == 2)
-        }
-    })
-    .await
-    .expect("the External Secrets CRDs are served");
+    // The External Secrets Operator's CRDs.
+    let crds = [
+        crd("external-secrets.io", "v1", "SecretStore", "secretstores"),
+        crd("external-secrets.io", "v1", "ExternalSecret", "externalsecrets"),
+    ];
+    install_crds(&ns.client(), &crds).await.expect("the External Secrets CRDs are served");
 
     let namespace = ns.name().to_string();
     let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -919,7 +828,7 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
         ns.api::<Deployment>().get_opt("mlflow-mlflow").await.unwrap().is_none(),
         "the Deployment came before the Secret it reads"
     );
-    secret(&ns, "mlflow-backend-store", &[("db-uri", "postgresql://u:hunter2@db:5432/mlflow")]).await;
+    ns.create_secret("mlflow-backend-store", &[("db-uri", "postgresql://u:hunter2@db:5432/mlflow")]).await;
     let out = run.await.unwrap();
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -934,10 +843,9 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
         text(&out)
     );
     assert!(!text(&out).contains("hunter2"), "a secret value reached the output");
+    let client = ns.client();
     ns.delete().await;
-    for plural in ["secretstores", "externalsecrets"] {
-        let _ = crds.delete(&format!("{plural}.external-secrets.io"), &Default::default()).await;
-    }
+    delete_crds(&client, &crds).await;
 }
 
 /// The seed's basic-auth Secret, made by its own command: the CSRF key, and no admin password.
@@ -948,10 +856,8 @@ fn create_the_seeds_auth_secret(ns: &TestNamespace) {
 
 /// The admin password the release keeps in its auth Secret.
 async fn generated_admin_password(ns: &TestNamespace) -> String {
-    let secret = ns.api::<Secret>().get("mlflow-mlflow-auth").await.unwrap();
-    let value =
-        secret.data.unwrap_or_default().remove("admin-password").expect("no admin-password in mlflow-mlflow-auth");
-    let password = String::from_utf8(value.0).unwrap();
+    let password =
+        ns.secret_value("mlflow-mlflow-auth", "admin-password").await.expect("no admin-password in mlflow-mlflow-auth");
     assert!(password.len() >= 24 && password.chars().all(|c| c.is_ascii_alphanumeric()), "generated: {password:?}");
     password
 }
@@ -1003,12 +909,9 @@ async fn the_seeds_basic_auth_gets_an_admin_password_that_upgrades_keep() {
 async fn helm_keeps_the_generated_admin_password(which: Helm) {
     let ns = cluster().namespace(&format!("helm-auth{}", which.tool_set())).await;
     create_the_seeds_auth_secret(&ns);
-    let helm = which.binary();
-    let kubeconfig = cluster().kubeconfig().display().to_string();
     let run = |verb: &str, extra: &[&str]| {
-        let out = std::process::Command::new(&helm)
-            .current_dir(repo_root())
-            .env("KUBECONFIG", &kubeconfig)
+        let out = which
+            .on_cluster()
             .args([verb, "mlflow", "./charts", "--namespace", ns.name(), "-f", "tests/values/basic-auth.yaml"])
             .args(extra)
             .output()

@@ -5,38 +5,15 @@
 //! A module of its own, run alone by `scripts/test` (`openshift::`): while the Route CRD exists every install on
 //! the cluster sees OpenShift, which would change what the other suites' tests render.
 
-use std::time::Duration;
-
-use assert_cmd::Command;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, PostParams};
-use kubectl_mlflow_test_support::{cluster, poll_until, repo_root};
+use kubectl_mlflow_test_support::crd::{crd, delete_crds, install_crds};
+use kubectl_mlflow_test_support::{cluster, plugin};
 use serde_json::{json, Value};
-
-const CRD: &str = "routes.route.openshift.io";
-
-/// As much of OpenShift's Route CRD as the API server needs to serve the group.
-fn route_crd() -> CustomResourceDefinition {
-    serde_json::from_value(json!({
-        "metadata": {"name": CRD},
-        "spec": {
-            "group": "route.openshift.io",
-            "scope": "Namespaced",
-            "names": {"kind": "Route", "plural": "routes", "singular": "route", "listKind": "RouteList"},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
-        }
-    }))
-    .unwrap()
-}
 
 /// The pod security contexts of `install --dry-run=server -o json` in `namespace`; an error (not
 /// a panic) when the install fails, so the caller can still delete the CRD first.
 fn pod_security_contexts(namespace: &str, args: &[&str]) -> Result<Vec<Value>, String> {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let out = Command::cargo_bin("kubectl-mlflow-install")
-        .unwrap()
-        .current_dir(repo_root())
+    let out = plugin("kubectl-mlflow-install")
         .args(["--kubeconfig", &kubeconfig, "-n", namespace, "--dry-run=server", "-o", "json"])
         .args(args)
         .output()
@@ -74,26 +51,16 @@ async fn a_cluster_serving_openshift_routes_gets_pods_without_fixed_ids() {
         assert_eq!(fixed_ids(&context), ["runAsUser", "runAsGroup", "fsGroup"], "before the Route CRD: {context}");
     }
 
-    let crds: Api<CustomResourceDefinition> = Api::all(ns.client());
-    match crds.create(&PostParams::default(), &route_crd()).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 409 => {}
-        Err(err) => panic!("cannot create the Route CRD: {err}"),
-    }
-    let client = ns.client();
-    let served = poll_until(Duration::from_secs(60), || {
-        let client = client.clone();
-        async move { client.list_api_group_resources("route.openshift.io/v1").await.is_ok() }
-    })
-    .await;
-    let (detected, declined) = match served {
+    // As much of OpenShift's Route CRD as the API server needs to serve the group.
+    let route = [crd("route.openshift.io", "v1", "Route", "routes")];
+    let (detected, declined) = match install_crds(&ns.client(), &route).await {
         Ok(()) => (
             pod_security_contexts(ns.name(), &gc),
             pod_security_contexts(ns.name(), &["--set", "garbageCollection.enabled=true", "--set", "openshift=false"]),
         ),
-        Err(()) => (Err("route.openshift.io/v1 was never served".to_string()), Ok(vec![])),
+        Err(not_served) => (Err(not_served), Ok(vec![])),
     };
-    let _ = crds.delete(CRD, &DeleteParams::default()).await;
+    delete_crds(&ns.client(), &route).await;
     ns.delete().await;
 
     for context in detected.unwrap() {

@@ -15,6 +15,7 @@ use kubectl_mlflow_core::engine::apply::{Applier, Member};
 use kubectl_mlflow_core::release::{prepare, Options};
 use kubectl_mlflow_core::{render, validate, values, Object, Release, Source};
 use kubectl_mlflow_test_support::seeded::{self, Rng};
+use kubectl_mlflow_test_support::values::values_files;
 use kubectl_mlflow_test_support::{cluster, repo_root};
 use serde_json::{json, Value};
 
@@ -248,12 +249,7 @@ async fn our_verdict_matches_the_api_servers_on_mutated_values() {
         dry_run: true,
         verbose: false,
     };
-    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("tests/values"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
+    let files = values_files();
     let mut counts = Counts::default();
     let mut violations = Vec::new();
     for file in &files {

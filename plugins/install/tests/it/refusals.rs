@@ -1,19 +1,14 @@
 //! Values the tool refuses before any write, given as a user would: exit 2, nothing on stdout,
 //! the file (for -f), the key path, what is wrong and the fix on stderr.
 
-use assert_cmd::Command;
+use kubectl_mlflow_test_support::process::{assert_bad_input, offline_plugin};
+use kubectl_mlflow_test_support::values::write_file;
 
 fn refused_file(yaml: &str, expected: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("my-values.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let path = file.display().to_string();
-    let out = Command::cargo_bin("kubectl-mlflow-install").unwrap().args(["-f", &path, "--dry-run"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{yaml}\n{stderr}");
-    assert!(out.stdout.is_empty(), "{yaml}");
-    let expected = format!("{path}: {expected}");
-    assert!(stderr.contains(&expected), "expected {expected:?} in:\n{stderr}");
+    let path = write_file(dir.path(), "my-values.yaml", yaml);
+    let out = offline_plugin("kubectl-mlflow-install").args(["-f", &path, "--dry-run"]).output().unwrap();
+    assert_bad_input(&out, yaml, &[&format!("{path}: {expected}")]);
 }
 
 #[test]

@@ -3,48 +3,24 @@
 
 use std::process::Output;
 
-use assert_cmd::Command;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Service;
-use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::process::assert_bad_input;
+use kubectl_mlflow_test_support::{cluster, text, TestNamespace};
 
 fn install(ns: &TestNamespace, args: &[&str]) -> Output {
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    Command::cargo_bin("kubectl-mlflow-install")
-        .unwrap()
-        .current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--timeout", "3m"])
-        .args(args)
-        .output()
-        .unwrap()
+    ns.run("kubectl-mlflow-install", &[&["--timeout", "3m"], args].concat())
 }
 
 /// Runs real helm 4 against the test cluster.
 fn helm(args: &[&str]) -> Output {
-    std::process::Command::new(Helm::V4.binary())
-        .current_dir(repo_root())
-        .env("KUBECONFIG", cluster().kubeconfig())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    Helm::V4.on_cluster().args(args).output().unwrap()
 }
 
 fn assert_refused(output: &Output, expected: &str) {
-    assert_eq!(output.status.code(), Some(2), "{}", text(output));
-    assert!(output.stdout.is_empty(), "{}", text(output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains(expected), "expected {expected:?}: {}", text(output));
+    assert_bad_input(output, "--reuse-values", &[expected]);
 }
 
 fn helm_binary() -> String {

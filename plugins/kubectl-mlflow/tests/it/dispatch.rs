@@ -2,16 +2,10 @@
 //! command list, unknown commands, exit codes passed through, versions and completions.
 
 use assert_cmd::Command;
+use kubectl_mlflow_test_support::process::offline_plugin;
 
 fn kubectl_mlflow() -> Command {
-    let mut cmd = Command::cargo_bin("kubectl-mlflow").unwrap();
-    cmd.env("COLUMNS", "100")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env_remove("HELM_PLUGIN_NAME")
-        .env_remove("HELM_BIN");
-    cmd
+    offline_plugin("kubectl-mlflow")
 }
 
 struct Run {

@@ -3,14 +3,10 @@
 
 use std::process::Output;
 
-use assert_cmd::Command;
+use kubectl_mlflow_test_support::process::offline_plugin;
 
 fn run(args: &[&str]) -> Output {
-    let mut cmd = Command::cargo_bin("kubectl-mlflow-portforward").unwrap();
-    cmd.env("COLUMNS", "100")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+    offline_plugin("kubectl-mlflow-portforward")
         .timeout(std::time::Duration::from_secs(60))
         .args(args)
         .output()

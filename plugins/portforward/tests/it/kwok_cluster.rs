@@ -10,22 +10,17 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher::{self, watcher, Event};
-use kube::Client;
-use kubectl_mlflow_test_support::{cluster, poll_until, TestNamespace};
+use kubectl_mlflow_test_support::http::request;
+use kubectl_mlflow_test_support::portforward::ForwardPlugin;
+use kubectl_mlflow_test_support::{cluster, forward_pod_port, plugin, pod_is_ready, poll_until, TestNamespace};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{request, Plugin};
-
 const START: Duration = Duration::from_secs(90);
 const SWITCH: Duration = Duration::from_secs(60);
-
-fn kubeconfig() -> String {
-    cluster().kubeconfig().display().to_string()
-}
 
 /// A server Deployment labelled as the official chart labels it (name and instance, no component).
 fn deployment(release: &str, replicas: i32, container: Value, pod_spec: Value) -> Deployment {
@@ -66,21 +61,11 @@ fn serve_pods(ns: &TestNamespace) -> Served {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let target = listener.local_addr().unwrap();
             tokio::spawn(http_server(listener, name.clone()));
-            port_forward_to(&client, &namespace, &name, target).await;
+            forward_pod_port(&client, &namespace, &name, 5000, target).await;
             seen.lock().unwrap().insert(name);
         }
     });
     served
-}
-
-async fn port_forward_to(client: &Client, namespace: &str, pod: &str, target: std::net::SocketAddr) {
-    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "PortForward");
-    let resource = ApiResource::from_gvk_with_plural(&gvk, "portforwards");
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let body =
-        json!({"spec": {"forwards": [{"ports": [5000], "target": {"address": "127.0.0.1", "port": target.port()}}]}});
-    let object = DynamicObject::new(pod, &resource).within(namespace).data(body);
-    api.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("PortForward {namespace}/{pod}: {e}"));
 }
 
 /// Answers every request with the pod's name; `POST /echo` with the request body.
@@ -141,7 +126,7 @@ async fn wait_ready(ns: &TestNamespace, served: &Served, count: usize) -> Vec<St
     let ready = || async {
         let list = pods.list(&Default::default()).await.unwrap();
         let names: Vec<String> =
-            list.items.iter().filter(|p| is_ready(p)).filter_map(|p| p.metadata.name.clone()).collect();
+            list.items.iter().filter(|p| pod_is_ready(p)).filter_map(|p| p.metadata.name.clone()).collect();
         let all_served = names.iter().all(|n| served.lock().unwrap().contains(n));
         (names.len() >= count && all_served).then_some(names)
     };
@@ -151,20 +136,9 @@ async fn wait_ready(ns: &TestNamespace, served: &Served, count: usize) -> Vec<St
     ready().await.unwrap()
 }
 
-fn is_ready(pod: &Pod) -> bool {
-    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
-    pod.metadata.deletion_timestamp.is_none()
-        && conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
-}
-
 /// The plugin run to its end, with the cluster's kubeconfig, in the namespace.
 fn run_to_end(ns: &TestNamespace, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-portforward"))
-        .env_remove("HELM_NAMESPACE")
-        .args(["--kubeconfig", &kubeconfig(), "-n", ns.name()])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = plugin("kubectl-mlflow-portforward").args(ns.cluster_args()).args(args).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -172,12 +146,12 @@ fn run_to_end(ns: &TestNamespace, args: &[&str]) -> (Option<i32>, String, String
     )
 }
 
-fn start(ns: &TestNamespace, args: &[&str]) -> Plugin {
-    Plugin::start(&kubeconfig(), ns.name(), args, &[], START)
+fn start(ns: &TestNamespace, args: &[&str]) -> ForwardPlugin {
+    ForwardPlugin::start(ns, args, &[], START)
 }
 
 /// The pod behind the forward now: what a request through it answers.
-async fn pod_behind(plugin: &Plugin) -> String {
+async fn pod_behind(plugin: &ForwardPlugin) -> String {
     let response = request(plugin.addr(), "GET", "/health", b"")
         .await
         .unwrap_or_else(|e| panic!("{e}; stderr:\n{}", plugin.stderr()));
@@ -308,13 +282,8 @@ async fn tls_prefix_and_auth_are_shown_and_ctrl_c_ends_with_exit_0() {
     std::fs::set_permissions(&script, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755))
         .unwrap();
     let path = format!("{}:{}", fake_browser.path().display(), std::env::var("PATH").unwrap_or_default());
-    let mut plugin = Plugin::start(
-        &kubeconfig(),
-        ns.name(),
-        &["--port", "0", "--address", "localhost", "--open"],
-        &[("PATH", &path)],
-        START,
-    );
+    let mut plugin =
+        ForwardPlugin::start(&ns, &["--port", "0", "--address", "localhost", "--open"], &[("PATH", &path)], START);
 
     let port = plugin.addr().port();
     assert_eq!(plugin.urls[0], format!("https://127.0.0.1:{port}/ml/"));
@@ -332,8 +301,7 @@ async fn tls_prefix_and_auth_are_shown_and_ctrl_c_ends_with_exit_0() {
     poll_until(Duration::from_secs(10), || async { opened.is_file() }).await.expect("--open started no browser");
     assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), plugin.urls[0]);
 
-    let status = std::process::Command::new("kill").args(["-INT", &plugin.pid().to_string()]).status().unwrap();
-    assert!(status.success());
+    plugin.interrupt();
     assert_eq!(plugin.wait_exit(Duration::from_secs(10)), Some(0), "stderr:\n{}", plugin.stderr());
     ns.delete().await;
 }

@@ -5,4 +5,3 @@
 mod cli;
 mod kwok_cluster;
 mod real_node;
-mod support;

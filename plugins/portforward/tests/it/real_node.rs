@@ -3,63 +3,28 @@
 //! `cargo test`; run in scripts/test's real-node phase with --ignored. Each test FAILS on a KWOK
 //! node, saying how to start the real one. Every request has a timeout.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
-use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::http::request;
+use kubectl_mlflow_test_support::portforward::ForwardPlugin;
+use kubectl_mlflow_test_support::seeded::Rng;
+use kubectl_mlflow_test_support::{assert_ok, cluster, mlflow_client, real_namespace, TestNamespace};
 use serde_json::Value;
-
-use crate::support::{request, Plugin};
 
 const START: Duration = Duration::from_secs(120);
 
-/// A namespace for one test, after checking that no node of the cluster is a KWOK node.
-async fn real_namespace(prefix: &str) -> TestNamespace {
-    let nodes: Api<Node> = Api::all(cluster().client().await);
-    let nodes = nodes.list(&ListParams::default()).await.expect("list the cluster's nodes");
-    let kwok: Vec<String> = nodes
-        .items
-        .iter()
-        .filter(|n| {
-            n.metadata.annotations.as_ref().and_then(|a| a.get("kwok.x-k8s.io/node")).is_some_and(|v| v == "fake")
-        })
-        .filter_map(|n| n.metadata.name.clone())
-        .collect();
-    assert!(
-        kwok.is_empty() && !nodes.items.is_empty(),
-        "these tests need the real node, but the cluster of {} has KWOK node(s) {kwok:?}, where no byte reaches a server: \
-         start the real one with scripts/test-cluster down && scripts/test-cluster up --real",
-        cluster().kubeconfig().display()
-    );
-    cluster().namespace(prefix).await
-}
-
 /// `kubectl mlflow install -n NS` (the quick start), waiting for the rollout.
 fn install(ns: &TestNamespace) {
-    let out = Command::new(kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"))
-        .current_dir(repo_root())
-        .arg("--kubeconfig")
-        .arg(cluster().kubeconfig())
-        .args(["-n", ns.name(), "--timeout", "5m"])
-        .env_remove("HELM_NAMESPACE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "install failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&ns.run("kubectl-mlflow-install", &["--timeout", "5m"]));
 }
 
-fn start(ns: &TestNamespace) -> Plugin {
-    Plugin::start(&cluster().kubeconfig().display().to_string(), ns.name(), &["--port", "0"], &[], START)
+fn start(ns: &TestNamespace) -> ForwardPlugin {
+    ForwardPlugin::start(ns, &["--port", "0"], &[], START)
 }
 
-async fn health(plugin: &Plugin) {
+async fn health(plugin: &ForwardPlugin) {
     let response = request(plugin.addr(), "GET", "/health", b"")
         .await
         .unwrap_or_else(|e| panic!("{e}\nstderr:\n{}", plugin.stderr()));
@@ -69,39 +34,14 @@ async fn health(plugin: &Plugin) {
 /// The contract suite's MLflow client (`tests/contract/client.py roundtrip`): logs a param, a
 /// metric and an artifact in a new run through `url` and reads them back.
 fn client_roundtrip(url: &str) -> Value {
-    let venv = Command::new(repo_root().join("scripts/mlflow-venv")).arg("path").output().unwrap();
-    let python = PathBuf::from(String::from_utf8_lossy(&venv.stdout).trim()).join("bin/python");
-    assert!(python.is_file(), "{} is missing: run scripts/mlflow-venv first", python.display());
-    let out = Command::new(python)
-        .arg(repo_root().join("tests/contract/client.py"))
-        .arg("roundtrip")
-        .env("MLFLOW_TRACKING_URI", url.trim_end_matches('/'))
-        .env("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "client.py roundtrip through {url} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {stdout}"))
+    mlflow_client(url, &[], &["roundtrip"])
 }
 
 /// A 3 MiB artifact (more than ten copy buffers of the forward, and not a multiple of one)
 /// uploaded to and downloaded from MLflow's artifact proxy arrives byte for byte.
-async fn artifact_of_several_copy_buffers_survives_both_ways(plugin: &Plugin) {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let blob: Vec<u8> = (0..3 * 1024 * 1024 + 12_345)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+async fn artifact_of_several_copy_buffers_survives_both_ways(plugin: &ForwardPlugin) {
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+    let blob: Vec<u8> = (0..3 * 1024 * 1024 + 12_345).map(|_| rng.next() as u8).collect();
     let path = "/api/2.0/mlflow-artifacts/artifacts/pf-real/blob.bin";
     let put = request(plugin.addr(), "PUT", path, &blob)
         .await
@@ -115,8 +55,7 @@ async fn artifact_of_several_copy_buffers_survives_both_ways(plugin: &Plugin) {
 }
 
 fn kubectl(args: &[&str]) {
-    let out = cluster().kubectl_output(args);
-    assert!(out.is_ok(), "{out:?}");
+    cluster().kubectl_stdout(args);
 }
 
 #[tokio::test]
@@ -147,10 +86,9 @@ async fn real_mlflow_through_the_forward_health_client_and_fifty_concurrent_requ
         .collect();
     assert!(failed.is_empty(), "{} of 50 requests failed: {failed:?}\nstderr:\n{}", failed.len(), plugin.stderr());
 
-    let second = Command::new(assert_cmd::cargo::cargo_bin("kubectl-mlflow-portforward"))
-        .arg("--kubeconfig")
-        .arg(cluster().kubeconfig())
-        .args(["-n", ns.name(), "--port", &addr.port().to_string()])
+    let second = kubectl_mlflow_test_support::plugin("kubectl-mlflow-portforward")
+        .args(ns.cluster_args())
+        .args(["--port", &addr.port().to_string()])
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(1));

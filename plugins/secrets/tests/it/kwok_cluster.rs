@@ -4,40 +4,24 @@
 //! the admin in on real MLflow. Run by scripts/test with --ignored.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
-use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::values::write_file;
+use kubectl_mlflow_test_support::{assert_ok, cluster, mlflow_venv, plugin_bin, text, TestNamespace};
+
+use crate::cli::certificate_pair;
 
 const LABELS: &str = "app.kubernetes.io/name=mlflow,app.kubernetes.io/instance=mlflow,app.kubernetes.io/created-by=kubectl-mlflow-secrets";
 
 fn secrets(ns: &TestNamespace, args: &[&str], stdin: &str) -> Output {
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    Command::cargo_bin("kubectl-mlflow-secrets")
-        .unwrap()
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .args(args)
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
-        .write_stdin(stdin)
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    ns.run_with_stdin("kubectl-mlflow-secrets", args, stdin)
 }
 
 fn ok(output: Output) -> Output {
-    assert!(output.status.success(), "{}", text(&output));
+    assert_ok(&output);
     output
 }
 
@@ -58,16 +42,14 @@ fn version(secret: &Secret) -> String {
 }
 
 /// `kubectl mlflow install --dry-run=server` with the snippet (and quick start values for the
-/// rest), run from the install crate: the preflight checks every referenced Secret and key.
+/// rest): the preflight checks every referenced Secret and key.
 fn install_dry_run(ns: &TestNamespace, snippet: &Path, sets: &[&str]) -> Output {
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut cmd = std::process::Command::new(kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"));
-    cmd.current_dir(repo_root());
-    cmd.args(["--kubeconfig", &kubeconfig, "-n", ns.name(), "--dry-run=server", "--no-wait", "-f"]).arg(snippet);
+    let snippet = snippet.display().to_string();
+    let mut args = vec!["--dry-run=server", "--no-wait", "-f", snippet.as_str()];
     for set in sets {
-        cmd.args(["--set", set]);
+        args.extend(["--set", set]);
     }
-    cmd.env_remove("HELM_NAMESPACE").output().unwrap()
+    ns.run("kubectl-mlflow-install", &args)
 }
 
 /// Created; kept on a rerun; refused (and untouched) with other data; replaced with --overwrite;
@@ -127,16 +109,8 @@ async fn lifecycle(prefix: &str, name: &str, first: &[&str], second: &[&str], in
     ns.delete().await;
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
-
 fn pair(dir: &Path, stem: &str, host: &str) -> (String, String) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec![host.to_string()]).unwrap().self_signed(&key).unwrap();
-    (write(dir, &format!("{stem}.crt"), &cert.pem()), write(dir, &format!("{stem}.key"), &key.serialize_pem()))
+    certificate_pair(dir, stem, host, -1, 365)
 }
 
 fn gcs_key(dir: &Path, stem: &str, private_key: &str) -> String {
@@ -144,7 +118,7 @@ fn gcs_key(dir: &Path, stem: &str, private_key: &str) -> String {
         "type": "service_account", "project_id": "demo", "private_key_id": "k1",
         "private_key": private_key, "client_email": "mlflow@demo.iam.gserviceaccount.com",
     });
-    write(dir, &format!("{stem}.json"), &key.to_string())
+    write_file(dir, &format!("{stem}.json"), &key.to_string())
 }
 
 #[tokio::test]
@@ -277,7 +251,7 @@ async fn no_secret_value_is_printed() {
     let (cert, key) = pair(d, "leak", "localhost");
     let key_pem = std::fs::read_to_string(&key).unwrap();
     let gcs = gcs_key(d, "leak", "LEAKgcsPrivateKey7731");
-    let uri_file = format!("@{}", write(d, "uri", "mysql+pymysql://mlflow:LEAKdbPassFile7731@db:3306/mlflow\n"));
+    let uri_file = format!("@{}", write_file(d, "uri", "mysql+pymysql://mlflow:LEAKdbPassFile7731@db:3306/mlflow\n"));
     let password_file = d.join("pw.txt").display().to_string();
     let mut values: Vec<String> = [
         "LEAKdbPass7731",
@@ -349,7 +323,6 @@ async fn no_secret_value_is_printed() {
     ns.delete().await;
 }
 
-/// The directory holding this test's binaries (target/debug).
 /// `auth` and its snippet make a server that logs the admin in with the generated password: the
 /// rendered mlflow container run locally on real MLflow by the contract suite's harness, with the
 /// Secret's values as the cluster holds them.
@@ -369,14 +342,12 @@ async fn auth_logs_the_admin_in_on_real_mlflow() {
     let secret_json = dir.path().join("secret.json");
     std::fs::write(&secret_json, serde_json::json!({"name": "mlflow-auth-secret", "data": data}).to_string()).unwrap();
 
-    let venv = std::process::Command::new(repo_root().join("scripts/mlflow-venv")).output().unwrap();
-    assert!(venv.status.success(), "{}", text(&venv));
-    let venv = PathBuf::from(String::from_utf8(venv.stdout).unwrap().trim());
+    let venv = mlflow_venv();
     let login = std::process::Command::new(venv.join("bin/python"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/login.py"))
         .args([&snippet, &secret_json])
         .env("MLFLOW_VENV", &venv)
-        .env("KUBECTL_MLFLOW_INSTALL", kubectl_mlflow_test_support::plugin_bin("kubectl-mlflow-install"))
+        .env("KUBECTL_MLFLOW_INSTALL", plugin_bin("kubectl-mlflow-install"))
         .output()
         .unwrap();
     assert!(login.status.success(), "{}", text(&login));

@@ -2,15 +2,10 @@
 //! anything is read or written, and its help is as recorded.
 
 use assert_cmd::Command;
-use kubectl_mlflow_test_support::assert_refused_in_one_line;
+use kubectl_mlflow_test_support::process::{assert_refused_in_one_line, offline_plugin};
 
 fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("kubectl-mlflow-uninstall").unwrap();
-    cmd.env("COLUMNS", "100")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig");
-    cmd
+    offline_plugin("kubectl-mlflow-uninstall")
 }
 
 fn refused(args: &[&str], topic: &str) {

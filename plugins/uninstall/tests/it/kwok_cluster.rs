@@ -2,63 +2,35 @@
 //! of the native engine, of helm with this chart and of an official-chart-like chart are
 //! removed, claims only when asked, and never another release's. Run by scripts/test with --ignored.
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
 use kube::api::{Patch, PatchParams, PostParams};
-use kubectl_mlflow_chart_tests::Helm;
-use kubectl_mlflow_test_support::{cluster, poll_until, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::process::assert_code;
+use kubectl_mlflow_test_support::{assert_ok, cluster, plugin, poll_until, text, TestNamespace};
 use serde_json::json;
 
 /// Everything namespaced a release can be made of (and what its workloads make).
 const KINDS: &str = "deployment,replicaset,pod,service,serviceaccount,configmap,secret,role,rolebinding,persistentvolumeclaim,job,cronjob,ingress,networkpolicy,poddisruptionbudget,servicemonitor";
 
-fn kubeconfig() -> String {
-    cluster().kubeconfig().display().to_string()
+/// `kubectl mlflow install` on the namespace.
+fn install(ns: &TestNamespace, args: &[&str]) -> Output {
+    ns.run("kubectl-mlflow-install", args)
 }
 
-/// Another plugin of the workspace, built by cargo.
-fn plugin(package: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    std::process::Command::new(kubectl_mlflow_test_support::plugin_bin(package))
-        .current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .args(["--kubeconfig", &kubeconfig(), "-n", ns.name()])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
+/// `kubectl mlflow uninstall` on the namespace, with no helm on PATH (only `--helm-binary`).
 fn uninstall(ns: &TestNamespace, args: &[&str]) -> Output {
-    Command::cargo_bin("kubectl-mlflow-uninstall")
-        .unwrap()
-        .env_remove("HELM_NAMESPACE")
+    plugin("kubectl-mlflow-uninstall")
         .env("PATH", "/nonexistent")
-        .args(["--kubeconfig", &kubeconfig(), "-n", ns.name(), "--timeout", "2m"])
+        .args(ns.cluster_args())
+        .args(["--timeout", "2m"])
         .args(args)
         .write_stdin("")
         .output()
         .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn assert_ok(output: &Output) {
-    assert!(output.status.success(), "{}", text(output));
-}
-
-fn assert_code(output: &Output, code: i32, expected: &str) {
-    assert_eq!(output.status.code(), Some(code), "{}", text(output));
-    assert!(text(output).contains(expected), "expected {expected:?} in {}", text(output));
 }
 
 /// The objects (`kind/name`) labelled for a release.
@@ -71,10 +43,7 @@ fn labelled(ns: &TestNamespace, release: &str) -> Vec<String> {
 }
 
 fn helm_releases(helm: Helm, ns: &TestNamespace) -> String {
-    let out = std::process::Command::new(helm.binary())
-        .args(["list", "-q", "-n", ns.name(), "--kubeconfig", &kubeconfig()])
-        .output()
-        .unwrap();
+    let out = helm.on_cluster().args(["list", "-q", "-n", ns.name()]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -116,8 +85,8 @@ async fn retain_volume(ns: &TestNamespace, claim: &str) -> String {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_native_release_goes_but_its_claim_and_then_the_claim_only_when_asked() {
     let ns = cluster().namespace("unnative").await;
-    assert_ok(&plugin("kubectl-mlflow-install", &ns, &["--timeout", "3m"]));
-    assert_ok(&plugin("kubectl-mlflow-install", &ns, &["other", "--no-wait"]));
+    assert_ok(&install(&ns, &["--timeout", "3m"]));
+    assert_ok(&install(&ns, &["other", "--no-wait"]));
     gc_job_and_secret(&ns, "mlflow").await;
     // Its pods may still be coming: the objects of the release itself are compared.
     let of_release = |names: Vec<String>| -> Vec<String> {
@@ -171,7 +140,7 @@ async fn a_native_release_goes_but_its_claim_and_then_the_claim_only_when_asked(
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn without_a_terminal_or_yes_and_with_dry_run_nothing_is_deleted() {
     let ns = cluster().namespace("unrefuse").await;
-    assert_ok(&plugin("kubectl-mlflow-install", &ns, &["--no-wait"]));
+    assert_ok(&install(&ns, &["--no-wait"]));
     let before = labelled(&ns, "mlflow");
     assert_code(&uninstall(&ns, &["--delete-pvcs"]), 2, "add --yes");
     let out = uninstall(&ns, &["--dry-run", "--delete-pvcs", "--delete-secrets"]);
@@ -195,7 +164,7 @@ async fn without_a_terminal_or_yes_and_with_dry_run_nothing_is_deleted() {
 async fn a_release_of_the_helm_engine_is_removed_with_helm() {
     let ns = cluster().namespace("unhelm").await;
     let helm = Helm::V4.binary().display().to_string();
-    assert_ok(&plugin("kubectl-mlflow-install", &ns, &["--helm", "--helm-binary", &helm, "--no-wait"]));
+    assert_ok(&install(&ns, &["--helm", "--helm-binary", &helm, "--no-wait"]));
     assert_eq!(helm_releases(Helm::V4, &ns), "mlflow");
     // A hook helm left (as a failed migration Job stays): the release's labels, no release annotations.
     let hook: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({"metadata": {
@@ -241,12 +210,8 @@ fn official_like_chart(dir: &std::path::Path) {
 fn install_official_like(helm: Helm, ns: &TestNamespace) {
     let dir = tempfile::tempdir().unwrap();
     official_like_chart(dir.path());
-    let install = std::process::Command::new(helm.binary())
-        .args(["install", "mlflow"])
-        .arg(dir.path())
-        .args(["-n", ns.name(), "--kubeconfig", &kubeconfig()])
-        .output()
-        .unwrap();
+    let install =
+        helm.on_cluster().args(["install", "mlflow"]).arg(dir.path()).args(["-n", ns.name()]).output().unwrap();
     assert_ok(&install);
 }
 
@@ -288,9 +253,7 @@ async fn an_official_like_release_with_delete_pvcs_goes_through_helm_entirely() 
 
 /// The generated admin password of basic auth, as the release's auth Secret holds it.
 async fn generated_admin_password(ns: &TestNamespace) -> Option<String> {
-    let secret = ns.api::<Secret>().get_opt("mlflow-mlflow-auth").await.unwrap()?;
-    let value = secret.data.unwrap_or_default().remove("admin-password")?;
-    Some(String::from_utf8(value.0).unwrap())
+    ns.secret_value("mlflow-mlflow-auth", "admin-password").await
 }
 
 /// Basic auth as the seed writes it, then uninstall and install again: the generated admin
@@ -300,8 +263,8 @@ async fn generated_admin_password(ns: &TestNamespace) -> Option<String> {
 async fn the_generated_admin_password_outlives_the_release(engine: &[&str], helm: &[&str]) {
     let ns = cluster().namespace("unauth").await;
     cluster().shell(&kubectl_mlflow_test_support::seed::auth_secret(ns.name())).unwrap();
-    let install = [engine, &["-f", "tests/values/basic-auth.yaml", "--no-wait"]].concat();
-    assert_ok(&plugin("kubectl-mlflow-install", &ns, &install));
+    let values = [engine, &["-f", "tests/values/basic-auth.yaml", "--no-wait"]].concat();
+    assert_ok(&install(&ns, &values));
     let password = generated_admin_password(&ns).await.expect("a generated admin password");
 
     let out = uninstall(&ns, helm);
@@ -318,7 +281,7 @@ async fn the_generated_admin_password_outlives_the_release(engine: &[&str], helm
     assert!(stderr.contains("left from an earlier uninstall") && stderr.contains(&delete), "{}", text(&again));
     assert!(!stderr.contains("left alone"), "{}", text(&again));
 
-    assert_ok(&plugin("kubectl-mlflow-install", &ns, &install));
+    assert_ok(&install(&ns, &values));
     assert_eq!(generated_admin_password(&ns).await, Some(password), "the reinstall made another password");
     ns.delete().await;
 }

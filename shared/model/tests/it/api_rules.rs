@@ -2,8 +2,8 @@
 //! on the values that break it, at the values path that made the field.
 
 use kubectl_mlflow_model::release::{prepare, Options};
-use kubectl_mlflow_model::values::SetKind;
 use kubectl_mlflow_model::Source;
+use kubectl_mlflow_test_support::values::{sets, values_files};
 
 fn prepared(sources: &[Source]) -> Result<(), String> {
     prepare("mlflow", "ml", sources, &mut std::io::empty(), &Options { quick_start: true })
@@ -11,18 +11,10 @@ fn prepared(sources: &[Source]) -> Result<(), String> {
         .map_err(|p| p.to_string())
 }
 
-fn set(exprs: &[&str]) -> Vec<Source> {
-    exprs.iter().map(|e| Source::Set(SetKind::Typed, e.to_string())).collect()
-}
-
 #[test]
 fn every_example_values_file_passes() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/values");
-    for entry in std::fs::read_dir(root).unwrap() {
-        let path = entry.unwrap().path().display().to_string();
-        if !path.ends_with(".yaml") {
-            continue;
-        }
+    for path in values_files() {
+        let path = path.display().to_string();
         if let Err(problems) = prepared(&[Source::File(path.clone())]) {
             panic!("{path}: {problems}");
         }
@@ -104,7 +96,7 @@ fn each_rule_trips_at_its_values_path() {
     ];
     let mut failures = Vec::new();
     for (exprs, expected) in cases {
-        match prepared(&set(exprs)) {
+        match prepared(&sets(exprs)) {
             Ok(()) => failures.push(format!("{exprs:?}: accepted, expected {expected:?}")),
             Err(message) if !message.contains(expected) => {
                 failures.push(format!("{exprs:?}: expected {expected:?} in:\n{message}"))

@@ -1,9 +1,8 @@
 //! The Helm chart under real helm 3.17 and helm 4.1: lint, rendering of every values file, the
 //! seed's quick start, the values schema and the template-time checks.
 
-use std::path::Path;
-
-use kubectl_mlflow_chart_tests::{chart_dir, repo_root, values_files, Helm, Run, HELMS};
+use kubectl_mlflow_test_support::helm::{chart_dir, Helm, Run, HELMS};
+use kubectl_mlflow_test_support::values::{repo_relative, temp_values_file, values_files_and_example, yaml_objects};
 use serde_json::Value;
 
 const BACKEND_MISSING: &str = "mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)";
@@ -32,43 +31,9 @@ fn chart() -> String {
     chart_dir().to_string_lossy().into_owned()
 }
 
-fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root()).unwrap_or(path).to_string_lossy().into_owned()
-}
-
 /// `helm template mlflow ./charts -n mlflow` plus `extra`.
 fn template(helm: Helm, extra: &[&str]) -> Run {
-    let chart = chart();
-    let mut args = vec!["template", "mlflow", chart.as_str(), "--namespace", "mlflow"];
-    args.extend_from_slice(extra);
-    helm.run(args)
-}
-
-/// A values file in a temporary directory.
-fn values_file(yaml: &str) -> tempfile::NamedTempFile {
-    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temp file");
-    std::io::Write::write_all(&mut file, yaml.as_bytes()).expect("write values");
-    file
-}
-
-/// The objects of a multi-document YAML stream (empty documents dropped).
-fn objects(yaml: &str) -> Vec<Value> {
-    let mut docs = vec![String::new()];
-    for line in yaml.lines() {
-        if line == "---" || line.starts_with("--- ") {
-            docs.push(String::new());
-        } else {
-            let doc = docs.last_mut().unwrap();
-            doc.push_str(line);
-            doc.push('\n');
-        }
-    }
-    docs.iter()
-        .map(|doc| {
-            serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("helm output is not YAML ({e}):\n{doc}"))
-        })
-        .filter(|v| !v.is_null())
-        .collect()
+    helm.template(extra)
 }
 
 fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -134,7 +99,7 @@ fn lint_strict_with_default_values_reports_only_the_missing_stores() {
 #[test]
 fn lint_strict_is_clean_with_every_values_file() {
     for helm in HELMS {
-        for file in values_files() {
+        for file in values_files_and_example() {
             let run =
                 helm.run(["lint".as_ref(), "--strict".as_ref(), "./charts".as_ref(), "-f".as_ref(), file.as_os_str()]);
             run.assert_success();
@@ -155,19 +120,19 @@ fn lint_strict_is_clean_with_every_values_file() {
 #[test]
 fn every_values_file_renders() {
     for helm in HELMS {
-        for file in values_files() {
+        for file in values_files_and_example() {
             let path = file.to_string_lossy().into_owned();
             let run = template(helm, &["-f", &path]);
             run.assert_success();
-            let objs = objects(&run.stdout);
+            let objs = yaml_objects(&run.stdout);
             find(
                 &objs,
                 "Deployment",
-                if rel(&file).ends_with("everything.yaml") { "tracking" } else { "mlflow-mlflow" },
+                if repo_relative(&file).ends_with("everything.yaml") { "tracking" } else { "mlflow-mlflow" },
             );
             for obj in &objs {
                 if obj["kind"] != "ClusterRole" && obj["kind"] != "ClusterRoleBinding" {
-                    assert_eq!(obj["metadata"]["namespace"], "mlflow", "{}: {}", rel(&file), obj["kind"]);
+                    assert_eq!(obj["metadata"]["namespace"], "mlflow", "{}: {}", repo_relative(&file), obj["kind"]);
                 }
                 assert_eq!(obj["metadata"]["labels"]["app.kubernetes.io/name"], "mlflow");
                 assert_eq!(obj["metadata"]["labels"]["app.kubernetes.io/instance"], "mlflow");
@@ -195,7 +160,7 @@ fn seed_quick_start_renders_as_written() {
             "mlflow.artifactsDestination=/mlflow/artifacts",
         ]);
         run.assert_success();
-        let objs = objects(&run.stdout);
+        let objs = yaml_objects(&run.stdout);
 
         let service = find(&objs, "Service", "mlflow-mlflow");
         let port = &service["spec"]["ports"][0];
@@ -237,7 +202,7 @@ fn existing_service_account() {
     for helm in HELMS {
         let run = template(helm, &["-f", "tests/values/quickstart.yaml", "--set", "serviceAccount.create=false"]);
         run.assert_success();
-        let objs = objects(&run.stdout);
+        let objs = yaml_objects(&run.stdout);
         assert!(!objs.iter().any(|o| o["kind"] == "ServiceAccount"), "{:?}", kinds(&objs));
         let deployment = find(&objs, "Deployment", "mlflow-mlflow");
         assert_eq!(deployment["spec"]["template"]["spec"]["serviceAccountName"], "default");
@@ -250,7 +215,7 @@ fn production_example_renders_postgres_s3_metrics_gc() {
     for helm in HELMS {
         let run = template(helm, &["-f", "charts/example-mlflow-charts.yaml"]);
         run.assert_success();
-        let objs = objects(&run.stdout);
+        let objs = yaml_objects(&run.stdout);
         let deployment = find(&objs, "Deployment", "mlflow-mlflow");
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(
@@ -475,7 +440,7 @@ const POSTGRES_FROM_SECRET: &str =
 
 /// Renders `yaml` and returns the chart's `fail` lines (empty when it rendered).
 fn fail_lines(helm: Helm, yaml: &str) -> Vec<String> {
-    let file = values_file(yaml);
+    let file = temp_values_file(yaml);
     let path = file.path().to_string_lossy().into_owned();
     let run = template(helm, &["-f", &path]);
     if run.success {
@@ -647,7 +612,7 @@ fn valid_edge_cases_render() {
 /// `openshift: true`, no pod fixes runAsUser, runAsGroup or fsGroup; elsewhere they stay.
 #[test]
 fn openshift_leaves_the_ids_to_the_restricted_scc() {
-    let postgres = values_file(&format!("{POSTGRES_FROM_SECRET}garbageCollection:\n  enabled: true\n"));
+    let postgres = temp_values_file(&format!("{POSTGRES_FROM_SECRET}garbageCollection:\n  enabled: true\n"));
     let path = postgres.path().to_string_lossy().into_owned();
     for helm in HELMS {
         for (extra, openshift) in [
@@ -659,7 +624,7 @@ fn openshift_leaves_the_ids_to_the_restricted_scc() {
             args.extend(extra.iter().copied());
             let run = template(helm, &args);
             run.assert_success();
-            let rendered = objects(&run.stdout);
+            let rendered = yaml_objects(&run.stdout);
             let pods: Vec<&Value> = rendered
                 .iter()
                 .filter_map(|o| match o["kind"].as_str() {

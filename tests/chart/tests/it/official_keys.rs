@@ -4,8 +4,10 @@
 //! it (the native renderer, and the chart under helm 4.1). A key ours deliberately refuses or
 //! means otherwise would go to `DIFFERENT`, with the reason.
 
-use kubectl_mlflow_chart_tests::{chart_dir, repo_root, Helm};
 use kubectl_mlflow_model::{render, validate, values, yaml, Release};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::repo_root;
+use kubectl_mlflow_test_support::values::temp_values_file;
 use serde_json::{Map, Value};
 
 /// Keys of the official chart that ours refuses or means otherwise, with the reason. None today.
@@ -151,11 +153,9 @@ fn native_problems(doc: &Value) -> Option<String> {
 
 /// helm 4.1's error with `doc`, or none once the chart rendered.
 fn chart_problems(doc: &Value) -> Option<String> {
-    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temp file");
-    std::io::Write::write_all(&mut file, serde_json::to_string(doc).expect("JSON").as_bytes()).expect("write values");
+    let file = temp_values_file(&serde_json::to_string(doc).expect("JSON"));
     let path = file.path().to_string_lossy().into_owned();
-    let chart = chart_dir().to_string_lossy().into_owned();
-    let run = Helm::V4.run(["template", "mlflow", chart.as_str(), "-n", "mlflow", "-f", path.as_str()]);
+    let run = Helm::V4.template(&["-f", path.as_str()]);
     (!run.success).then_some(run.stderr)
 }
 

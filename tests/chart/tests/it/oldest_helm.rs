@@ -3,12 +3,12 @@
 //! and refuses bad values with the same lines. Ignored by plain `cargo test` (the build takes a
 //! minute or two the first time); `scripts/test` runs it.
 
-use kubectl_mlflow_chart_tests::{chart_dir, values_files, Helm};
+use kubectl_mlflow_test_support::helm::{chart_dir, Helm};
+use kubectl_mlflow_test_support::values::{temp_values_file, values_files_and_example};
 
 /// `helm template` of a values file, the generated admin password (new on every rendering) masked.
 fn render(helm: Helm, file: &str) -> Result<String, Vec<String>> {
-    let chart = chart_dir().to_string_lossy().into_owned();
-    let run = helm.run(["template", "mlflow", chart.as_str(), "-n", "mlflow", "-f", file]);
+    let run = helm.template(&["-f", file]);
     if !run.success {
         return Err(run.fail_lines());
     }
@@ -22,7 +22,7 @@ fn render(helm: Helm, file: &str) -> Result<String, Vec<String>> {
 #[test]
 #[ignore = "builds helm 3.8.2 from its Go module: scripts/helm-oldest"]
 fn helm_3_8_renders_every_values_file_as_helm_3_17_does() {
-    for file in values_files() {
+    for file in values_files_and_example() {
         let file = file.to_string_lossy().into_owned();
         let (oldest, current) = (render(Helm::Oldest, &file), render(Helm::V3, &file));
         assert!(current.is_ok(), "helm 3.17 refuses {file}: {current:?}");
@@ -37,9 +37,8 @@ fn helm_3_8_lints_the_chart_and_refuses_bad_values_alike() {
     let lint = Helm::Oldest.run(["lint", chart.as_str()]);
     assert!(lint.success, "{}:\n{}\n{}", lint.command, lint.stdout, lint.stderr);
 
-    let mut bad = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temp file");
     let yaml = "metrics: {enabled: true, path: /prom}\nstorage: {size: 10GB}\ngarbageCollection: {enabled: true, schedule: weekly}\n";
-    std::io::Write::write_all(&mut bad, yaml.as_bytes()).expect("write values");
+    let bad = temp_values_file(yaml);
     let bad = bad.path().to_string_lossy().into_owned();
     let (oldest, current) = (render(Helm::Oldest, &bad), render(Helm::V3, &bad));
     assert!(matches!(&current, Err(lines) if lines.len() >= 3), "helm 3.17: {current:?}");

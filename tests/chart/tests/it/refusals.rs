@@ -1,8 +1,9 @@
 //! The chart's template-time checks against the library's: for each case both refuse with the
 //! same lines, in the same order, under helm 3.17 and helm 4.1 (or both accept).
 
-use kubectl_mlflow_chart_tests::{chart_dir, HELMS};
 use kubectl_mlflow_model::{validate, values, yaml};
+use kubectl_mlflow_test_support::helm::HELMS;
+use kubectl_mlflow_test_support::values::temp_values_file;
 
 /// The library's problems with the user's values `yaml` (merged over the defaults).
 fn library_lines(yaml: &str) -> Vec<String> {
@@ -16,14 +17,12 @@ fn library_lines(yaml: &str) -> Vec<String> {
 
 /// The chart's `fail` lines for `yaml` under each helm (empty when it renders).
 fn chart_lines(yaml: &str) -> Vec<Vec<String>> {
-    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temp file");
-    std::io::Write::write_all(&mut file, yaml.as_bytes()).expect("write values");
+    let file = temp_values_file(yaml);
     let path = file.path().to_string_lossy().into_owned();
-    let chart = chart_dir().to_string_lossy().into_owned();
     HELMS
         .iter()
         .map(|helm| {
-            let run = helm.run(["template", "mlflow", chart.as_str(), "-n", "mlflow", "-f", path.as_str()]);
+            let run = helm.template(&["-f", path.as_str()]);
             if run.success {
                 return Vec::new();
             }

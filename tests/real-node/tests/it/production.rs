@@ -9,11 +9,12 @@
 //! Each step's wall time is printed on stderr (`--nocapture` shows them); none is asserted.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kubectl_mlflow_real_node_tests::{assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text};
-use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::{
+    assert_ok, cluster, mlflow_client, ready_pods, real_namespace, repo_root, text, TestNamespace,
+};
 use serde_json::Value;
 
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
@@ -59,7 +60,7 @@ impl Steps {
 /// PostgreSQL and the S3 API from tests/real-node/manifests, Available by their probes.
 fn backing_services(ns: &TestNamespace) {
     let manifests = repo_root().join("tests/real-node/manifests");
-    kubectl(&[
+    cluster().kubectl_stdout(&[
         "apply",
         "-n",
         ns.name(),
@@ -86,18 +87,17 @@ fn backing_services_available(ns: &TestNamespace, timeout: &str) {
     assert!(
         ready.is_ok(),
         "PostgreSQL or S3 not Available: {ready:?}\n{}",
-        kubectl(&["get", "pods,events", "-n", ns.name()])
+        cluster().kubectl_stdout(&["get", "pods,events", "-n", ns.name()])
     );
 }
 
 /// The Secrets the example reads, made by `kubectl mlflow secrets` with the values on stdin;
 /// returns the file holding the s3 command's values snippet (the env list with the endpoint).
 fn secrets(ns: &TestNamespace) -> PathBuf {
-    let db = run_plugin("kubectl-mlflow-secrets", ns, &["db", "--uri", "-"], Some(DB_URI));
+    let db = ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI);
     assert_ok(&db);
-    let s3 = run_plugin(
+    let s3 = ns.run_with_stdin(
         "kubectl-mlflow-secrets",
-        ns,
         &[
             "s3",
             "--access-key-id",
@@ -109,7 +109,7 @@ fn secrets(ns: &TestNamespace) -> PathBuf {
             "--region",
             "us-east-1",
         ],
-        Some(S3_SECRET_KEY),
+        S3_SECRET_KEY,
     );
     assert_ok(&s3);
     for out in [&db, &s3] {
@@ -135,14 +135,13 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
         Installer::Plugin => {
             let mut args = vec!["--timeout", "10m"];
             args.extend(values);
-            run_plugin("kubectl-mlflow-install", ns, &args, None)
+            ns.run("kubectl-mlflow-install", &args)
         }
         Installer::Helm => {
             // the seed's line: helm install mlflow ./charts --namespace mlflow --create-namespace -f …
             let verb = if replicas == 1 { "install" } else { "upgrade" };
-            Command::new(helm())
-                .current_dir(repo_root())
-                .env("KUBECONFIG", cluster().kubeconfig())
+            Helm::V4
+                .on_cluster()
                 .args([verb, "mlflow", "./charts", "--namespace", ns.name()])
                 .args(if replicas == 1 { &["--create-namespace"][..] } else { &[][..] })
                 .args(values)
@@ -168,7 +167,7 @@ async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
         n,
         "Ready server pods in {} after 8 min: {}",
         ns.name(),
-        kubectl(&["get", "pods,events", "-n", ns.name()])
+        cluster().kubectl_stdout(&["get", "pods,events", "-n", ns.name()])
     );
     for pod in &pods {
         let c = &pod.spec.as_ref().unwrap().containers[0];
@@ -188,24 +187,25 @@ async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
 
 /// `psql -Atc SQL` in the database pod (kubectl exec): PostgreSQL's own view of the store.
 fn psql(ns: &TestNamespace, sql: &str) -> String {
-    kubectl(&[
-        "exec",
-        "-n",
-        ns.name(),
-        "deploy/postgres",
-        "--",
-        "psql",
-        "-h",
-        "127.0.0.1",
-        "-U",
-        "mlflow",
-        "-d",
-        "mlflow",
-        "-Atc",
-        sql,
-    ])
-    .trim()
-    .to_string()
+    cluster()
+        .kubectl_stdout(&[
+            "exec",
+            "-n",
+            ns.name(),
+            "deploy/postgres",
+            "--",
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "mlflow",
+            "-d",
+            "mlflow",
+            "-Atc",
+            sql,
+        ])
+        .trim()
+        .to_string()
 }
 
 /// Each column of the run's rows in `runs`, `params` and `latest_metrics` (empty once purged).
@@ -232,7 +232,18 @@ fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
         for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]):\n\
         \x20   for o in page.get('Contents', []):\n\
         \x20       print(o['Key'][len(sys.argv[2]):], o['Size'])\n";
-    let out = kubectl(&["exec", "-n", ns.name(), "deploy/s3", "--", "python", "-c", script, BUCKET, &prefix]);
+    let out = cluster().kubectl_stdout(&[
+        "exec",
+        "-n",
+        ns.name(),
+        "deploy/s3",
+        "--",
+        "python",
+        "-c",
+        script,
+        BUCKET,
+        &prefix,
+    ]);
     let mut objects: Vec<String> = out.lines().map(str::to_string).collect();
     objects.sort();
     objects
@@ -293,7 +304,7 @@ async fn production_path(how: Installer, prefix: &str) {
     assert_eq!(client(&pf.url(), &["delete", id])["stage"], "deleted");
     drop(pf);
     assert_eq!(run_in_db(&ns, id), "deleted|0.5|0.25");
-    let gc = run_plugin("kubectl-mlflow-gc", &ns, &["--timeout", "8m"], None);
+    let gc = ns.run("kubectl-mlflow-gc", &["--timeout", "8m"]);
     assert_ok(&gc);
     assert!(String::from_utf8_lossy(&gc.stdout).contains(id), "the GC log does not name the run: {}", text(&gc));
     assert_eq!(psql(&ns, &format!("SELECT count(*) FROM runs WHERE run_uuid = '{id}'")), "0");
@@ -302,13 +313,13 @@ async fn production_path(how: Installer, prefix: &str) {
     steps.done("gc purged the soft-deleted run");
 
     // Uninstall: MLflow goes; the database, the bucket and what they hold stay.
-    let helm_binary = helm().display().to_string();
+    let helm_binary = Helm::V4.binary().display().to_string();
     let mut args = vec!["--timeout", "3m"];
     if let Installer::Helm = how {
         args.extend(["--helm-binary", &helm_binary]);
     }
-    assert_ok(&run_plugin("kubectl-mlflow-uninstall", &ns, &args, None));
-    let left = kubectl(&["get", "deploy,svc,cronjob", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
+    assert_ok(&ns.run("kubectl-mlflow-uninstall", &args));
+    let left = cluster().kubectl_stdout(&["get", "deploy,svc,cronjob", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
     assert_eq!(left.trim(), "", "uninstall left objects of the release");
     assert!(ready_pods(&ns, SELECTOR).await.is_empty(), "a server pod is left");
     backing_services_available(&ns, "10s");
@@ -317,10 +328,28 @@ async fn production_path(how: Installer, prefix: &str) {
     steps.done("uninstall left the database and the bucket");
 
     // The database lives on its volume: a new PostgreSQL pod starts on it (no second initdb).
-    kubectl(&["delete", "pod", "-n", ns.name(), "-l", "app=postgres", "--wait=true", "--timeout=120s"]);
-    kubectl(&["wait", "-n", ns.name(), "pod", "-l", "app=postgres", "--for=condition=Ready", "--timeout=180s"]);
+    cluster().kubectl_stdout(&[
+        "delete",
+        "pod",
+        "-n",
+        ns.name(),
+        "-l",
+        "app=postgres",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    cluster().kubectl_stdout(&[
+        "wait",
+        "-n",
+        ns.name(),
+        "pod",
+        "-l",
+        "app=postgres",
+        "--for=condition=Ready",
+        "--timeout=180s",
+    ]);
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
-    let log = kubectl(&["logs", "-n", ns.name(), "deploy/postgres"]);
+    let log = cluster().kubectl_stdout(&["logs", "-n", ns.name(), "deploy/postgres"]);
     assert!(!log.contains("first start"), "the new pod ran initdb again:\n{log}");
     steps.done("a new PostgreSQL pod on the same volume has the run");
     let _ = std::fs::remove_file(&s3_values);

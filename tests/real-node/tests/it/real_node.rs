@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, PostParams};
-use kubectl_mlflow_real_node_tests::{assert_ok, helm, kubectl, ready_pods, real_namespace, run_plugin, text};
-use kubectl_mlflow_test_support::{cluster, mlflow_client, repo_root, seed, PortForward, TestNamespace};
-use serde_json::{json, Value};
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::{
+    assert_ok, cluster, mlflow_client, ready_pods, real_namespace, seed, text, PortForward, TestNamespace,
+};
+use serde_json::json;
 
 const RELEASE: &str = "mlflow-mlflow";
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
@@ -24,7 +26,7 @@ const ONE_WORKER: &str = "server.value_options.workers=1";
 fn install(ns: &TestNamespace, args: &[&str]) -> Output {
     let mut all = vec!["--timeout", "8m"];
     all.extend(args);
-    run_plugin("kubectl-mlflow-install", ns, &all, None)
+    ns.run("kubectl-mlflow-install", &all)
 }
 
 /// The one Ready server pod: Ready by the kubelet's own httpGet probes of `/health`, on the
@@ -40,7 +42,7 @@ async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
         pods.len() == 1,
         "no Ready server pod in {} after 8 min: {}",
         ns.name(),
-        kubectl(&["get", "pods,events", "-n", ns.name()])
+        cluster().kubectl_stdout(&["get", "pods,events", "-n", ns.name()])
     );
     let pod = &pods[0];
     let spec = pod.spec.as_ref().unwrap();
@@ -54,7 +56,7 @@ async fn ready_server_pod(ns: &TestNamespace, image_tag: &str) -> String {
     let status = &pod.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0];
     assert!(status.ready && status.restart_count == 0, "{status:?}");
     let name = pod.metadata.name.clone().unwrap();
-    let events = kubectl(&[
+    let events = cluster().kubectl_stdout(&[
         "get",
         "events",
         "-n",
@@ -90,8 +92,8 @@ fn read(path: &Path) -> String {
 async fn quick_start_serves_and_keeps_its_runs(ns: &TestNamespace) {
     let first = ready_server_pod(ns, FULL_TAG).await;
     let pf = forward(ns);
-    let health = pf.get("/health").unwrap();
-    assert_eq!((health.status, health.body.trim()), (200, "OK"), "{health:?}");
+    let health = pf.get("/health").await.unwrap();
+    assert_eq!((health.status, health.text().trim()), (200, "OK"), "{health:?}");
     let run = mlflow_client(&pf.url(), &[], &["roundtrip"]);
     let run_id = run["run_id"].as_str().unwrap().to_string();
     let exp_id = run["experiment_id"].as_str().unwrap();
@@ -103,7 +105,7 @@ async fn quick_start_serves_and_keeps_its_runs(ns: &TestNamespace) {
     assert_eq!(read(&artifact), "contract artifact\n");
     drop(pf);
 
-    kubectl(&["delete", "pod", &first, "-n", ns.name(), "--wait=true", "--timeout=120s"]);
+    cluster().kubectl_stdout(&["delete", "pod", &first, "-n", ns.name(), "--wait=true", "--timeout=120s"]);
     let second = ready_server_pod(ns, FULL_TAG).await;
     assert_ne!(first, second);
     let pf = forward(ns);
@@ -128,7 +130,7 @@ async fn uninstall_keeps_the_data_until_asked(ns: &TestNamespace, args: &[&str])
         let mut all = vec!["--timeout", "3m"];
         all.extend(args);
         all.extend(extra);
-        run_plugin("kubectl-mlflow-uninstall", ns, &all, None)
+        ns.run("kubectl-mlflow-uninstall", &all)
     };
     assert_ok(&uninstall(&[]));
     assert!(ready_pods(ns, SELECTOR).await.is_empty(), "a server pod is left");
@@ -142,10 +144,8 @@ async fn uninstall_keeps_the_data_until_asked(ns: &TestNamespace, args: &[&str])
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
     let ns = real_namespace("real-helm").await;
-    let kubeconfig = cluster().kubeconfig().display().to_string();
-    let out = std::process::Command::new(helm())
-        .current_dir(repo_root())
-        .env("KUBECONFIG", &kubeconfig)
+    let out = Helm::V4
+        .on_cluster()
         .args(["install", "mlflow", "./charts", "--namespace", ns.name(), "--create-namespace"])
         .args(["--set", "storage.enabled=true"])
         .args(["--set", "mlflow.backendStoreUri=sqlite:////mlflow/mlflow.db"])
@@ -154,7 +154,7 @@ async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
         .unwrap();
     assert!(out.status.success(), "helm install: {}", text(&out));
     quick_start_serves_and_keeps_its_runs(&ns).await;
-    let helm = helm().display().to_string();
+    let helm = Helm::V4.binary().display().to_string();
     uninstall_keeps_the_data_until_asked(&ns, &["--helm-binary", &helm]).await;
     ns.delete().await;
 }
@@ -170,7 +170,7 @@ async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
     let run_id = run["run_id"].as_str().unwrap();
     assert_eq!(mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"], "deleted");
 
-    kubectl(&["create", "job", "gc-now", &format!("--from=cronjob/{RELEASE}-gc"), "-n", ns.name()]);
+    cluster().kubectl_stdout(&["create", "job", "gc-now", &format!("--from=cronjob/{RELEASE}-gc"), "-n", ns.name()]);
     let done = cluster().kubectl_output(&[
         "wait",
         "job/gc-now",
@@ -183,12 +183,6 @@ async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
     assert!(done.is_ok(), "the GC job did not complete: {done:?}\nlogs:\n{logs}");
     assert_eq!(mlflow_client(&pf.url(), &[], &["run-state", run_id])["stage"], "absent", "GC logs:\n{logs}");
     ns.delete().await;
-}
-
-async fn secret(ns: &TestNamespace, name: &str, data: &[(&str, &str)]) {
-    let data: serde_json::Map<String, Value> = data.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
-    ns.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
 }
 
 /// The seed's basic auth as it writes it (its Secret holds the CSRF key only): the server starts
@@ -206,7 +200,7 @@ async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     let generated = ns.api::<Secret>().get(&format!("{RELEASE}-auth")).await.unwrap();
     let password = String::from_utf8(generated.data.unwrap()["admin-password"].0.clone()).unwrap();
     let pf = forward(&ns);
-    let anonymous = pf.get("/api/2.0/mlflow/experiments/search?max_results=1").unwrap();
+    let anonymous = pf.get("/api/2.0/mlflow/experiments/search?max_results=1").await.unwrap();
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
     assert!(anonymous.headers.to_ascii_lowercase().contains("www-authenticate: basic"), "{anonymous:?}");
     let run = mlflow_client(
@@ -231,7 +225,7 @@ async fn tls_from_the_seeds_secret_serves_https() {
     assert_ok(&install(&ns, &["-f", "tests/values/tls.yaml", "--set", ONE_WORKER]));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
-    let plain = pf.get("/health");
+    let plain = pf.get("/health").await;
     assert!(!matches!(&plain, Ok(r) if r.status == 200), "plain HTTP was served on the TLS port: {plain:?}");
     let cert = dir.path().join("tls.crt").display().to_string();
     let url = format!("https://localhost:{}", pf.port());
@@ -250,14 +244,14 @@ async fn metrics_on_the_full_image_serve_prometheus_text() {
     ));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
-    assert_eq!(pf.get("/health").unwrap().status, 200);
-    let metrics = pf.get("/metrics").unwrap();
+    assert_eq!(pf.get("/health").await.unwrap().status, 200);
+    let metrics = pf.get("/metrics").await.unwrap();
     assert_eq!(metrics.status, 200, "{metrics:?}");
     assert!(metrics.headers.contains("text/plain"), "{}", metrics.headers);
     assert!(
-        metrics.body.contains("# HELP mlflow_") && metrics.body.contains("# TYPE mlflow_"),
+        metrics.text().contains("# HELP mlflow_") && metrics.text().contains("# TYPE mlflow_"),
         "not Prometheus text: {}",
-        metrics.body
+        metrics.text()
     );
     ns.delete().await;
 }
@@ -332,15 +326,15 @@ async fn run_python(ns: &TestNamespace, image: &str, code: &str) -> (String, Str
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_production_values_get_an_image_with_their_drivers_and_the_slim_one_is_refused() {
     let ns = real_namespace("real-drivers").await;
-    secret(&ns, "mlflow-db-secret", &[("uri", "postgresql://mlflow:unused@postgres:5432/mlflow")]).await;
-    secret(&ns, "s3-credentials", &[("access-key-id", "unused"), ("secret-access-key", "unused")]).await;
+    ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://mlflow:unused@postgres:5432/mlflow")]).await;
+    ns.create_secret("s3-credentials", &[("access-key-id", "unused"), ("secret-access-key", "unused")]).await;
     let example = ["-f", "charts/example-mlflow-charts.yaml"];
 
     let slim = install(&ns, &[&example[..], &["--set", "image.tag=v3.17.2"]].concat());
     assert_eq!(slim.status.code(), Some(2), "{}", text(&slim));
     // The database URI is in a Secret: the S3 store names the missing module.
     assert!(String::from_utf8_lossy(&slim.stderr).contains("needs the Python module boto3"), "{}", text(&slim));
-    let written = kubectl(&[
+    let written = cluster().kubectl_stdout(&[
         "get",
         "deployments,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts",
         "-n",
