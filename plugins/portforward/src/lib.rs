@@ -9,7 +9,7 @@ mod follow;
 mod forward;
 mod listen;
 mod pods;
-mod served;
+mod server_settings;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -25,10 +25,10 @@ use kubectl_mlflow_core::{names, Failure};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use follow::View;
+use follow::KnownPods;
 use forward::Forward;
 use listen::{parse_address, Address};
-use served::Served;
+use server_settings::ServerSettings;
 
 /// Forward a local port to the MLflow server of a release, following it across pod restarts.
 ///
@@ -124,19 +124,19 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     let session = Session::connect(&cli.cluster.target()).await?;
     let found = find::release(&session, &cli.release).await?;
     let (client, namespace) = (session.client, session.namespace);
-    let served = Served::of(&found.deployment);
+    let settings = ServerSettings::of(&found.deployment);
     let selector = pod_selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
 
     let pods: Api<Pod> = Api::namespaced(client, &namespace);
-    let (view_tx, mut view) = watch::channel(View::default());
+    let (view_tx, mut view) = watch::channel(KnownPods::default());
     tokio::spawn(follow::follow(pods.clone(), selector, view_tx));
     let pod = first_pod(&mut view, cli, &namespace).await?;
 
     let locals: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
-    show(cli, reporter, &served, &locals, &pod, &namespace);
+    show(cli, reporter, &settings, &locals, &pod, &namespace);
     let forward = Forward {
         pods,
-        port: served.port,
+        port: settings.port,
         view: view.clone(),
         timeout: cli.timeout,
         verbose: cli.out.verbose,
@@ -156,7 +156,7 @@ fn pod_selector(deployment: &k8s_openapi::api::apps::v1::Deployment) -> Option<S
 }
 
 /// Waits (with progress) for the first Ready pod, up to `--timeout`.
-async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
+async fn first_pod(view: &mut watch::Receiver<KnownPods>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
     let deadline = tokio::time::Instant::now() + cli.timeout;
     let mut progress: Option<Progress> = None;
     loop {
@@ -199,8 +199,8 @@ async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str)
 }
 
 /// The URLs on stdout (one per local address); where they lead, and how to log in, on stderr.
-fn show(cli: &Cli, reporter: &Reporter, served: &Served, locals: &[SocketAddr], pod: &str, namespace: &str) {
-    let urls: Vec<String> = locals.iter().map(|local| served.url(*local)).collect();
+fn show(cli: &Cli, reporter: &Reporter, settings: &ServerSettings, locals: &[SocketAddr], pod: &str, namespace: &str) {
+    let urls: Vec<String> = locals.iter().map(|local| settings.url(*local)).collect();
     for url in &urls {
         println!("{url}");
     }
@@ -208,12 +208,12 @@ fn show(cli: &Cli, reporter: &Reporter, served: &Served, locals: &[SocketAddr], 
     reporter.note(&format!(
         "forwarding {} to pod {pod} port {} in namespace {namespace}; Ctrl-C to stop",
         from.join(", "),
-        served.port
+        settings.port
     ));
-    if served.tls {
+    if settings.tls {
         reporter.note("the server serves TLS with its own certificate: clients may need it (MLFLOW_TRACKING_SERVER_CERT_PATH) or MLFLOW_TRACKING_INSECURE_TLS=true");
     }
-    if let Some(auth) = &served.auth {
+    if let Some(auth) = &settings.auth {
         reporter.note(&auth.describe(namespace));
     }
     if cli.open {
@@ -241,7 +241,12 @@ async fn accept(listener: TcpListener, forward: Forward) {
 }
 
 /// One line whenever the pod behind the port changes; returns when the watch is gone.
-async fn announce(mut view: watch::Receiver<View>, mut current: Option<String>, reporter: Reporter, timeout: Duration) {
+async fn announce(
+    mut view: watch::Receiver<KnownPods>,
+    mut current: Option<String>,
+    reporter: Reporter,
+    timeout: Duration,
+) {
     while view.changed().await.is_ok() {
         let now = view.borrow_and_update().clone();
         if now.current == current {

@@ -33,15 +33,15 @@ const DEPENDENTS: [Kind; 2] = [extra("apps", "ReplicaSet", "replicasets"), extra
 
 /// One object, as it was when read (a later object of the same name is another one).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Obj {
+pub struct ObjectRef {
     pub kind: Kind,
     pub name: String,
     pub uid: String,
 }
 
-impl Obj {
-    fn of(kind: Kind, meta: &ObjectMeta) -> Obj {
-        Obj { kind, name: meta.name.clone().unwrap_or_default(), uid: meta.uid.clone().unwrap_or_default() }
+impl ObjectRef {
+    fn of(kind: Kind, meta: &ObjectMeta) -> ObjectRef {
+        ObjectRef { kind, name: meta.name.clone().unwrap_or_default(), uid: meta.uid.clone().unwrap_or_default() }
     }
 
     /// `Deployment/mlflow-mlflow`.
@@ -53,7 +53,7 @@ impl Obj {
 /// A claim of the release, with its size and volume.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    pub obj: Obj,
+    pub obj: ObjectRef,
     pub size: String,
     /// Part of a helm release whose stored manifest does not mark it keep: helm uninstall would
     /// delete it (set by `Plan::read_helm_policy`).
@@ -71,25 +71,25 @@ pub struct Volume {
 #[derive(Debug, Default)]
 pub struct Plan {
     /// The native engine's ApplySet parent Secret.
-    pub parent: Option<Obj>,
+    pub parent: Option<ObjectRef>,
     /// helm's records of the release (`sh.helm.release.v1.<release>.v<N>`).
-    pub helm_records: Vec<Obj>,
+    pub helm_records: Vec<ObjectRef>,
     /// Objects that go with the release: ApplySet members, helm's objects, gc Jobs and what
     /// they own (not claims, not the parent, not the secrets command's Secrets).
-    pub objects: Vec<Obj>,
+    pub objects: Vec<ObjectRef>,
     /// The gc Jobs among the objects (`kubectl mlflow gc`'s own belong to no set: deleted here).
-    pub gc_jobs: Vec<Obj>,
+    pub gc_jobs: Vec<ObjectRef>,
     /// The helm release's hooks among the objects (helm uninstall leaves them: deleted here).
-    pub helm_hooks: Vec<Obj>,
+    pub helm_hooks: Vec<ObjectRef>,
     /// Secrets made by `kubectl mlflow secrets` for the release.
-    pub secrets: Vec<Obj>,
+    pub secrets: Vec<ObjectRef>,
     /// The release's objects marked `helm.sh/resource-policy: keep` (the generated admin
     /// password's Secret), claims aside, in the set or kept from it before: they stay, as helm
     /// leaves them.
-    pub kept: Vec<Obj>,
+    pub kept: Vec<ObjectRef>,
     pub claims: Vec<Claim>,
     /// Labelled for the release but belonging to none of the above: left alone.
-    pub foreign: Vec<Obj>,
+    pub foreign: Vec<ObjectRef>,
 }
 
 impl Plan {
@@ -115,14 +115,14 @@ impl Plan {
 }
 
 /// The live objects named by helm's manifest, as read now (by uid); those already gone are skipped.
-pub async fn live(session: &Session, named: &[(Kind, String)]) -> Result<Vec<Obj>, Failure> {
+pub async fn live(session: &Session, named: &[(Kind, String)]) -> Result<Vec<ObjectRef>, Failure> {
     let mut objects = Vec::new();
     for (kind, name) in named {
         let found = api(session, *kind)
             .get_metadata_opt(name)
             .await
             .map_err(|err| Failure::failed(format!("cannot read {}/{name}: {}", kind.kind, describe(&err))))?;
-        objects.extend(found.map(|obj| Obj::of(*kind, &obj.metadata)));
+        objects.extend(found.map(|obj| ObjectRef::of(*kind, &obj.metadata)));
     }
     Ok(objects)
 }
@@ -140,7 +140,7 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
     let mut candidates = Vec::new();
     for kind in KINDS.iter().chain(DEPENDENTS.iter()).copied().filter(|k| k.kind != "PersistentVolumeClaim") {
         for meta in list(session, kind, &selector).await? {
-            let obj = Obj::of(kind, &meta);
+            let obj = ObjectRef::of(kind, &meta);
             let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str);
             let annotation = |key: &str| meta.annotations.as_ref().and_then(|a| a.get(key)).map(String::as_str);
             let by_helm =
@@ -176,7 +176,7 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
 
 /// Objects owned (transitively) by what goes go too; of the rest, the namespaced ones are
 /// reported as left alone, cluster-wide ones of other namespaces' releases are not ours to name.
-fn adopt_dependents(plan: &mut Plan, mut candidates: Vec<(Obj, Vec<String>)>) {
+fn adopt_dependents(plan: &mut Plan, mut candidates: Vec<(ObjectRef, Vec<String>)>) {
     loop {
         let uids: BTreeSet<String> = plan.objects.iter().map(|o| o.uid.clone()).collect();
         let (owned, rest): (Vec<_>, Vec<_>) =
@@ -220,7 +220,7 @@ pub fn api(session: &Session, kind: Kind) -> Api<kube::core::DynamicObject> {
     applier.api(kind)
 }
 
-async fn helm_records(session: &Session, release: &str) -> Result<Vec<Obj>, Failure> {
+async fn helm_records(session: &Session, release: &str) -> Result<Vec<ObjectRef>, Failure> {
     let secret = Kind::named("Secret").expect("Secret is known");
     let params = ListParams::default().labels(&format!("owner=helm,name={release}"));
     let list = Api::<Secret>::namespaced(session.client.clone(), &session.namespace)
@@ -233,7 +233,7 @@ async fn helm_records(session: &Session, release: &str) -> Result<Vec<Obj>, Fail
                 describe(&err)
             ))
         })?;
-    Ok(list.items.iter().map(|item| Obj::of(secret, &item.metadata)).collect())
+    Ok(list.items.iter().map(|item| ObjectRef::of(secret, &item.metadata)).collect())
 }
 
 async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure> {
@@ -266,7 +266,7 @@ async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure
             }),
             None => None,
         };
-        claims.push(Claim { obj: Obj::of(kind, &pvc.metadata), size, helm_deletes: false, volume });
+        claims.push(Claim { obj: ObjectRef::of(kind, &pvc.metadata), size, helm_deletes: false, volume });
     }
     Ok(claims)
 }

@@ -1,5 +1,5 @@
-//! The rendered objects of every values file of tests/values/ (the seed document's snippets and
-//! more), as YAML snapshots. A change to a manifest shows up here as a reviewable diff.
+//! The rendered objects of every values file of tests/values/ (the snippets of MLflow's
+//! Kubernetes deployment guide and more), as YAML snapshots. A change to a manifest shows up here as a reviewable diff.
 
 use std::path::Path;
 

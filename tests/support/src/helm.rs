@@ -13,14 +13,14 @@ pub fn chart_dir() -> PathBuf {
     repo_root().join("charts")
 }
 
-/// A helm the chart is tested with: the two majors, and the oldest the seed names.
+/// A helm the chart is tested with: the two majors, and the oldest the deployment guide names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Helm {
     /// helm 3.17, from the tool set `v32` (with kubectl 1.32).
     V3,
     /// helm 4.1, from the tool set `v35` (with kubectl 1.35).
     V4,
-    /// helm 3.8.2, the oldest the seed names ("Helm 3.8+"), built by `scripts/helm-oldest`.
+    /// helm 3.8.2, the oldest the deployment guide names ("Helm 3.8+"), built by `scripts/helm-oldest`.
     Oldest,
 }
 

@@ -18,8 +18,9 @@
 //! Beside it: the plugins run as processes ([`process`]), real helm ([`helm`]), the values files and
 //! the model's verdict on `--set` expressions ([`values`]), other projects' CRDs ([`crd`]), HTTP
 //! with timeouts ([`http`]), the port-forward plugin in the background ([`portforward`]), a node
-//! whose kubelet the test plays ([`HeldNode`]), the real node's helpers ([`real_namespace`], …) and
-//! a seeded random generator ([`seeded`]).
+//! whose kubelet the test plays ([`ScriptedNode`]), the real node's helpers ([`real_namespace`], …),
+//! the commands of MLflow's Kubernetes deployment guide ([`deployment_guide`]) and a seeded random
+//! generator ([`random`]).
 //!
 //! Environment:
 //! - `KMLF_TEST_KUBECONFIG`: use this kubeconfig instead of asking `scripts/test-cluster`.
@@ -41,20 +42,20 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 pub mod crd;
-mod held;
+pub mod deployment_guide;
 pub mod helm;
 pub mod http;
 pub mod portforward;
 pub mod process;
+pub mod random;
 mod real_node;
-pub mod seed;
-pub mod seeded;
+mod scripted_node;
 pub mod values;
-pub use held::{bound_pod, bound_pod_other_than, set_pod_state, HeldNode, HELD_TAINT};
 pub use process::{assert_ok, plugin, text};
 pub use real_node::{
     mlflow_client, mlflow_python, mlflow_venv, pod_is_ready, ready_pods, real_namespace, PortForward, REAL_NODE_NAME,
 };
+pub use scripted_node::{bound_pod, bound_pod_other_than, set_pod_state, ScriptedNode, SCRIPTED_NODE_TAINT};
 
 /// Name of the one simulated node of the test cluster.
 pub const NODE_NAME: &str = "kwok-node-0";

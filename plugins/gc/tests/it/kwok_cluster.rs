@@ -9,7 +9,7 @@ use kube::api::ListParams;
 use kubectl_mlflow_test_support::helm::Helm;
 use kubectl_mlflow_test_support::process::{plugin_command, Running};
 use kubectl_mlflow_test_support::{
-    append_cri_log, assert_ok, bound_pod, cluster, set_pod_state, write_cri_log, HeldNode, TestNamespace,
+    append_cri_log, assert_ok, bound_pod, cluster, set_pod_state, write_cri_log, ScriptedNode, TestNamespace,
 };
 
 /// How long the plugin may take to print a line, or to end.
@@ -123,12 +123,12 @@ fn start(ns: &TestNamespace, args: &[&str]) -> Running {
 }
 
 /// A release whose pods land on a node the test holds, with its server pod running there.
-async fn release_on_a_held_node(ns: &TestNamespace) -> HeldNode {
-    release_on_a_held_node_with(ns, &[]).await
+async fn release_on_a_scripted_node(ns: &TestNamespace) -> ScriptedNode {
+    release_on_a_scripted_node_with(ns, &[]).await
 }
 
-async fn release_on_a_held_node_with(ns: &TestNamespace, extra: &[&str]) -> HeldNode {
-    let node = HeldNode::new(ns).await;
+async fn release_on_a_scripted_node_with(ns: &TestNamespace, extra: &[&str]) -> ScriptedNode {
+    let node = ScriptedNode::new(ns).await;
     let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     args.push("--no-wait".to_string());
     for set in node.sets() {
@@ -149,7 +149,7 @@ async fn release_on_a_held_node_with(ns: &TestNamespace, extra: &[&str]) -> Held
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_gc_cronjobs_pod_runs_on_the_servers_node() {
     let ns = cluster().namespace("gccron-node").await;
-    let node = release_on_a_held_node_with(&ns, &["--set", "garbageCollection.enabled=true"]).await;
+    let node = release_on_a_scripted_node_with(&ns, &["--set", "garbageCollection.enabled=true"]).await;
     let from = "--from=cronjob/mlflow-mlflow-gc";
     cluster().kubectl_output(&["create", "job", "gc-now", from, "-n", ns.name()]).unwrap();
     let pod = bound_pod(&ns, "job-name=gc-now").await;
@@ -178,7 +178,7 @@ async fn the_gc_job(ns: &TestNamespace) -> Job {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
     let ns = cluster().namespace("gcstream").await;
-    let node = release_on_a_held_node(&ns).await;
+    let node = release_on_a_scripted_node(&ns).await;
     let gc = start(&ns, &["--timeout", "3m"]);
     let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
     assert_eq!(
@@ -213,7 +213,7 @@ async fn the_log_streams_while_the_job_runs_and_a_failed_job_exits_1() {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn ctrl_c_leaves_the_job_running_and_says_how_to_follow_or_delete_it() {
     let ns = cluster().namespace("gcctrlc").await;
-    let node = release_on_a_held_node(&ns).await;
+    let node = release_on_a_scripted_node(&ns).await;
     let gc = start(&ns, &["--timeout", "3m"]);
     let pod = bound_pod(&ns, "app.kubernetes.io/component=gc").await;
     set_pod_state(&ns, &pod, None).await;

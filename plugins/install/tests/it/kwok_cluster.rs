@@ -12,7 +12,9 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, P
 use kubectl_mlflow_test_support::crd::{crd, delete_crds, install_crds};
 use kubectl_mlflow_test_support::helm::Helm;
 use kubectl_mlflow_test_support::process::plugin_command;
-use kubectl_mlflow_test_support::{assert_ok, cluster, plugin, poll_until, repo_root, seed, text, TestNamespace};
+use kubectl_mlflow_test_support::{
+    assert_ok, cluster, deployment_guide, plugin, poll_until, repo_root, text, TestNamespace,
+};
 use serde_json::json;
 
 const ID_LABEL: &str = "applyset.kubernetes.io/part-of";
@@ -118,9 +120,9 @@ async fn the_zero_flag_quick_start_becomes_available_and_a_rerun_changes_nothing
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_production_example_with_its_secrets_becomes_available() {
     let ns = cluster().namespace("prod").await;
-    // The seed's own commands for its Secrets.
-    cluster().shell(&seed::db_secret(ns.name())).unwrap();
-    cluster().shell(&seed::s3_secret(ns.name(), "AKIAEXAMPLE", "example")).unwrap();
+    // The deployment guide's own commands for its Secrets.
+    cluster().shell(&deployment_guide::db_secret(ns.name())).unwrap();
+    cluster().shell(&deployment_guide::s3_secret(ns.name(), "AKIAEXAMPLE", "example")).unwrap();
     let out = install(&ns, &["--set", "serviceMonitor.enabled=false", "-f", "charts/example-mlflow-charts.yaml"]);
     assert_ok(&out);
     assert!(available(&ns, "mlflow-mlflow").await);
@@ -500,10 +502,11 @@ async fn an_applyset_of_another_tool_is_left_alone() {
     ns.delete().await;
 }
 
-/// The seed document's own commands, as written, with real helm: install, upgrade with a values
-/// file, uninstall leaving the PersistentVolumeClaim for `kubectl delete pvc` as the seed says.
-async fn seed_commands(which: Helm) {
-    let ns = cluster().namespace(&format!("seed{}", which.tool_set())).await;
+/// The commands of MLflow's Kubernetes deployment guide, as written, with real helm: install,
+/// upgrade with a values file, uninstall leaving the PersistentVolumeClaim for `kubectl delete pvc`
+/// as the guide says.
+async fn deployment_guide_commands(which: Helm) {
+    let ns = cluster().namespace(&format!("guide{}", which.tool_set())).await;
     let run = |args: &[&str]| {
         let out = which.on_cluster().args(args).output().unwrap();
         assert!(out.status.success(), "helm {args:?}: {}", text(&out));
@@ -558,14 +561,14 @@ async fn seed_commands(which: Helm) {
 
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
-async fn the_seed_commands_work_as_written_with_helm_3() {
-    seed_commands(Helm::V3).await;
+async fn the_deployment_guides_commands_work_as_written_with_helm_3() {
+    deployment_guide_commands(Helm::V3).await;
 }
 
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
-async fn the_seed_commands_work_as_written_with_helm_4() {
-    seed_commands(Helm::V4).await;
+async fn the_deployment_guides_commands_work_as_written_with_helm_4() {
+    deployment_guide_commands(Helm::V4).await;
 }
 
 /// What happened to the namespace's Jobs and Deployments, in order: `Job/<name> complete`,
@@ -711,10 +714,10 @@ async fn with_helm_a_failing_migration_hook_shows_its_log() {
 
 async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
     use k8s_openapi::api::batch::v1::Job;
-    use kubectl_mlflow_test_support::{bound_pod_other_than, set_pod_state, write_cri_log, HeldNode};
+    use kubectl_mlflow_test_support::{bound_pod_other_than, set_pod_state, write_cri_log, ScriptedNode};
     let ns = cluster().namespace("migrate-fail").await;
     ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:hunter2@nowhere.invalid:5432/mlflow")]).await;
-    let node = HeldNode::new(&ns).await;
+    let node = ScriptedNode::new(&ns).await;
     let mut args = vec!["-f".to_string(), "tests/values/postgres-secret.yaml".to_string()];
     args.extend(engine_args.iter().map(|a| a.to_string()));
     for set in node.sets() {
@@ -848,9 +851,10 @@ async fn external_secrets_go_first_and_the_install_waits_for_their_secret() {
     delete_crds(&client, &crds).await;
 }
 
-/// The seed's basic-auth Secret, made by its own command: the CSRF key, and no admin password.
-fn create_the_seeds_auth_secret(ns: &TestNamespace) {
-    let line = seed::auth_secret(ns.name());
+/// The deployment guide's basic-auth Secret, made by its own command: the CSRF key, and no admin
+/// password.
+fn create_the_guides_auth_secret(ns: &TestNamespace) {
+    let line = deployment_guide::auth_secret(ns.name());
     cluster().shell(&line).unwrap();
 }
 
@@ -866,13 +870,13 @@ fn password_hint(ns: &TestNamespace) -> String {
     format!("kubectl get secret mlflow-mlflow-auth -n {} -o jsonpath='{{.data.admin-password}}' | base64 -d", ns.name())
 }
 
-/// MLflow has no default admin password and the seed's basic auth names none: the release makes
+/// MLflow has no default admin password and the guide's basic auth names none: the release makes
 /// one on its first install, says where it is without showing it, and keeps it on upgrades.
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
-async fn the_seeds_basic_auth_gets_an_admin_password_that_upgrades_keep() {
-    let ns = cluster().namespace("seed-auth").await;
-    create_the_seeds_auth_secret(&ns);
+async fn the_guides_basic_auth_gets_an_admin_password_that_upgrades_keep() {
+    let ns = cluster().namespace("guide-auth").await;
+    create_the_guides_auth_secret(&ns);
     let first = install(&ns, &["-f", "tests/values/basic-auth.yaml"]);
     assert_ok(&first);
     let password = generated_admin_password(&ns).await;
@@ -904,11 +908,11 @@ async fn the_seeds_basic_auth_gets_an_admin_password_that_upgrades_keep() {
     ns.delete().await;
 }
 
-/// The same under the seed's `helm install` / `helm upgrade` lines: the chart keeps the password
+/// The same under the guide's `helm install` / `helm upgrade` lines: the chart keeps the password
 /// it made with `lookup`.
 async fn helm_keeps_the_generated_admin_password(which: Helm) {
     let ns = cluster().namespace(&format!("helm-auth{}", which.tool_set())).await;
-    create_the_seeds_auth_secret(&ns);
+    create_the_guides_auth_secret(&ns);
     let run = |verb: &str, extra: &[&str]| {
         let out = which
             .on_cluster()

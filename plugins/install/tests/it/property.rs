@@ -14,7 +14,7 @@ use kube::api::{Patch, PatchParams};
 use kubectl_mlflow_core::engine::apply::{Applier, Member};
 use kubectl_mlflow_core::release::{prepare, Options};
 use kubectl_mlflow_core::{render, validate, values, Object, Release, Source};
-use kubectl_mlflow_test_support::seeded::{self, Rng};
+use kubectl_mlflow_test_support::random::{self, Rng};
 use kubectl_mlflow_test_support::values::values_files;
 use kubectl_mlflow_test_support::{cluster, repo_root};
 use serde_json::{json, Value};
@@ -233,7 +233,7 @@ const FIXED_SEED: u64 = 1_795_734_303_053_498_825;
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn our_verdict_matches_the_api_servers_on_mutated_values() {
-    let seed = seeded::seed("property", "KMLF_PROPERTY_SEED", FIXED_SEED);
+    let seed = random::seed("property", "KMLF_PROPERTY_SEED", FIXED_SEED);
     let per_file: usize = std::env::var("KMLF_PROPERTY_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
     eprintln!("property: {per_file} mutants per values file (KMLF_PROPERTY_CASES)");
     let mut rng = Rng::new(seed);

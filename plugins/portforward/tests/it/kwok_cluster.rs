@@ -46,7 +46,7 @@ async fn create(ns: &TestNamespace, deployment: &Deployment) {
 
 /// Gives every pod of the namespace, as it appears, an HTTP server on 127.0.0.1 answering with
 /// the pod's name, and a KWOK PortForward of its port 5000 to it. The set holds the pods served.
-fn serve_pods(ns: &TestNamespace) -> Served {
+fn serve_pods(ns: &TestNamespace) -> ServedPods {
     let served = Arc::new(Mutex::new(BTreeSet::new()));
     let (client, namespace, seen) = (ns.client(), ns.name().to_string(), served.clone());
     tokio::spawn(async move {
@@ -110,7 +110,7 @@ async fn answer(mut stream: TcpStream, pod: String) {
 }
 
 /// A namespace with release `mlflow` of `replicas` served pods (see [`serve_pods`]), all Ready.
-async fn served_release(prefix: &str, replicas: i32, container: Value) -> (TestNamespace, Served, Vec<String>) {
+async fn served_release(prefix: &str, replicas: i32, container: Value) -> (TestNamespace, ServedPods, Vec<String>) {
     let ns = cluster().namespace(prefix).await;
     let served = serve_pods(&ns);
     create(&ns, &deployment("mlflow", replicas, container, json!({}))).await;
@@ -118,10 +118,10 @@ async fn served_release(prefix: &str, replicas: i32, container: Value) -> (TestN
     (ns, served, pods)
 }
 
-type Served = Arc<Mutex<BTreeSet<String>>>;
+type ServedPods = Arc<Mutex<BTreeSet<String>>>;
 
 /// Waits until `count` pods are served and Ready.
-async fn wait_ready(ns: &TestNamespace, served: &Served, count: usize) -> Vec<String> {
+async fn wait_ready(ns: &TestNamespace, served: &ServedPods, count: usize) -> Vec<String> {
     let pods: Api<Pod> = ns.api();
     let ready = || async {
         let list = pods.list(&Default::default()).await.unwrap();

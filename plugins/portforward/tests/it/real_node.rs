@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use kubectl_mlflow_test_support::http::request;
 use kubectl_mlflow_test_support::portforward::ForwardPlugin;
-use kubectl_mlflow_test_support::seeded::Rng;
+use kubectl_mlflow_test_support::random::Rng;
 use kubectl_mlflow_test_support::{assert_ok, cluster, mlflow_client, real_namespace, TestNamespace};
 use serde_json::Value;
 

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret
 use kube::api::{Patch, PatchParams, PostParams};
 use kubectl_mlflow_test_support::helm::Helm;
 use kubectl_mlflow_test_support::process::assert_code;
-use kubectl_mlflow_test_support::{assert_ok, cluster, plugin, poll_until, text, TestNamespace};
+use kubectl_mlflow_test_support::{assert_ok, cluster, deployment_guide, plugin, poll_until, text, TestNamespace};
 use serde_json::json;
 
 /// Everything namespaced a release can be made of (and what its workloads make).
@@ -256,13 +256,13 @@ async fn generated_admin_password(ns: &TestNamespace) -> Option<String> {
     ns.secret_value("mlflow-mlflow-auth", "admin-password").await
 }
 
-/// Basic auth as the seed writes it, then uninstall and install again: the generated admin
+/// Basic auth as MLflow's Kubernetes deployment guide writes it, then uninstall and install again: the generated admin
 /// password outlives the release with its claim (the admin user in the auth database on that claim
 /// still has it), reported kept with the command that deletes it; the next install, by either
 /// engine, takes it up again.
 async fn the_generated_admin_password_outlives_the_release(engine: &[&str], helm: &[&str]) {
     let ns = cluster().namespace("unauth").await;
-    cluster().shell(&kubectl_mlflow_test_support::seed::auth_secret(ns.name())).unwrap();
+    cluster().shell(&deployment_guide::auth_secret(ns.name())).unwrap();
     let values = [engine, &["-f", "tests/values/basic-auth.yaml", "--no-wait"]].concat();
     assert_ok(&install(&ns, &values));
     let password = generated_admin_password(&ns).await.expect("a generated admin password");

@@ -7,14 +7,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use kubectl_mlflow_model::release::{prepare, Options};
 use kubectl_mlflow_model::values::SetKind;
 use kubectl_mlflow_model::Source;
-use kubectl_mlflow_test_support::seeded::{self, Rng};
+use kubectl_mlflow_test_support::random::{self, Rng};
 use serde_json::{json, Value};
 
 /// The seed of a run without `KMLF_FUZZ_SEED`: every run draws the same inputs.
 const FIXED_SEED: u64 = 0x6d6c_666c_6f77;
 
 fn seed() -> u64 {
-    seeded::seed("no_panic", "KMLF_FUZZ_SEED", FIXED_SEED)
+    random::seed("no_panic", "KMLF_FUZZ_SEED", FIXED_SEED)
 }
 
 /// Runs the whole path from sources to rendered objects; a panic fails with the input.

@@ -1,5 +1,5 @@
 //! The Helm chart under real helm 3.17 and helm 4.1: lint, rendering of every values file, the
-//! seed's quick start, the values schema and the template-time checks.
+//! deployment guide's quick start, the values schema and the template-time checks.
 
 use kubectl_mlflow_test_support::helm::{chart_dir, Helm, Run, HELMS};
 use kubectl_mlflow_test_support::values::{repo_relative, temp_values_file, values_files_and_example, yaml_objects};
@@ -141,9 +141,9 @@ fn every_values_file_renders() {
     }
 }
 
-/// The seed's quick start, word for word, with `template` instead of `install`.
+/// The quick start of MLflow's Kubernetes deployment guide, word for word, with `template` instead of `install`.
 #[test]
-fn seed_quick_start_renders_as_written() {
+fn the_deployment_guides_quick_start_renders_as_written() {
     for helm in HELMS {
         let run = helm.run([
             "template",
@@ -190,7 +190,7 @@ fn seed_quick_start_renders_as_written() {
         for (k, v) in service["spec"]["selector"].as_object().unwrap() {
             assert_eq!(&deployment["spec"]["template"]["metadata"]["labels"][k], v, "selector label {k}");
         }
-        // The seed's `kubectl port-forward -n mlflow svc/mlflow-mlflow 5000:5000` and the Host check.
+        // The guide's `kubectl port-forward -n mlflow svc/mlflow-mlflow 5000:5000` and the Host check.
         let hosts = env_value(container, "MLFLOW_SERVER_ALLOWED_HOSTS").unwrap()["value"].as_str().unwrap();
         assert!(hosts.split(',').any(|h| h == "localhost:*"), "{hosts}");
     }
@@ -209,7 +209,7 @@ fn existing_service_account() {
     }
 }
 
-/// The seed's production example (`-f charts/example-mlflow-charts.yaml`).
+/// The deployment guide's production example (`-f charts/example-mlflow-charts.yaml`).
 #[test]
 fn production_example_renders_postgres_s3_metrics_gc() {
     for helm in HELMS {
@@ -252,7 +252,7 @@ fn install_dry_run(values: &str) -> Run {
     run
 }
 
-/// NOTES.txt: the seed's port-forward line, the plugin's, the Ingress URL and the SQLite warning.
+/// NOTES.txt: the deployment guide's port-forward line, the plugin's, the Ingress URL and the SQLite warning.
 /// (`helm template` does not render notes; helm 4's `install --dry-run` does without a cluster.)
 #[test]
 fn notes_show_how_to_reach_the_ui() {

@@ -1,4 +1,4 @@
-//! The seed's prerequisites say "Helm 3.8+": helm 3.8.2, built from the Go module by
+//! The prerequisites of MLflow's Kubernetes deployment guide say "Helm 3.8+": helm 3.8.2, built from the Go module by
 //! `scripts/helm-oldest`, renders every values file exactly as helm 3.17 does, lints the chart,
 //! and refuses bad values with the same lines. Ignored by plain `cargo test` (the build takes a
 //! minute or two the first time); `scripts/test` runs it.

@@ -1,4 +1,4 @@
-//! The seed's production path on the real node: `charts/example-mlflow-charts.yaml` (PostgreSQL
+//! The production path of MLflow's Kubernetes deployment guide on the real node: `charts/example-mlflow-charts.yaml` (PostgreSQL
 //! metadata, S3 artifacts, credentials in Secrets) against PostgreSQL and an S3 API running in the
 //! test's namespace (`tests/real-node/manifests/`, images from `scripts/node-images`). Ignored by
 //! plain `cargo test`; run one at a time after `scripts/test-cluster up --real` and
@@ -32,7 +32,7 @@ const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 const ONE_WORKER: &str = "server.value_options.workers=1";
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How the release is installed and changed: by our plugin, or by the seed's own helm line.
+/// How the release is installed and changed: by our plugin, or by the deployment guide's helm line.
 #[derive(Clone, Copy)]
 enum Installer {
     Plugin,
@@ -138,7 +138,7 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
             ns.run("kubectl-mlflow-install", &args)
         }
         Installer::Helm => {
-            // the seed's line: helm install mlflow ./charts --namespace mlflow --create-namespace -f …
+            // the guide's line: helm install mlflow ./charts --namespace mlflow --create-namespace -f …
             let verb = if replicas == 1 { "install" } else { "upgrade" };
             Helm::V4
                 .on_cluster()
@@ -365,6 +365,6 @@ async fn the_production_example_runs_on_postgresql_and_s3() {
 
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
-async fn the_production_example_installed_by_the_seeds_helm_line_runs_on_postgresql_and_s3() {
+async fn the_production_example_installed_by_the_guides_helm_line_runs_on_postgresql_and_s3() {
     production_path(Installer::Helm, "real-prod-helm").await;
 }

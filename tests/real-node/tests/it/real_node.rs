@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, S
 use kube::api::{Api, PostParams};
 use kubectl_mlflow_test_support::helm::Helm;
 use kubectl_mlflow_test_support::{
-    assert_ok, cluster, mlflow_client, ready_pods, real_namespace, seed, text, PortForward, TestNamespace,
+    assert_ok, cluster, deployment_guide, mlflow_client, ready_pods, real_namespace, text, PortForward, TestNamespace,
 };
 use serde_json::json;
 
@@ -142,7 +142,7 @@ async fn uninstall_keeps_the_data_until_asked(ns: &TestNamespace, args: &[&str])
 
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
-async fn the_quick_start_installed_by_the_seeds_helm_line_runs_mlflow() {
+async fn the_quick_start_installed_by_the_guides_helm_line_runs_mlflow() {
     let ns = real_namespace("real-helm").await;
     let out = Helm::V4
         .on_cluster()
@@ -185,13 +185,13 @@ async fn the_gc_cronjobs_command_purges_a_soft_deleted_run() {
     ns.delete().await;
 }
 
-/// The seed's basic auth as it writes it (its Secret holds the CSRF key only): the server starts
+/// The basic auth of MLflow's Kubernetes deployment guide as it writes it (its Secret holds the CSRF key only): the server starts
 /// with the admin password the release generated, and refuses anonymous requests.
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     let ns = real_namespace("real-auth").await;
-    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
+    cluster().shell(&deployment_guide::auth_secret(ns.name())).unwrap();
     assert_ok(&install(
         &ns,
         &["-f", "tests/values/basic-auth.yaml", "--set", ONE_WORKER, "--set", &format!("image.tag={FULL_TAG}")],
@@ -212,16 +212,16 @@ async fn basic_auth_on_the_full_image_refuses_anonymous_requests() {
     ns.delete().await;
 }
 
-/// The seed's TLS section as written (`kubectl create secret tls mlflow-tls --cert=tls.crt
+/// The deployment guide's TLS section as written (`kubectl create secret tls mlflow-tls --cert=tls.crt
 /// --key=tls.key`, then `tls.enabled`): the pod is Ready by HTTPS probes, and the client, trusting
 /// that certificate, logs a run through a port-forward.
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
-async fn tls_from_the_seeds_secret_serves_https() {
+async fn tls_from_the_guides_secret_serves_https() {
     let ns = real_namespace("real-tls").await;
     let dir = tempfile::tempdir().unwrap();
-    seed::self_signed(dir.path(), "localhost");
-    cluster().shell_in(dir.path(), &seed::tls_secret(ns.name())).unwrap();
+    deployment_guide::self_signed(dir.path(), "localhost");
+    cluster().shell_in(dir.path(), &deployment_guide::tls_secret(ns.name())).unwrap();
     assert_ok(&install(&ns, &["-f", "tests/values/tls.yaml", "--set", ONE_WORKER]));
     ready_server_pod(&ns, FULL_TAG).await;
     let pf = forward(&ns);
@@ -281,7 +281,7 @@ async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
     ns.delete().await;
 }
 
-/// The image the seed's production values render to, by a client-side `--dry-run`.
+/// The image the deployment guide's production values render to, by a client-side `--dry-run`.
 fn rendered_image(ns: &TestNamespace, args: &[&str]) -> String {
     let out = install(ns, &[args, &["--dry-run", "-o", "yaml"]].concat());
     assert_ok(&out);

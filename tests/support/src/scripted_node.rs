@@ -15,27 +15,27 @@ use crate::TestNamespace;
 /// they end, while KWOK still serves their logs (its Logs objects). Tainted, so that only pods
 /// that tolerate it land there; its lease renewed while it lives, so that the node controller
 /// keeps it Ready (and schedulable) however slow the test.
-pub struct HeldNode {
+pub struct ScriptedNode {
     pub name: String,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
-pub const HELD_TAINT: &str = "kmlf-test/held";
+pub const SCRIPTED_NODE_TAINT: &str = "kmlf-test/scripted";
 
-impl HeldNode {
-    pub async fn new(ns: &TestNamespace) -> HeldNode {
-        let name = format!("held-{}", ns.name());
+impl ScriptedNode {
+    pub async fn new(ns: &TestNamespace) -> ScriptedNode {
+        let name = format!("scripted-{}", ns.name());
         let nodes = Api::<Node>::all(ns.client());
         let node: Node = serde_json::from_value(json!({
             "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-            "spec": {"taints": [{"key": HELD_TAINT, "value": "true", "effect": "NoSchedule"}]}
+            "spec": {"taints": [{"key": SCRIPTED_NODE_TAINT, "value": "true", "effect": "NoSchedule"}]}
         }))
         .unwrap();
         nodes.create(&PostParams::default(), &node).await.unwrap();
         let kwok_port = kwok_port(&nodes).await;
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let status = json!({"status": {
-            "conditions": [{"type": "Ready", "status": "True", "reason": "HeldByTest", "message": "the test plays the kubelet",
+            "conditions": [{"type": "Ready", "status": "True", "reason": "ScriptedByTest", "message": "the test plays the kubelet",
                             "lastHeartbeatTime": now, "lastTransitionTime": now}],
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": kwok_port}},
@@ -44,14 +44,14 @@ impl HeldNode {
         }});
         nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
         let heartbeat = tokio::spawn(renew_lease(ns.client(), name.clone()));
-        HeldNode { name, heartbeat }
+        ScriptedNode { name, heartbeat }
     }
 
     /// Values that put the release's pods on this node.
     pub fn sets(&self) -> Vec<String> {
         vec![
             format!("nodeSelector.kubernetes\\.io/hostname={}", self.name),
-            format!("tolerations[0].key={HELD_TAINT}"),
+            format!("tolerations[0].key={SCRIPTED_NODE_TAINT}"),
             "tolerations[0].operator=Exists".into(),
         ]
     }
@@ -71,7 +71,7 @@ async fn kwok_port(nodes: &Api<Node>) -> i32 {
         .expect("the KWOK node's kubelet port")
 }
 
-impl Drop for HeldNode {
+impl Drop for ScriptedNode {
     fn drop(&mut self) {
         self.heartbeat.abort();
     }

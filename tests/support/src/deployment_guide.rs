@@ -1,10 +1,11 @@
-//! The seed's own commands for the Secrets its values refer to ("Production Deployment" and
-//! "Basic HTTP Auth"), line for line, with the test's namespace for `mlflow` and values for its
+//! The commands of MLflow's Kubernetes deployment guide
+//! (<https://mlflow.org/docs/latest/self-hosting/kubernetes-helm/>) for the Secrets its values
+//! refer to ("Production Deployment" and "Basic HTTP Auth"), line for line, with the test's namespace for `mlflow` and values for its
 //! `<key>`-style placeholders. Run them with [`crate::Cluster::shell`].
 
 use std::path::Path;
 
-/// `mlflow-db-secret/uri`, the seed's example URI as written.
+/// `mlflow-db-secret/uri`, the guide's example URI as written.
 pub fn db_secret(namespace: &str) -> String {
     format!(
         "kubectl create secret generic mlflow-db-secret \\\n\

@@ -1,4 +1,4 @@
-//! Randomized tests' generator and seed. A run is reproducible by default, so a CI run never
+//! The seeded random generator of the randomized tests. A run is reproducible by default, so a CI run never
 //! turns red on a draw: the seed is fixed unless the environment says otherwise.
 //!
 //! - unset: the test's fixed seed (the same cases on every run and machine);

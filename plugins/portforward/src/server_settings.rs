@@ -1,4 +1,4 @@
-//! What a release's server serves, read from its Deployment's pod template, so releases of either
+//! The settings a release's server runs with, read from its Deployment's pod template, so releases of either
 //! engine and of the official chart alike are understood: the container port, http or https, the
 //! static prefix, and whether (and where) basic auth keeps its admin password.
 
@@ -9,8 +9,9 @@ use kubectl_mlflow_core::identity::SERVER_CONTAINER;
 /// MLflow's own default port, when the container names none.
 const DEFAULT_PORT: u16 = 5000;
 
+/// How the server serves: its port, scheme, prefix, and where basic auth keeps the admin password.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Served {
+pub struct ServerSettings {
     /// The container port the server listens on.
     pub port: u16,
     pub tls: bool,
@@ -27,8 +28,8 @@ pub struct AuthHint {
     pub secret: Option<(String, String)>,
 }
 
-impl Served {
-    pub fn of(deployment: &Deployment) -> Served {
+impl ServerSettings {
+    pub fn of(deployment: &Deployment) -> ServerSettings {
         let containers = deployment
             .spec
             .as_ref()
@@ -36,13 +37,13 @@ impl Served {
             .map(|p| p.containers.as_slice())
             .unwrap_or_default();
         let Some(server) = containers.iter().find(|c| c.name == SERVER_CONTAINER).or(containers.first()) else {
-            return Served { port: DEFAULT_PORT, tls: false, prefix: String::new(), auth: None };
+            return ServerSettings { port: DEFAULT_PORT, tls: false, prefix: String::new(), auth: None };
         };
         let words = words(server);
         let prefix = option(&words, "--static-prefix")
             .or_else(|| env_literal(server, "MLFLOW_STATIC_PREFIX"))
             .unwrap_or_default();
-        Served {
+        ServerSettings {
             port: port(server, &words),
             tls: tls(server, &words),
             prefix: prefix.trim_end_matches('/').to_string(),
@@ -166,16 +167,17 @@ mod tests {
 
     #[test]
     fn a_plain_server() {
-        let served =
-            Served::of(&deployment(json!({"name": "mlflow", "ports": [{"name": "http", "containerPort": 5000}]})));
-        assert_eq!(served, Served { port: 5000, tls: false, prefix: String::new(), auth: None });
-        assert_eq!(served.url("127.0.0.1:5001".parse().unwrap()), "http://127.0.0.1:5001/");
-        assert_eq!(served.url("[::1]:5001".parse().unwrap()), "http://[::1]:5001/");
+        let settings = ServerSettings::of(&deployment(
+            json!({"name": "mlflow", "ports": [{"name": "http", "containerPort": 5000}]}),
+        ));
+        assert_eq!(settings, ServerSettings { port: 5000, tls: false, prefix: String::new(), auth: None });
+        assert_eq!(settings.url("127.0.0.1:5001".parse().unwrap()), "http://127.0.0.1:5001/");
+        assert_eq!(settings.url("[::1]:5001".parse().unwrap()), "http://[::1]:5001/");
     }
 
     #[test]
     fn tls_prefix_and_basic_auth_as_this_chart_renders_them() {
-        let served = Served::of(&deployment(json!({
+        let settings = ServerSettings::of(&deployment(json!({
             "name": "mlflow",
             "command": ["mlflow", "server", "--port=8443", "--app-name=basic-auth", "--static-prefix=/mlflow/",
                         "--uvicorn-opts=--ssl-keyfile=/etc/mlflow/tls/tls.key --ssl-certfile=/etc/mlflow/tls/tls.crt"],
@@ -185,9 +187,9 @@ mod tests {
                 {"name": "MLFLOW_AUTH_ADMIN_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "mlflow-auth", "key": "admin-password"}}}
             ]
         })));
-        assert_eq!((served.port, served.tls, served.prefix.as_str()), (8443, true, "/mlflow"));
-        assert_eq!(served.url("127.0.0.1:5000".parse().unwrap()), "https://127.0.0.1:5000/mlflow/");
-        let hint = served.auth.unwrap().describe("ml");
+        assert_eq!((settings.port, settings.tls, settings.prefix.as_str()), (8443, true, "/mlflow"));
+        assert_eq!(settings.url("127.0.0.1:5000".parse().unwrap()), "https://127.0.0.1:5000/mlflow/");
+        let hint = settings.auth.unwrap().describe("ml");
         assert!(hint.contains("log in as root"), "{hint}");
         assert!(
             hint.contains("kubectl get secret mlflow-auth -n ml -o jsonpath='{.data.admin-password}' | base64 -d"),
@@ -197,13 +199,13 @@ mod tests {
 
     #[test]
     fn a_server_of_another_chart_with_spaced_options_and_env() {
-        let served = Served::of(&deployment(json!({
+        let settings = ServerSettings::of(&deployment(json!({
             "name": "server",
             "args": ["mlflow", "server", "--port", "8080", "--app-name", "basic-auth"],
             "env": [{"name": "MLFLOW_STATIC_PREFIX", "value": "/ml"}],
             "readinessProbe": {"httpGet": {"path": "/ml/health", "port": 8080, "scheme": "HTTPS"}}
         })));
-        assert_eq!((served.port, served.tls, served.prefix.as_str()), (8080, true, "/ml"));
-        assert_eq!(served.auth, Some(AuthHint { username: "admin".into(), secret: None }));
+        assert_eq!((settings.port, settings.tls, settings.prefix.as_str()), (8080, true, "/ml"));
+        assert_eq!(settings.auth, Some(AuthHint { username: "admin".into(), secret: None }));
     }
 }

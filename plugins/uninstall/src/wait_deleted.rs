@@ -11,22 +11,22 @@ use kubectl_mlflow_core::cluster::Session;
 use kubectl_mlflow_core::engine::kinds::Kind;
 use kubectl_mlflow_core::engine::Sink;
 
-use crate::plan::{api, Obj};
+use crate::plan::{api, ObjectRef};
 
 /// The objects not yet gone.
 #[derive(Debug, Default)]
 pub struct Pending {
-    left: BTreeSet<Obj>,
+    left: BTreeSet<ObjectRef>,
     relisted: BTreeMap<Kind, BTreeSet<String>>,
 }
 
 impl Pending {
-    pub fn new(objects: impl IntoIterator<Item = Obj>) -> Self {
+    pub fn new(objects: impl IntoIterator<Item = ObjectRef>) -> Self {
         Pending { left: objects.into_iter().collect(), relisted: BTreeMap::new() }
     }
 
     pub fn left(&self) -> Vec<String> {
-        self.left.iter().map(Obj::describe).collect()
+        self.left.iter().map(ObjectRef::describe).collect()
     }
 
     fn kinds(&self) -> BTreeSet<Kind> {
