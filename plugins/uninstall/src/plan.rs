@@ -16,10 +16,6 @@ use kubectl_mlflow_core::Failure;
 
 use crate::stored::{self, Entry};
 
-/// The mark `kubectl mlflow secrets` puts on the Secrets it makes, beside the release's labels.
-pub const SECRETS_MARK_LABEL: &str = "app.kubernetes.io/created-by";
-pub const SECRETS_MARK: &str = "kubectl-mlflow-secrets";
-
 /// What helm writes on every object of a release (helm 3.2 and later).
 const HELM_RELEASE_NAME: &str = "meta.helm.sh/release-name";
 const HELM_RELEASE_NAMESPACE: &str = "meta.helm.sh/release-namespace";
@@ -150,7 +146,7 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
             let helm_hook = annotation("helm.sh/hook").is_some()
                 && label("app.kubernetes.io/managed-by") == Some("Helm")
                 && !plan.helm_records.is_empty();
-            if kind.kind == "Secret" && label(SECRETS_MARK_LABEL) == Some(SECRETS_MARK) {
+            if kind.kind == "Secret" && label(identity::CREATED_BY_LABEL) == Some(identity::SECRETS_CREATOR) {
                 plan.secrets.push(obj);
             } else if kind.kind == "Secret" && obj.name == applyset::parent_name(release) {
                 plan.parent = Some(obj);

@@ -17,6 +17,7 @@ pub mod server_options;
 pub mod store_uri;
 pub mod validate;
 pub mod values;
+pub mod versions;
 pub mod yaml;
 
 pub use failure::Failure;

@@ -4,10 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kubectl_mlflow_test_support::crd::{crd, delete_crds, install_crds};
 use kubectl_mlflow_test_support::helm::Helm;
@@ -571,55 +575,27 @@ async fn the_deployment_guides_commands_work_as_written_with_helm_4() {
     deployment_guide_commands(Helm::V4).await;
 }
 
-/// What happened to the namespace's Jobs and Deployments, in order: `Job/<name> complete`,
-/// `Deployment/<name> created`.
-async fn record_workloads(
-    client: kube::Client,
-    namespace: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-) {
+/// Keeps the namespace's Jobs as a watch last saw them complete (a succeeded migration Job is
+/// deleted soon after, so it is read while it lives).
+async fn record_completed_jobs(client: kube::Client, namespace: String, completed: Arc<Mutex<Vec<Job>>>) {
     use futures::StreamExt;
-    use k8s_openapi::api::batch::v1::Job;
     use kube::runtime::watcher::{watcher, Config, Event};
-    let jobs =
-        watcher(Api::<Job>::namespaced(client.clone(), &namespace), Config::default()).filter_map(|e| async move {
-            match e {
-                Ok(Event::Apply(job)) | Ok(Event::InitApply(job)) => {
-                    let complete = job
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.conditions.as_ref())
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c.type_ == "Complete" && c.status == "True");
-                    complete.then(|| format!("Job/{} complete", job.metadata.name.unwrap_or_default()))
-                }
-                _ => None,
-            }
-        });
-    let deployments =
-        watcher(Api::<Deployment>::namespaced(client, &namespace), Config::default()).filter_map(|e| async move {
-            match e {
-                Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => {
-                    Some(format!("Deployment/{} created", d.metadata.name.unwrap_or_default()))
-                }
-                _ => None,
-            }
-        });
-    let mut all = futures::stream::select(jobs.boxed(), deployments.boxed());
-    while let Some(event) = all.next().await {
-        let mut seen = seen.lock().unwrap();
-        if !seen.contains(&event) {
-            seen.push(event);
+    let mut events = watcher(Api::<Job>::namespaced(client, &namespace), Config::default()).boxed();
+    while let Some(event) = events.next().await {
+        let (Ok(Event::Apply(job)) | Ok(Event::InitApply(job))) = event else { continue };
+        if job.status.as_ref().and_then(|s| s.completion_time.as_ref()).is_some() {
+            let mut completed = completed.lock().unwrap();
+            completed.retain(|seen| seen.metadata.uid != job.metadata.uid);
+            completed.push(job);
         }
     }
 }
 
-/// Installs with a PostgreSQL store (tests/values/postgres-secret.yaml) while recording the
-/// workloads; returns what was seen, in order.
-async fn install_recording(ns: &TestNamespace, args: &[&str]) -> (Output, Vec<String>) {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recorder = tokio::spawn(record_workloads(ns.client(), ns.name().to_string(), seen.clone()));
+/// Installs with a PostgreSQL store (tests/values/postgres-secret.yaml) while recording the Jobs
+/// that complete; returns the install's output and those Jobs.
+async fn install_recording(ns: &TestNamespace, args: &[&str]) -> (Output, Vec<Job>) {
+    let completed = Arc::new(Mutex::new(Vec::new()));
+    let recorder = tokio::spawn(record_completed_jobs(ns.client(), ns.name().to_string(), completed.clone()));
     let mut full = vec!["-f", "tests/values/postgres-secret.yaml"];
     full.extend_from_slice(args);
     let full: Vec<String> = full.iter().map(|s| s.to_string()).collect();
@@ -632,38 +608,74 @@ async fn install_recording(ns: &TestNamespace, args: &[&str]) -> (Output, Vec<St
     .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     recorder.abort();
-    let seen = seen.lock().unwrap().clone();
-    (out, seen)
+    let completed = completed.lock().unwrap().clone();
+    (out, completed)
 }
 
-fn position(seen: &[String], event: &str) -> usize {
-    seen.iter().position(|e| e == event).unwrap_or_else(|| panic!("{event} was not seen: {seen:?}"))
+/// When the migration Job among `completed` completed; panics when none did.
+fn migration_completed_at(completed: &[Job]) -> Timestamp {
+    let job = completed
+        .iter()
+        .find(|job| job.metadata.name.as_deref() == Some("mlflow-mlflow-migrate"))
+        .unwrap_or_else(|| panic!("the migration Job never completed; completed: {completed:?}"));
+    job.status.as_ref().and_then(|s| s.completion_time.clone()).expect("a completion time").0
+}
+
+fn created_at(meta: &ObjectMeta) -> Timestamp {
+    meta.creation_timestamp.clone().expect("a creation timestamp").0
+}
+
+/// The migration completed before the server's Deployment, and each of `pods`, was created:
+/// compared by the API server's timestamps (whole seconds), not by the order a watch delivers.
+async fn assert_migrated_before_the_server(ns: &TestNamespace, completed: &[Job]) {
+    let migrated = migration_completed_at(completed);
+    let deployment = ns.api::<Deployment>().get("mlflow-mlflow").await.unwrap();
+    assert!(
+        migrated <= created_at(&deployment.metadata),
+        "the Deployment was created before the migration completed ({migrated})"
+    );
+    let servers =
+        ns.api::<Pod>().list(&ListParams::default().labels("app.kubernetes.io/component=server")).await.unwrap();
+    for pod in &servers.items {
+        assert!(
+            migrated <= created_at(&pod.metadata),
+            "{:?} was created before the migration completed ({migrated})",
+            pod.metadata.name
+        );
+    }
 }
 
 /// With a database store the migration Job (`mlflow db upgrade`) runs first: it has completed
 /// before the Deployment exists, and it is gone afterwards (hook-succeeded). An upgrade runs it
-/// again.
+/// again before it rolls the server out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn the_migration_job_completes_before_the_deployment_is_applied() {
-    use k8s_openapi::api::batch::v1::Job;
     let ns = cluster().namespace("migrate").await;
     ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
-    let (out, seen) = install_recording(&ns, &[]).await;
+    let (out, completed) = install_recording(&ns, &[]).await;
     assert_ok(&out);
-    assert!(
-        position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"),
-        "{seen:?}"
-    );
+    assert_migrated_before_the_server(&ns, &completed).await;
     assert!(
         ns.api::<Job>().list(&ListParams::default()).await.unwrap().items.is_empty(),
         "the succeeded Job was left behind"
     );
     assert!(!text(&out).contains("password@postgres"), "a secret value reached the output");
-    // An upgrade (a new image) migrates again before it rolls the server out.
-    let (again, seen) = install_recording(&ns, &["--set", "image.tag=v3.17.3-full"]).await;
+    // An upgrade (a new image) migrates again before it rolls the server out: the ReplicaSet of
+    // the new image comes after the new Job's completion.
+    let (again, completed) = install_recording(&ns, &["--set", "image.tag=v3.17.3-full"]).await;
     assert_ok(&again);
-    assert!(seen.contains(&"Job/mlflow-mlflow-migrate complete".to_string()), "the upgrade did not migrate: {seen:?}");
+    let migrated = migration_completed_at(&completed);
+    let sets = ns.api::<ReplicaSet>().list(&ListParams::default()).await.unwrap();
+    let upgraded = sets
+        .items
+        .iter()
+        .find(|set| {
+            let image = set.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|t| t.spec.as_ref());
+            image.is_some_and(|spec| spec.containers[0].image.as_deref().is_some_and(|i| i.ends_with(":v3.17.3-full")))
+        })
+        .expect("a ReplicaSet of the new image");
+    assert!(migrated <= created_at(&upgraded.metadata), "the upgrade rolled out before it migrated ({migrated})");
     ns.delete().await;
 }
 
@@ -674,12 +686,9 @@ async fn with_helm_the_migration_job_is_a_hook_before_the_deployment() {
     let ns = cluster().namespace("migrate-helm").await;
     ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:password@postgres:5432/mlflow")]).await;
     let helm = Helm::V4.binary().display().to_string();
-    let (out, seen) = install_recording(&ns, &["--helm", "--helm-binary", &helm]).await;
+    let (out, completed) = install_recording(&ns, &["--helm", "--helm-binary", &helm]).await;
     assert_ok(&out);
-    assert!(
-        position(&seen, "Job/mlflow-mlflow-migrate complete") < position(&seen, "Deployment/mlflow-mlflow created"),
-        "{seen:?}"
-    );
+    assert_migrated_before_the_server(&ns, &completed).await;
     ns.delete().await;
 }
 
@@ -713,7 +722,6 @@ async fn with_helm_a_failing_migration_hook_shows_its_log() {
 }
 
 async fn failing_migration(engine_args: &[&str], expected: &[&str]) {
-    use k8s_openapi::api::batch::v1::Job;
     use kubectl_mlflow_test_support::{bound_pod_other_than, set_pod_state, write_cri_log, ScriptedNode};
     let ns = cluster().namespace("migrate-fail").await;
     ns.create_secret("mlflow-db-secret", &[("uri", "postgresql://user:hunter2@nowhere.invalid:5432/mlflow")]).await;

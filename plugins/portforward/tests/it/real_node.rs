@@ -41,7 +41,7 @@ fn client_roundtrip(url: &str) -> Value {
 /// uploaded to and downloaded from MLflow's artifact proxy arrives byte for byte.
 async fn artifact_of_several_copy_buffers_survives_both_ways(plugin: &ForwardPlugin) {
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
-    let blob: Vec<u8> = (0..3 * 1024 * 1024 + 12_345).map(|_| rng.next() as u8).collect();
+    let blob: Vec<u8> = (0..3 * 1024 * 1024 + 12_345).map(|_| rng.next_u64() as u8).collect();
     let path = "/api/2.0/mlflow-artifacts/artifacts/pf-real/blob.bin";
     let put = request(plugin.addr(), "PUT", path, &blob)
         .await

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use kubectl_mlflow_core::identity::{CREATED_BY_LABEL, SECRETS_CREATOR};
 use kubectl_mlflow_test_support::process::{assert_bad_input, offline_plugin};
 use kubectl_mlflow_test_support::values::write_file;
 use serde_json::Value;
@@ -53,7 +54,7 @@ fn the_secrets_have_the_documented_names_keys_and_labels() {
     assert_eq!(db["metadata"]["namespace"], "ml");
     assert_eq!(db["metadata"]["labels"]["app.kubernetes.io/name"], "mlflow");
     assert_eq!(db["metadata"]["labels"]["app.kubernetes.io/instance"], "mlflow");
-    assert_eq!(db["metadata"]["labels"]["app.kubernetes.io/created-by"], "kubectl-mlflow-secrets");
+    assert_eq!(db["metadata"]["labels"][CREATED_BY_LABEL], SECRETS_CREATOR);
     assert_eq!(decoded(&db, "uri"), "postgresql://mlflow:pw123@postgres:5432/mlflow");
     let s3 = dry_run_json(&[
         "s3",

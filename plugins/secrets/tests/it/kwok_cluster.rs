@@ -9,12 +9,11 @@ use std::process::Output;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
+use kubectl_mlflow_core::identity;
 use kubectl_mlflow_test_support::values::write_file;
 use kubectl_mlflow_test_support::{assert_ok, cluster, mlflow_venv, plugin_bin, text, TestNamespace};
 
 use crate::cli::certificate_pair;
-
-const LABELS: &str = "app.kubernetes.io/name=mlflow,app.kubernetes.io/instance=mlflow,app.kubernetes.io/created-by=kubectl-mlflow-secrets";
 
 fn secrets(ns: &TestNamespace, args: &[&str], stdin: &str) -> Output {
     ns.run_with_stdin("kubectl-mlflow-secrets", args, stdin)
@@ -65,9 +64,10 @@ async fn lifecycle(prefix: &str, name: &str, first: &[&str], second: &[&str], in
     );
     let secret = get(&ns, name).await.expect("the Secret exists");
     let labels = secret.metadata.labels.clone().unwrap_or_default();
-    for pair in LABELS.split(',') {
-        let (k, v) = pair.split_once('=').unwrap();
-        assert_eq!(labels.get(k).map(String::as_str), Some(v), "label {k}");
+    let mut expected = identity::labels("mlflow", None);
+    expected.insert(identity::CREATED_BY_LABEL.into(), identity::SECRETS_CREATOR.into());
+    for (k, v) in expected {
+        assert_eq!(labels.get(&k), Some(&v), "label {k}");
     }
     assert!(secret
         .metadata

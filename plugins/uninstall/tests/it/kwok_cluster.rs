@@ -8,6 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
 use kube::api::{Patch, PatchParams, PostParams};
+use kubectl_mlflow_core::identity::{CREATED_BY_LABEL, SECRETS_CREATOR};
 use kubectl_mlflow_test_support::helm::Helm;
 use kubectl_mlflow_test_support::process::assert_code;
 use kubectl_mlflow_test_support::{assert_ok, cluster, deployment_guide, plugin, poll_until, text, TestNamespace};
@@ -62,7 +63,7 @@ async fn gc_job_and_secret(ns: &TestNamespace, release: &str) {
     .unwrap();
     ns.api::<Job>().create(&PostParams::default(), &job).await.unwrap();
     let mut secret_labels = labels;
-    secret_labels["app.kubernetes.io/created-by"] = json!("kubectl-mlflow-secrets");
+    secret_labels[CREATED_BY_LABEL] = json!(SECRETS_CREATOR);
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "mlflow-db-secret", "labels": secret_labels},
         "stringData": {"uri": "sqlite:////mlflow/mlflow.db"}
