@@ -9,7 +9,7 @@ use hyper::header::HeaderValue;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kubectl_mlflow_core::cluster::describe;
-use kubectl_mlflow_core::cluster::served::{AuthHint, SecretKey};
+use kubectl_mlflow_core::cluster::server_settings::{AuthHint, SecretKey};
 use kubectl_mlflow_core::Failure;
 
 /// Who the probe logs in as.

@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 use kubectl_mlflow_core::cluster::pods::{self, Pods};
-use kubectl_mlflow_core::cluster::served::Served;
+use kubectl_mlflow_core::cluster::server_settings::ServerSettings;
 use kubectl_mlflow_core::cluster::{describe, lookup, releases, Session};
 use kubectl_mlflow_core::Failure;
 
@@ -20,7 +20,7 @@ pub struct Target {
     pub pods: Api<Pod>,
     /// The Ready server pod the probe goes to.
     pub pod: String,
-    pub served: Served,
+    pub served: ServerSettings,
     pub login: Option<Login>,
     /// Set when the server serves TLS.
     pub trust: Option<Trust>,
@@ -31,7 +31,7 @@ impl Target {
         let session = Session::connect(&cli.cluster.target()).await?;
         let found = releases::find(&session, &cli.release).await?;
         let namespace = session.namespace.clone();
-        let served = Served::of(&found.deployment);
+        let served = ServerSettings::of(&found.deployment);
         let pods: Api<Pod> = Api::namespaced(session.client.clone(), &namespace);
         let secrets: Api<Secret> = Api::namespaced(session.client.clone(), &namespace);
         let (pod, login, trust) = tokio::join!(
@@ -78,7 +78,7 @@ async fn ready_pod(
 
 /// The certificate to trust when the server serves TLS: the one in the Secret mounted where its
 /// `--ssl-certfile` is, or any with `--insecure`.
-async fn trust(secrets: &Api<Secret>, served: &Served, insecure: bool) -> Result<Option<Trust>, Failure> {
+async fn trust(secrets: &Api<Secret>, served: &ServerSettings, insecure: bool) -> Result<Option<Trust>, Failure> {
     if !served.tls {
         return Ok(None);
     }

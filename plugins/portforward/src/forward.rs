@@ -12,14 +12,14 @@ use tokio::sync::watch;
 use kubectl_mlflow_core::cluster::forward::PodConnection;
 use kubectl_mlflow_core::ui::{format_duration, Reporter};
 
-use crate::follow::View;
+use crate::follow::KnownPods;
 
 /// What every connection needs.
 #[derive(Clone)]
 pub struct Forward {
     pub pods: Api<Pod>,
     pub port: u16,
-    pub view: watch::Receiver<View>,
+    pub view: watch::Receiver<KnownPods>,
     /// How long a connection waits for a Ready pod.
     pub timeout: Duration,
     pub verbose: bool,

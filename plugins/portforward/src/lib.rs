@@ -16,14 +16,14 @@ use std::time::Duration;
 use clap::Parser;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kubectl_mlflow_core::cluster::served::Served;
+use kubectl_mlflow_core::cluster::server_settings::ServerSettings;
 use kubectl_mlflow_core::cluster::{lookup, pods, releases, Session};
 use kubectl_mlflow_core::ui::{self, format_duration, parse_duration, ClusterArgs, OutputArgs, Progress, Reporter};
 use kubectl_mlflow_core::{names, Failure};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use follow::View;
+use follow::KnownPods;
 use forward::Forward;
 use listen::{parse_address, Address};
 
@@ -121,11 +121,11 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     let session = Session::connect(&cli.cluster.target()).await?;
     let found = releases::find(&session, &cli.release).await?;
     let (client, namespace) = (session.client, session.namespace);
-    let served = Served::of(&found.deployment);
+    let served = ServerSettings::of(&found.deployment);
     let selector = pods::selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
 
     let pods: Api<Pod> = Api::namespaced(client, &namespace);
-    let (view_tx, mut view) = watch::channel(View::default());
+    let (view_tx, mut view) = watch::channel(KnownPods::default());
     tokio::spawn(follow::follow(pods.clone(), selector, view_tx));
     let pod = first_pod(&mut view, cli, &namespace).await?;
 
@@ -147,7 +147,7 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
 }
 
 /// Waits (with progress) for the first Ready pod, up to `--timeout`.
-async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
+async fn first_pod(view: &mut watch::Receiver<KnownPods>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
     let deadline = tokio::time::Instant::now() + cli.timeout;
     let mut progress: Option<Progress> = None;
     loop {
@@ -190,7 +190,7 @@ async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str)
 }
 
 /// The URLs on stdout (one per local address); where they lead, and how to log in, on stderr.
-fn show(cli: &Cli, reporter: &Reporter, served: &Served, locals: &[SocketAddr], pod: &str, namespace: &str) {
+fn show(cli: &Cli, reporter: &Reporter, served: &ServerSettings, locals: &[SocketAddr], pod: &str, namespace: &str) {
     let urls: Vec<String> = locals.iter().map(|local| served.url(*local)).collect();
     for url in &urls {
         println!("{url}");
@@ -232,7 +232,12 @@ async fn accept(listener: TcpListener, forward: Forward) {
 }
 
 /// One line whenever the pod behind the port changes; returns when the watch is gone.
-async fn announce(mut view: watch::Receiver<View>, mut current: Option<String>, reporter: Reporter, timeout: Duration) {
+async fn announce(
+    mut view: watch::Receiver<KnownPods>,
+    mut current: Option<String>,
+    reporter: Reporter,
+    timeout: Duration,
+) {
     while view.changed().await.is_ok() {
         let now = view.borrow_and_update().clone();
         if now.current == current {

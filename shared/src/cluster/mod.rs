@@ -9,7 +9,7 @@ pub mod forward;
 pub mod lookup;
 pub mod pods;
 pub mod releases;
-pub mod served;
+pub mod server_settings;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kubectl_mlflow_model::Failure;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
 use kube::api::Api;
-use kubectl_mlflow_test_support::{cluster, mlflow_python, plugin_bin, repo_root, seed, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, deployment_guide, mlflow_python, plugin_bin, repo_root, TestNamespace};
 use serde_json::Value;
 
 use crate::run::{assert_exit, check, stderr, stdout, text, Running};
@@ -268,7 +268,7 @@ async fn the_production_example_passes_with_5_mib_in_the_bucket_and_fails_at_the
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn basic_auth_logs_in_as_the_releases_admin_and_names_a_refused_login() {
     let ns = real_namespace("check-auth").await;
-    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
+    cluster().shell(&deployment_guide::auth_secret(ns.name())).unwrap();
     install(&ns, &["-f", "tests/values/basic-auth.yaml", "--set", ONE_WORKER, "--set", FULL_TAG]);
     let generated = ns.api::<Secret>().get("mlflow-mlflow-auth").await.unwrap();
     let password = String::from_utf8(generated.data.unwrap()["admin-password"].0.clone()).unwrap();
@@ -311,8 +311,8 @@ fn helm() -> PathBuf {
 async fn tls_installed_by_helm_is_trusted_by_its_secrets_certificate_only() {
     let ns = real_namespace("check-tls").await;
     let dir = tempfile::tempdir().unwrap();
-    seed::self_signed(dir.path(), "localhost");
-    cluster().shell_in(dir.path(), &seed::tls_secret(ns.name())).unwrap();
+    deployment_guide::self_signed(dir.path(), "localhost");
+    cluster().shell_in(dir.path(), &deployment_guide::tls_secret(ns.name())).unwrap();
     let out = Command::new(helm())
         .current_dir(repo_root())
         .env("KUBECONFIG", cluster().kubeconfig())
@@ -331,11 +331,15 @@ async fn tls_installed_by_helm_is_trusted_by_its_secrets_certificate_only() {
 
     // Another certificate in the Secret than the one the server presents: refused, unless --insecure.
     let other = tempfile::tempdir().unwrap();
-    seed::self_signed(other.path(), "localhost");
+    deployment_guide::self_signed(other.path(), "localhost");
     cluster()
         .shell_in(
             other.path(),
-            &format!("kubectl delete secret mlflow-tls -n {0} && {1}", ns.name(), seed::tls_secret(ns.name())),
+            &format!(
+                "kubectl delete secret mlflow-tls -n {0} && {1}",
+                ns.name(),
+                deployment_guide::tls_secret(ns.name())
+            ),
         )
         .unwrap();
     let out = check(ns.name(), &[]);
