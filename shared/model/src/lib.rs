@@ -22,6 +22,7 @@ pub mod store_uri;
 pub mod stores;
 pub mod validate;
 pub mod values;
+pub mod versions;
 pub mod yaml;
 
 pub use failure::Failure;

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod, Secret};
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kubectl_mlflow_chart_tests::Helm;
+use kubectl_mlflow_test_support::helm::Helm;
+use kubectl_mlflow_test_support::process::assert_refused_in_one_line;
 use kubectl_mlflow_test_support::{
-    assert_refused_in_one_line, cluster, plugin_bin, poll_until, repo_root, write_cri_log, HeldNode, TestNamespace,
+    cluster, plugin_bin, poll_until, repo_root, write_cri_log, ScriptedNode, TestNamespace,
 };
 use serde_json::{json, Value};
 
@@ -283,8 +284,8 @@ async fn an_official_like_release_reads_with_its_store_from_a_secret_and_no_cred
 
 /// Two server pods on a node the test holds, both running and Ready: a database server store (no
 /// volume), so that two replicas may run.
-async fn two_pods_on_a_held_node(ns: &TestNamespace) -> (HeldNode, Vec<Pod>) {
-    let node = HeldNode::new(ns).await;
+async fn two_pods_on_a_held_node(ns: &TestNamespace) -> (ScriptedNode, Vec<Pod>) {
+    let node = ScriptedNode::new(ns).await;
     let mut args = vec![
         "--no-wait",
         "--set",
@@ -576,7 +577,7 @@ fn install_in_background(ns: &TestNamespace, args: &[&str]) -> Running {
 
 /// A database-server release whose migration Job's pod waits on the held node: the install stops
 /// there, before the Deployment.
-fn held_migration(node: &HeldNode) -> Vec<String> {
+fn held_migration(node: &ScriptedNode) -> Vec<String> {
     let mut args = vec![
         "--set".to_string(),
         "mlflow.backendStoreUri=postgresql://mlflow:hunter2@postgres:5432/mlflow".to_string(),
@@ -600,7 +601,7 @@ async fn migration_job_exists(ns: &TestNamespace) {
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn a_release_mid_install_says_so_with_exit_code_1() {
     let ns = cluster().namespace("status-installing").await;
-    let node = HeldNode::new(&ns).await;
+    let node = ScriptedNode::new(&ns).await;
     let args = held_migration(&node);
     let running = install_in_background(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
     migration_job_exists(&ns).await;
@@ -621,7 +622,7 @@ async fn a_release_mid_install_says_so_with_exit_code_1() {
 
     // the same through helm: its pre-install hook holds the revision pending
     let helm_ns = cluster().namespace("status-installing-helm").await;
-    let helm_node = HeldNode::new(&helm_ns).await;
+    let helm_node = ScriptedNode::new(&helm_ns).await;
     let mut args = held_migration(&helm_node);
     args.extend(["--helm".into(), "--helm-binary".into(), Helm::V4.binary().display().to_string()]);
     let running = install_in_background(&helm_ns, &args.iter().map(String::as_str).collect::<Vec<_>>());

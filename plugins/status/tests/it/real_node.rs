@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{PersistentVolume, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, PostParams};
-use kubectl_mlflow_real_node_tests::{kubectl, ready_pods, real_namespace, run_plugin};
-use kubectl_mlflow_test_support::{repo_root, TestNamespace, REAL_NODE_NAME};
+use kubectl_mlflow_test_support::{cluster, ready_pods, real_namespace, repo_root, TestNamespace, REAL_NODE_NAME};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_code, assert_never_shown, assert_ok, status, status_json, stdout, text};
@@ -21,12 +20,12 @@ const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
 const ONE_WORKER: &str = "server.value_options.workers=1";
 
 fn install(ns: &TestNamespace, args: &[&str]) -> std::process::Output {
-    run_plugin("kubectl-mlflow-install", ns, &[&["--timeout", "8m", "--set", ONE_WORKER], args].concat(), None)
+    ns.run("kubectl-mlflow-install", &[&["--timeout", "8m", "--set", ONE_WORKER], args].concat())
 }
 
 /// `kubectl exec deploy/mlflow-mlflow -- ARGS` in the server container.
 fn exec(ns: &TestNamespace, args: &[&str]) -> String {
-    kubectl(&[&["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "-c", "mlflow", "--"], args].concat())
+    cluster().kubectl_stdout(&[&["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "-c", "mlflow", "--"], args].concat())
 }
 
 /// Polls `status -o json` (3 min at most) until `done` holds; returns that document.
@@ -123,7 +122,7 @@ async fn a_crash_loop_is_failing_with_its_exit_code_and_log_line() {
         assert!(
             Instant::now() < deadline,
             "the container never restarted: {}",
-            kubectl(&["get", "pods,events", "-n", ns.name()])
+            cluster().kubectl_stdout(&["get", "pods,events", "-n", ns.name()])
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
@@ -235,7 +234,7 @@ async fn a_volume_filled_past_85_percent_warns_with_the_numbers_df_shows() {
     assert_eq!(volume["warning"], true);
     let out = status(&ns, &[]);
     assert_code(&out, 1, &["Verdict    Degraded: volume mlflow-mlflow is ", "% full", "— warning: above 85 %"]);
-    kubectl(&["delete", "namespace", ns.name(), "--wait=true", "--timeout=120s"]);
+    cluster().kubectl_stdout(&["delete", "namespace", ns.name(), "--wait=true", "--timeout=120s"]);
     small.delete().await;
 }
 
@@ -247,7 +246,7 @@ const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow
 async fn the_production_example_shows_its_postgresql_and_s3_stores_without_credentials() {
     let ns = real_namespace("status-real-prod").await;
     let manifests = repo_root().join("tests/real-node/manifests");
-    kubectl(&[
+    cluster().kubectl_stdout(&[
         "apply",
         "-n",
         ns.name(),
@@ -256,13 +255,20 @@ async fn the_production_example_shows_its_postgresql_and_s3_stores_without_crede
         "-f",
         &manifests.join("s3.yaml").display().to_string(),
     ]);
-    kubectl(&["wait", "-n", ns.name(), "deploy/postgres", "deploy/s3", "--for=condition=Available", "--timeout=300s"]);
-    assert_ok(&run_plugin("kubectl-mlflow-secrets", &ns, &["db", "--uri", "-"], Some(DB_URI)));
-    let s3 = run_plugin(
+    cluster().kubectl_stdout(&[
+        "wait",
+        "-n",
+        ns.name(),
+        "deploy/postgres",
+        "deploy/s3",
+        "--for=condition=Available",
+        "--timeout=300s",
+    ]);
+    assert_ok(&ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI));
+    let s3 = ns.run_with_stdin(
         "kubectl-mlflow-secrets",
-        &ns,
         &["s3", "--access-key-id", "kmlf-real-node", "--secret-access-key", "-", "--endpoint-url", "http://s3:9000"],
-        Some("kmlf-real-node-s3-secret"),
+        "kmlf-real-node-s3-secret",
     );
     assert_ok(&s3);
     let snippet = std::env::temp_dir().join(format!("{}-s3.yaml", ns.name()));
