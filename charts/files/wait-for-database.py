@@ -23,9 +23,10 @@ def seconds(text):
 def first_line(err, url):
     lines = str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__]
     line = lines[0]
-    for secret in (url.password, url.username):
-        if secret:
-            line = line.replace(str(secret), "***")
+    if url.password:
+        line = line.replace(str(url.password), "***")
+    if url.username:  # as a whole word: a short name may be part of other words
+        line = re.sub(rf"(?<!\w){re.escape(url.username)}(?!\w)", "***", line)
     return line
 
 
@@ -34,7 +35,11 @@ def wait(name, deadline, limit):
     family = url.get_backend_name()
     what = f"{family} at {url.host or 'localhost'}:{url.port or PORTS.get(family, '?')}"
     print(f"waiting for {what} ({name}) to accept a login, at most {limit}", flush=True)
-    engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=TIMEOUTS.get(family, {}))
+    try:
+        engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=TIMEOUTS.get(family, {}))
+    except Exception as err:  # a missing driver: waiting cannot help
+        print(f"cannot connect to {what}: {first_line(err, url)}", flush=True)
+        sys.exit(1)
     said = None
     while True:
         try:
