@@ -74,18 +74,20 @@ fn waits(ctx: &Context) -> bool {
     ctx.values.migrations.wait_timeout != "0"
 }
 
-/// The Job's containers in order: the wait (unless waitTimeout is 0), the auth database's
-/// migration (with basic auth on a database server), then `mlflow db upgrade`. All but the last
-/// run as init containers, one after another.
+/// The Job's containers in order: the wait (unless waitTimeout is 0), `mlflow db upgrade`, then
+/// the auth database's migration (with basic auth on a database server). All but the last run as
+/// init containers, one after another. The tracking store goes first: `mlflow db upgrade` takes a
+/// database holding any table (the auth tables, where both share one) for one to upgrade, and
+/// fails on its missing tables.
 fn containers(ctx: &Context) -> Vec<Container> {
     let mut steps = Vec::new();
     if waits(ctx) {
         steps.push(container(ctx, WAIT_CONTAINER, wait_command(ctx)));
     }
+    steps.push(container(ctx, MIGRATE_CONTAINER, command()));
     if ctx.values.auth_database_server() {
         steps.push(container(ctx, AUTH_CONTAINER, auth_command()));
     }
-    steps.push(container(ctx, MIGRATE_CONTAINER, command()));
     steps
 }
 

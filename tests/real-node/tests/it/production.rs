@@ -11,27 +11,26 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
 use kubectl_mlflow_test_support::helm::Helm;
 use kubectl_mlflow_test_support::{
-    assert_ok, cluster, mlflow_client, mlflow_python, ready_pods, real_namespace, repo_root, text, TestNamespace,
+    assert_ok, cluster, mlflow_client, ready_pods, real_namespace, repo_root, text, TestNamespace,
 };
 use serde_json::Value;
 
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
-const SERVICE: &str = "svc/mlflow-mlflow";
+pub(crate) const SERVICE: &str = "svc/mlflow-mlflow";
 const IMAGE: &str = "ghcr.io/mlflow/mlflow:v3.17.2-full";
-const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
+pub(crate) const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
 /// `charts/example-mlflow-charts.yaml`'s artifactsDestination, s3://my-bucket/mlflow
 const BUCKET: &str = "my-bucket";
 const PREFIX: &str = "mlflow";
 /// The password of tests/real-node/manifests/postgres.yaml's Secret
-const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
+pub(crate) const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
 const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 /// One uvicorn worker per replica (the example sizes for four): on 2 cores, beside the other
 /// tests' pods, four take minutes to start.
-const ONE_WORKER: &str = "server.value_options.workers=1";
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const ONE_WORKER: &str = "server.value_options.workers=1";
+pub(crate) const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the release is installed and changed: by our plugin, or by the deployment guide's helm line.
 #[derive(Clone, Copy)]
@@ -41,14 +40,14 @@ enum Installer {
 }
 
 /// Wall time of each step, printed as they end.
-struct Steps(Instant, Instant);
+pub(crate) struct Steps(Instant, Instant);
 
 impl Steps {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Steps(Instant::now(), Instant::now())
     }
 
-    fn done(&mut self, what: &str) {
+    pub(crate) fn done(&mut self, what: &str) {
         eprintln!(
             "production-path: {what}: {:.1} s (total {:.1} s)",
             self.1.elapsed().as_secs_f64(),
@@ -94,7 +93,7 @@ fn backing_services_available(ns: &TestNamespace, timeout: &str) {
 
 /// The Secrets the example reads, made by `kubectl mlflow secrets` with the values on stdin;
 /// returns the file holding the s3 command's values snippet (the env list with the endpoint).
-fn secrets(ns: &TestNamespace) -> PathBuf {
+pub(crate) fn secrets(ns: &TestNamespace) -> PathBuf {
     let db = ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI);
     assert_ok(&db);
     let s3 = ns.run_with_stdin(
@@ -156,7 +155,7 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
 
 /// Waits (8 min at most) for `n` Ready server pods; checks they run the default image, with the
 /// S3 endpoint from the Secret. Returns their names.
-async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
+pub(crate) async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(480);
     let mut pods = ready_pods(ns, SELECTOR).await;
     while pods.len() != n && Instant::now() < deadline {
@@ -187,7 +186,7 @@ async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
 }
 
 /// `psql -Atc SQL` in the database pod (kubectl exec): PostgreSQL's own view of the store.
-fn psql(ns: &TestNamespace, sql: &str) -> String {
+pub(crate) fn psql(ns: &TestNamespace, sql: &str) -> String {
     cluster()
         .kubectl_stdout(&[
             "exec",
@@ -224,7 +223,7 @@ fn run_in_db(ns: &TestNamespace, run: &str) -> String {
 
 /// The bucket's objects under the run's artifact directory, "<path below it> <size>" sorted,
 /// listed by boto3 (an S3 client) in the S3 pod (kubectl exec).
-fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
+pub(crate) fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
     let prefix =
         format!("{PREFIX}/{}/{}/artifacts/", run["experiment_id"].as_str().unwrap(), run["run_id"].as_str().unwrap());
     let script = "import sys, boto3\n\
@@ -251,7 +250,7 @@ fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
 }
 
 /// The run's artifacts as `roundtrip --blob-mib 5` logs them.
-fn logged_objects() -> Vec<String> {
+pub(crate) fn logged_objects() -> Vec<String> {
     vec![format!("data/blob.bin {}", 5 * 1024 * 1024), "notes/hello.txt 18".to_string()]
 }
 
@@ -368,129 +367,4 @@ async fn the_production_example_runs_on_postgresql_and_s3() {
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_production_example_installed_by_the_guides_helm_line_runs_on_postgresql_and_s3() {
     production_path(Installer::Helm, "real-prod-helm").await;
-}
-
-/// What issue 33's values do with MLflow's own image and real bytes: PostgreSQL comes up a minute
-/// after the install started, and the migration Job waits for it (`migrations.waitTimeout`); basic
-/// auth keeps its users in PostgreSQL, the URI read from a Secret (`auth.databaseUriFrom`: the
-/// init container writes MLflow's ini, the Job migrates the auth database); /tmp is a 16Mi tmpfs
-/// (`tmp.sizeLimit`, `tmp.medium: Memory`), so a 5 MiB artifact passes through it to S3 and a
-/// 24 MiB one fails with the server's error while the pod keeps serving, not restarted.
-#[tokio::test]
-#[ignore = "needs the real node: scripts/test-cluster up --real"]
-async fn a_late_database_a_secret_auth_uri_and_a_small_tmp() {
-    let mut steps = Steps::new();
-    let ns = real_namespace("real-asks").await;
-    let manifests = repo_root().join("tests/real-node/manifests");
-    cluster().kubectl_stdout(&["apply", "-n", ns.name(), "-f", &manifests.join("s3.yaml").display().to_string()]);
-    let s3_values = secrets(&ns).display().to_string();
-    cluster().kubectl_stdout(&[
-        "create",
-        "secret",
-        "generic",
-        "mlflow-auth-db",
-        "-n",
-        ns.name(),
-        &format!("--from-literal=uri={DB_URI}"),
-    ]);
-    let late = {
-        let (namespace, file) = (ns.name().to_string(), manifests.join("postgres.yaml").display().to_string());
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(60));
-            cluster().kubectl_stdout(&["apply", "-n", &namespace, "-f", &file]);
-            Instant::now()
-        })
-    };
-    let values = [
-        "--timeout",
-        "10m",
-        "-f",
-        EXAMPLE,
-        "-f",
-        &s3_values,
-        "--set",
-        ONE_WORKER,
-        "--set",
-        "replicaCount=1",
-        "--set",
-        "server.value_options.app_name=basic-auth",
-        "--set",
-        "auth.databaseUriFrom.secretKeyRef.name=mlflow-auth-db",
-        "--set",
-        "auth.databaseUriFrom.secretKeyRef.key=uri",
-        "--set",
-        "migrations.waitTimeout=5m",
-        "--set",
-        "tmp.sizeLimit=16Mi",
-        "--set",
-        "tmp.medium=Memory",
-    ];
-    let out = ns.run("kubectl-mlflow-install", &values);
-    let installed = Instant::now();
-    let applied = late.join().unwrap();
-    assert_ok(&out);
-    assert!(applied < installed, "PostgreSQL was applied after the install ended");
-    assert!(!text(&out).contains("kmlf-real-node-pg"), "the database password reached the output");
-    steps.done("install with PostgreSQL applied 60 s after it started");
-    let server = ready_servers(&ns, 1).await.remove(0);
-    let ini = cluster().kubectl_stdout(&[
-        "exec",
-        "-n",
-        ns.name(),
-        &server,
-        "-c",
-        "mlflow",
-        "--",
-        "python",
-        "-c",
-        "import configparser; c = configparser.ConfigParser(); c.read('/etc/mlflow/auth/basic_auth.ini'); \
-         print(c['mlflow']['database_uri'] == 'postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow')",
-    ]);
-    assert_eq!(ini.trim(), "True", "MLflow does not read the Secret's URI from its ini");
-    assert_eq!(psql(&ns, "SELECT username FROM users"), "admin", "no admin user in the auth database");
-
-    let secret = ns.api::<Secret>().get("mlflow-mlflow-auth").await.unwrap();
-    let password = String::from_utf8(secret.data.unwrap()["admin-password"].0.clone()).unwrap();
-    let login = [
-        ("MLFLOW_TRACKING_USERNAME", "admin"),
-        ("MLFLOW_TRACKING_PASSWORD", password.as_str()),
-        ("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false"),
-        ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false"),
-    ];
-    let pf = cluster().port_forward(ns.name(), SERVICE, 5000, FORWARD_TIMEOUT);
-    let small = mlflow_client(&pf.url(), &login, &["roundtrip", "--blob-mib", "5"]);
-    assert_eq!(run_in_bucket(&ns, &small), logged_objects());
-    steps.done("a 5 MiB artifact through the 16Mi /tmp to S3");
-    let large = std::process::Command::new(mlflow_python())
-        .arg(repo_root().join("tests/contract/client.py"))
-        .args(["roundtrip", "--blob-mib", "24"])
-        .env("MLFLOW_TRACKING_URI", pf.url().trim_end_matches('/'))
-        .env("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
-        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        .envs(login)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let said = format!("{}{}", String::from_utf8_lossy(&large.stdout), String::from_utf8_lossy(&large.stderr));
-    assert!(!large.status.success(), "a 24 MiB upload passed a 16Mi /tmp:\n{said}");
-    assert!(said.contains("500"), "the client did not get the server's error:\n{said}");
-    let log = cluster().kubectl_stdout(&["logs", "-n", ns.name(), &server, "-c", "mlflow"]);
-    assert!(log.contains("No space left on device"), "the server's log does not say why:\n{log}");
-    steps.done("a 24 MiB artifact refused with the server's error");
-    let again = mlflow_client(&pf.url(), &login, &["roundtrip", "--blob-mib", "5"]);
-    assert_eq!(run_in_bucket(&ns, &again), logged_objects());
-    drop(pf);
-    let restarts = cluster().kubectl_stdout(&[
-        "get",
-        "pod",
-        &server,
-        "-n",
-        ns.name(),
-        "-o",
-        "jsonpath={.status.containerStatuses[0].restartCount}",
-    ]);
-    assert_eq!(restarts, "0", "the server restarted");
-    let _ = std::fs::remove_file(&s3_values);
-    ns.delete().await;
-    steps.done("the pod still serves, not restarted");
 }
