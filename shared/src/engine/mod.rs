@@ -17,6 +17,9 @@ pub mod prune;
 pub mod reuse;
 pub mod wait;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
