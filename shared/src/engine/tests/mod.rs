@@ -82,6 +82,21 @@ fn namespace_exists() -> Exchange {
         .ok(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
 }
 
+/// The rules review of namespace `ml`, answered with these resource rules.
+fn rules_review(rules: Value, incomplete: bool) -> Exchange {
+    post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").reply_with(move |review| {
+        assert_eq!(review["spec"]["namespace"], NS, "the rules review asks about the release's namespace");
+        let mut answer = review.clone();
+        answer["status"] = json!({"resourceRules": rules, "nonResourceRules": [], "incomplete": incomplete});
+        (201, answer)
+    })
+}
+
+/// A rules review that grants everything (the cluster's admin).
+fn everything_granted() -> Exchange {
+    rules_review(json!([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]), false)
+}
+
 /// `count` access reviews, each allowed unless its verb and resource are in `denied`.
 fn access_reviews(count: usize, denied: &[(&'static str, &'static str)]) -> Vec<Exchange> {
     let denied = denied.to_vec();

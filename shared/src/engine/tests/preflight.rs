@@ -3,13 +3,15 @@
 use serde_json::json;
 
 use super::fake_api::{get, Script};
-use super::{access_reviews, namespace_exists, path, plan, quick_start, secret, version, NS};
+use super::{
+    access_reviews, everything_granted, namespace_exists, path, plan, quick_start, rules_review, secret, version, NS,
+};
 use crate::engine::preflight::{check, Findings};
 
-/// Access reviews of the quick start's install that waits: create, patch and list of its four
-/// kinds and of Secrets, get of Secrets, list and watch of Deployments, pods, events and claims,
-/// the pods' logs.
-const QUICK_START_REVIEWS: usize = 23;
+/// What the quick start's install that waits needs, verb by verb: create, patch and list of its
+/// four kinds and of Secrets, get of Secrets, list and watch of Deployments, pods, events and
+/// claims, the pods' logs.
+const QUICK_START_NEEDS: usize = 23;
 
 async fn preflight(values: &str, deletes: &[&str], script: Script) -> Findings {
     let prepared = quick_start(values);
@@ -25,8 +27,7 @@ fn lines(findings: &Findings) -> Vec<String> {
 
 #[tokio::test]
 async fn the_quick_start_on_a_ready_cluster_passes() {
-    let script = Script::new()
-        .then([version("35"), namespace_exists()].into_iter().chain(access_reviews(QUICK_START_REVIEWS, &[])));
+    let script = Script::new().then([version("35"), namespace_exists()].into_iter().chain([everything_granted()]));
     let findings = preflight("{}", &[], script).await;
     assert!(findings.problems.0.is_empty(), "{:?}", lines(&findings));
     assert!(findings.namespace_exists);
@@ -44,7 +45,7 @@ async fn a_missing_secret_and_a_missing_key_are_named_with_their_values_path_and
             get(&path("", "secrets", "creds")).ok(secret("creds", &["user"])),
         ]
         .into_iter()
-        .chain(access_reviews(QUICK_START_REVIEWS, &[])),
+        .chain([everything_granted()]),
     );
     let findings = preflight(values, &[], script).await;
     assert_eq!(
@@ -61,7 +62,7 @@ async fn a_missing_storage_class_is_named() {
     let script = Script::new().then(
         [version("35"), namespace_exists(), get("/apis/storage.k8s.io/v1/storageclasses/fast").not_found()]
             .into_iter()
-            .chain(access_reviews(QUICK_START_REVIEWS, &[])),
+            .chain([everything_granted()]),
     );
     let findings = preflight("storage: {storageClassName: fast}", &[], script).await;
     assert_eq!(
@@ -85,7 +86,7 @@ async fn missing_crds_are_named_with_the_value_that_asks_for_them() {
             get("/apis/gateway.networking.k8s.io/v1").ok(gateway_api),
         ]
         .into_iter()
-        .chain(access_reviews(QUICK_START_REVIEWS + 6, &[])),
+        .chain([everything_granted()]),
     );
     let findings = preflight(values, &[], script).await;
     assert_eq!(
@@ -98,12 +99,15 @@ async fn missing_crds_are_named_with_the_value_that_asks_for_them() {
 }
 
 #[tokio::test]
-async fn a_verb_the_user_may_not_use_is_named_with_the_can_i_line() {
-    // An upgrade that prunes the Ingress of an earlier run needs delete on Ingresses.
+async fn the_rules_review_settles_what_it_grants_and_an_access_review_what_it_does_not() {
+    // An upgrade that prunes the Ingress of an earlier run needs delete on Ingresses, which the
+    // user's rules do not grant: only that verb is asked about, and refused with the can-i line.
+    let no_delete =
+        json!([{"verbs": ["get", "list", "watch", "create", "patch"], "apiGroups": ["*"], "resources": ["*"]}]);
     let script = Script::new().then(
-        [version("35"), namespace_exists()]
+        [version("35"), namespace_exists(), rules_review(no_delete, false)]
             .into_iter()
-            .chain(access_reviews(QUICK_START_REVIEWS + 1, &[("delete", "ingresses")])),
+            .chain(access_reviews(1, &[("delete", "ingresses")])),
     );
     let findings = preflight("{}", &["Ingress"], script).await;
     assert_eq!(
@@ -113,11 +117,37 @@ async fn a_verb_the_user_may_not_use_is_named_with_the_can_i_line() {
 }
 
 #[tokio::test]
+async fn an_incomplete_rules_review_leaves_every_verb_to_an_access_review() {
+    // A webhook authorizer lists no rules and may deny what RBAC allows.
+    let granted = json!([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]);
+    let script = Script::new().then(
+        [version("35"), namespace_exists(), rules_review(granted, true)]
+            .into_iter()
+            .chain(access_reviews(QUICK_START_NEEDS, &[("watch", "events")])),
+    );
+    let findings = preflight("{}", &[], script).await;
+    assert_eq!(
+        lines(&findings),
+        [format!("you may not watch events in namespace {NS} (ask for RBAC permission: kubectl auth can-i watch events -n {NS})")]
+    );
+}
+
+#[tokio::test]
+async fn cluster_scoped_verbs_are_asked_one_by_one() {
+    // The rules review mixes the namespace's RoleBindings into what it lists: it cannot tell
+    // whether a ClusterRole may be made, so create, patch and list of ClusterRoles and
+    // ClusterRoleBindings go to access reviews.
+    let values = "cluster_rbac: {extraRules: [{apiGroups: [''], resources: [nodes], verbs: [get]}]}";
+    let script = Script::new()
+        .then([version("35"), namespace_exists(), everything_granted()].into_iter().chain(access_reviews(6, &[])));
+    let findings = preflight(values, &[], script).await;
+    assert!(findings.problems.0.is_empty(), "{:?}", lines(&findings));
+}
+
+#[tokio::test]
 async fn an_old_cluster_and_a_missing_namespace_are_refused() {
     let script = Script::new().then(
-        [version("22"), get(&format!("/api/v1/namespaces/{NS}")).not_found()]
-            .into_iter()
-            .chain(access_reviews(QUICK_START_REVIEWS, &[])),
+        [version("22"), get(&format!("/api/v1/namespaces/{NS}")).not_found()].into_iter().chain([everything_granted()]),
     );
     let findings = preflight("{}", &[], script).await;
     assert_eq!(
