@@ -91,6 +91,11 @@ impl Exchange {
         })
     }
 
+    /// Whether the request addresses this resource (`persistentvolumeclaims`).
+    pub fn is_for(&self, resource: &str) -> bool {
+        self.path.split('/').any(|segment| segment == resource)
+    }
+
     fn matches(&self, request: &Served) -> bool {
         self.method == request.method && self.path == request.path && self.query == request.query
     }

@@ -61,10 +61,6 @@ fn path(group: &str, resource: &str, name: &str) -> String {
 const PARENT: &str = "kubectl-mlflow.release.mlflow";
 const FULLNAME: &str = "mlflow-mlflow";
 
-/// The quick start's members: (group, resource) of each, all named `mlflow-mlflow`.
-const QUICK_START_MEMBERS: [(&str, &str); 4] =
-    [("", "serviceaccounts"), ("", "persistentvolumeclaims"), ("", "services"), ("apps", "deployments")];
-
 fn applyset_selector() -> String {
     format!("{}={}", applyset::PART_OF_LABEL, applyset::id(PARENT, NS))
 }
