@@ -27,7 +27,7 @@ fn lines(findings: &Findings) -> Vec<String> {
 
 #[tokio::test]
 async fn the_quick_start_on_a_ready_cluster_passes() {
-    let script = Script::new().then([version("35"), namespace_exists()].into_iter().chain([everything_granted()]));
+    let script = Script::new().then([version("35"), namespace_exists(), everything_granted()]);
     let findings = preflight("{}", &[], script).await;
     assert!(findings.problems.0.is_empty(), "{:?}", lines(&findings));
     assert!(findings.namespace_exists);
@@ -37,16 +37,13 @@ async fn the_quick_start_on_a_ready_cluster_passes() {
 async fn a_missing_secret_and_a_missing_key_are_named_with_their_values_path_and_fix() {
     let values = "env: [{name: DB, valueFrom: {secretKeyRef: {name: db, key: uri}}},\n\
                         {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}]";
-    let script = Script::new().then(
-        [
-            version("35"),
-            namespace_exists(),
-            get(&path("", "secrets", "db")).not_found(),
-            get(&path("", "secrets", "creds")).ok(secret("creds", &["user"])),
-        ]
-        .into_iter()
-        .chain([everything_granted()]),
-    );
+    let script = Script::new().then([
+        version("35"),
+        namespace_exists(),
+        get(&path("", "secrets", "db")).not_found(),
+        get(&path("", "secrets", "creds")).ok(secret("creds", &["user"])),
+        everything_granted(),
+    ]);
     let findings = preflight(values, &[], script).await;
     assert_eq!(
         lines(&findings),
@@ -59,11 +56,12 @@ async fn a_missing_secret_and_a_missing_key_are_named_with_their_values_path_and
 
 #[tokio::test]
 async fn a_missing_storage_class_is_named() {
-    let script = Script::new().then(
-        [version("35"), namespace_exists(), get("/apis/storage.k8s.io/v1/storageclasses/fast").not_found()]
-            .into_iter()
-            .chain([everything_granted()]),
-    );
+    let script = Script::new().then([
+        version("35"),
+        namespace_exists(),
+        get("/apis/storage.k8s.io/v1/storageclasses/fast").not_found(),
+        everything_granted(),
+    ]);
     let findings = preflight("storage: {storageClassName: fast}", &[], script).await;
     assert_eq!(
         lines(&findings),
@@ -78,16 +76,13 @@ async fn missing_crds_are_named_with_the_value_that_asks_for_them() {
     // The Gateway API is there, but without HTTPRoutes; the Prometheus Operator's group is not.
     let gateway_api = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "gateway.networking.k8s.io/v1",
         "resources": [{"name": "gateways", "singularName": "gateway", "namespaced": true, "kind": "Gateway", "verbs": ["get"]}]});
-    let script = Script::new().then(
-        [
-            version("35"),
-            namespace_exists(),
-            get("/apis/monitoring.coreos.com/v1").not_found(),
-            get("/apis/gateway.networking.k8s.io/v1").ok(gateway_api),
-        ]
-        .into_iter()
-        .chain([everything_granted()]),
-    );
+    let script = Script::new().then([
+        version("35"),
+        namespace_exists(),
+        get("/apis/monitoring.coreos.com/v1").not_found(),
+        get("/apis/gateway.networking.k8s.io/v1").ok(gateway_api),
+        everything_granted(),
+    ]);
     let findings = preflight(values, &[], script).await;
     assert_eq!(
         lines(&findings),
@@ -146,9 +141,8 @@ async fn cluster_scoped_verbs_are_asked_one_by_one() {
 
 #[tokio::test]
 async fn an_old_cluster_and_a_missing_namespace_are_refused() {
-    let script = Script::new().then(
-        [version("22"), get(&format!("/api/v1/namespaces/{NS}")).not_found()].into_iter().chain([everything_granted()]),
-    );
+    let script =
+        Script::new().then([version("22"), get(&format!("/api/v1/namespaces/{NS}")).not_found(), everything_granted()]);
     let findings = preflight("{}", &[], script).await;
     assert_eq!(
         lines(&findings),
