@@ -120,6 +120,53 @@ async fn a_rerun_that_changes_nothing_writes_nothing_and_does_not_wait() {
 }
 
 #[tokio::test]
+async fn a_rerun_that_changes_nothing_still_prunes_what_the_set_holds_and_it_does_not_render() {
+    let prepared = quick_start("{}");
+    // An earlier run left a ServiceAccount this one does not render; everything else is stored
+    // as rendered. The preflight, the dry run and the listing are all made, and the prune takes
+    // the stray account out with no second listing; nothing else is written.
+    let mut stray = members(&prepared).into_iter().find(|m| m.kind.kind == "ServiceAccount").unwrap();
+    stray.object.metadata.name = Some("stray".into());
+    let mut read = read_release(&prepared, KINDS, &prepared);
+    let accounts = read.iter().position(|e| e.is_for("serviceaccounts")).unwrap();
+    let mut listed: Vec<Value> =
+        members(&prepared).iter().filter(|m| m.kind.kind == "ServiceAccount").map(stored).collect();
+    listed.push(stored(&stray));
+    read[accounts] = get(&path("", "serviceaccounts", ""))
+        .query(&[("labelSelector", &applyset_selector())])
+        .ok(json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": listed}));
+    let script = Script::new()
+        .then(read)
+        .then(dry_runs(&prepared).into_iter().chain(preflight()))
+        .then([delete(&path("", "serviceaccounts", "stray"))
+            .ok(json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}}))]);
+    let (outcome, served) = run(&prepared, false, script.serve()).await;
+    assert_eq!(outcome.expect("the rerun").notes[0], "pruned ServiceAccount/stray");
+    assert_eq!(applies(&served), [format!("DELETE /api/v1/namespaces/{NS}/serviceaccounts/stray")]);
+}
+
+#[tokio::test]
+async fn a_rerun_the_preflight_refuses_writes_nothing() {
+    let earlier = quick_start("{}");
+    let now = quick_start("env: [{name: DB, valueFrom: {secretKeyRef: {name: db, key: uri}}}]");
+    // The script ends with the preflight and the dry run: any write after them fails it.
+    let script = Script::new().then(read_release(&earlier, KINDS, &now)).then(dry_runs(&now).into_iter().chain([
+        version("35"),
+        namespace_exists(),
+        get(&path("", "secrets", "db")).not_found(),
+        everything_granted(),
+    ]));
+    let (outcome, served) = run(&now, false, script.serve()).await;
+    let failure = outcome.expect_err("the preflight refused");
+    assert_eq!(failure.exit_code(), 2);
+    assert_eq!(
+        failure.to_string(),
+        format!("env[0].valueFrom: Secret db not found in namespace {NS} (create it: kubectl create secret generic db -n {NS} --from-literal=uri=...)")
+    );
+    assert_eq!(applies(&served), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn only_what_the_dry_run_shows_changed_is_applied() {
     let earlier = quick_start("{}");
     let now = quick_start("resources: {requests: {cpu: 150m}}");
