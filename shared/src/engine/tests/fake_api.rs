@@ -1,10 +1,12 @@
 //! A fake API server that serves a script: the exact requests the engine is expected to make
 //! (method, path, query), in steps, each answered as the script says. Requests of one step are
 //! the ones the engine sends at once: they may come in any order, but all of them before any
-//! request of the next step. Any other request (an extra write, one out of its step) is answered
+//! request of the next step; in a step that must be one round trip ([`Script::at_once`]) none is
+//! answered before all of them came. Any other request (an extra write, one out of its step) is answered
 //! with a 500 and fails the test in [`FakeApi::finish`], as does a scripted request never made.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::channel::oneshot;
 use http::{Request, Response};
@@ -139,18 +141,36 @@ fn describe(method: &str, path: &str, query: &BTreeMap<String, String>) -> Strin
 /// The script: steps in order, and the requests that are left open whenever they come.
 #[derive(Default)]
 pub struct Script {
-    steps: Vec<Vec<Exchange>>,
+    steps: Vec<Step>,
     held: Vec<Exchange>,
 }
+
+struct Step {
+    exchanges: Vec<Exchange>,
+    /// No request of the step is answered before all of them came: a run that waits for one
+    /// answer before sending the rest is caught (it would be a round trip more).
+    at_once: bool,
+}
+
+/// How long an [`Script::at_once`] step waits for the rest of its requests: a run that waits for
+/// an answer first never sends them.
+const AT_ONCE_PATIENCE: Duration = Duration::from_secs(2);
 
 impl Script {
     pub fn new() -> Script {
         Script::default()
     }
 
-    /// The next step: requests sent at once, in any order.
+    /// The next step: requests that may be sent at once, in any order.
     pub fn then(mut self, step: impl IntoIterator<Item = Exchange>) -> Script {
-        self.steps.push(step.into_iter().collect());
+        self.steps.push(Step { exchanges: step.into_iter().collect(), at_once: false });
+        self
+    }
+
+    /// The next step: requests that must be sent at once, before any of them is answered (one
+    /// round trip).
+    pub fn at_once(mut self, step: impl IntoIterator<Item = Exchange>) -> Script {
+        self.steps.push(Step { exchanges: step.into_iter().collect(), at_once: true });
         self
     }
 
@@ -200,13 +220,22 @@ async fn serve(
     mut stopped: oneshot::Receiver<()>,
 ) -> Log {
     let mut steps = script.steps.into_iter();
-    let mut current: Vec<Exchange> = steps.next().unwrap_or_default();
+    let mut current = steps.next().unwrap_or(Step { exchanges: Vec::new(), at_once: false });
     let mut log = Log { served: Vec::new(), errors: Vec::new(), left: Vec::new() };
     let mut open: Vec<SendResponse<Response<Body>>> = Vec::new();
+    // The answers of an at-once step, sent when its last request came.
+    let mut waiting: Vec<(SendResponse<Response<Body>>, Response<Body>)> = Vec::new();
     loop {
+        let patience = if waiting.is_empty() { Duration::MAX } else { AT_ONCE_PATIENCE };
         let (request, respond) = tokio::select! {
             biased;
             next = handle.next_request() => match next { Some(next) => next, None => break },
+            _ = tokio::time::sleep(patience) => {
+                let late: Vec<String> = current.exchanges.iter().map(Exchange::describe).collect();
+                log.errors.push(format!("not sent at once (sent after an answer, or never):\n  {}", late.join("\n  ")));
+                answer(&mut waiting);
+                continue;
+            }
             _ = &mut stopped => break,
         };
         let served = read(request).await;
@@ -216,13 +245,13 @@ async fn serve(
             continue;
         }
         // The step is over once all its requests came: then the request must open the next.
-        if current.is_empty() {
-            current = steps.next().unwrap_or_default();
+        if current.exchanges.is_empty() {
+            current = steps.next().unwrap_or(Step { exchanges: Vec::new(), at_once: false });
         }
-        let Some(at) = current.iter().position(|e| e.matches(&served)) else {
+        let Some(at) = current.exchanges.iter().position(|e| e.matches(&served)) else {
             let unexpected = format!("unexpected {}", served.describe());
             if log.errors.is_empty() {
-                let waiting: Vec<String> = current.iter().map(Exchange::describe).collect();
+                let waiting: Vec<String> = current.exchanges.iter().map(Exchange::describe).collect();
                 let context = match waiting.is_empty() {
                     true => "after the script's last request".to_string(),
                     false => format!("while the step still expected:\n  {}", waiting.join("\n  ")),
@@ -234,14 +263,23 @@ async fn serve(
             respond.send_response(response(500, &status(500, "InternalError", "not in the script", json!({}))));
             continue;
         };
-        let exchange = current.remove(at);
+        let exchange = current.exchanges.remove(at);
         let reply = exchange.reply.as_ref().unwrap_or_else(|| panic!("{} has no reply", exchange.describe()));
         let (code, body) = reply(&served.body);
-        respond.send_response(response(code, &body));
+        waiting.push((respond, response(code, &body)));
+        if !current.at_once || current.exchanges.is_empty() {
+            answer(&mut waiting);
+        }
     }
-    let never_made: Vec<Exchange> = current.into_iter().chain(steps.flatten()).collect();
+    let never_made: Vec<Exchange> = current.exchanges.into_iter().chain(steps.flat_map(|s| s.exchanges)).collect();
     log.left = never_made.iter().map(Exchange::describe).collect();
     log
+}
+
+fn answer(waiting: &mut Vec<(SendResponse<Response<Body>>, Response<Body>)>) {
+    for (respond, response) in waiting.drain(..) {
+        respond.send_response(response);
+    }
 }
 
 async fn read(request: Request<Body>) -> Served {
