@@ -16,7 +16,7 @@ use kubectl_mlflow_model::api_rules::origin;
 use kubectl_mlflow_model::Failure;
 
 /// What the dry run checks against: the rendered objects (to name the values behind a field).
-pub struct Judged<'a> {
+pub struct Rendering<'a> {
     pub objects: &'a [Object],
     pub values: &'a Values,
 }
@@ -27,7 +27,7 @@ pub struct Judged<'a> {
 pub async fn check(
     applier: &Applier,
     members: &[Member],
-    judged: &Judged<'_>,
+    rendering: &Rendering<'_>,
     force: bool,
 ) -> Result<Vec<(Member, DynamicObject)>, Failure> {
     let mut params = PatchParams::apply(FIELD_MANAGER).dry_run();
@@ -50,7 +50,7 @@ pub async fn check(
             }
             Err(err) => err,
         };
-        match classify(member, &err, judged) {
+        match classify(member, &err, rendering) {
             Verdict::Input(found) => problems.extend(found),
             Verdict::Failed(message) => failures.push(message),
             Verdict::Skip => {}
@@ -71,7 +71,7 @@ enum Verdict {
     Skip,
 }
 
-fn classify(member: &Member, err: &kube::Error, judged: &Judged) -> Verdict {
+fn classify(member: &Member, err: &kube::Error, rendering: &Rendering) -> Verdict {
     let kube::Error::Api(status) = err else {
         return Verdict::Failed(format!("{}: server dry run failed: {}", member.describe(), describe(err)));
     };
@@ -82,14 +82,14 @@ fn classify(member: &Member, err: &kube::Error, judged: &Judged) -> Verdict {
             member.describe(),
             status.message
         )),
-        400 | 403 | 422 => Verdict::Input(problems(member, status, judged)),
+        400 | 403 | 422 => Verdict::Input(problems(member, status, rendering)),
         _ => Verdict::Failed(format!("{}: server dry run failed: {}", member.describe(), describe(err))),
     }
 }
 
 /// One problem a cause the server gave, at the values path behind its field where there is one.
-fn problems(member: &Member, status: &kube::core::Status, judged: &Judged) -> Problems {
-    let object = judged.objects.iter().find(|o| o.describe() == member.describe());
+fn problems(member: &Member, status: &kube::core::Status, rendering: &Rendering) -> Problems {
+    let object = rendering.objects.iter().find(|o| o.describe() == member.describe());
     let causes: Vec<(String, String)> = status
         .details
         .iter()
@@ -100,14 +100,14 @@ fn problems(member: &Member, status: &kube::core::Status, judged: &Judged) -> Pr
     let mut out = Problems::default();
     if causes.is_empty() {
         let path = guessed_field(&status.message)
-            .and_then(|field| object.and_then(|o| origin::values_path(o, field, judged.values)));
+            .and_then(|field| object.and_then(|o| origin::values_path(o, field, rendering.values)));
         let text =
             format!("the API server refuses {}: {} ({})", member.describe(), status.message, fix(&status.message));
         out.push(Problem::at(path.unwrap_or_default(), text));
         return out;
     }
     for (field, message) in causes {
-        let path = object.and_then(|o| origin::values_path(o, &field, judged.values));
+        let path = object.and_then(|o| origin::values_path(o, &field, rendering.values));
         let text = format!("the API server refuses {} at {field}: {message} ({})", member.describe(), fix(&message));
         out.push(Problem::at(path.unwrap_or_default(), text));
     }

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, ObjectList};
 use kube::core::DynamicObject;
 
-use super::apply::{is_not_found, marked_keep, Applier, Leaving, Member, Unchanged};
+use super::apply::{is_not_found, marked_keep, Applier, Member, PruneTarget, Unchanged};
 use super::applyset::{self, PART_OF_LABEL};
 use super::kinds::Kind;
 use crate::cluster::describe;
@@ -47,7 +47,7 @@ impl Live {
 
     /// The members pruning will take out of the set: those not in `keep`; or why the set could
     /// not be listed.
-    pub fn leaving(&self, keep: &BTreeSet<(String, String)>) -> Result<Vec<Leaving>, Failure> {
+    pub fn leaving(&self, keep: &BTreeSet<(String, String)>) -> Result<Vec<PruneTarget>, Failure> {
         let members = self.members.as_ref().map_err(Clone::clone)?;
         Ok(members
             .iter()
@@ -55,7 +55,7 @@ impl Live {
             .filter_map(|((group_kind, name), object)| {
                 let kind = Kind::from_group_kind(group_kind)?;
                 let stays = kind.kind == "PersistentVolumeClaim" || marked_keep(&object.metadata);
-                Some(Leaving { kind, name: name.clone(), stays })
+                Some(PruneTarget { kind, name: name.clone(), stays })
             })
             .collect())
     }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod external_secrets;
 pub mod generated;
 pub mod helm;
+pub mod installed;
 pub mod kinds;
 pub mod live;
 pub mod migrate;
@@ -172,7 +173,7 @@ async fn install_native(
     let usual_parent = parent_member(prepared, &new_kinds);
     let everything: Vec<Member> = std::iter::once(usual_parent).chain(members.iter().cloned()).collect();
     let dry_run = async {
-        dry_run::check(applier, &migrate::judgeable(applier, &everything).await, &judged(prepared), false).await
+        dry_run::check(applier, &migrate::judgeable(applier, &everything).await, &rendering(prepared), false).await
     };
     let (live, findings, dry_run) = futures::join!(read, preflight::check(client, plan, deletes), dry_run);
     if !findings.problems.is_empty() {
@@ -192,7 +193,7 @@ async fn install_native(
     let all_kinds: BTreeSet<String> = old_kinds.union(&new_kinds).cloned().collect();
     let parent = parent_member(prepared, &all_kinds);
     if all_kinds != new_kinds {
-        dry_run.extend(dry_run::check(applier, std::slice::from_ref(&parent), &judged(prepared), false).await?);
+        dry_run.extend(dry_run::check(applier, std::slice::from_ref(&parent), &rendering(prepared), false).await?);
     }
     // What the dry run answered with the object as stored is not applied again: it would write
     // nothing (a rerun that changes nothing writes nothing).
@@ -272,8 +273,8 @@ fn made_secrets(objects: &[crate::render::Object]) -> BTreeSet<String> {
         .collect()
 }
 
-fn judged(prepared: &Prepared) -> dry_run::Judged<'_> {
-    dry_run::Judged { objects: &prepared.rendered.objects, values: &prepared.values }
+fn rendering(prepared: &Prepared) -> dry_run::Rendering<'_> {
+    dry_run::Rendering { objects: &prepared.rendered.objects, values: &prepared.values }
 }
 
 /// Creates the namespace the preflight did not find; one made meanwhile is as good.
@@ -298,7 +299,7 @@ async fn install_with_helm(
     progress: &mut dyn Sink,
 ) -> Result<Outcome, Failure> {
     let version = helm::check_version(helm).await?;
-    // The natively rendered objects equal the chart's (the parity test holds them so): judged
+    // The natively rendered objects equal the chart's (the parity test holds them so): dry-run
     // first, helm records no failed revision for what the cluster refuses.
     progress.phase("server-side dry run of every object");
     let applier = Applier {
@@ -309,7 +310,7 @@ async fn install_with_helm(
         verbose: options.verbose,
     };
     let members: Vec<Member> = prepared.rendered.objects.iter().map(Member::plain).collect();
-    dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &judged(prepared), true).await?;
+    dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &rendering(prepared), true).await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,
