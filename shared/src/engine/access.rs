@@ -79,10 +79,10 @@ pub fn needed(kinds: &BTreeSet<Kind>, deletes: &BTreeSet<Kind>, wait: bool) -> B
 /// is a connection with a TLS handshake of its own; a few reused connections cost both sides less.
 const PARALLEL_REVIEWS: usize = 4;
 
-/// Every need the user does not have, as a problem. The rules of [`granted_rules`] settle the
-/// needs they grant; an access review asks about each other one, so a refusal is always an access
-/// review's.
-pub async fn check(client: &Client, namespace: &str, needs: &BTreeSet<Access>, rules: &[ResourceRule]) -> Problems {
+/// Every need the user does not have, as a problem. The rules review settles the needs its rules
+/// grant; an access review asks about each other one, so a refusal is always an access review's.
+pub async fn check(client: &Client, namespace: &str, needs: &BTreeSet<Access>) -> Problems {
+    let rules = granted_rules(client, namespace).await;
     let open: Vec<&Access> = needs.iter().filter(|need| !rules.iter().any(|rule| grants(rule, need))).collect();
     let reviews: Vec<_> = futures::stream::iter(open.iter().map(|need| allowed(client, namespace, need)))
         .buffered(PARALLEL_REVIEWS)
@@ -119,7 +119,7 @@ pub async fn check(client: &Client, namespace: &str, needs: &BTreeSet<Access>, r
 /// authorizer that cannot list its rules (a webhook) makes the review incomplete, and may deny
 /// what the listed rules allow, so then none is taken. A failed review leaves every need to the
 /// access reviews too.
-pub async fn granted_rules(client: &Client, namespace: &str) -> Vec<ResourceRule> {
+async fn granted_rules(client: &Client, namespace: &str) -> Vec<ResourceRule> {
     let review = SelfSubjectRulesReview {
         spec: SelfSubjectRulesReviewSpec { namespace: Some(namespace.to_string()) },
         ..SelfSubjectRulesReview::default()

@@ -117,6 +117,21 @@ pub async fn install(
         dry_run: options.dry_run_server,
         verbose: options.verbose,
     };
+    let live = match options.engine {
+        Engine::Native => {
+            Some(Live::read(&applier, &release.name, &kinds.iter().map(Kind::group_kind).collect()).await)
+        }
+        Engine::Helm(_) => None,
+    };
+    let keep = rendered_names(prepared);
+    // What pruning will delete (PersistentVolumeClaims only leave the set). A listing that
+    // failed leaves the question to the permission check of `list`.
+    let leaving = live.iter().flat_map(|live| live.leaving(&keep).unwrap_or_default());
+    let mut deletes: BTreeSet<Kind> = leaving.filter(|m| !m.stays).map(|m| m.kind).collect();
+    if matches!(options.engine, Engine::Native) {
+        // The migration Job of an earlier run is deleted before the new one is applied.
+        deletes.extend(kinds.iter().copied().filter(|k| k.kind == "Job"));
+    }
     let wait = options.wait && !options.dry_run_server;
     let made = made_secrets(&prepared.rendered.objects);
     let plan = preflight::Plan {
@@ -124,18 +139,22 @@ pub async fn install(
         namespace: &release.namespace,
         create_namespace: options.create_namespace,
         kinds,
+        deletes,
         wait,
         made,
     };
-    let mut outcome = match &options.engine {
-        Engine::Helm(helm) => {
-            let findings = preflight::check(client, &plan, std::future::ready(BTreeSet::new())).await;
+    let mut outcome = match (&options.engine, live) {
+        (Engine::Helm(helm), _) => {
+            let findings = preflight::check(client, &plan).await;
             if !findings.problems.is_empty() {
                 return Err(Failure::Input(findings.problems));
             }
             install_with_helm(helm, prepared, session, options, progress).await?
         }
-        Engine::Native => install_native(&applier, prepared, &plan, options, progress).await?,
+        (Engine::Native, live) => {
+            let live = live.expect("the native engine read the release");
+            install_native(&applier, prepared, &plan, live, options, progress).await?
+        }
     };
     if wait && !outcome.rolled_out {
         wait::wait(client, &prepared.rendered.wait, options.timeout, progress).await?;
@@ -148,56 +167,41 @@ async fn install_native(
     applier: &Applier,
     prepared: &Prepared,
     plan: &preflight::Plan<'_>,
+    live: Live,
     options: &InstallOptions,
     progress: &mut dyn Sink,
 ) -> Result<Outcome, Failure> {
     let client = &applier.client;
     let release = &prepared.release;
     let ns = &release.namespace;
+    let old_kinds = live.parent.as_ref().ok().and_then(Option::as_ref).map(applyset::group_kinds).unwrap_or_default();
     let id = applyset::id(&applyset::parent_name(&release.name), ns);
     let members: Vec<Member> = prepared.rendered.objects.iter().map(|o| Member::from_object(o, &id)).collect();
     let new_kinds: BTreeSet<String> = members.iter().map(|m| m.kind.group_kind()).collect();
+    let all_kinds: BTreeSet<String> = old_kinds.union(&new_kinds).cloned().collect();
+    // The parent first lists every kind that may hold members, so an interrupted run still
+    // leaves a set that a rerun can prune.
+    let parent = parent_member(prepared, &all_kinds);
     progress.phase("checking the cluster and a server-side dry run of every object");
-    // Reading the release, the preflight and the dry run only read (a dry run persists nothing),
-    // so they go at once; the preflight's access reviews of deletes wait for the read. Their
-    // verdicts are taken in the order they always were: the preflight's problems first.
-    let (deletes_found, deletes) = futures::channel::oneshot::channel();
-    let read = async {
-        let live = Live::read(applier, &release.name, &new_kinds).await;
-        let _ = deletes_found.send(deletes_of(&live, prepared));
-        live
-    };
-    let deletes = async { deletes.await.unwrap_or_default() };
-    // The parent is dry-run as it is when no kind left the set (the usual case); else once more
-    // below, naming the kinds that left too.
-    let usual_parent = parent_member(prepared, &new_kinds);
-    let everything: Vec<Member> = std::iter::once(usual_parent).chain(members.iter().cloned()).collect();
+    let everything: Vec<Member> = std::iter::once(parent.clone()).chain(members.iter().cloned()).collect();
+    // Both only read (a dry run persists nothing), so they go at once; their verdicts are taken
+    // in the order they always were: the preflight's problems first.
     let dry_run = async {
         dry_run::check(applier, &migrate::judgeable(applier, &everything).await, &rendering(prepared), false).await
     };
-    let (live, findings, dry_run) = futures::join!(read, preflight::check(client, plan, deletes), dry_run);
+    let (findings, dry_run) = futures::join!(preflight::check(client, plan), dry_run);
     if !findings.problems.is_empty() {
         return Err(Failure::Input(findings.problems));
     }
-    let stored_parent = live.parent.clone()?;
-    if let Some(tooling) = stored_parent.as_ref().and_then(applyset::foreign_tooling) {
+    if let Some(tooling) = live.parent.clone()?.as_ref().and_then(applyset::foreign_tooling) {
         return Err(Failure::Failed(format!(
             "Secret/{} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool, or another release name)",
             applyset::parent_name(&release.name)
         )));
     }
-    let mut dry_run = dry_run?;
-    // The parent first lists every kind that may hold members, so an interrupted run still
-    // leaves a set that a rerun can prune.
-    let old_kinds = stored_parent.as_ref().map(applyset::group_kinds).unwrap_or_default();
-    let all_kinds: BTreeSet<String> = old_kinds.union(&new_kinds).cloned().collect();
-    let parent = parent_member(prepared, &all_kinds);
-    if all_kinds != new_kinds {
-        dry_run.extend(dry_run::check(applier, std::slice::from_ref(&parent), &rendering(prepared), false).await?);
-    }
     // What the dry run answered with the object as stored is not applied again: it would write
     // nothing (a rerun that changes nothing writes nothing).
-    let unchanged = live.unchanged(dry_run);
+    let unchanged = live.unchanged(dry_run?);
     // What the prune takes out is what an earlier run left: this run adds only members it keeps.
     let leaving = live.leaving(&rendered_names(prepared))?;
     if options.create_namespace && !findings.namespace_exists {
@@ -230,15 +234,6 @@ async fn install_native(
     }
     let rolled_out = !options.dry_run_server && applied.iter().any(|o| wait::is_rolled_out(o, &prepared.rendered.wait));
     Ok(Outcome { notes, rolled_out })
-}
-
-/// The kinds a native run deletes objects of: those of the members pruning takes out (claims only
-/// leave the set), and Jobs (the migration Job of an earlier run is deleted before the new one is
-/// applied). A listing that failed leaves the question to the permission check of `list`.
-fn deletes_of(live: &Live, prepared: &Prepared) -> BTreeSet<Kind> {
-    let leaving = live.leaving(&rendered_names(prepared)).unwrap_or_default();
-    let jobs = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).filter(|k| k.kind == "Job");
-    leaving.into_iter().filter(|m| !m.stays).map(|m| m.kind).chain(jobs).collect()
 }
 
 /// The ApplySet parent of a release: the kinds that may hold members, the user's values.

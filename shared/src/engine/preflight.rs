@@ -2,7 +2,6 @@
 //! so bad input changes nothing in the cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 
 use k8s_openapi::api::core::v1::{ConfigMap, EnvVarSource, Namespace, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -10,7 +9,6 @@ use kube::api::Api;
 use kube::Client;
 use kubectl_mlflow_model::image;
 
-use super::access;
 use super::kinds::Kind;
 use crate::cluster::describe;
 use crate::problem::{index, Problem, Problems};
@@ -109,6 +107,8 @@ pub struct Plan<'a> {
     pub namespace: &'a str,
     pub create_namespace: bool,
     pub kinds: BTreeSet<Kind>,
+    /// Kinds pruning will delete objects of.
+    pub deletes: BTreeSet<Kind>,
     /// Whether the run waits (watches) for the release.
     pub wait: bool,
     /// Secrets the release's ExternalSecret makes (not there before the install).
@@ -122,9 +122,7 @@ pub struct Findings {
 }
 
 /// Runs every check at once (they are independent reads); the problems come in a fixed order.
-/// `deletes` gives the kinds pruning will delete objects of (found by reading the release at the
-/// same time): the rules review is asked at once, the access reviews it leaves open after it.
-pub async fn check(client: &Client, plan: &Plan<'_>, deletes: impl Future<Output = BTreeSet<Kind>>) -> Findings {
+pub async fn check(client: &Client, plan: &Plan<'_>) -> Findings {
     let version = async { Problems(server_version(client).await.err().into_iter().collect()) };
     let namespace_and_references = async {
         let mut problems = Problems::default();
@@ -143,7 +141,11 @@ pub async fn check(client: &Client, plan: &Plan<'_>, deletes: impl Future<Output
         crds(client, plan.values, &mut problems).await;
         problems
     };
-    let access = permissions(client, plan, deletes);
+    let access = async {
+        let mut problems = Problems::default();
+        permissions(client, plan, &mut problems).await;
+        problems
+    };
     let (version, (namespace_problems, namespace_exists), storage, access) =
         futures::join!(version, namespace_and_references, storage, access);
     let mut problems = version;
@@ -378,8 +380,7 @@ async fn crd(
     }
 }
 
-async fn permissions(client: &Client, plan: &Plan<'_>, deletes: impl Future<Output = BTreeSet<Kind>>) -> Problems {
-    let (rules, deletes) = futures::join!(access::granted_rules(client, plan.namespace), deletes);
-    let needs = access::needed(&plan.kinds, &deletes, plan.wait);
-    access::check(client, plan.namespace, &needs, &rules).await
+async fn permissions(client: &Client, plan: &Plan<'_>, problems: &mut Problems) {
+    let needs = super::access::needed(&plan.kinds, &plan.deletes, plan.wait);
+    problems.extend(super::access::check(client, plan.namespace, &needs).await);
 }

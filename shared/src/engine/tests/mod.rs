@@ -38,13 +38,14 @@ fn quick_start(yaml: &str) -> Prepared {
     }
 }
 
-/// The preflight's plan of an install of `prepared` that waits.
-fn plan(prepared: &Prepared) -> Plan<'_> {
+/// The preflight's plan of an install of `prepared` that waits and prunes `deletes`.
+fn plan<'a>(prepared: &'a Prepared, deletes: &[&str]) -> Plan<'a> {
     Plan {
         values: &prepared.values,
         namespace: NS,
         create_namespace: false,
         kinds: prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect(),
+        deletes: deletes.iter().filter_map(|k| Kind::named(k)).collect(),
         wait: true,
         made: BTreeSet::new(),
     }

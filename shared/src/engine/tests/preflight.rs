@@ -6,7 +6,6 @@ use super::fake_api::{get, Script};
 use super::{
     access_reviews, everything_granted, namespace_exists, path, plan, quick_start, rules_review, secret, version, NS,
 };
-use crate::engine::kinds::Kind;
 use crate::engine::preflight::{check, Findings};
 
 /// What the quick start's install that waits needs, verb by verb: create, patch and list of its
@@ -17,8 +16,7 @@ const QUICK_START_NEEDS: usize = 23;
 async fn preflight(values: &str, deletes: &[&str], script: Script) -> Findings {
     let prepared = quick_start(values);
     let api = script.serve();
-    let deletes = deletes.iter().filter_map(|k| Kind::named(k)).collect();
-    let findings = check(&api.client, &plan(&prepared), std::future::ready(deletes)).await;
+    let findings = check(&api.client, &plan(&prepared, deletes)).await;
     api.finish().await;
     findings
 }
