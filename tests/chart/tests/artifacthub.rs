@@ -24,7 +24,10 @@ fn list_of_maps(value: &Value, what: &str) -> Vec<Mapping> {
 }
 
 fn string<'a>(map: &'a Mapping, key: &str, what: &str) -> &'a str {
-    map.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or_else(|| panic!("{what}: no {key} in {map:?}"))
+    map.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| panic!("{what}: no {key} in {map:?}"))
 }
 
 /// Cargo.toml's `workspace.package` key (the one source of the license and repository).
@@ -34,7 +37,9 @@ fn workspace_package(key: &str) -> String {
     section
         .lines()
         .take_while(|l| !l.starts_with('['))
-        .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix('=').map(|v| v.trim().trim_matches('"').to_string()))
+        .find_map(|l| {
+            l.strip_prefix(key)?.trim_start().strip_prefix('=').map(|v| v.trim().trim_matches('"').to_string())
+        })
         .unwrap_or_else(|| panic!("no {key} in [workspace.package]"))
 }
 
@@ -98,7 +103,10 @@ fn license_links_changes_and_category_are_what_artifact_hub_reads() {
     assert!(urls.iter().all(|u| u.starts_with("https://")), "links must be https URLs: {urls:?}");
     assert!(urls.contains(&"https://mlflow.org/docs/latest/self-hosting/kubernetes-helm/"), "{urls:?}");
     let repository = workspace_package("repository");
-    assert!(urls.contains(&repository.as_str()), "the links name the repository of Cargo.toml ({repository}): {urls:?}");
+    assert!(
+        urls.contains(&repository.as_str()),
+        "the links name the repository of Cargo.toml ({repository}): {urls:?}"
+    );
 
     const KINDS: [&str; 6] = ["added", "changed", "deprecated", "removed", "fixed", "security"];
     for change in list_of_maps(&yaml_annotation(&chart, "artifacthub.io/changes"), "artifacthub.io/changes") {
@@ -115,7 +123,8 @@ fn artifacthub_repo_yml_is_valid_repository_metadata() {
     let path = repo_root().join("artifacthub-repo.yml");
     let text = std::fs::read_to_string(&path).expect("artifacthub-repo.yml at the repository's root");
     let metadata: Value = serde_yaml::from_str(&text).unwrap();
-    let metadata = metadata.as_mapping().expect("artifacthub-repo.yml must be a map (Artifact Hub refuses an empty file)");
+    let metadata =
+        metadata.as_mapping().expect("artifacthub-repo.yml must be a map (Artifact Hub refuses an empty file)");
     for key in metadata.keys() {
         let key = key.as_str().unwrap_or_default();
         assert!(["repositoryID", "owners", "ignore"].contains(&key), "artifacthub-repo.yml: unknown key {key}");
