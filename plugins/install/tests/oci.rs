@@ -317,3 +317,37 @@ async fn another_chart_version_or_other_files_are_refused_before_any_write() {
     );
     ns.delete().await;
 }
+
+/// `--dry-run` with `--chart` needs no cluster, but pulls and checks the chart all the same: the
+/// objects of the published chart when it is the embedded one, the refusal otherwise.
+#[test]
+#[ignore = "needs scripts/oci-registry (Go build)"]
+fn a_dry_run_with_chart_checks_the_published_chart_too() {
+    let registry = Registry::start();
+    registry.push_this_chart("charts");
+    let version = chart_version();
+    registry.push_changed_chart("charts", |chart| {
+        let path = chart.join("Chart.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace(&format!("\nversion: {version}\n"), "\nversion: 9.9.9\n")).unwrap();
+    });
+    let helm = Helm::V3.binary().display().to_string();
+    let url = registry.url("charts/mlflow");
+    let dry_run = |extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("kubectl-mlflow-install")
+            .unwrap()
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .envs(registry.helm_env())
+            .args(["--chart", &url, "--plain-http", "--helm-binary", &helm, "--dry-run", "-o", "yaml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = dry_run(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: Deployment"), "{}", text(&out));
+    let out = dry_run(&["--version", "9.9.9"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is chart mlflow 9.9.9"), "{}", text(&out));
+}
