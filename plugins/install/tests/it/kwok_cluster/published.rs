@@ -171,4 +171,3 @@ async fn another_chart_version_or_other_files_are_refused_before_any_write() {
     );
     ns.delete().await;
 }
-
