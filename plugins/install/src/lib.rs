@@ -1,6 +1,7 @@
 //! `kubectl mlflow install`: renders an MLflow release from the chart's values and installs or
-//! upgrades it — natively with server-side apply (an ApplySet), or through helm with `--helm` —
-//! then waits for it, explaining what is wrong if it does not come up.
+//! upgrades it — natively with server-side apply (an ApplySet), or through helm with `--helm`
+//! (the embedded chart, or with `--chart` the same chart pulled from an OCI registry) — then
+//! waits for it, explaining what is wrong if it does not come up.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use kubectl_mlflow_core::cluster::{Resolved, Session};
+use kubectl_mlflow_core::engine::chart::Difference;
+use kubectl_mlflow_core::engine::published::Published;
 use kubectl_mlflow_core::engine::{self, Engine, InstallOptions};
 use kubectl_mlflow_core::release::{prepare, Options, Prepared};
 use kubectl_mlflow_core::ui::output::{self, Format};
@@ -25,8 +28,9 @@ use tokio::io::AsyncReadExt;
     name = "kubectl-mlflow-install",
     bin_name = "kubectl mlflow install",
     args_override_self = true,
-    version,
-    after_help = "Examples:\n  kubectl mlflow install -n mlflow --create-namespace\n  kubectl mlflow install mlflow -n mlflow -f my-values.yaml\n  kubectl mlflow install --set storage.size=20Gi --dry-run -o yaml\n  kubectl mlflow install -n mlflow --helm -f charts/example-mlflow-charts.yaml"
+    // --version is the chart's, as with helm; `kubectl mlflow version` prints this plugin's
+    disable_version_flag = true,
+    after_help = "Examples:\n  kubectl mlflow install -n mlflow --create-namespace\n  kubectl mlflow install mlflow -n mlflow -f my-values.yaml\n  kubectl mlflow install --set storage.size=20Gi --dry-run -o yaml\n  kubectl mlflow install -n mlflow --helm -f charts/example-mlflow-charts.yaml\n  kubectl mlflow install -n mlflow --chart oci://registry.example.com/charts/mlflow --version 0.1.0"
 )]
 pub struct Cli {
     /// Release name; objects are named <RELEASE>-mlflow
@@ -76,10 +80,24 @@ pub struct Cli {
     #[arg(long)]
     pub helm: bool,
 
-    /// The helm binary to use with --helm, and to read the values of a release helm made with
-    /// --reuse-values
+    /// The helm binary to use with --helm or --chart, and to read the values of a release helm
+    /// made with --reuse-values
     #[arg(long, value_name = "PATH")]
     pub helm_binary: Option<PathBuf>,
+
+    /// Install through helm the chart published at this OCI reference (oci://REGISTRY/PATH/mlflow)
+    /// instead of the embedded one. It must be the chart this plugin embeds (same version, same
+    /// files), which alone its checks know; another version is refused
+    #[arg(long, value_name = "OCI_REFERENCE")]
+    pub chart: Option<String>,
+
+    /// The version of --chart to pull (default: the version of the embedded chart)
+    #[arg(long, value_name = "VERSION", requires = "chart")]
+    pub version: Option<String>,
+
+    /// Reach the registry of --chart over plain HTTP instead of HTTPS
+    #[arg(long, requires = "chart")]
+    pub plain_http: bool,
 
     #[command(flatten)]
     pub out: OutputArgs,
@@ -100,12 +118,17 @@ impl ui::Command for Cli {
 /// Runs the command: renders (and with no `--dry-run`, installs and waits for) the release.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
-    if cli.helm_binary.is_some() && !cli.helm && !cli.reuse_values {
+    if cli.helm_binary.is_some() && !cli.helm && !cli.reuse_values && cli.chart.is_none() {
         return Err(Failure::input(
-            "--helm-binary is used with --helm or --reuse-values (add one of them, or drop --helm-binary)",
+            "--helm-binary is used with --helm, --chart or --reuse-values (add one of them, or drop --helm-binary)",
         ));
     }
     let resolved = Resolved::read(&cli.cluster.target())?;
+    // Before anything else reads the cluster: a chart this plugin cannot check is refused first.
+    let published = match &cli.chart {
+        Some(reference) => Some(pull_chart(&cli, reference).await?),
+        None => None,
+    };
     if cli.dry_run == Some(DryRun::Client) {
         if cli.reuse_values {
             return Err(Failure::input(
@@ -116,7 +139,46 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         engine::generated::make(&mut prepared.rendered)?;
         return print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
     }
-    install(cli, resolved, reporter).await
+    install(cli, resolved, published, reporter).await
+}
+
+/// `--chart`: the published chart, pulled through helm; refused unless it is the embedded one.
+async fn pull_chart(cli: &Cli, reference: &str) -> Result<Published, Failure> {
+    if !reference.starts_with("oci://") {
+        return Err(Failure::input(format!(
+            "--chart {reference}: give a chart in an OCI registry, oci://REGISTRY/PATH/mlflow (the chart this plugin \
+             embeds needs no --chart: use --helm)"
+        )));
+    }
+    let helm = engine::helm::find(cli.helm_binary.as_deref())?;
+    engine::helm::check_version(&helm).await?;
+    let embedded = engine::chart::metadata();
+    let version = cli.version.as_deref().unwrap_or(&embedded.version);
+    let published = engine::published::pull(&helm, reference, Some(version), cli.plain_http).await?;
+    match &published.difference {
+        None => Ok(published),
+        Some(difference) => Err(Failure::input(refusal(reference, version, &embedded, difference))),
+    }
+}
+
+/// Why a published chart is not installed, and the ways to install it.
+fn refusal(reference: &str, version: &str, embedded: &engine::chart::Metadata, difference: &Difference) -> String {
+    let ours = format!("{} {}", embedded.name, embedded.version);
+    let found = match difference {
+        Difference::Version { name, version } => format!("is chart {name} {version}, and this plugin embeds {ours}"),
+        Difference::Content { file } => format!(
+            "is chart {ours} but not the one this plugin embeds: its {file} differs (republished under the same version?)"
+        ),
+    };
+    let same_version = match difference {
+        Difference::Version { .. } => format!("--version {} (the embedded chart's), ", embedded.version),
+        Difference::Content { .. } => String::new(),
+    };
+    format!(
+        "--chart {reference} --version {version} {found}. kubectl-mlflow checks the values, the cluster and the \
+         objects with the chart it embeds, so it installs that chart only: use {same_version}the kubectl-mlflow \
+         release of that chart, or helm itself (helm upgrade --install RELEASE {reference} --version {version})"
+    )
 }
 
 async fn render(cli: &Cli, namespace: &str, sources: Vec<Source>, reporter: &Reporter) -> Result<Prepared, Failure> {
@@ -151,8 +213,13 @@ fn print_objects(prepared: &Prepared, format: Format) -> Result<(), Failure> {
         .map_err(|err| Failure::failed(format!("cannot write to standard output: {err}")))
 }
 
-async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(), Failure> {
-    let engine = match cli.helm {
+async fn install(
+    cli: Cli,
+    resolved: Resolved,
+    published: Option<Published>,
+    reporter: Reporter,
+) -> Result<(), Failure> {
+    let engine = match cli.helm || published.is_some() {
         true => Engine::Helm(engine::helm::find(cli.helm_binary.as_deref())?),
         false => Engine::Native,
     };
@@ -184,6 +251,7 @@ async fn install(cli: Cli, resolved: Resolved, reporter: Reporter) -> Result<(),
         force_conflicts: cli.force_conflicts,
         dry_run_server: cli.dry_run == Some(DryRun::Server),
         verbose: cli.out.verbose,
+        chart: published.as_ref().map(|p| p.path.clone()),
     };
     let mut progress = Progress::new();
     let result = engine::install(&session, &prepared, &options, &mut progress).await;

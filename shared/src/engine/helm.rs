@@ -1,5 +1,6 @@
 //! The `--helm` engine: the same release through a real helm, with the chart embedded in this
-//! binary and the same merged values, so `helm list` shows it.
+//! binary (or the same chart pulled from an OCI registry, `--chart`) and the same merged values,
+//! so `helm list` shows it.
 
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
@@ -56,15 +57,23 @@ pub struct HelmRun<'a> {
     pub values_yaml: &'a str,
     pub create_namespace: bool,
     pub dry_run_server: bool,
+    /// A chart pulled from a registry (`--chart`) to install instead of the embedded one.
+    pub chart: Option<&'a Path>,
 }
 
-/// `helm upgrade --install` of the embedded chart. Waiting is left to the caller, which watches
-/// and explains failures better than `helm --wait`.
+/// `helm upgrade --install` of the embedded chart, or of the pulled one. Waiting is left to the
+/// caller, which watches and explains failures better than `helm --wait`.
 pub async fn upgrade_install(run: &HelmRun<'_>) -> Result<String, Failure> {
     let dir =
         tempfile::tempdir().map_err(|err| Failure::Failed(format!("cannot make a temporary directory: {err}")))?;
-    let chart = dir.path().join("mlflow");
-    super::chart::extract(&chart).map_err(|err| Failure::Failed(format!("cannot write the chart: {err}")))?;
+    let chart = match run.chart {
+        Some(pulled) => pulled.to_path_buf(),
+        None => {
+            let chart = dir.path().join("mlflow");
+            super::chart::extract(&chart).map_err(|err| Failure::Failed(format!("cannot write the chart: {err}")))?;
+            chart
+        }
+    };
     let values = dir.path().join("values.yaml");
     write_private(&values, run.values_yaml)
         .map_err(|err| Failure::Failed(format!("cannot write the values: {err}")))?;
@@ -84,6 +93,45 @@ pub async fn upgrade_install(run: &HelmRun<'_>) -> Result<String, Failure> {
         cmd.arg("--dry-run=server");
     }
     target.output(cmd, "helm upgrade --install").await
+}
+
+/// `helm pull REFERENCE --untar` into `into` (the chart lands in `into/<chart name>`), with
+/// helm's registry configuration (`helm registry login`).
+pub async fn pull(
+    helm: &Path,
+    reference: &str,
+    version: Option<&str>,
+    plain_http: bool,
+    into: &Path,
+) -> Result<(), Failure> {
+    let mut cmd = Command::new(helm);
+    cmd.args(["pull", reference, "--untar", "--destination"]).arg(into);
+    if let Some(version) = version {
+        cmd.args(["--version", version]);
+    }
+    if plain_http {
+        cmd.arg("--plain-http");
+    }
+    let output = cmd.output().await.map_err(|err| Failure::Failed(format!("cannot run {}: {err}", helm.display())))?;
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        return Err(Failure::Failed(format!("helm pull {reference} failed: {said}{}", pull_advice(&said))));
+    }
+    Ok(())
+}
+
+/// What to do about a failed pull, from helm's words.
+fn pull_advice(said: &str) -> &'static str {
+    let said = said.to_lowercase();
+    if said.contains("unauthorized") || said.contains("401") || said.contains("denied") {
+        " (log in first: helm registry login <registry>)"
+    } else if said.contains("http response to https client") {
+        " (the registry speaks plain HTTP: add --plain-http)"
+    } else if said.contains("not found") {
+        " (check the reference and --version)"
+    } else {
+        ""
+    }
 }
 
 /// A release helm acts on, and where.

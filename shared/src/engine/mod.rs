@@ -16,6 +16,7 @@ pub mod live;
 pub mod migrate;
 pub mod preflight;
 pub mod prune;
+pub mod published;
 pub mod reuse;
 pub mod wait;
 
@@ -69,6 +70,9 @@ pub struct InstallOptions {
     pub force_conflicts: bool,
     pub dry_run_server: bool,
     pub verbose: bool,
+    /// With the helm engine: a chart pulled from a registry (`--chart`), the same as the embedded
+    /// one, to install instead of it.
+    pub chart: Option<PathBuf>,
 }
 
 /// What an install did, for the user.
@@ -316,6 +320,7 @@ async fn install_with_helm(
         values_yaml: &crate::yaml::to_string(&prepared.user_values),
         create_namespace: options.create_namespace,
         dry_run_server: options.dry_run_server,
+        chart: options.chart.as_deref(),
     };
     let result = helm::upgrade_install(&run).await;
     // A failed hook stays (hook-succeeded deletes only the succeeded): its log says why.

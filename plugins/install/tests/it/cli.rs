@@ -289,6 +289,38 @@ fn install_flags_are_checked_before_any_cluster_is_contacted() {
     );
 }
 
+/// `--chart` takes an OCI reference and is pulled through helm before anything else; `--version`
+/// and `--plain-http` belong to it (`kubectl mlflow version` prints the plugin's own version).
+#[test]
+fn chart_flags_are_checked_before_any_registry_is_contacted() {
+    refuses(&["--version", "0.1.0"], "", &["--chart"]);
+    refuses(&["--plain-http"], "", &["--chart"]);
+    refuses(
+        &["--chart", "https://charts.example.com/mlflow"],
+        "",
+        &["--chart https://charts.example.com/mlflow: give a chart in an OCI registry, oci://REGISTRY/PATH/mlflow"],
+    );
+    refuses(
+        &["--chart", "oci://127.0.0.1:1/charts/mlflow", "--helm-binary", "/nonexistent/helm"],
+        "",
+        &["--helm-binary /nonexistent/helm: not an executable"],
+    );
+}
+
+/// A registry that does not answer: the pull fails (exit 1) with helm's reason.
+#[test]
+fn an_unreachable_registry_fails_with_helms_reason() {
+    let helm = kubectl_mlflow_test_support::helm::Helm::V4.binary().display().to_string();
+    let out = install()
+        .args(["--chart", "oci://127.0.0.1:1/charts/mlflow", "--plain-http", "--helm-binary", &helm, "--dry-run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("helm pull oci://127.0.0.1:1/charts/mlflow failed: "), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
 /// What the API server would refuse in the rendered objects, refused before any cluster call:
 /// each case gives `--set` arguments, the values path, and a piece of the fix.
 const REFUSED_BY_THE_API_RULES: &[(&[&str], &str, &str)] = &[

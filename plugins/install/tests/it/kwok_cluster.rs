@@ -1,6 +1,8 @@
 //! `kubectl mlflow install` against the real control plane of `scripts/test-cluster` (KWOK runs
 //! the pods). Ignored by plain `cargo test`; `scripts/test` runs them with `--ignored` once the
-//! cluster is up.
+//! cluster is up. `published`: the chart installed from an OCI registry.
+
+mod published;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;

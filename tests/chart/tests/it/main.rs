@@ -2,6 +2,7 @@
 //! `oldest_helm` needs helm 3.8.2 (scripts/helm-oldest): ignored by plain `cargo test`, selected by
 //! scripts/test with `-- --ignored oldest_helm::`.
 
+mod artifacthub;
 mod chart;
 mod official_ci;
 mod official_keys;
