@@ -11,6 +11,7 @@ pub mod external_secrets;
 pub mod generated;
 pub mod helm;
 pub mod kinds;
+pub mod lock;
 pub mod migrate;
 pub mod preflight;
 pub mod prune;
@@ -93,8 +94,29 @@ async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<
 }
 
 /// Installs or upgrades a prepared release in the session's cluster: preflight, apply (or helm),
-/// wait. Notes for the user are in the outcome.
+/// wait. Notes for the user are in the outcome. A native install holds the release's lock
+/// ([`lock`]) throughout, so a second install of the release waits for this one.
 pub async fn install(
+    session: &Session,
+    prepared: &Prepared,
+    options: &InstallOptions,
+    progress: &mut dyn Sink,
+) -> Result<Outcome, Failure> {
+    let release = &prepared.release;
+    let held = match (&options.engine, options.dry_run_server) {
+        (Engine::Native, false) => {
+            lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress).await?
+        }
+        _ => None,
+    };
+    let outcome = install_locked(session, prepared, options, progress).await;
+    if let Some(held) = held {
+        held.release().await;
+    }
+    outcome
+}
+
+async fn install_locked(
     session: &Session,
     prepared: &Prepared,
     options: &InstallOptions,
@@ -127,6 +149,7 @@ pub async fn install(
         deletes,
         wait,
         made,
+        lock: matches!(options.engine, Engine::Native) && !options.dry_run_server,
     };
     let mut outcome = match &options.engine {
         Engine::Native => install_native(client, prepared, &plan, parent, options, progress).await?,
