@@ -225,22 +225,38 @@ async fn install_native(
         ensure_namespace(client, ns, options.dry_run_server).await?;
     }
     progress.phase("applying");
+    // What is written so far, for a failure half-way (nothing is rolled back: a rerun goes on).
+    let parent_written = format!("Secret/{}", applyset::parent_name(&release.name));
+    let all: Vec<String> =
+        std::iter::once(parent_written.clone()).chain(members.iter().map(Member::describe)).collect();
+    let mut written: Vec<String> = Vec::new();
     applier.apply(&parent_member(&all_kinds)).await?;
+    written.push(parent_written);
     let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
     let (secrets, rest): (Vec<Member>, Vec<Member>) = rest.into_iter().partition(external_secrets::is_external_secrets);
     // Their Secret is awaited when something reads it next: the migration Job, or the wait.
     let await_secret = options.wait || !jobs.is_empty();
-    external_secrets::apply_and_wait(&applier, &secrets, await_secret.then_some(options.timeout), progress).await?;
+    external_secrets::apply_and_wait(&applier, &secrets, await_secret.then_some(options.timeout), progress)
+        .await
+        .map_err(|err| partly(err, &written, &all))?;
+    written.extend(secrets.iter().map(Member::describe));
     for job in &jobs {
-        migrate::run(&applier, job, options.timeout, progress).await?;
+        migrate::run(&applier, job, options.timeout, progress).await.map_err(|err| partly(err, &written, &all))?;
+        written.push(job.describe());
     }
-    let applied = applier.apply_all(&rest, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
+    let applied = applier
+        .apply_all(&rest, |m| {
+            progress.phase(&format!("applied {}", m.describe()));
+            written.push(m.describe());
+        })
+        .await;
+    let applied = applied.map_err(|err| partly(err, &written, &all))?;
     let keep: BTreeSet<(String, String)> =
         members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
-    let pruned = applier.prune(&id, &all_kinds, &keep).await?;
+    let pruned = applier.prune(&id, &all_kinds, &keep).await.map_err(|err| partly(err, &written, &all))?;
     // The parent already says exactly this when no kind left the set.
     if all_kinds != new_kinds {
-        applier.apply(&parent_member(&new_kinds)).await?;
+        applier.apply(&parent_member(&new_kinds)).await.map_err(|err| partly(err, &written, &all))?;
     }
     let mut notes = pruned;
     if options.dry_run_server {
@@ -251,6 +267,25 @@ async fn install_native(
     }
     let rolled_out = !options.dry_run_server && applied.iter().any(|o| wait::is_rolled_out(o, &prepared.rendered.wait));
     Ok(Outcome { notes, rolled_out })
+}
+
+/// A failure after the first write says what was written and what was not: nothing is rolled
+/// back, and the same command, rerun, applies the rest and prunes what no longer belongs.
+fn partly(err: Failure, written: &[String], all: &[String]) -> Failure {
+    let Failure::Failed(message) = err else { return err };
+    if written.is_empty() {
+        return Failure::Failed(message);
+    }
+    let not_written: Vec<&str> = all.iter().filter(|d| !written.contains(d)).map(String::as_str).collect();
+    let not_written = match not_written.is_empty() {
+        true => "nothing (what failed came after the objects: pruning, or the release's record)".to_string(),
+        false => not_written.join(", "),
+    };
+    Failure::Failed(format!(
+        "{message}\nwritten before the failure: {}\nnot written: {not_written}\nnothing was rolled back: \
+         rerun the same command once this is fixed (it applies the rest and prunes what no longer belongs)",
+        written.join(", ")
+    ))
 }
 
 /// The kinds an upgrade will prune objects of (PersistentVolumeClaims only leave the set). A read
@@ -356,4 +391,24 @@ async fn install_with_helm(
         )],
         ..Outcome::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_half_way_says_what_was_and_was_not_written() {
+        let all = ["Secret/r".to_string(), "Service/s".to_string(), "Deployment/d".to_string()];
+        let failed = partly(Failure::Failed("Deployment/d: forbidden".into()), &all[..2], &all);
+        let text = failed.to_string();
+        assert!(
+            text.starts_with(
+                "Deployment/d: forbidden\nwritten before the failure: Secret/r, Service/s\nnot written: Deployment/d\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(partly(Failure::Failed("x".into()), &[], &all).to_string(), "x");
+        assert!(partly(Failure::Failed("x".into()), &all, &all).to_string().contains("not written: nothing"));
+    }
 }
