@@ -34,6 +34,8 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind,
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+pub mod audit;
+mod control;
 mod held;
 mod real_node;
 pub mod seed;
