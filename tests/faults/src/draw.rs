@@ -5,7 +5,7 @@
 //! - `KMLF_FAULT_SAMPLE`: how many of a case's points run (default 2, CI's sample); `all` runs
 //!   every one (the full sweep).
 
-use kubectl_mlflow_test_support::seeded::{seed, Rng};
+use kubectl_mlflow_test_support::random::{seed, Rng};
 
 /// The seed when none is given: this number.
 const FIXED: u64 = 30;
