@@ -28,16 +28,30 @@ pub const SELECTOR: &str = "app.kubernetes.io/instance=mlflow,app.kubernetes.io/
 /// One uvicorn worker: on 2 cores the default four take minutes to start beside other pods.
 pub const ONE_WORKER: &str = "server.value_options.workers=1";
 
-/// A namespace on the real node, the audit log required (cases count writes in it).
+/// A namespace on the test cluster (the KWOK node or the real one), the audit log required
+/// (cases count writes in it).
 pub async fn fault_namespace(prefix: &str) -> TestNamespace {
-    if std::env::var_os("KMLF_FAULT_DEBUG_KWOK").is_none() {
-        cluster().require_real_node();
-    }
+    require_audit_log();
+    cluster().namespace(prefix).await
+}
+
+/// A namespace on the real node, the audit log required.
+pub async fn real_fault_namespace(prefix: &str) -> TestNamespace {
+    cluster().require_real_node();
+    fault_namespace(prefix).await
+}
+
+fn require_audit_log() {
     assert!(
         cluster().audit_log().is_some(),
-        "the cluster runs without an audit log: start it with scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"
+        "the cluster runs without an audit log: start it with scripts/test-cluster up [--real] --audit-policy tests/faults/audit-policy.yaml"
     );
-    cluster().namespace(prefix).await
+}
+
+/// Whether the cluster's node is the real one (MLflow serves: data can be logged and read back).
+pub fn on_real_node() -> bool {
+    let nodes = kubectl(&["get", "nodes", "-o", "name"]);
+    nodes.lines().any(|n| n.trim() == format!("node/{}", kubectl_mlflow_test_support::REAL_NODE_NAME))
 }
 
 /// kubectl's stdout; panics with its stderr on failure.

@@ -1,15 +1,18 @@
 //! Case 1: each command of the table SIGKILLed at drawn points of its writes (and while it
 //! waits), then rerun: the release converges to what an uninterrupted run leaves, and nothing
-//! logged before is lost.
+//! logged before is lost. The cases are in `kwok_cluster::kill_points` (the commands whose
+//! writes and convergence the control plane shows: a first install, uninstall, `secrets
+//! --overwrite`) and `real_node::kill_points` (those that need MLflow serving: the upgrade with a
+//! migration Job on PostgreSQL, gc); on the real node the setups log runs, read back afterwards.
 
 use std::time::Duration;
 
-use kubectl_mlflow_fault_tests::commands::{Before, Check, Row, Setup, FIRST_URI, SECOND_URI, TABLE};
+use kubectl_mlflow_fault_tests::commands::{Before, Check, Row, Setup, FIRST_URI, SECOND_URI};
 use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{client, Forward};
 use kubectl_mlflow_fault_tests::release::{converged, Expected};
 use kubectl_mlflow_fault_tests::victim::{Plugin, Point};
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, text, ONE_WORKER, RELEASE};
+use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, on_real_node, text, ONE_WORKER, RELEASE};
 use kubectl_mlflow_test_support::TestNamespace;
 use serde_json::Value;
 
@@ -30,7 +33,9 @@ async fn world(row: &Row, ns: TestNamespace) -> World {
         Setup::Nothing => {}
         Setup::QuickStart => {
             install_quick_start(&world.ns);
-            log_run(&mut world, false);
+            if on_real_node() {
+                log_run(&mut world, false);
+            }
         }
         Setup::Production => {
             world.production = Some(production::install(&world.ns, &["--set", "podAnnotations.kmlf-fault=0"]));
@@ -206,7 +211,7 @@ fn decode(b64: &str) -> String {
 
 /// The case of one row: calibrate (an uninterrupted run, counting its writes), then each drawn
 /// point: kill, rerun, check.
-async fn row_case(row: &Row) {
+pub async fn row_case(row: &Row) {
     if let Some(why) = row.pending {
         figure(&format!("kill {}", row.name), &format!("PENDING: {why}"));
         return;
@@ -269,23 +274,17 @@ async fn row_case(row: &Row) {
     world.ns.delete().await;
 }
 
+/// A test of one row of the table: `kill_case!(test_name, "row name", "why it is ignored")`.
 macro_rules! kill_case {
-    ($test:ident, $name:literal) => {
+    ($test:ident, $name:literal, $needs:literal) => {
         #[tokio::test]
-        #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+        #[ignore = $needs]
         async fn $test() {
+            use kubectl_mlflow_fault_tests::commands::TABLE;
             let row = TABLE.iter().find(|r| r.name == $name).expect("a row of the table");
             if row.selected() {
-                row_case(row).await;
+                $crate::kill_points::row_case(row).await;
             }
         }
     };
 }
-
-kill_case!(install_killed_in_a_first_install_converges_on_rerun, "install-first");
-kill_case!(install_killed_in_an_upgrade_with_a_migration_job_converges_on_rerun, "install-upgrade-migration");
-kill_case!(uninstall_killed_converges_on_rerun, "uninstall");
-kill_case!(gc_killed_converges_on_rerun, "gc");
-kill_case!(secrets_overwrite_killed_converges_on_rerun, "secrets-overwrite");
-kill_case!(backup_killed_converges_on_rerun, "backup");
-kill_case!(restore_killed_converges_on_rerun, "restore");

@@ -125,7 +125,7 @@ fn can_i(ns: &TestNamespace, verb: &str, resource: &str) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the test cluster with an audit log: scripts/test-cluster up --audit-policy tests/faults/audit-policy.yaml"]
 async fn a_verb_lost_between_preflight_and_apply_is_named_with_what_was_written() {
     let ns = fault_namespace("fault-verb").await;
     apply(&rbac(&ns, VERBS));
@@ -152,7 +152,7 @@ async fn a_verb_lost_between_preflight_and_apply_is_named_with_what_was_written(
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the test cluster with an audit log: scripts/test-cluster up --audit-policy tests/faults/audit-policy.yaml"]
 async fn credentials_revoked_between_preflight_and_apply_are_named_with_what_was_written() {
     let ns = fault_namespace("fault-creds").await;
     apply(&rbac(&ns, VERBS));

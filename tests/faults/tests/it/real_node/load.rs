@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kubectl_mlflow_fault_tests::mlflow::{Forward, Load};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, text, ONE_WORKER};
+use kubectl_mlflow_fault_tests::{figure, real_fault_namespace, text, ONE_WORKER};
 use kubectl_mlflow_test_support::TestNamespace;
 
 use crate::production;
@@ -41,7 +41,7 @@ fn under_load(ns: &TestNamespace, upgrade: &Plugin, case: &str) {
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn the_quick_start_holds_16_clients_through_a_rollout() {
-    let ns = fault_namespace("load-quick").await;
+    let ns = real_fault_namespace("load-quick").await;
     let install = |mark: &str| {
         let mark = format!("podAnnotations.kmlf-load={mark}");
         Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER, "--set", &mark])
@@ -55,7 +55,7 @@ async fn the_quick_start_holds_16_clients_through_a_rollout() {
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn the_production_example_with_2_replicas_holds_16_clients_through_a_rollout() {
-    let ns = fault_namespace("load-prod").await;
+    let ns = real_fault_namespace("load-prod").await;
     let production = production::install(&ns, &["--set", "replicaCount=2", "--set", "podAnnotations.kmlf-load=0"]);
     under_load(
         &ns,

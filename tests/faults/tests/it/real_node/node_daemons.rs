@@ -7,7 +7,7 @@ use std::time::Duration;
 use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{client, Forward};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, text, ONE_WORKER, SELECTOR};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, SELECTOR};
 use kubectl_mlflow_test_support::{cluster, poll_until};
 
 /// `kubectl mlflow status`, once it is in main: the binary, and the word its output has when the
@@ -18,7 +18,7 @@ const STATUS: Option<(&str, &str)> = None;
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn pods_and_data_survive_containerd_and_kubelet_restarts() {
     let mut draw = Draw::new("node-daemons");
-    let ns = fault_namespace("fault-node").await;
+    let ns = real_fault_namespace("fault-node").await;
     let out = Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER]).run(&ns);
     assert!(out.status.success(), "install: {}", text(&out));
     let run = {

@@ -7,13 +7,13 @@ use std::time::Duration;
 use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{Forward, Load};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, text, ONE_WORKER, SELECTOR};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, SELECTOR};
 
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn the_serving_pod_deleted_while_clients_log_loses_nothing() {
     let mut draw = Draw::new("serving-pod");
-    let ns = fault_namespace("fault-pod").await;
+    let ns = real_fault_namespace("fault-pod").await;
     let out = Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER]).run(&ns);
     assert!(out.status.success(), "install: {}", text(&out));
     let forward = Forward::start(&ns, Duration::from_secs(120));

@@ -8,7 +8,7 @@ use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{Forward, Load};
 use kubectl_mlflow_fault_tests::release::{converged, Expected, Others};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, text, ONE_WORKER};
+use kubectl_mlflow_fault_tests::{figure, real_fault_namespace, text, ONE_WORKER};
 use kubectl_mlflow_test_support::audit::{Filter, Nth, Stage};
 use kubectl_mlflow_test_support::cluster;
 
@@ -16,7 +16,7 @@ use kubectl_mlflow_test_support::cluster;
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn install_goes_on_when_the_api_server_restarts_while_it_waits() {
     let mut draw = Draw::new("apiserver-install");
-    let ns = fault_namespace("fault-api-install").await;
+    let ns = real_fault_namespace("fault-api-install").await;
     let install = Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER]);
     let log = cluster().audit_log().unwrap();
     let from = log.end();
@@ -45,7 +45,7 @@ async fn install_goes_on_when_the_api_server_restarts_while_it_waits() {
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn portforward_reconnects_when_the_api_server_restarts() {
     let mut draw = Draw::new("apiserver-portforward");
-    let ns = fault_namespace("fault-api-pf").await;
+    let ns = real_fault_namespace("fault-api-pf").await;
     let out = Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER]).run(&ns);
     assert!(out.status.success(), "install: {}", text(&out));
     let mut forward = Forward::start(&ns, Duration::from_secs(120));

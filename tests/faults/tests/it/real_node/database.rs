@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use kubectl_mlflow_fault_tests::mlflow::{one_try, Forward};
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, text, wait_available, RELEASE, SELECTOR};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, wait_available, RELEASE, SELECTOR};
 use kubectl_mlflow_test_support::cluster;
 
 use crate::production;
@@ -24,7 +24,7 @@ fn start_database(ns: &kubectl_mlflow_test_support::TestNamespace) {
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn install_with_the_database_down_fails_naming_it_and_writes_nothing_else() {
-    let ns = fault_namespace("fault-db-install").await;
+    let ns = real_fault_namespace("fault-db-install").await;
     let production = production::prepare(&ns);
     stop_database(&ns);
     let install = production.install(&["--timeout", "5m"]);
@@ -68,7 +68,7 @@ async fn install_with_the_database_down_fails_naming_it_and_writes_nothing_else(
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn the_server_recovers_by_itself_when_the_database_comes_back() {
-    let ns = fault_namespace("fault-db-serve").await;
+    let ns = real_fault_namespace("fault-db-serve").await;
     let _production = production::install(&ns, &[]);
     let forward = Forward::start(&ns, Duration::from_secs(120));
     let before = one_try(&forward.url, &["roundtrip"], 20).expect("a run before the outage");

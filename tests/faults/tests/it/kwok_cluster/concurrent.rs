@@ -15,7 +15,7 @@ fn install(who: &str) -> Plugin {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the test cluster with an audit log: scripts/test-cluster up --audit-policy tests/faults/audit-policy.yaml"]
 async fn two_installs_at_once_never_mix() {
     let mut draw = Draw::new("concurrent-installs");
     let ns = fault_namespace("fault-twice").await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kubectl_mlflow_fault_tests::mlflow::{client, one_try, Forward};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, text, ONE_WORKER, RELEASE};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, RELEASE};
 use kubectl_mlflow_test_support::{mlflow_python, poll_until};
 
 fn sh(line: &str) -> String {
@@ -20,7 +20,7 @@ fn sh(line: &str) -> String {
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn a_full_claim_is_surfaced_and_after_expansion_the_sqlite_store_is_intact() {
-    let ns = fault_namespace("fault-full").await;
+    let ns = real_fault_namespace("fault-full").await;
     let claim = format!("{RELEASE}-mlflow");
     let out = Plugin::new(
         "kubectl-mlflow-install",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kubectl_mlflow_fault_tests::mlflow::{client, one_try, Forward};
 use kubectl_mlflow_fault_tests::node::{freeze, thaw};
-use kubectl_mlflow_fault_tests::{fault_namespace, figure, kubectl, wait_available};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, wait_available};
 use kubectl_mlflow_test_support::poll_until;
 
 use crate::production;
@@ -15,7 +15,7 @@ use crate::production;
 #[tokio::test]
 #[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
 async fn artifacts_fail_with_mlflows_error_and_the_rest_keeps_working_while_s3_is_down() {
-    let ns = fault_namespace("fault-s3").await;
+    let ns = real_fault_namespace("fault-s3").await;
     let _production = production::install(&ns, &[]);
     let forward = Forward::start(&ns, Duration::from_secs(120));
     let before = client(&forward.url, &["roundtrip", "--blob-mib", "2"]);
