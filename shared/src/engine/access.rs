@@ -48,7 +48,7 @@ impl Access {
 pub fn needed(kinds: &BTreeSet<Kind>, deletes: &BTreeSet<Kind>, wait: bool, lock: bool) -> BTreeSet<Access> {
     let mut needs = BTreeSet::new();
     if lock {
-        for verb in ["get", "create", "update", "delete"] {
+        for verb in ["get", "create", "update"] {
             needs.insert(Access { group: "coordination.k8s.io", resource: "leases", verb, namespaced: true });
         }
     }
@@ -158,8 +158,9 @@ mod tests {
     #[test]
     fn the_native_engine_needs_the_release_lock() {
         let needs = needed(&BTreeSet::new(), &BTreeSet::new(), false, true);
-        for verb in ["get", "create", "update", "delete"] {
+        for verb in ["get", "create", "update"] {
             assert!(needs.iter().any(|n| n.group == "coordination.k8s.io" && n.resource == "leases" && n.verb == verb));
         }
+        assert!(!needs.iter().any(|n| n.verb == "delete"), "an install that prunes nothing needs no delete");
     }
 }

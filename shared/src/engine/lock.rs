@@ -6,7 +6,9 @@
 //!
 //! A holder that died stops renewing: its lease is free once `LEASE_SECONDS` have passed since
 //! its last renewal; a holder on this machine whose process is gone (killed, Ctrl-C) frees it at
-//! once. The Lease is deleted when the install ends, so a release leaves none behind.
+//! once. The Lease is deleted when the install ends, so a release leaves none behind (a user who
+//! may not delete Leases leaves it without a holder: the lock needs only get, create and update,
+//! as an install needs no delete unless it prunes).
 
 use std::time::Duration;
 
@@ -140,20 +142,28 @@ async fn renew(api: Api<Lease>, name: String) {
 }
 
 impl Held {
-    /// Gives the lock up (deletes the Lease, if it is still this run's).
+    /// Gives the lock up, if it is still this run's: deletes the Lease, or where the user may not
+    /// delete Leases, clears its holder (the next run takes it at once).
     pub async fn release(self) {
         self.renewing.abort();
-        if let Ok(Some(lease)) = self.api.get_opt(&self.name).await {
-            let ours = lease.spec.and_then(|s| s.holder_identity).is_some_and(|h| h == holder());
-            if ours {
-                let params = DeleteParams {
-                    preconditions: Some(kube::api::Preconditions {
-                        resource_version: lease.metadata.resource_version,
-                        uid: None,
-                    }),
-                    ..DeleteParams::default()
-                };
-                let _ = self.api.delete(&self.name, &params).await;
+        let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await else { return };
+        let ours = lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()).is_some_and(|h| h == holder());
+        if !ours {
+            return;
+        }
+        let params = DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                resource_version: lease.metadata.resource_version.clone(),
+                uid: None,
+            }),
+            ..DeleteParams::default()
+        };
+        if let Err(kube::Error::Api(status)) = self.api.delete(&self.name, &params).await {
+            if status.code == 403 {
+                if let Some(spec) = lease.spec.as_mut() {
+                    spec.holder_identity = None;
+                }
+                let _ = self.api.replace(&self.name, &PostParams::default(), &lease).await;
             }
         }
     }
@@ -163,7 +173,7 @@ fn lock_error(name: &str, namespace: &str, err: &kube::Error) -> Failure {
     if let kube::Error::Api(status) = err {
         if status.code == 403 {
             return Failure::input(format!(
-                "cannot take the release's lock, Lease/{name}: {} (an install needs get, create, update and delete on leases.coordination.k8s.io in namespace {namespace})",
+                "cannot take the release's lock, Lease/{name}: {} (an install needs get, create and update on leases.coordination.k8s.io in namespace {namespace})",
                 status.message
             ));
         }
