@@ -1,11 +1,15 @@
-//! Every verb a run will use, asked of the API server (SelfSubjectAccessReview) before the first
-//! write: apply (create, patch) and list for each kind, get for the ApplySet parent, delete for
-//! the kinds pruning will delete from, and the watches and log reads of the wait.
+//! Every verb a run will use, asked of the API server before the first write: apply (create,
+//! patch) and list for each kind, get for the ApplySet parent, delete for the kinds pruning will
+//! delete from, and the watches and log reads of the wait. One SelfSubjectRulesReview answers
+//! what it grants; the rest is asked verb by verb (SelfSubjectAccessReview).
 
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, ResourceRule, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec, SelfSubjectRulesReview,
+    SelfSubjectRulesReviewSpec,
+};
 use kube::api::{Api, PostParams};
 use kube::Client;
 
@@ -81,14 +85,17 @@ pub fn needed(kinds: &BTreeSet<Kind>, deletes: &BTreeSet<Kind>, wait: bool, lock
 /// is a connection with a TLS handshake of its own; a few reused connections cost both sides less.
 const PARALLEL_REVIEWS: usize = 4;
 
-/// Every need the user does not have, as a problem.
+/// Every need the user does not have, as a problem. The rules review settles the needs its rules
+/// grant; an access review asks about each other one, so a refusal is always an access review's.
 pub async fn check(client: &Client, namespace: &str, needs: &BTreeSet<Access>) -> Problems {
-    let reviews: Vec<_> = futures::stream::iter(needs.iter().map(|need| allowed(client, namespace, need)))
+    let rules = granted_rules(client, namespace).await;
+    let open: Vec<&Access> = needs.iter().filter(|need| !rules.iter().any(|rule| grants(rule, need))).collect();
+    let reviews: Vec<_> = futures::stream::iter(open.iter().map(|need| allowed(client, namespace, need)))
         .buffered(PARALLEL_REVIEWS)
         .collect()
         .await;
     let mut problems = Problems::default();
-    for (need, result) in needs.iter().zip(reviews) {
+    for (need, result) in open.into_iter().zip(reviews) {
         match result {
             Ok(true) => {}
             Ok(false) => {
@@ -112,6 +119,35 @@ pub async fn check(client: &Client, namespace: &str, needs: &BTreeSet<Access>) -
         }
     }
     problems
+}
+
+/// The rules that grant the user access in the namespace, when the API server knows them all: an
+/// authorizer that cannot list its rules (a webhook) makes the review incomplete, and may deny
+/// what the listed rules allow, so then none is taken. A failed review leaves every need to the
+/// access reviews too.
+async fn granted_rules(client: &Client, namespace: &str) -> Vec<ResourceRule> {
+    let review = SelfSubjectRulesReview {
+        spec: SelfSubjectRulesReviewSpec { namespace: Some(namespace.to_string()) },
+        ..SelfSubjectRulesReview::default()
+    };
+    match Api::<SelfSubjectRulesReview>::all(client.clone()).create(&PostParams::default(), &review).await {
+        Ok(answer) => answer.status.filter(|s| !s.incomplete).map(|s| s.resource_rules).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Whether a rule grants a need as RBAC matches them. The review lists the rules of RoleBindings
+/// in the namespace beside those of ClusterRoleBindings without telling them apart, so it settles
+/// namespaced needs only; a rule for named objects grants no create or list.
+fn grants(rule: &ResourceRule, need: &Access) -> bool {
+    let has = |list: &[String], value: &str| list.iter().any(|v| v == "*" || v == value);
+    let subresource = need.resource.split_once('/').map(|(_, sub)| format!("*/{sub}"));
+    let resources = rule.resources.as_deref().unwrap_or_default();
+    need.namespaced
+        && rule.resource_names.as_ref().is_none_or(Vec::is_empty)
+        && has(&rule.verbs, need.verb)
+        && has(rule.api_groups.as_deref().unwrap_or_default(), need.group)
+        && (has(resources, need.resource) || subresource.is_some_and(|s| resources.contains(&s)))
 }
 
 async fn allowed(client: &Client, namespace: &str, need: &Access) -> Result<bool, Problem> {
@@ -162,5 +198,31 @@ mod tests {
             assert!(needs.iter().any(|n| n.group == "coordination.k8s.io" && n.resource == "leases" && n.verb == verb));
         }
         assert!(!needs.iter().any(|n| n.verb == "delete"), "an install that prunes nothing needs no delete");
+    }
+
+    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> ResourceRule {
+        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        ResourceRule {
+            api_groups: Some(strings(groups)),
+            resources: Some(strings(resources)),
+            verbs: strings(verbs),
+            resource_names: Some(strings(names)),
+        }
+    }
+
+    #[test]
+    fn rules_grant_as_rbac_matches_them() {
+        let deployment = Kind::named("Deployment").unwrap();
+        let patch = Access::of(deployment, "patch");
+        assert!(grants(&rule(&["*"], &["*"], &["*"], &[]), &patch));
+        assert!(grants(&rule(&["apps"], &["deployments"], &["get", "patch"], &[]), &patch));
+        assert!(!grants(&rule(&[""], &["deployments"], &["patch"], &[]), &patch), "another group");
+        assert!(!grants(&rule(&["apps"], &["deployments"], &["get"], &[]), &patch), "another verb");
+        assert!(!grants(&rule(&["apps"], &["deployments"], &["patch"], &["mlflow"]), &patch), "named objects only");
+        let logs = Access::core("pods/log", "get");
+        assert!(grants(&rule(&[""], &["*/log"], &["get"], &[]), &logs));
+        assert!(!grants(&rule(&[""], &["pods"], &["get"], &[]), &logs), "the pods, not their logs");
+        let cluster_role = Access::of(Kind::named("ClusterRole").unwrap(), "create");
+        assert!(!grants(&rule(&["*"], &["*"], &["*"], &[]), &cluster_role), "cluster-scoped: asked one by one");
     }
 }

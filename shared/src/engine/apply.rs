@@ -95,23 +95,44 @@ impl Applier {
         result.map_err(|err| apply_error(member, err))
     }
 
-    /// Applies every member, wave by wave, the objects of a wave in parallel; returns the objects
-    /// as the server stored them.
+    /// Applies a member unless a dry run showed it stored exactly so already: then it returns
+    /// that object, with no request (the apply would write nothing).
+    pub async fn apply_changed(&self, member: &Member, unchanged: &Unchanged) -> Result<DynamicObject, Failure> {
+        match unchanged.get(member) {
+            Some(stored) => {
+                if self.verbose {
+                    eprintln!(
+                        "api: PATCH (apply) {} {}: skipped, the dry run changed nothing",
+                        member.kind.resource(),
+                        member.name()
+                    );
+                }
+                Ok(stored.clone())
+            }
+            None => self.apply(member).await,
+        }
+    }
+
+    /// Applies every member that changes, wave by wave, the objects of a wave in parallel;
+    /// returns the objects as the server stored them (`on_applied` hears of those it applied).
     pub async fn apply_all(
         &self,
         members: &[Member],
+        unchanged: &Unchanged,
         mut on_applied: impl FnMut(&Member),
     ) -> Result<Vec<DynamicObject>, Failure> {
         let waves: BTreeSet<u8> = members.iter().map(|m| m.kind.wave).collect();
         let mut applied = Vec::new();
         for wave in waves {
             let batch: Vec<&Member> = members.iter().filter(|m| m.kind.wave == wave).collect();
-            let results = join_all(batch.iter().map(|m| self.apply(m))).await;
+            let results = join_all(batch.iter().map(|m| self.apply_changed(m, unchanged))).await;
             let mut errors = Vec::new();
             for (member, result) in batch.iter().zip(results) {
                 match result {
                     Ok(object) => {
-                        on_applied(member);
+                        if unchanged.get(member).is_none() {
+                            on_applied(member);
+                        }
                         applied.push(object);
                     }
                     Err(err) => errors.push(err.to_string()),
@@ -132,9 +153,14 @@ impl Applier {
         group_kinds: &BTreeSet<String>,
         keep: &BTreeSet<(String, String)>,
     ) -> Result<Vec<String>, Failure> {
+        self.take_out(&self.to_prune(applyset_id, group_kinds, keep).await?).await
+    }
+
+    /// Takes these members out of the set, one by one: deleted, or unlabelled when they stay.
+    pub async fn take_out(&self, leaving: &[PruneTarget]) -> Result<Vec<String>, Failure> {
         let mut done = Vec::new();
-        for member in self.to_prune(applyset_id, group_kinds, keep).await? {
-            done.push(self.prune_one(&member).await?);
+        for member in leaving {
+            done.push(self.prune_one(member).await?);
         }
         Ok(done)
     }
@@ -210,6 +236,18 @@ impl Applier {
             let scope = if member.kind.namespaced { format!(" -n {}", self.namespace) } else { String::new() };
             eprintln!("api: {verb} {}{scope} {} -> {status}", member.kind.resource(), member.name());
         }
+    }
+}
+
+/// Members whose server-side dry run answered with the object as it is stored: applying them
+/// again would write nothing. Kept with the object they were dry-run as, so that another object
+/// of the same name (the parent with fewer kinds) is still applied.
+#[derive(Debug, Default)]
+pub struct Unchanged(pub Vec<(Member, DynamicObject)>);
+
+impl Unchanged {
+    fn get(&self, member: &Member) -> Option<&DynamicObject> {
+        self.0.iter().find(|(m, _)| m.kind == member.kind && m.object == member.object).map(|(_, stored)| stored)
     }
 }
 

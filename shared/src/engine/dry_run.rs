@@ -5,6 +5,7 @@
 
 use futures::future::join_all;
 use kube::api::{Patch, PatchParams};
+use kube::core::DynamicObject;
 
 use super::apply::{Applier, Member, FIELD_MANAGER};
 use crate::cluster::describe;
@@ -20,14 +21,15 @@ pub struct Rendering<'a> {
     pub values: &'a Values,
 }
 
-/// Dry-runs every member at once. `force` takes over fields of other managers (the helm engine:
-/// only validity matters there, helm owns the fields).
+/// Dry-runs every member at once; returns each member with the server's answer (the object as
+/// the apply would store it). `force` takes over fields of other managers (the helm engine: only
+/// validity matters there, helm owns the fields).
 pub async fn check(
     applier: &Applier,
     members: &[Member],
     rendering: &Rendering<'_>,
     force: bool,
-) -> Result<(), Failure> {
+) -> Result<Vec<(Member, DynamicObject)>, Failure> {
     let mut params = PatchParams::apply(FIELD_MANAGER).dry_run();
     params.force = force || applier.force_conflicts;
     let params = &params;
@@ -39,8 +41,15 @@ pub async fn check(
     .await;
     let mut problems = Problems::default();
     let mut failures = Vec::new();
+    let mut answers = Vec::new();
     for (member, result) in members.iter().zip(results) {
-        let Err(err) = result else { continue };
+        let err = match result {
+            Ok(object) => {
+                answers.push((member.clone(), object));
+                continue;
+            }
+            Err(err) => err,
+        };
         match classify(member, &err, rendering) {
             Verdict::Input(found) => problems.extend(found),
             Verdict::Failed(message) => failures.push(message),
@@ -50,7 +59,7 @@ pub async fn check(
     if !failures.is_empty() {
         return Err(Failure::Failed(failures.join("\n")));
     }
-    problems.into_result(()).map_err(Failure::Input)
+    problems.into_result(answers).map_err(Failure::Input)
 }
 
 enum Verdict {

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::Value;
 
-use super::apply::{Applier, Member};
+use super::apply::{Applier, Member, Unchanged};
 use super::Sink;
 use kubectl_mlflow_model::Failure;
 
@@ -17,18 +17,19 @@ pub fn is_external_secrets(member: &Member) -> bool {
     member.kind.group == kubectl_mlflow_model::render::external_secrets::GROUP
 }
 
-/// Applies the SecretStore and ExternalSecret, then waits (up to `timeout`, when given) for the
+/// Applies the SecretStore and ExternalSecret (those a dry run did not show unchanged), then waits (up to `timeout`, when given) for the
 /// Secret the ExternalSecret makes. A server dry run only applies them.
 pub async fn apply_and_wait(
     applier: &Applier,
     members: &[Member],
+    unchanged: &Unchanged,
     timeout: Option<Duration>,
     progress: &mut dyn Sink,
 ) -> Result<(), Failure> {
     if members.is_empty() {
         return Ok(());
     }
-    applier.apply_all(members, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
+    applier.apply_all(members, unchanged, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
     let Some(external) = members.iter().find(|m| m.kind.kind == "ExternalSecret") else { return Ok(()) };
     let Some(timeout) = timeout.filter(|_| !applier.dry_run) else { return Ok(()) };
     let target = external.object.data.pointer("/spec/target/name").and_then(Value::as_str).unwrap_or_default();

@@ -10,8 +10,9 @@ pub struct Kind {
     pub kind: &'static str,
     pub plural: &'static str,
     pub namespaced: bool,
-    /// Apply wave: objects of a wave go in parallel, waves in order (accounts and storage before
-    /// the workloads that use them, the workloads before what routes to them).
+    /// Apply wave: objects of a wave go in parallel, waves in order (accounts, storage and the
+    /// Service before the workloads that use them, as helm orders them; bindings after their
+    /// roles; the workloads before what routes to them).
     pub wave: u8,
 }
 
@@ -33,12 +34,12 @@ pub const KINDS: [Kind; 19] = [
     kind("rbac.authorization.k8s.io", "v1", "Role", "roles", true, 0),
     kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, 0),
     kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, 0),
+    kind("", "v1", "Service", "services", true, 0),
     // Applied at the apiVersion of externalSecrets.apiVersion (Applier::member_api).
     kind("external-secrets.io", "v1", "SecretStore", "secretstores", true, 0),
     kind("external-secrets.io", "v1", "ExternalSecret", "externalsecrets", true, 1),
     kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, 1),
     kind("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, 1),
-    kind("", "v1", "Service", "services", true, 1),
     kind("apps", "v1", "Deployment", "deployments", true, 2),
     kind("batch", "v1", "CronJob", "cronjobs", true, 2),
     kind("batch", "v1", "Job", "jobs", true, 2),

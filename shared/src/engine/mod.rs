@@ -12,12 +12,16 @@ pub mod generated;
 pub mod helm;
 pub mod installed;
 pub mod kinds;
+pub mod live;
 pub mod lock;
 pub mod migrate;
 pub mod preflight;
 pub mod prune;
 pub mod reuse;
 pub mod wait;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -29,6 +33,7 @@ use kube::Client;
 
 use self::apply::{Applier, Member};
 use self::kinds::Kind;
+use self::live::Live;
 use crate::cluster::{describe, Session};
 use crate::identity::{self, MANAGED_BY_LABEL};
 use crate::release::Prepared;
@@ -95,29 +100,9 @@ async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<
 }
 
 /// Installs or upgrades a prepared release in the session's cluster: preflight, apply (or helm),
-/// wait. Notes for the user are in the outcome. A native install holds the release's lock
-/// ([`lock`]) throughout, so a second install of the release waits for this one.
+/// wait. Notes for the user are in the outcome. A native install is run holding the release's
+/// lock ([`lock`], taken by the plugin), which the preflight's permission check covers.
 pub async fn install(
-    session: &Session,
-    prepared: &Prepared,
-    options: &InstallOptions,
-    progress: &mut dyn Sink,
-) -> Result<Outcome, Failure> {
-    let release = &prepared.release;
-    let held = match (&options.engine, options.dry_run_server) {
-        (Engine::Native, false) => {
-            lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress).await?
-        }
-        _ => None,
-    };
-    let outcome = install_locked(session, prepared, options, progress).await;
-    if let Some(held) = held {
-        held.release().await;
-    }
-    outcome
-}
-
-async fn install_locked(
     session: &Session,
     prepared: &Prepared,
     options: &InstallOptions,
@@ -127,15 +112,24 @@ async fn install_locked(
     let release = &prepared.release;
     let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
     progress.phase("checking the cluster");
-    // Read once; a failed read is reported after the preflight, which names a missing permission.
-    let parent = match options.engine {
-        Engine::Native => read_parent(client, &release.name, &release.namespace).await,
-        Engine::Helm(_) => Ok(None),
+    let applier = Applier {
+        client: client.clone(),
+        namespace: release.namespace.clone(),
+        force_conflicts: options.force_conflicts,
+        dry_run: options.dry_run_server,
+        verbose: options.verbose,
     };
-    let mut deletes = match &parent {
-        Ok(Some(parent)) => planned_deletions(client, prepared, parent).await,
-        _ => BTreeSet::new(),
+    let live = match options.engine {
+        Engine::Native => {
+            Some(Live::read(&applier, &release.name, &kinds.iter().map(Kind::group_kind).collect()).await)
+        }
+        Engine::Helm(_) => None,
     };
+    let keep = rendered_names(prepared);
+    // What pruning will delete (PersistentVolumeClaims only leave the set). A listing that
+    // failed leaves the question to the permission check of `list`.
+    let leaving = live.iter().flat_map(|live| live.leaving(&keep).unwrap_or_default());
+    let mut deletes: BTreeSet<Kind> = leaving.filter(|m| !m.stays).map(|m| m.kind).collect();
     if matches!(options.engine, Engine::Native) {
         // The migration Job of an earlier run is deleted before the new one is applied.
         deletes.extend(kinds.iter().copied().filter(|k| k.kind == "Job"));
@@ -152,14 +146,17 @@ async fn install_locked(
         made,
         lock: matches!(options.engine, Engine::Native) && !options.dry_run_server,
     };
-    let mut outcome = match &options.engine {
-        Engine::Native => install_native(client, prepared, &plan, parent, options, progress).await?,
-        Engine::Helm(helm) => {
+    let mut outcome = match (&options.engine, live) {
+        (Engine::Helm(helm), _) => {
             let findings = preflight::check(client, &plan).await;
             if !findings.problems.is_empty() {
                 return Err(Failure::Input(findings.problems));
             }
             install_with_helm(helm, prepared, session, options, progress).await?
+        }
+        (Engine::Native, live) => {
+            let live = live.expect("the native engine read the release");
+            install_native(&applier, prepared, &plan, live, options, progress).await?
         }
     };
     if wait && !outcome.rolled_out {
@@ -170,60 +167,48 @@ async fn install_locked(
 }
 
 async fn install_native(
-    client: &Client,
+    applier: &Applier,
     prepared: &Prepared,
     plan: &preflight::Plan<'_>,
-    parent: Result<Option<Secret>, Failure>,
+    live: Live,
     options: &InstallOptions,
     progress: &mut dyn Sink,
 ) -> Result<Outcome, Failure> {
+    let client = &applier.client;
     let release = &prepared.release;
     let ns = &release.namespace;
-    let old_kinds = parent.as_ref().ok().and_then(Option::as_ref).map(applyset::group_kinds).unwrap_or_default();
+    let old_kinds = live.parent.as_ref().ok().and_then(Option::as_ref).map(applyset::group_kinds).unwrap_or_default();
     let id = applyset::id(&applyset::parent_name(&release.name), ns);
     let members: Vec<Member> = prepared.rendered.objects.iter().map(|o| Member::from_object(o, &id)).collect();
     let new_kinds: BTreeSet<String> = members.iter().map(|m| m.kind.group_kind()).collect();
     let all_kinds: BTreeSet<String> = old_kinds.union(&new_kinds).cloned().collect();
-    let applier = Applier {
-        client: client.clone(),
-        namespace: ns.clone(),
-        force_conflicts: options.force_conflicts,
-        dry_run: options.dry_run_server,
-        verbose: options.verbose,
-    };
-    let values_yaml = crate::yaml::to_string(&prepared.user_values);
-    let mut labels = identity::labels(&release.name, None);
-    labels.insert(MANAGED_BY_LABEL.into(), crate::render::MANAGED_BY.into());
     // The parent first lists every kind that may hold members, so an interrupted run still
     // leaves a set that a rerun can prune.
-    let parent_member = |kinds: &BTreeSet<String>| Member {
-        kind: Kind::named("Secret").expect("Secret is known"),
-        object: serde_json::from_value(
-            serde_json::to_value(applyset::parent(&release.name, ns, labels.clone(), kinds, &values_yaml))
-                .expect("serializes"),
-        )
-        .expect("a Secret is a valid object"),
-    };
+    let parent = parent_member(prepared, &all_kinds);
     progress.phase("checking the cluster and a server-side dry run of every object");
-    let everything: Vec<Member> = std::iter::once(parent_member(&all_kinds)).chain(members.iter().cloned()).collect();
+    let everything: Vec<Member> = std::iter::once(parent.clone()).chain(members.iter().cloned()).collect();
     // Both only read (a dry run persists nothing), so they go at once; their verdicts are taken
     // in the order they always were: the preflight's problems first.
     let dry_run = async {
-        dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &rendering(prepared), false).await
+        dry_run::check(applier, &migrate::judgeable(applier, &everything).await, &rendering(prepared), false).await
     };
     let (findings, dry_run) = futures::join!(preflight::check(client, plan), dry_run);
     if !findings.problems.is_empty() {
         return Err(Failure::Input(findings.problems));
     }
-    if let Some(tooling) = parent?.as_ref().and_then(applyset::foreign_tooling) {
+    if let Some(tooling) = live.parent.clone()?.as_ref().and_then(applyset::foreign_tooling) {
         return Err(Failure::Failed(format!(
             "Secret/{} belongs to an ApplySet managed by {tooling}, not kubectl-mlflow (use that tool, or another release name)",
             applyset::parent_name(&release.name)
         )));
     }
-    dry_run?;
+    // What the dry run answered with the object as stored is not applied again: it would write
+    // nothing (a rerun that changes nothing writes nothing).
+    let unchanged = live.unchanged(dry_run?);
+    // What the prune takes out is what an earlier run left: this run adds only members it keeps.
+    let leaving = live.leaving(&rendered_names(prepared))?;
     if options.create_namespace && !findings.namespace_exists {
-        ensure_namespace(client, ns, options.dry_run_server).await?;
+        create_namespace(client, ns, options.dry_run_server).await?;
     }
     progress.phase("applying");
     // What is written so far, for a failure half-way (nothing is rolled back: a rerun goes on).
@@ -231,33 +216,31 @@ async fn install_native(
     let all: Vec<String> =
         std::iter::once(parent_written.clone()).chain(members.iter().map(Member::describe)).collect();
     let mut written: Vec<String> = Vec::new();
-    applier.apply(&parent_member(&all_kinds)).await?;
+    applier.apply_changed(&parent, &unchanged).await?;
     written.push(parent_written);
     let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
     let (secrets, rest): (Vec<Member>, Vec<Member>) = rest.into_iter().partition(external_secrets::is_external_secrets);
     // Their Secret is awaited when something reads it next: the migration Job, or the wait.
     let await_secret = options.wait || !jobs.is_empty();
-    external_secrets::apply_and_wait(&applier, &secrets, await_secret.then_some(options.timeout), progress)
+    external_secrets::apply_and_wait(applier, &secrets, &unchanged, await_secret.then_some(options.timeout), progress)
         .await
         .map_err(|err| partly(err, &written, &all))?;
     written.extend(secrets.iter().map(Member::describe));
     for job in &jobs {
-        migrate::run(&applier, job, options.timeout, progress).await.map_err(|err| partly(err, &written, &all))?;
+        migrate::run(applier, job, options.timeout, progress).await.map_err(|err| partly(err, &written, &all))?;
         written.push(job.describe());
     }
     let applied = applier
-        .apply_all(&rest, |m| {
+        .apply_all(&rest, &unchanged, |m| {
             progress.phase(&format!("applied {}", m.describe()));
             written.push(m.describe());
         })
         .await;
     let applied = applied.map_err(|err| partly(err, &written, &all))?;
-    let keep: BTreeSet<(String, String)> =
-        members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
-    let pruned = applier.prune(&id, &all_kinds, &keep).await.map_err(|err| partly(err, &written, &all))?;
+    let pruned = applier.take_out(&leaving).await.map_err(|err| partly(err, &written, &all))?;
     // The parent already says exactly this when no kind left the set.
     if all_kinds != new_kinds {
-        applier.apply(&parent_member(&new_kinds)).await.map_err(|err| partly(err, &written, &all))?;
+        applier.apply(&parent_member(prepared, &new_kinds)).await.map_err(|err| partly(err, &written, &all))?;
     }
     let mut notes = pruned;
     if options.dry_run_server {
@@ -289,27 +272,23 @@ fn partly(err: Failure, written: &[String], all: &[String]) -> Failure {
     ))
 }
 
-/// The kinds an upgrade will prune objects of (PersistentVolumeClaims only leave the set). A read
-/// that fails leaves the question to the permission check of `list`.
-async fn planned_deletions(client: &Client, prepared: &Prepared, parent: &Secret) -> BTreeSet<Kind> {
+/// The ApplySet parent of a release: the kinds that may hold members, the user's values.
+fn parent_member(prepared: &Prepared, kinds: &BTreeSet<String>) -> Member {
     let release = &prepared.release;
-    let id = applyset::id(&applyset::parent_name(&release.name), &release.namespace);
-    let applier = Applier {
-        client: client.clone(),
-        namespace: release.namespace.clone(),
-        force_conflicts: false,
-        dry_run: true,
-        verbose: false,
-    };
-    let keep = prepared
-        .rendered
-        .objects
-        .iter()
-        .map(Member::plain)
-        .map(|m| (m.kind.group_kind(), m.name().to_string()))
-        .collect();
-    let to_prune = applier.to_prune(&id, &applyset::group_kinds(parent), &keep).await.unwrap_or_default();
-    to_prune.into_iter().filter(|m| !m.stays).map(|m| m.kind).collect()
+    let mut labels = identity::labels(&release.name, None);
+    labels.insert(MANAGED_BY_LABEL.into(), crate::render::MANAGED_BY.into());
+    let values_yaml = crate::yaml::to_string(&prepared.user_values);
+    let parent = applyset::parent(&release.name, &release.namespace, labels, kinds, &values_yaml);
+    Member {
+        kind: Kind::named("Secret").expect("Secret is known"),
+        object: serde_json::from_value(serde_json::to_value(parent).expect("serializes"))
+            .expect("a Secret is a valid object"),
+    }
+}
+
+/// The group-kind and name of every rendered object: the members a prune keeps.
+fn rendered_names(prepared: &Prepared) -> BTreeSet<(String, String)> {
+    prepared.rendered.objects.iter().map(Member::plain).map(|m| (m.kind.group_kind(), m.name().to_string())).collect()
 }
 
 /// The Secrets the release makes through an ExternalSecret: references to them need not exist yet.
@@ -329,20 +308,18 @@ fn rendering(prepared: &Prepared) -> dry_run::Rendering<'_> {
     dry_run::Rendering { objects: &prepared.rendered.objects, values: &prepared.values }
 }
 
-async fn ensure_namespace(client: &Client, name: &str, dry_run: bool) -> Result<(), Failure> {
-    let api = Api::<Namespace>::all(client.clone());
-    if api.get_opt(name).await.map_err(|err| Failure::Failed(describe(&err)))?.is_some() {
-        return Ok(());
-    }
+/// Creates the namespace the preflight did not find; one made meanwhile is as good.
+async fn create_namespace(client: &Client, name: &str, dry_run: bool) -> Result<(), Failure> {
     let namespace = Namespace {
         metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
         ..Default::default()
     };
     let params = PostParams { dry_run, ..PostParams::default() };
-    api.create(&params, &namespace)
-        .await
-        .map_err(|err| Failure::Failed(format!("cannot create namespace {name}: {}", describe(&err))))?;
-    Ok(())
+    match Api::<Namespace>::all(client.clone()).create(&params, &namespace).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(err) => Err(Failure::Failed(format!("cannot create namespace {name}: {}", describe(&err)))),
+    }
 }
 
 async fn install_with_helm(
@@ -353,7 +330,7 @@ async fn install_with_helm(
     progress: &mut dyn Sink,
 ) -> Result<Outcome, Failure> {
     let version = helm::check_version(helm).await?;
-    // The natively rendered objects equal the chart's (the parity test holds them so): rendering
+    // The natively rendered objects equal the chart's (the parity test holds them so): dry-run
     // first, helm records no failed revision for what the cluster refuses.
     progress.phase("server-side dry run of every object");
     let applier = Applier {
@@ -392,24 +369,4 @@ async fn install_with_helm(
         )],
         ..Outcome::default()
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_half_way_says_what_was_and_was_not_written() {
-        let all = ["Secret/r".to_string(), "Service/s".to_string(), "Deployment/d".to_string()];
-        let failed = partly(Failure::Failed("Deployment/d: forbidden".into()), &all[..2], &all);
-        let text = failed.to_string();
-        assert!(
-            text.starts_with(
-                "Deployment/d: forbidden\nwritten before the failure: Secret/r, Service/s\nnot written: Deployment/d\n"
-            ),
-            "{text}"
-        );
-        assert_eq!(partly(Failure::Failed("x".into()), &[], &all).to_string(), "x");
-        assert!(partly(Failure::Failed("x".into()), &all, &all).to_string().contains("not written: nothing"));
-    }
 }
