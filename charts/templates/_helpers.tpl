@@ -130,6 +130,13 @@ secretKeyRef:
 {{- if and (dig "enabled" false (.Values.migrations | default dict)) (or $m.backendStoreUriFrom (has $family (list "postgresql" "mysql" "mssql"))) -}}true{{- end -}}
 {{- end -}}
 
+{{/* "true" when basic auth keeps its users on a database server (PostgreSQL, MySQL, MSSQL, or one
+read with auth.databaseUriFrom): the migration Job then migrates it too. */}}
+{{- define "mlflow.authDatabaseServer" -}}
+{{- $family := include "mlflow.storeFamily" (.Values.auth.databaseUri | default "") -}}
+{{- if and (include "mlflow.basicAuth" .) (or (not (empty .Values.auth.databaseUriFrom)) (has $family (list "postgresql" "mysql" "mssql"))) -}}true{{- end -}}
+{{- end -}}
+
 {{/* A flag option as MLflow spells it, without dashes: no_serve_artifacts, --no-serve-artifacts → no-serve-artifacts. */}}
 {{- define "mlflow.flagName" -}}
 {{- regexReplaceAll "^-+" (toString .) "" | replace "_" "-" -}}
@@ -144,7 +151,9 @@ secretKeyRef:
 {{- define "mlflow.authIni" -}}
 [mlflow]
 default_permission = {{ .Values.auth.defaultPermission }}
-database_uri = {{ .Values.auth.databaseUri | default (printf "sqlite:///%s/basic_auth.db" (.Values.storage.mountPath | trimSuffix "/")) }}
+{{- if empty .Values.auth.databaseUriFrom }}
+database_uri = {{ .Values.auth.databaseUri | default (printf "sqlite:///%s/basic_auth.db" (.Values.storage.mountPath | trimSuffix "/")) | replace "%" "%%" }}
+{{- end }}
 admin_username = {{ .Values.auth.adminUsername }}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 {{ end -}}
@@ -216,6 +225,9 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- /* stores */ -}}
 {{- if and (empty $m.backendStoreUri) (empty $m.backendStoreUriFrom) -}}
 {{- $errors = append $errors "mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)" -}}
+{{- end -}}
+{{- if and (include "mlflow.basicAuth" .) .Values.auth.databaseUri (not (empty .Values.auth.databaseUriFrom)) -}}
+{{- $errors = append $errors "auth.databaseUriFrom: may not be set with auth.databaseUri (keep one of them)" -}}
 {{- end -}}
 {{- /* workspaces */ -}}
 {{- if $workspaces -}}
@@ -292,10 +304,7 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- /* storage */ -}}
 {{- if .Values.storage.enabled -}}
 {{- $size := toString .Values.storage.size -}}
-{{- $number := regexFind "^[0-9.+]*" $size -}}
-{{- $suffix := trimPrefix $number $size -}}
-{{- $suffixOk := or (has $suffix (list "" "Ki" "Mi" "Gi" "Ti" "Pi" "Ei" "n" "u" "m" "k" "M" "G" "T" "P" "E")) (regexMatch "^[eE][+-]*[0-9]+$" $suffix) -}}
-{{- if not (and $suffixOk (regexMatch "^\\+?([0-9]+\\.?[0-9]*|\\.[0-9]+)$" $number) (gt (float64 (trimPrefix "+" $number)) 0.0)) -}}
+{{- if not (include "mlflow.isPositiveQuantity" $size) -}}
 {{- $errors = append $errors (printf "storage.size: \"%s\" is not a storage size (use a Kubernetes quantity, e.g. 10Gi)" $size) -}}
 {{- end -}}
 {{- if not (hasPrefix "/" (toString .Values.storage.mountPath)) -}}
@@ -304,7 +313,7 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- end -}}
 {{- /* basic auth */ -}}
 {{- if include "mlflow.basicAuth" . -}}
-{{- if and (empty .Values.auth.databaseUri) (not .Values.storage.enabled) -}}
+{{- if and (empty .Values.auth.databaseUri) (empty .Values.auth.databaseUriFrom) (not .Values.storage.enabled) -}}
 {{- $errors = append $errors "auth.databaseUri: basic auth needs a database for its users (set auth.databaseUri, or storage.enabled: true to keep it on the volume)" -}}
 {{- end -}}
 {{- if empty .Values.auth.adminUsername -}}
@@ -364,6 +373,28 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and $budget.enabled (not (kindIs "invalid" (dig "minAvailable" nil $budget))) (not (kindIs "invalid" (dig "maxUnavailable" nil $budget))) -}}
 {{- $errors = append $errors "podDisruptionBudget.maxUnavailable: may not be set with podDisruptionBudget.minAvailable (keep one of them)" -}}
 {{- end -}}
+{{- /* autoscaling, /tmp and the migration's wait */ -}}
+{{- range $line := splitList "\n" (include "mlflow.autoscalingProblems" .) -}}
+{{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
+{{- end -}}
+{{- $tmp := .Values.tmp | default dict -}}
+{{- $ephemeral := $tmp.ephemeral | default dict -}}
+{{- if and $tmp.sizeLimit (not (include "mlflow.isPositiveQuantity" (toString $tmp.sizeLimit))) -}}
+{{- $errors = append $errors (printf "tmp.sizeLimit: \"%s\" is not a size (use a Kubernetes quantity, e.g. 2Gi)" (toString $tmp.sizeLimit)) -}}
+{{- end -}}
+{{- if and $ephemeral.size (not (include "mlflow.isPositiveQuantity" (toString $ephemeral.size))) -}}
+{{- $errors = append $errors (printf "tmp.ephemeral.size: \"%s\" is not a size (use a Kubernetes quantity, e.g. 20Gi)" (toString $ephemeral.size)) -}}
+{{- end -}}
+{{- if and $ephemeral.size (or $tmp.sizeLimit $tmp.medium) -}}
+{{- $errors = append $errors "tmp.ephemeral.size: an ephemeral volume replaces the emptyDir: it may not be set with tmp.sizeLimit or tmp.medium (keep one of them)" -}}
+{{- end -}}
+{{- if and (not $ephemeral.size) $ephemeral.storageClassName -}}
+{{- $errors = append $errors "tmp.ephemeral.storageClassName: names the class of an ephemeral volume, which needs a size (set tmp.ephemeral.size, e.g. 20Gi)" -}}
+{{- end -}}
+{{- $wait := toString (dig "waitTimeout" "" (.Values.migrations | default dict)) -}}
+{{- if not (regexMatch "^(0|([0-9]+(\\.[0-9]+)?(ms|h|m|s))+)$" $wait) -}}
+{{- $errors = append $errors (printf "migrations.waitTimeout: \"%s\" is not a duration (e.g. 4m, 90s or 1h30m; 0 not to wait)" $wait) -}}
+{{- end -}}
 {{- if and .Values.httpRoute.enabled (empty .Values.httpRoute.parentRefs) -}}
 {{- $errors = append $errors "httpRoute.parentRefs: the HTTPRoute needs a Gateway to attach to (e.g. [{name: shared-gateway, namespace: gateway-system}])" -}}
 {{- end -}}
@@ -389,6 +420,14 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* "true" when the text is a Kubernetes quantity above zero (10Gi, 500M, 1.5e3). */}}
+{{- define "mlflow.isPositiveQuantity" -}}
+{{- $number := regexFind "^[0-9.+]*" . -}}
+{{- $suffix := trimPrefix $number . -}}
+{{- $suffixOk := or (has $suffix (list "" "Ki" "Mi" "Gi" "Ti" "Pi" "Ei" "n" "u" "m" "k" "M" "G" "T" "P" "E")) (regexMatch "^[eE][+-]*[0-9]+$" $suffix) -}}
+{{- if and $suffixOk (regexMatch "^\\+?([0-9]+\\.?[0-9]*|\\.[0-9]+)$" $number) (gt (float64 (trimPrefix "+" $number)) 0.0) -}}true{{- end -}}
 {{- end -}}
 
 {{/* "true" when the text is an RFC 1123 subdomain (labels of at most 63 characters, 253 in all). */}}

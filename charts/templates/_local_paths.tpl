@@ -185,26 +185,31 @@ mlflow.artifactsDestination: "{{ include "mlflow.maskUri" $dest }}": {{ . }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- if gt (int .Values.replicaCount) 1 -}}
+{{- $scale := .Values.autoscaling | default dict -}}
+{{- $most := ternary (int $scale.maxReplicas) (int .Values.replicaCount) (eq (toString $scale.enabled) "true") -}}
+{{- $at := ternary "autoscaling.enabled" "replicaCount" (eq (toString $scale.enabled) "true") -}}
+{{- $count := ternary (printf "up to %d" $most) (toString $most) (eq (toString $scale.enabled) "true") -}}
+{{- $fix := ternary "set autoscaling.enabled: false" "set replicaCount: 1" (eq (toString $scale.enabled) "true") -}}
+{{- if gt $most 1 -}}
 {{- $sqlite := "" -}}
 {{- range $pair := list (list "mlflow.backendStoreUri" (toString $m.backendStoreUri)) (list "mlflow.registryStoreUri" (toString $m.registryStoreUri)) -}}
 {{- if and (not $sqlite) (eq (lower (include "mlflow.uriFamily" (index $pair 1))) "sqlite") -}}{{- $sqlite = index $pair 0 -}}{{- end -}}
 {{- end -}}
-{{- if and (not $sqlite) (include "mlflow.basicAuth" .) (or (eq (toString .Values.auth.databaseUri) "") (eq (lower (include "mlflow.uriFamily" .Values.auth.databaseUri)) "sqlite")) -}}
+{{- if and (not $sqlite) (include "mlflow.basicAuth" .) (empty .Values.auth.databaseUriFrom) (or (eq (toString .Values.auth.databaseUri) "") (eq (lower (include "mlflow.uriFamily" .Values.auth.databaseUri)) "sqlite")) -}}
 {{- $sqlite = "auth.databaseUri" -}}
 {{- end -}}
 {{- if $sqlite }}
-replicaCount: {{ int .Values.replicaCount }} replicas cannot share the SQLite database of {{ $sqlite }}: SQLite has one writer (set replicaCount: 1, or use a PostgreSQL, MySQL or MSSQL database)
+{{ $at }}: {{ $count }} replicas cannot share the SQLite database of {{ $sqlite }}: SQLite has one writer ({{ $fix }}, or use a PostgreSQL, MySQL or MSSQL database)
 {{- end -}}
 {{- end -}}
 {{- /* one pod: what is in a pod's own /tmp */ -}}
 {{- $stores := include "mlflow.ephemeralStores" . | fromJsonArray -}}
-{{- if gt (int .Values.replicaCount) 1 -}}
+{{- if gt $most 1 -}}
 {{- $shared := list -}}
 {{- range $store := $stores -}}{{- if not $store.sqlite -}}{{- $shared = append $shared $store -}}{{- end -}}{{- end -}}
 {{- with $shared -}}
 {{- $store := first . }}
-replicaCount: {{ int $.Values.replicaCount }} replicas would each keep their own {{ $store.path }} ({{ $store.key }}) in their own /tmp (set replicaCount: 1, or put {{ $store.key }} on a volume every replica mounts, or in a bucket)
+{{ $at }}: {{ $count }} replicas would each keep their own {{ $store.path }} ({{ $store.key }}) in their own /tmp ({{ $fix }}, or put {{ $store.key }} on a volume every replica mounts, or in a bucket)
 {{- end -}}
 {{- end -}}
 {{- if .Values.garbageCollection.enabled -}}

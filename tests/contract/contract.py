@@ -61,6 +61,9 @@ TEST_SECRETS = {
     ("mlflow-db-secret", "uri"): lambda inst: f"sqlite:///{inst.dir('db')}/mlflow.db",
     # The Secret external-secrets.yaml's ExternalSecret makes (the operator assembles the URI).
     ("mlflow-backend-store", "db-uri"): lambda inst: f"sqlite:///{inst.dir('db')}/mlflow.db",
+    # auth-database-secret.yaml's auth database: the tracking store's database (as in
+    # production-auth.yaml), so both migrations share it.
+    ("mlflow-auth-db", "uri"): lambda inst: f"sqlite:///{inst.dir('db')}/mlflow.db",
     ("mlflow-auth-secret", "admin-password"): lambda inst: ADMIN_PASSWORD,
     # The release's own auth Secret: its admin password is generated anew by every rendering, and
     # kept from the installed Secret in a cluster; here it is as if installed with this one.
@@ -101,6 +104,11 @@ def gc_binary() -> Path:
     if os.environ.get("KUBECTL_MLFLOW_GC"):
         return Path(os.environ["KUBECTL_MLFLOW_GC"])
     return binary().parent / "kubectl-mlflow-gc"
+
+
+def containers(spec: dict) -> list[dict]:
+    """A pod spec's init containers (they run first, in order), then its containers."""
+    return spec.get("initContainers", []) + spec["containers"]
 
 
 def render_cmd(values_file: str, sets: tuple[str, ...] = ()) -> list[str]:
@@ -181,10 +189,10 @@ class Instance:
         kinds = ("Deployment",) if self.container_name == "mlflow" else ("Job", "CronJob")
         self.workload = next(
             o for kind in kinds for o in self.objects
-            if o["kind"] == kind and any(c["name"] == self.container_name for c in pod_spec(o)["containers"])
+            if o["kind"] == kind and any(c["name"] == self.container_name for c in containers(pod_spec(o)))
         )
         spec = pod_spec(self.workload)
-        self.container = next(c for c in spec["containers"] if c["name"] == self.container_name)
+        self.container = next(c for c in containers(spec) if c["name"] == self.container_name)
         self.volumes = {v["name"]: v for v in spec.get("volumes", [])}
         self.mounts: list[tuple[str, Path]] = []
         for m in self.container.get("volumeMounts", []):

@@ -8,8 +8,9 @@ upgrade` treats alike.
 """
 
 import sqlite3
+import subprocess
 
-from contract import Server, find, render, run_migration
+from contract import Instance, Server, containers, find, render, run_migration
 
 VALUES = "postgres-secret.yaml"
 
@@ -49,3 +50,27 @@ def test_migration_then_the_server_starts_without_migrating_again(tmp_path, info
         assert schema_version(db) == migrated
     finally:
         srv.stop()
+
+
+def test_every_step_of_the_job_runs_in_its_order_on_one_database(tmp_path, info):
+    """auth-database-secret.yaml: the wait, `mlflow db upgrade`, then the auth database's own
+    migration, in the rendered order, all on one database (the auth URI read from a Secret): the
+    tracking store must go first, as `mlflow db upgrade` takes a database that holds any table
+    (the auth tables) for one to upgrade. Then the server starts on it without migrating again."""
+    values = "auth-database-secret.yaml"
+    objects = render(values)
+    spec = find(objects, "Job")["spec"]["template"]["spec"]
+    steps = [c["name"] for c in containers(spec)]
+    assert steps == ["wait-for-database", "migrate", "migrate-auth"], steps
+    for step in steps:
+        inst = Instance(values, objects, step, tmp_path)
+        info.append(inst)
+        p = subprocess.run(inst.command, env=inst.process_env(), cwd=inst.dir(f"{step}-cwd"), capture_output=True,
+                           text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, f"{step} failed (rc {p.returncode}):\n{p.stderr[-5000:]}\n{p.stdout[-2000:]}"
+        if step == "wait-for-database":
+            assert "accepts a login" in p.stdout, p.stdout
+    db = tmp_path / "db" / "mlflow.db"
+    with sqlite3.connect(db) as conn:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    assert {"alembic_version", "alembic_version_auth", "runs", "users"} <= tables, sorted(tables)

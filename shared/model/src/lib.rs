@@ -4,6 +4,7 @@
 //! tests need nothing else, and every layer above builds on it (arrows point down only).
 
 pub mod api_rules;
+pub mod autoscaling;
 pub mod duration;
 pub mod failure;
 pub mod identity;

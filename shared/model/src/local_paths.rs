@@ -245,11 +245,12 @@ fn artifacts(values: &Values, out: &mut Problems) {
 
 /// SQLite allows one writer: refused with more than one replica.
 fn one_writer(values: &Values, out: &mut Problems) {
-    if values.replica_count <= 1 {
+    if values.most_replicas() <= 1 {
         return;
     }
     let m = &values.mlflow;
     let auth_on_sqlite = values.basic_auth()
+        && values.auth.database_uri_from.is_none()
         && (values.auth.database_uri.is_empty()
             || store_uri::family(&values.auth.database_uri).eq_ignore_ascii_case("sqlite"));
     let sqlite = [("mlflow.backendStoreUri", &m.backend_store_uri), ("mlflow.registryStoreUri", &m.registry_store_uri)]
@@ -258,13 +259,23 @@ fn one_writer(values: &Values, out: &mut Problems) {
         .map(|(key, _)| key)
         .or(auth_on_sqlite.then_some("auth.databaseUri"));
     if let Some(key) = sqlite {
+        let (at, count, fix) = replicas_wording(values);
         out.push(Problem::at(
-            "replicaCount",
+            at,
             format!(
-                "{} replicas cannot share the SQLite database of {key}: SQLite has one writer (set replicaCount: 1, or use a PostgreSQL, MySQL or MSSQL database)",
-                values.replica_count
+                "{count} replicas cannot share the SQLite database of {key}: SQLite has one writer ({fix}, or use a PostgreSQL, MySQL or MSSQL database)"
             ),
         ));
+    }
+}
+
+/// Where a refusal of several replicas points, how many it names and the first fix: the
+/// autoscaler's maximum when it decides, else replicaCount.
+fn replicas_wording(values: &Values) -> (&'static str, String, &'static str) {
+    if values.autoscaling.enabled {
+        ("autoscaling.enabled", format!("up to {}", values.autoscaling.max_replicas), "set autoscaling.enabled: false")
+    } else {
+        ("replicaCount", values.replica_count.to_string(), "set replicaCount: 1")
     }
 }
 
@@ -272,13 +283,14 @@ fn one_writer(values: &Values, out: &mut Problems) {
 /// for them already), and not the GC job, whose pod has a `/tmp` of its own.
 fn one_pod(values: &Values, out: &mut Problems) {
     let stores = ephemeral_stores(values);
-    if values.replica_count > 1 {
+    if values.most_replicas() > 1 {
         if let Some(store) = stores.iter().find(|store| !store.sqlite) {
+            let (at, count, fix) = replicas_wording(values);
             out.push(Problem::at(
-                "replicaCount",
+                at,
                 format!(
-                    "{} replicas would each keep their own {} ({}) in their own /tmp (set replicaCount: 1, or put {} on a volume every replica mounts, or in a bucket)",
-                    values.replica_count, store.path, store.key, store.key
+                    "{count} replicas would each keep their own {} ({}) in their own /tmp ({fix}, or put {} on a volume every replica mounts, or in a bucket)",
+                    store.path, store.key, store.key
                 ),
             ));
         }

@@ -61,6 +61,9 @@ pub fn check(values: &Values) -> Problems {
     crate::image::check(values, &mut problems);
     crate::kubelet::check(values, &mut problems);
     disruption_budget(values, &mut problems);
+    crate::autoscaling::check(values, &mut problems);
+    tmp(values, &mut problems);
+    migrations(values, &mut problems);
     http_route(values, &mut problems);
     external_secrets(values, &mut problems);
     problems
@@ -83,6 +86,9 @@ fn stores(values: &Values, out: &mut Problems) {
         }
     }
     let auth_db = &values.auth.database_uri;
+    if values.basic_auth() && !auth_db.is_empty() && values.auth.database_uri_from.is_some() {
+        out.push(Problem::at("auth.databaseUriFrom", "may not be set with auth.databaseUri (keep one of them)"));
+    }
     if values.basic_auth() && !auth_db.is_empty() {
         if let Err(err) = store_uri::check_database(auth_db) {
             out.push(Problem::at("auth.databaseUri", err.to_string()));
@@ -280,6 +286,71 @@ fn disruption_budget(values: &Values, out: &mut Problems) {
     }
 }
 
+/// The server's /tmp: one kind of volume, sizes that are quantities.
+fn tmp(values: &Values, out: &mut Problems) {
+    let tmp = &values.tmp;
+    if !tmp.size_limit.is_empty() && !is_positive_quantity(&tmp.size_limit) {
+        out.push(Problem::at(
+            "tmp.sizeLimit",
+            format!("\"{}\" is not a size (use a Kubernetes quantity, e.g. 2Gi)", tmp.size_limit),
+        ));
+    }
+    let ephemeral = &tmp.ephemeral;
+    if !ephemeral.size.is_empty() && !is_positive_quantity(&ephemeral.size) {
+        out.push(Problem::at(
+            "tmp.ephemeral.size",
+            format!("\"{}\" is not a size (use a Kubernetes quantity, e.g. 20Gi)", ephemeral.size),
+        ));
+    }
+    if !ephemeral.size.is_empty() && (!tmp.size_limit.is_empty() || !tmp.medium.is_empty()) {
+        out.push(Problem::at(
+            "tmp.ephemeral.size",
+            "an ephemeral volume replaces the emptyDir: it may not be set with tmp.sizeLimit or tmp.medium (keep one of them)",
+        ));
+    }
+    if ephemeral.size.is_empty() && !ephemeral.storage_class_name.is_empty() {
+        out.push(Problem::at(
+            "tmp.ephemeral.storageClassName",
+            "names the class of an ephemeral volume, which needs a size (set tmp.ephemeral.size, e.g. 20Gi)",
+        ));
+    }
+}
+
+/// The migration Job's wait: a duration its script reads (numbers with ms, h, m or s), or 0.
+fn migrations(values: &Values, out: &mut Problems) {
+    let wait = &values.migrations.wait_timeout;
+    if !(wait == "0" || is_wait_duration(wait)) {
+        out.push(Problem::at(
+            "migrations.waitTimeout",
+            format!("\"{wait}\" is not a duration (e.g. 4m, 90s or 1h30m; 0 not to wait)"),
+        ));
+    }
+}
+
+/// `([0-9]+(\.[0-9]+)?(ms|h|m|s))+`, the chart's pattern.
+fn is_wait_duration(text: &str) -> bool {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let whole = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let mut end = whole;
+        if let Some(fraction) = rest[whole..].strip_prefix('.') {
+            let digits = fraction.find(|c: char| !c.is_ascii_digit()).unwrap_or(fraction.len());
+            if digits == 0 {
+                return false;
+            }
+            end += 1 + digits;
+        }
+        let Some(unit) = ["ms", "h", "m", "s"].into_iter().find(|u| rest[end..].starts_with(u)) else {
+            return false;
+        };
+        if whole == 0 {
+            return false;
+        }
+        rest = &rest[end + unit.len()..];
+    }
+    !text.is_empty()
+}
+
 fn tls_and_monitoring(values: &Values, out: &mut Problems) {
     if values.tls.enabled && values.tls.secret_name.is_empty() {
         out.push(Problem::at("tls.secretName", "TLS is enabled but no Secret is named (set tls.secretName)"));
@@ -317,7 +388,7 @@ fn auth(values: &Values, out: &mut Problems) {
     if !values.basic_auth() {
         return;
     }
-    if values.auth.database_uri.is_empty() && !values.storage.enabled {
+    if values.auth.database_uri.is_empty() && values.auth.database_uri_from.is_none() && !values.storage.enabled {
         out.push(Problem::at(
             "auth.databaseUri",
             "basic auth needs a database for its users (set auth.databaseUri, or storage.enabled: true to keep it on the volume)",

@@ -27,7 +27,7 @@ const fn kind(
     Kind { group, version, kind, plural, namespaced, wave }
 }
 
-pub const KINDS: [Kind; 19] = [
+pub const KINDS: [Kind; 20] = [
     kind("", "v1", "ServiceAccount", "serviceaccounts", true, 0),
     kind("", "v1", "ConfigMap", "configmaps", true, 0),
     kind("", "v1", "Secret", "secrets", true, 0),
@@ -46,6 +46,7 @@ pub const KINDS: [Kind; 19] = [
     kind("networking.k8s.io", "v1", "Ingress", "ingresses", true, 3),
     kind("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, 3),
     kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, 3),
+    kind("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, 3),
     kind("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", true, 3),
     kind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, 3),
 ];

@@ -154,20 +154,30 @@ pub async fn diagnose(applier: &Applier, name: &str) -> String {
     };
     let mut out = String::new();
     for pod in list.items {
+        let step = failed_step(&pod);
         let pod_name = pod.metadata.name.unwrap_or_default();
         out.push_str(&events_of(&applier.client, &applier.namespace, &pod_name).await);
-        let params = LogParams {
-            container: Some(MIGRATE_CONTAINER.into()),
-            tail_lines: Some(LOG_LINES),
-            ..LogParams::default()
-        };
+        let params = LogParams { container: Some(step.clone()), tail_lines: Some(LOG_LINES), ..LogParams::default() };
         match pods.logs(&pod_name, &params).await {
             Ok(logs) if !logs.trim().is_empty() => {
-                out.push_str(&format!("last log lines of pod {pod_name}:\n{}\n", indent(&logs)))
+                out.push_str(&format!("last log lines of pod {pod_name} ({step}):\n{}\n", indent(&logs)))
             }
             Ok(_) => {}
             Err(err) => out.push_str(&format!("(no log of pod {pod_name}: {})\n", describe(&err))),
         }
     }
     out
+}
+
+/// The step (container) of a Job pod that failed: the first init container or container that
+/// ended with an exit code other than 0, else the migration's own.
+fn failed_step(pod: &Pod) -> String {
+    let status = pod.status.as_ref();
+    let init = status.and_then(|s| s.init_container_statuses.as_ref());
+    let main = status.and_then(|s| s.container_statuses.as_ref());
+    init.into_iter()
+        .chain(main)
+        .flatten()
+        .find(|c| c.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0))
+        .map_or_else(|| MIGRATE_CONTAINER.to_string(), |c| c.name.clone())
 }

@@ -53,6 +53,7 @@ pub fn references(values: &Values) -> Vec<Reference> {
     from(&values.mlflow.registry_store_uri_from, "mlflow.registryStoreUriFrom".into());
     if values.basic_auth() {
         from(&values.auth.admin_password_from, "auth.adminPasswordFrom".into());
+        from(&values.auth.database_uri_from, "auth.databaseUriFrom".into());
     }
     for (i, var) in values.env.iter().enumerate() {
         from(&var.value_from, format!("{}.valueFrom", index("env", i)));

@@ -951,3 +951,135 @@ async fn with_helm_3_the_generated_admin_password_is_kept() {
 async fn with_helm_4_the_generated_admin_password_is_kept() {
     helm_keeps_the_generated_admin_password(Helm::V4).await;
 }
+
+/// The values of a release the autoscaler may scale: PostgreSQL and S3, nothing on one pod's disk.
+const SCALABLE: [&str; 4] = [
+    "--set",
+    "mlflow.backendStoreUri=postgresql://mlflow@postgres:5432/mlflow",
+    "--set",
+    "mlflow.artifactsDestination=s3://bucket/mlflow",
+];
+
+/// Who owns `spec.replicas` of the Deployment, by field manager.
+fn replicas_managers(ns: &TestNamespace) -> Vec<String> {
+    let json = cluster().kubectl_stdout(&[
+        "get",
+        "deployment",
+        "mlflow-mlflow",
+        "-n",
+        ns.name(),
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]);
+    let deployment: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entries = deployment["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    entries
+        .iter()
+        .filter(|e| e.pointer("/fieldsV1/f:spec/f:replicas").is_some())
+        .map(|e| e["manager"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The API server takes the HorizontalPodAutoscaler (autoscaling/v2, its behavior included) and a
+/// generic ephemeral volume at /tmp; the install leaves the number of pods to the autoscaler (it
+/// owns no `spec.replicas`), and an upgrade without the autoscaler prunes it and sets the count.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_autoscaler_owns_the_replicas_and_is_pruned_when_disabled() {
+    let ns = cluster().namespace("hpa").await;
+    let scaled = [
+        "--set",
+        "autoscaling.enabled=true",
+        "--set",
+        "autoscaling.maxReplicas=4",
+        "--set",
+        "autoscaling.behavior.scaleDown.stabilizationWindowSeconds=600",
+        "--set",
+        "tmp.ephemeral.size=1Gi",
+        "--no-wait",
+    ];
+    assert_ok(&install(&ns, &[&SCALABLE[..], &scaled[..]].concat()));
+    let hpa = cluster().kubectl_stdout(&[
+        "get",
+        "hpa",
+        "mlflow-mlflow",
+        "-n",
+        ns.name(),
+        "-o",
+        "jsonpath={.spec.scaleTargetRef.name} {.spec.minReplicas} {.spec.maxReplicas} \
+         {.spec.metrics[0].resource.name} {.spec.metrics[0].resource.target.averageUtilization} \
+         {.spec.behavior.scaleDown.stabilizationWindowSeconds}",
+    ]);
+    assert_eq!(hpa, "mlflow-mlflow 2 4 cpu 80 600");
+    let claim = cluster().kubectl_stdout(&[
+        "get",
+        "deployment",
+        "mlflow-mlflow",
+        "-n",
+        ns.name(),
+        "-o",
+        "jsonpath={.spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec.resources.requests.storage}",
+    ]);
+    assert_eq!(claim, "1Gi");
+    assert!(!replicas_managers(&ns).contains(&"kubectl-mlflow".to_string()), "{:?}", replicas_managers(&ns));
+    assert!(parent_kinds(&ns).await.contains("HorizontalPodAutoscaler.autoscaling"), "{}", parent_kinds(&ns).await);
+    // A rerun leaves whatever count the autoscaler (here: kubectl scale) set.
+    cluster().kubectl_stdout(&["scale", "deployment", "mlflow-mlflow", "-n", ns.name(), "--replicas=3"]);
+    assert_ok(&install(&ns, &[&SCALABLE[..], &scaled[..]].concat()));
+    assert!(!replicas_managers(&ns).contains(&"kubectl-mlflow".to_string()), "{:?}", replicas_managers(&ns));
+    // Without the autoscaler: pruned, and replicaCount is the install's again.
+    assert_ok(&install(&ns, &[&SCALABLE[..], &["--no-wait"][..]].concat()));
+    let left = cluster().kubectl_stdout(&["get", "hpa", "-n", ns.name(), "-o", "name"]);
+    assert!(left.trim().is_empty(), "left behind: {left}");
+    assert!(!parent_kinds(&ns).await.contains("HorizontalPodAutoscaler"), "{}", parent_kinds(&ns).await);
+    assert!(replicas_managers(&ns).contains(&"kubectl-mlflow".to_string()), "{:?}", replicas_managers(&ns));
+    ns.delete().await;
+}
+
+/// `auth.databaseUriFrom` is a reference the preflight checks like the others: a missing Secret is
+/// named before any write; once it exists, the server pod's init container reads it and the URI
+/// is in no object the install writes.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn the_auth_database_secret_is_checked_and_stays_out_of_every_object() {
+    let ns = cluster().namespace("authdb").await;
+    let auth = [
+        "--set",
+        "server.value_options.app_name=basic-auth",
+        "--set",
+        "auth.databaseUriFrom.secretKeyRef.name=auth-db",
+        "--set",
+        "auth.databaseUriFrom.secretKeyRef.key=uri",
+        "--no-wait",
+    ];
+    let args = [&SCALABLE[..], &auth[..]].concat();
+    let out = install(&ns, &args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("auth.databaseUriFrom: Secret auth-db not found"),
+        "{}",
+        text(&out)
+    );
+    assert!(members(&ns).await.is_empty(), "objects were written despite the error");
+    ns.create_secret("auth-db", &[("uri", "postgresql://auth:hunter2@postgres:5432/auth")]).await;
+    let out = install(&ns, &args);
+    assert_ok(&out);
+    assert!(!text(&out).contains("hunter2"), "the URI reached the output");
+    let init = cluster().kubectl_stdout(&[
+        "get",
+        "deployment",
+        "mlflow-mlflow",
+        "-n",
+        ns.name(),
+        "-o",
+        "jsonpath={.spec.template.spec.initContainers[0].name} {.spec.template.spec.initContainers[0].env[0].valueFrom.secretKeyRef.name}",
+    ]);
+    assert_eq!(init, "auth-config auth-db");
+    let everything = cluster().kubectl_stdout(&["get", "deployment,secret,service", "-n", ns.name(), "-o", "yaml"]);
+    let ini = ns.api::<Secret>().get("mlflow-mlflow-auth").await.unwrap().data.unwrap()["basic_auth.ini"].0.clone();
+    let ini = String::from_utf8(ini).unwrap();
+    assert!(!ini.contains("database_uri"), "{ini}");
+    assert_eq!(everything.matches("hunter2").count(), 0, "only the user's Secret (base64) holds the password");
+    ns.delete().await;
+}

@@ -102,8 +102,12 @@ async fn the_quick_start_is_healthy_with_its_schema_read_and_a_stamped_database_
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn a_crash_loop_is_failing_with_its_exit_code_and_log_line() {
     let ns = real_namespace("status-real-crash").await;
-    // a workers count MLflow passes on as text: uvicorn refuses it in the pod
-    let installed = install(&ns, &["--no-wait", "--set-string", "server.value_options.workers=abc"]);
+    // a log config on the release's own volume, which install cannot look into: uvicorn refuses
+    // the missing file in the pod
+    let installed = install(
+        &ns,
+        &["--no-wait", "--set-string", "server.value_options.uvicorn_opts=--log-config /mlflow/missing-log.yaml"],
+    );
     assert_ok(&installed);
     let pods = ns.api::<Pod>();
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -133,13 +137,13 @@ async fn a_crash_loop_is_failing_with_its_exit_code_and_log_line() {
         &[
             "Verdict    Failing: no server pod is Ready: pod mlflow-mlflow-",
             &format!("last exit {exit_code} ({reason})"),
-            "is not a valid integer",
+            "'/mlflow/missing-log.yaml' does not exist",
         ],
     );
     let (_, doc) = status_json(&ns, &[]);
     let end = &doc["server"]["pods"][0]["lastTermination"];
     assert_eq!(end["exitCode"], exit_code, "{doc:#}");
-    assert!(end["logLine"].as_str().unwrap().contains("is not a valid integer"), "{doc:#}");
+    assert!(end["logLine"].as_str().unwrap().contains("'/mlflow/missing-log.yaml' does not exist"), "{doc:#}");
     ns.delete().await;
 }
 

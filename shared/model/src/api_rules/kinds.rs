@@ -44,6 +44,7 @@ pub fn check(object: &Object, out: &mut Out) {
         Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => {
             metadata(&o.metadata, Name::Subdomain, out)
         }
+        Object::HorizontalPodAutoscaler(o) => metadata(&o.metadata, Name::Subdomain, out),
     }
 }
 

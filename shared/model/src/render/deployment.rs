@@ -31,7 +31,8 @@ pub fn deployment(ctx: &Context) -> Deployment {
     Deployment {
         metadata: ctx.meta(&ctx.fullname, Some(SERVER_COMPONENT)),
         spec: Some(DeploymentSpec {
-            replicas: Some(values.replica_count),
+            // The autoscaler owns the number of pods: a value here would reset it on every apply.
+            replicas: (!values.autoscaling.enabled).then_some(values.replica_count),
             revision_history_limit: values.revision_history_limit,
             strategy: Some(strategy(ctx)),
             selector: LabelSelector { match_labels: Some(labels::server_selector(ctx)), ..LabelSelector::default() },
@@ -80,7 +81,7 @@ fn pod_spec(ctx: &Context) -> PodSpec {
         enable_service_links: Some(false),
         image_pull_secrets: non_empty_vec(&values.image_pull_secrets),
         security_context: ctx.pod_security_context(),
-        init_containers: non_empty_vec(&values.extra_init_containers),
+        init_containers: non_empty_vec(&init_containers(ctx)),
         containers,
         volumes: Some(volumes(ctx)),
         node_selector: non_empty(&values.node_selector),
@@ -90,6 +91,13 @@ fn pod_spec(ctx: &Context) -> PodSpec {
         topology_spread_constraints: non_empty_vec(&topology_spread_constraints(ctx)),
         ..PodSpec::default()
     }
+}
+
+/// The auth ini's writer (with `auth.databaseUriFrom`), then the values' init containers.
+fn init_containers(ctx: &Context) -> Vec<Container> {
+    let mut containers: Vec<Container> = auth::config_writer(ctx).into_iter().collect();
+    containers.extend(ctx.values.extra_init_containers.iter().cloned());
+    containers
 }
 
 /// The values' constraints, each without a labelSelector given the server pods' selector.
@@ -241,6 +249,7 @@ fn volume_mounts(ctx: &Context) -> Vec<VolumeMount> {
 fn volumes(ctx: &Context) -> Vec<Volume> {
     let values = ctx.values;
     let mut volumes = tmp_and_data_volumes(ctx);
+    volumes[0] = super::tmp::volume(ctx);
     if values.tls.enabled {
         volumes.push(Volume {
             name: "tls".into(),
@@ -255,14 +264,7 @@ fn volumes(ctx: &Context) -> Vec<Volume> {
         volumes.push(empty_dir("metrics"));
     }
     if values.basic_auth() {
-        volumes.push(Volume {
-            name: "auth-config".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(auth::secret_name(ctx)),
-                ..SecretVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
+        volumes.extend(auth::volumes(ctx));
     }
     volumes.extend(values.extra_volumes.iter().cloned());
     volumes

@@ -1,5 +1,6 @@
-//! The PodDisruptionBudget of the server pods: only with more than one replica, where a drain
-//! can keep some serving (with one pod it could only block the drain).
+//! The PodDisruptionBudget of the server pods: only with more than one replica (with the
+//! autoscaler, more than its minimum), where a drain can keep some serving (with one pod it could
+//! only block the drain).
 
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -11,7 +12,7 @@ use crate::identity::SERVER_COMPONENT;
 pub fn pod_disruption_budget(ctx: &Context) -> Option<PodDisruptionBudget> {
     let values = ctx.values;
     let budget = &values.pod_disruption_budget;
-    if !budget.enabled || values.replica_count <= 1 {
+    if !budget.enabled || values.fewest_replicas() <= 1 {
         return None;
     }
     let max_unavailable = match (&budget.min_available, &budget.max_unavailable) {

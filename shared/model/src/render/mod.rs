@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod autoscaler;
 mod deployment;
 mod disruption;
 pub mod external_secrets;
@@ -18,6 +19,7 @@ pub mod pod;
 mod route;
 mod service;
 mod storage;
+mod tmp;
 
 use std::collections::BTreeMap;
 
@@ -197,6 +199,7 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
     objects.extend(route::http_route(&ctx).map(Object::HttpRoute));
     objects.extend(network_policy::network_policy(&ctx).map(Object::NetworkPolicy));
     objects.extend(disruption::pod_disruption_budget(&ctx).map(Object::PodDisruptionBudget));
+    objects.extend(autoscaler::horizontal_pod_autoscaler(&ctx).map(Object::HorizontalPodAutoscaler));
     objects.extend(gc::cron_job(&ctx).map(Object::CronJob));
     objects.extend(monitoring::service_monitor(&ctx).map(Object::ServiceMonitor));
     let wait = WaitTarget {

@@ -1,6 +1,7 @@
 //! One rendered object, typed.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -38,6 +39,8 @@ pub enum Object {
     /// external-secrets.io (`externalSecrets.apiVersion`), CRDs of the External Secrets Operator.
     SecretStore(DynamicObject),
     ExternalSecret(DynamicObject),
+    /// autoscaling/v2, of the server Deployment.
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
 }
 
 impl Object {
@@ -62,6 +65,7 @@ impl Object {
             Object::ServiceMonitor(o) => serde_json::to_value(o),
             Object::HttpRoute(o) => serde_json::to_value(o),
             Object::SecretStore(o) | Object::ExternalSecret(o) => serde_json::to_value(o),
+            Object::HorizontalPodAutoscaler(o) => serde_json::to_value(o),
         };
         json.expect("Kubernetes objects serialize to JSON")
     }
@@ -87,6 +91,7 @@ impl Object {
             Object::HttpRoute(_) => "HTTPRoute",
             Object::SecretStore(_) => "SecretStore",
             Object::ExternalSecret(_) => "ExternalSecret",
+            Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
         }
     }
 
@@ -110,6 +115,7 @@ impl Object {
             Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => {
                 &o.metadata
             }
+            Object::HorizontalPodAutoscaler(o) => &o.metadata,
         }
     }
 

@@ -210,7 +210,7 @@ fn normalize_quantities(merged: &mut Value) {
 
 /// Keys the user wrote that no Rust type kept: a misspelt field inside a Kubernetes object
 /// (`env[0].valueFromm`) would otherwise vanish without a word.
-fn dropped_keys(given: &Value, kept: &Value, path: &str, out: &mut Problems) {
+pub(crate) fn dropped_keys(given: &Value, kept: &Value, path: &str, out: &mut Problems) {
     match (given, kept) {
         (Value::Object(given), Value::Object(kept)) => {
             for (key, value) in given {

@@ -25,6 +25,7 @@ pub struct Values {
     pub replica_count: i32,
     pub deployment_strategy: Option<DeploymentStrategy>,
     pub revision_history_limit: Option<i32>,
+    pub autoscaling: Autoscaling,
     pub pod_disruption_budget: PodDisruptionBudget,
     pub server: Server,
     pub auth: Auth,
@@ -38,6 +39,7 @@ pub struct Values {
     pub external_secrets: ExternalSecrets,
     pub env: Vec<EnvVar>,
     pub env_from: Vec<EnvFromSource>,
+    pub tmp: Tmp,
     pub extra_volumes: Vec<Volume>,
     pub extra_volume_mounts: Vec<VolumeMount>,
     pub extra_init_containers: Vec<Container>,
@@ -93,6 +95,7 @@ pub struct Auth {
     pub admin_password_from: Option<EnvVarSource>,
     pub default_permission: String,
     pub database_uri: String,
+    pub database_uri_from: Option<EnvVarSource>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -129,7 +132,38 @@ pub struct GarbageCollection {
 #[serde(default, rename_all = "camelCase")]
 pub struct Migrations {
     pub enabled: bool,
+    /// A Go duration (`4m`, `90s`), or `0` not to wait.
+    pub wait_timeout: String,
     pub resources: Option<ResourceRequirements>,
+}
+
+/// A HorizontalPodAutoscaler of the server Deployment; its behavior is passed through as given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Autoscaling {
+    pub enabled: bool,
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    pub target_cpu_utilization_percentage: Option<i32>,
+    pub target_memory_utilization_percentage: Option<i32>,
+    pub behavior: serde_json::Map<String, Value>,
+}
+
+/// The server's /tmp: an emptyDir (of a size, on a medium) or a generic ephemeral volume.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Tmp {
+    pub size_limit: String,
+    pub medium: String,
+    pub ephemeral: TmpEphemeral,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TmpEphemeral {
+    pub size: String,
+    pub storage_class_name: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -292,6 +326,7 @@ impl Values {
     pub fn normalize(&mut self) {
         unset_if_empty(&mut self.deployment_strategy);
         unset_if_empty(&mut self.auth.admin_password_from);
+        unset_if_empty(&mut self.auth.database_uri_from);
         unset_if_empty(&mut self.garbage_collection.resources);
         unset_if_empty(&mut self.migrations.resources);
         unset_if_empty(&mut self.mlflow.backend_store_uri_from);
@@ -328,6 +363,32 @@ impl Values {
         let m = &self.mlflow;
         let server_family = ["postgresql", "mysql", "mssql"].contains(&crate::store_uri::family(&m.backend_store_uri));
         self.migrations.enabled && (m.backend_store_uri_from.is_some() || server_family)
+    }
+
+    /// Whether the auth database is a database server (PostgreSQL, MySQL, MSSQL, or read with
+    /// `auth.databaseUriFrom`): the migration Job then migrates it too.
+    pub fn auth_database_server(&self) -> bool {
+        let family = crate::store_uri::family(&self.auth.database_uri);
+        self.basic_auth()
+            && (self.auth.database_uri_from.is_some() || ["postgresql", "mysql", "mssql"].contains(&family))
+    }
+
+    /// How many server pods may run at once: the autoscaler's maximum, else replicaCount.
+    pub fn most_replicas(&self) -> i32 {
+        if self.autoscaling.enabled {
+            self.autoscaling.max_replicas
+        } else {
+            self.replica_count
+        }
+    }
+
+    /// The fewest server pods that run: the autoscaler's minimum, else replicaCount.
+    pub fn fewest_replicas(&self) -> i32 {
+        if self.autoscaling.enabled {
+            self.autoscaling.min_replicas
+        } else {
+            self.replica_count
+        }
     }
 
     /// The Service's port: `service.port`, else the server's.

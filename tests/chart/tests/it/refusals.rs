@@ -138,3 +138,57 @@ fn external_secrets_that_can_never_work_are_refused_alike() {
     let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
     assert_same_refusals(&cases);
 }
+
+/// The autoscaler needs a target it can measure, bounds in order, more than one node's worth of
+/// storage and no SQLite, and a disruption budget that lets a drain evict a pod at the minimum.
+#[test]
+fn autoscaling_refusals() {
+    let store = "mlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: s3://b/a\n";
+    let requests = "resources:\n  requests:\n    cpu: 100m\n    memory: 256Mi\n";
+    let on = "autoscaling:\n  enabled: true\n";
+    let cases = [
+        (format!("{store}{requests}{on}  minReplicas: 4\n  maxReplicas: 3\n"), "autoscaling.minReplicas: 4 is above autoscaling.maxReplicas 3 (lower it, or raise maxReplicas)"),
+        (format!("{store}{requests}{on}  targetCPUUtilizationPercentage: null\n"), "autoscaling.targetCPUUtilizationPercentage: the autoscaler needs a target (set targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage)"),
+        (format!("{store}resources:\n  requests:\n    memory: null\n{on}  targetMemoryUtilizationPercentage: 80\n"), "autoscaling.targetMemoryUtilizationPercentage: utilization is measured against resources.requests.memory, which is not set (set it, or targetMemoryUtilizationPercentage: null)"),
+        (format!("{store}resources: null\n{on}"), "autoscaling.targetCPUUtilizationPercentage: utilization is measured against resources.requests.cpu"),
+        (format!("{requests}{on}storage:\n  enabled: true\nmlflow:\n  backendStoreUri: postgresql://u@db/m\n"), "autoscaling.enabled: the server pods would share the ReadWriteOnce volume of storage, which pods on other nodes cannot mount (storage.accessMode: ReadWriteMany, or autoscaling.enabled: false)"),
+        (format!("{requests}{on}storage:\n  enabled: true\n  accessMode: ReadWriteMany\nmlflow:\n  backendStoreUri: sqlite:////mlflow/m.db\n"), "autoscaling.enabled: up to 5 replicas cannot share the SQLite database of mlflow.backendStoreUri: SQLite has one writer (set autoscaling.enabled: false, or use a PostgreSQL, MySQL or MSSQL database)"),
+        (format!("{requests}{on}mlflow:\n  backendStoreUri: postgresql://u@db/m\n"), "autoscaling.enabled: up to 5 replicas would each keep their own /tmp/mlartifacts"),
+        (format!("{store}{requests}{on}podDisruptionBudget:\n  minAvailable: 2\n"), "autoscaling.minReplicas: at 2 replicas the PodDisruptionBudget (minAvailable: 2) lets no pod be evicted, so node drains would wait forever (raise autoscaling.minReplicas, or lower podDisruptionBudget.minAvailable)"),
+        (format!("{store}{requests}{on}  minReplicas: 3\npodDisruptionBudget:\n  minAvailable: \"70%\"\n"), "autoscaling.minReplicas: at 3 replicas the PodDisruptionBudget (minAvailable: \"70%\") lets no pod be evicted"),
+        (format!("{store}{requests}{on}podDisruptionBudget:\n  maxUnavailable: 0\n"), "(maxUnavailable: 0) lets no pod be evicted, so node drains would wait forever (set podDisruptionBudget.maxUnavailable to 1 or more)"),
+        // What the autoscaler can run passes.
+        (format!("{store}{requests}{on}"), ""),
+        (format!("{store}{requests}{on}  minReplicas: 3\npodDisruptionBudget:\n  minAvailable: \"60%\"\n"), ""),
+        (format!("{store}{requests}{on}  minReplicas: 1\n  maxReplicas: 1\nstorage:\n  enabled: true\n  accessMode: ReadWriteMany\n"), ""),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
+    assert_same_refusals(&cases);
+}
+
+/// The auth database's URI from a Secret, the server's /tmp and the migration Job's wait.
+#[test]
+fn auth_database_from_a_secret_tmp_and_the_wait() {
+    let store = "mlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: s3://b/a\n";
+    let auth = "server:\n  value_options:\n    app_name: basic-auth\n";
+    let from = "auth:\n  databaseUriFrom:\n    secretKeyRef: {name: auth-db, key: uri}\n";
+    let cases = [
+        (format!("{store}{auth}{from}  databaseUri: postgresql://u@db/auth\n"), "auth.databaseUriFrom: may not be set with auth.databaseUri (keep one of them)"),
+        (format!("{store}{auth}{from}"), ""),
+        // Without basic auth the reference is unused, like databaseUri.
+        (format!("{store}{from}  databaseUri: postgresql://u@db/auth\n"), ""),
+        (format!("{store}tmp:\n  sizeLimit: 2GB\n"), "tmp.sizeLimit: \"2GB\" is not a size (use a Kubernetes quantity, e.g. 2Gi)"),
+        (format!("{store}tmp:\n  ephemeral:\n    size: big\n"), "tmp.ephemeral.size: \"big\" is not a size (use a Kubernetes quantity, e.g. 20Gi)"),
+        (format!("{store}tmp:\n  sizeLimit: 1Gi\n  ephemeral:\n    size: 20Gi\n"), "tmp.ephemeral.size: an ephemeral volume replaces the emptyDir: it may not be set with tmp.sizeLimit or tmp.medium (keep one of them)"),
+        (format!("{store}tmp:\n  ephemeral:\n    storageClassName: fast\n"), "tmp.ephemeral.storageClassName: names the class of an ephemeral volume, which needs a size (set tmp.ephemeral.size, e.g. 20Gi)"),
+        (format!("{store}tmp:\n  sizeLimit: 512Mi\n  medium: Memory\n"), ""),
+        (format!("{store}tmp:\n  ephemeral:\n    size: 20Gi\n    storageClassName: fast\n"), ""),
+        (format!("{store}migrations:\n  waitTimeout: 5 minutes\n"), "migrations.waitTimeout: \"5 minutes\" is not a duration (e.g. 4m, 90s or 1h30m; 0 not to wait)"),
+        (format!("{store}migrations:\n  waitTimeout: \"\"\n"), "migrations.waitTimeout: \"\" is not a duration"),
+        (format!("{store}migrations:\n  waitTimeout: 1.5m\n"), ""),
+        (format!("{store}migrations:\n  waitTimeout: 1h30m\n"), ""),
+        (format!("{store}migrations:\n  waitTimeout: \"0\"\n"), ""),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
+    assert_same_refusals(&cases);
+}

@@ -18,19 +18,19 @@ use kubectl_mlflow_test_support::{
 use serde_json::Value;
 
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
-const SERVICE: &str = "svc/mlflow-mlflow";
+pub(crate) const SERVICE: &str = "svc/mlflow-mlflow";
 const IMAGE: &str = "ghcr.io/mlflow/mlflow:v3.17.2-full";
-const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
+pub(crate) const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
 /// `charts/example-mlflow-charts.yaml`'s artifactsDestination, s3://my-bucket/mlflow
 const BUCKET: &str = "my-bucket";
 const PREFIX: &str = "mlflow";
 /// The password of tests/real-node/manifests/postgres.yaml's Secret
-const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
+pub(crate) const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
 const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 /// One uvicorn worker per replica (the example sizes for four): on 2 cores, beside the other
 /// tests' pods, four take minutes to start.
-const ONE_WORKER: &str = "server.value_options.workers=1";
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const ONE_WORKER: &str = "server.value_options.workers=1";
+pub(crate) const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the release is installed and changed: by our plugin, or by the deployment guide's helm line.
 #[derive(Clone, Copy)]
@@ -40,14 +40,14 @@ enum Installer {
 }
 
 /// Wall time of each step, printed as they end.
-struct Steps(Instant, Instant);
+pub(crate) struct Steps(Instant, Instant);
 
 impl Steps {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Steps(Instant::now(), Instant::now())
     }
 
-    fn done(&mut self, what: &str) {
+    pub(crate) fn done(&mut self, what: &str) {
         eprintln!(
             "production-path: {what}: {:.1} s (total {:.1} s)",
             self.1.elapsed().as_secs_f64(),
@@ -93,7 +93,7 @@ fn backing_services_available(ns: &TestNamespace, timeout: &str) {
 
 /// The Secrets the example reads, made by `kubectl mlflow secrets` with the values on stdin;
 /// returns the file holding the s3 command's values snippet (the env list with the endpoint).
-fn secrets(ns: &TestNamespace) -> PathBuf {
+pub(crate) fn secrets(ns: &TestNamespace) -> PathBuf {
     let db = ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI);
     assert_ok(&db);
     let s3 = ns.run_with_stdin(
@@ -155,7 +155,7 @@ async fn install(how: Installer, ns: &TestNamespace, s3_values: &str, replicas: 
 
 /// Waits (8 min at most) for `n` Ready server pods; checks they run the default image, with the
 /// S3 endpoint from the Secret. Returns their names.
-async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
+pub(crate) async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(480);
     let mut pods = ready_pods(ns, SELECTOR).await;
     while pods.len() != n && Instant::now() < deadline {
@@ -186,7 +186,7 @@ async fn ready_servers(ns: &TestNamespace, n: usize) -> Vec<String> {
 }
 
 /// `psql -Atc SQL` in the database pod (kubectl exec): PostgreSQL's own view of the store.
-fn psql(ns: &TestNamespace, sql: &str) -> String {
+pub(crate) fn psql(ns: &TestNamespace, sql: &str) -> String {
     cluster()
         .kubectl_stdout(&[
             "exec",
@@ -223,7 +223,7 @@ fn run_in_db(ns: &TestNamespace, run: &str) -> String {
 
 /// The bucket's objects under the run's artifact directory, "<path below it> <size>" sorted,
 /// listed by boto3 (an S3 client) in the S3 pod (kubectl exec).
-fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
+pub(crate) fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
     let prefix =
         format!("{PREFIX}/{}/{}/artifacts/", run["experiment_id"].as_str().unwrap(), run["run_id"].as_str().unwrap());
     let script = "import sys, boto3\n\
@@ -250,7 +250,7 @@ fn run_in_bucket(ns: &TestNamespace, run: &Value) -> Vec<String> {
 }
 
 /// The run's artifacts as `roundtrip --blob-mib 5` logs them.
-fn logged_objects() -> Vec<String> {
+pub(crate) fn logged_objects() -> Vec<String> {
     vec![format!("data/blob.bin {}", 5 * 1024 * 1024), "notes/hello.txt 18".to_string()]
 }
 

@@ -273,10 +273,10 @@ async fn a_server_with_a_bad_command_fails_the_install_with_its_log() {
     let ns = real_namespace("real-badcmd").await;
     assert_fails_fast_with(
         &ns,
-        // An option MLflow does not have is refused before any write now; a workers count
-        // MLflow passes on as text is only refused by uvicorn, in the pod.
-        &["--set-string", "server.value_options.workers=abc"],
-        "is not a valid integer",
+        // What install checks before any write passes (a file on the release's own volume);
+        // only uvicorn, in the pod, finds that the file is not there.
+        &["--set-string", "server.value_options.uvicorn_opts=--log-config /mlflow/missing-log.yaml"],
+        "'/mlflow/missing-log.yaml' does not exist",
     );
     ns.delete().await;
 }
