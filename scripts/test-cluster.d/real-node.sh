@@ -30,6 +30,8 @@ real_node_packages() {
   command -v conntrack >/dev/null || missing+=(conntrack)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v umoci >/dev/null || missing+=(umoci)
+  # the local-path provisioner's sized volumes (StorageClass local-path-xfs)
+  command -v mkfs.xfs >/dev/null && command -v xfs_growfs >/dev/null || missing+=(xfsprogs)
   command -v gcc >/dev/null || missing+=(gcc libc6-dev)
   if [[ ${#missing[@]} -gt 0 ]]; then
     if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then die "the real node needs: ${missing[*]}"; fi
@@ -205,6 +207,18 @@ provisioner: kubectl-mlflow.test/local-path
 reclaimPolicy: Delete
 volumeBindingMode: WaitForFirstConsumer
 ---
+# volumes of the claim's size (an XFS file system each), expanded online when a claim grows
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-path-xfs
+provisioner: kubectl-mlflow.test/local-path
+parameters:
+  filesystem: xfs
+allowVolumeExpansion: true
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+---
 EOF2
   servicemonitor_crd
 }
@@ -256,20 +270,37 @@ start_real_node() {
   write_containerd_config
   write_kubelet_config
   real_network_up
+  start_containerd
+  wait_for "containerd" 30 ctr_ version || { check_component_alive containerd; die "containerd did not start"; }
+  import_images
+  start_coredns
+  start_local_path
+  start_kube_proxy
+  start_kubelet
+  wait_for "node ${REAL_NODE_NAME} Ready" 120 real_node_ready \
+    || { check_component_alive "${REAL_NODE_COMPONENTS[@]}"; tail -n 30 "${LOGS}/kubelet.log" >&2; die "the real node did not become Ready"; }
+}
+
+# Each daemon's start, with its flags: `up --real` starts them in order, `restart` one again.
+start_containerd() {
   # the shim is found on containerd's PATH
   start_component containerd env "PATH=${CONTAINERD_BIN}:${PATH}" "${CONTAINERD_BIN}/containerd" \
     --config "${NODE_DIR}/containerd/config.toml" --log-level warn
-  wait_for "containerd" 30 ctr_ version || { check_component_alive containerd; die "containerd did not start"; }
-  import_images
-  start_component coredns "${ADDONS_BIN}/coredns" -conf "${NODE_DIR}/Corefile"
+}
+
+start_coredns() { start_component coredns "${ADDONS_BIN}/coredns" -conf "${NODE_DIR}/Corefile"; }
+
+start_local_path() {
   start_component local-path "${ADDONS_BIN}/local-path" -kubeconfig "${KUBECONFIG_PATH}" \
     -root "${NODE_DIR}/volumes" -node "${REAL_NODE_NAME}"
-  start_component kube-proxy "${K8S_BIN}/kube-proxy" --config "${NODE_DIR}/kube-proxy.yaml" --v=1
+}
+
+start_kube_proxy() { start_component kube-proxy "${K8S_BIN}/kube-proxy" --config "${NODE_DIR}/kube-proxy.yaml" --v=1; }
+
+start_kubelet() {
   start_component kubelet "${K8S_BIN}/kubelet" --config "${NODE_DIR}/kubelet.yaml" \
     --kubeconfig "${NODE_DIR}/kubelet.kubeconfig" --root-dir "${NODE_DIR}/kubelet" \
     --hostname-override "${REAL_NODE_NAME}" --node-ip "${REAL_GATEWAY}" --v=1
-  wait_for "node ${REAL_NODE_NAME} Ready" 120 real_node_ready \
-    || { check_component_alive "${REAL_NODE_COMPONENTS[@]}"; tail -n 30 "${LOGS}/kubelet.log" >&2; die "the real node did not become Ready"; }
 }
 
 # --------------------------------------------------------------------------------------------

@@ -254,7 +254,7 @@ async fn install(
         chart: published.as_ref().map(|p| p.path.clone()),
     };
     let mut progress = Progress::new();
-    let result = engine::install(&session, &prepared, &options, &mut progress).await;
+    let result = install_holding_the_lock(&session, &prepared, &options, &mut progress).await;
     progress.finish();
     for note in &result?.notes {
         reporter.note(note);
@@ -269,4 +269,26 @@ async fn install(
         }
         None => Ok(()),
     }
+}
+
+/// A native install (not a server-side dry run) holds the release's lock throughout, so a second
+/// install of the release waits for this one instead of interleaving its writes.
+async fn install_holding_the_lock(
+    session: &Session,
+    prepared: &Prepared,
+    options: &InstallOptions,
+    progress: &mut Progress,
+) -> Result<engine::Outcome, Failure> {
+    let release = &prepared.release;
+    let held = match (&options.engine, options.dry_run_server) {
+        (Engine::Native, false) => {
+            engine::lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress).await?
+        }
+        _ => None,
+    };
+    let outcome = engine::install(session, prepared, options, progress).await;
+    if let Some(held) = held {
+        held.release().await;
+    }
+    outcome
 }

@@ -59,9 +59,10 @@ impl Resolved {
             Failure::input("no kubeconfig found (set KUBECONFIG or --kubeconfig, or create ~/.kube/config)")
         })?;
         let options = KubeConfigOptions { context: self.target.context.clone(), ..Default::default() };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|err| Failure::input(format!("the kubeconfig cannot be used: {}", chain(&err))))?;
+        config.headers.push((http::header::USER_AGENT, user_agent()));
         let client = kube::Client::try_from(config)
             .map_err(|err| Failure::input(format!("cannot make a Kubernetes client: {err}")))?;
         Ok(Session {
@@ -70,6 +71,31 @@ impl Resolved {
             context: self.target.context,
             kubeconfig: self.target.kubeconfig,
         })
+    }
+}
+
+/// What the API server's audit log and request metrics name this tool by, as kubectl names
+/// itself: `kubectl-mlflow/v0.1.0 (install)`, the command taken from how the binary was called
+/// (`kubectl-mlflow-install`, krew's `kubectl-mlflow_install`, or `kubectl-mlflow install`).
+pub fn user_agent() -> http::HeaderValue {
+    let args: Vec<String> = std::env::args().take(2).collect();
+    let command = command_of(args.first().map(String::as_str).unwrap_or_default(), args.get(1).map(String::as_str));
+    http::HeaderValue::from_str(&format!("kubectl-mlflow/v{} ({command})", env!("CARGO_PKG_VERSION")))
+        .unwrap_or(http::HeaderValue::from_static("kubectl-mlflow"))
+}
+
+fn command_of<'a>(binary: &'a str, first_arg: Option<&'a str>) -> &'a str {
+    let name = std::path::Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let command = match name.strip_prefix("kubectl-mlflow") {
+        Some("") => first_arg.unwrap_or_default(),
+        Some(rest) => rest.trim_start_matches(['-', '_']),
+        None => "",
+    };
+    match command.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && command.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        true => command,
+        false => "mlflow",
     }
 }
 
@@ -125,5 +151,20 @@ pub fn describe(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_of;
+
+    #[test]
+    fn the_user_agent_names_the_command_however_the_binary_was_called() {
+        assert_eq!(command_of("/usr/bin/kubectl-mlflow-install", Some("-n")), "install");
+        assert_eq!(command_of("kubectl-mlflow_uninstall", None), "uninstall");
+        assert_eq!(command_of("/x/kubectl-mlflow", Some("gc")), "gc");
+        assert_eq!(command_of("/x/kubectl-mlflow", Some("--help")), "mlflow");
+        assert_eq!(command_of("/x/kubectl-mlflow", Some("a b")), "mlflow");
+        assert_eq!(command_of("other", Some("gc")), "mlflow");
     }
 }

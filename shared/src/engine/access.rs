@@ -47,9 +47,15 @@ impl Access {
     }
 }
 
-/// What a run needs: `kinds` applied, `deletes` pruned, and with `wait` the watches.
-pub fn needed(kinds: &BTreeSet<Kind>, deletes: &BTreeSet<Kind>, wait: bool) -> BTreeSet<Access> {
+/// What a run needs: `kinds` applied, `deletes` pruned, with `wait` the watches, with `lock` the
+/// release's Lease.
+pub fn needed(kinds: &BTreeSet<Kind>, deletes: &BTreeSet<Kind>, wait: bool, lock: bool) -> BTreeSet<Access> {
     let mut needs = BTreeSet::new();
+    if lock {
+        for verb in ["get", "create", "update"] {
+            needs.insert(Access { group: "coordination.k8s.io", resource: "leases", verb, namespaced: true });
+        }
+    }
     let secret = Kind::named("Secret").expect("Secret is known");
     for kind in kinds.iter().copied().chain([secret]) {
         for verb in ["create", "patch", "list"] {
@@ -175,11 +181,23 @@ mod tests {
     fn pruning_needs_delete_and_waiting_needs_watch() {
         let kinds: BTreeSet<Kind> = ["Deployment", "Service"].iter().filter_map(|k| Kind::named(k)).collect();
         let deletes: BTreeSet<Kind> = Kind::named("Ingress").into_iter().collect();
-        let needs = needed(&kinds, &deletes, true);
+        let needs = needed(&kinds, &deletes, true, false);
         let has = |resource: &str, verb: &str| needs.iter().any(|n| n.resource == resource && n.verb == verb);
         assert!(has("ingresses", "delete") && !has("deployments", "delete"));
         assert!(has("deployments", "watch") && has("pods", "watch") && has("pods/log", "get") && has("secrets", "get"));
-        assert!(!needed(&kinds, &BTreeSet::new(), false).iter().any(|n| n.verb == "watch" || n.verb == "delete"));
+        assert!(!needed(&kinds, &BTreeSet::new(), false, false)
+            .iter()
+            .any(|n| n.verb == "watch" || n.verb == "delete"));
+        assert!(!has("leases", "create"));
+    }
+
+    #[test]
+    fn the_native_engine_needs_the_release_lock() {
+        let needs = needed(&BTreeSet::new(), &BTreeSet::new(), false, true);
+        for verb in ["get", "create", "update"] {
+            assert!(needs.iter().any(|n| n.group == "coordination.k8s.io" && n.resource == "leases" && n.verb == verb));
+        }
+        assert!(!needs.iter().any(|n| n.verb == "delete"), "an install that prunes nothing needs no delete");
     }
 
     fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> ResourceRule {

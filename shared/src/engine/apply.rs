@@ -272,6 +272,12 @@ pub fn is_not_found(err: &kube::Error) -> bool {
 
 fn apply_error(member: &Member, err: kube::Error) -> Failure {
     if let kube::Error::Api(status) = &err {
+        if status.code == 401 {
+            return Failure::Failed(format!(
+                "{}: the API server no longer accepts the credentials (401 Unauthorized: they expired or were revoked); get new credentials and rerun",
+                member.describe()
+            ));
+        }
         if status.code == 409 {
             return Failure::Failed(format!(
                 "{}: {} (another field manager owns these fields; rerun with --force-conflicts to take them over)",

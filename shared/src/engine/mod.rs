@@ -13,6 +13,7 @@ pub mod helm;
 pub mod installed;
 pub mod kinds;
 pub mod live;
+pub mod lock;
 pub mod migrate;
 pub mod preflight;
 pub mod prune;
@@ -103,7 +104,8 @@ async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<
 }
 
 /// Installs or upgrades a prepared release in the session's cluster: preflight, apply (or helm),
-/// wait. Notes for the user are in the outcome.
+/// wait. Notes for the user are in the outcome. A native install is run holding the release's
+/// lock ([`lock`], taken by the plugin), which the preflight's permission check covers.
 pub async fn install(
     session: &Session,
     prepared: &Prepared,
@@ -146,6 +148,7 @@ pub async fn install(
         deletes,
         wait,
         made,
+        lock: matches!(options.engine, Engine::Native) && !options.dry_run_server,
     };
     let mut outcome = match (&options.engine, live) {
         (Engine::Helm(helm), _) => {
@@ -212,22 +215,36 @@ async fn install_native(
         create_namespace(client, ns, options.dry_run_server).await?;
     }
     progress.phase("applying");
+    // What is written so far, for a failure half-way (nothing is rolled back: a rerun goes on).
+    let parent_written = format!("Secret/{}", applyset::parent_name(&release.name));
+    let all: Vec<String> =
+        std::iter::once(parent_written.clone()).chain(members.iter().map(Member::describe)).collect();
+    let mut written: Vec<String> = Vec::new();
     applier.apply_changed(&parent, &unchanged).await?;
+    written.push(parent_written);
     let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
     let (secrets, rest): (Vec<Member>, Vec<Member>) = rest.into_iter().partition(external_secrets::is_external_secrets);
     // Their Secret is awaited when something reads it next: the migration Job, or the wait.
     let await_secret = options.wait || !jobs.is_empty();
     external_secrets::apply_and_wait(applier, &secrets, &unchanged, await_secret.then_some(options.timeout), progress)
-        .await?;
+        .await
+        .map_err(|err| partly(err, &written, &all))?;
+    written.extend(secrets.iter().map(Member::describe));
     for job in &jobs {
-        migrate::run(applier, job, options.timeout, progress).await?;
+        migrate::run(applier, job, options.timeout, progress).await.map_err(|err| partly(err, &written, &all))?;
+        written.push(job.describe());
     }
-    let applied =
-        applier.apply_all(&rest, &unchanged, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
-    let pruned = applier.take_out(&leaving).await?;
+    let applied = applier
+        .apply_all(&rest, &unchanged, |m| {
+            progress.phase(&format!("applied {}", m.describe()));
+            written.push(m.describe());
+        })
+        .await;
+    let applied = applied.map_err(|err| partly(err, &written, &all))?;
+    let pruned = applier.take_out(&leaving).await.map_err(|err| partly(err, &written, &all))?;
     // The parent already says exactly this when no kind left the set.
     if all_kinds != new_kinds {
-        applier.apply(&parent_member(prepared, &new_kinds)).await?;
+        applier.apply(&parent_member(prepared, &new_kinds)).await.map_err(|err| partly(err, &written, &all))?;
     }
     let mut notes = pruned;
     if options.dry_run_server {
@@ -238,6 +255,25 @@ async fn install_native(
     }
     let rolled_out = !options.dry_run_server && applied.iter().any(|o| wait::is_rolled_out(o, &prepared.rendered.wait));
     Ok(Outcome { notes, rolled_out })
+}
+
+/// A failure after the first write says what was written and what was not: nothing is rolled
+/// back, and the same command, rerun, applies the rest and prunes what no longer belongs.
+fn partly(err: Failure, written: &[String], all: &[String]) -> Failure {
+    let Failure::Failed(message) = err else { return err };
+    if written.is_empty() {
+        return Failure::Failed(message);
+    }
+    let not_written: Vec<&str> = all.iter().filter(|d| !written.contains(d)).map(String::as_str).collect();
+    let not_written = match not_written.is_empty() {
+        true => "nothing (what failed came after the objects: pruning, or the release's record)".to_string(),
+        false => not_written.join(", "),
+    };
+    Failure::Failed(format!(
+        "{message}\nwritten before the failure: {}\nnot written: {not_written}\nnothing was rolled back: \
+         rerun the same command once this is fixed (it applies the rest and prunes what no longer belongs)",
+        written.join(", ")
+    ))
 }
 
 /// The ApplySet parent of a release: the kinds that may hold members, the user's values.

@@ -114,6 +114,8 @@ pub struct Plan<'a> {
     pub wait: bool,
     /// Secrets the release's ExternalSecret makes (not there before the install).
     pub made: BTreeSet<String>,
+    /// Whether the run takes the release's lock (a Lease: the native engine).
+    pub lock: bool,
 }
 
 /// What the preflight found: the problems, and whether the namespace exists already.
@@ -382,6 +384,6 @@ async fn crd(
 }
 
 async fn permissions(client: &Client, plan: &Plan<'_>, problems: &mut Problems) {
-    let needs = super::access::needed(&plan.kinds, &plan.deletes, plan.wait);
+    let needs = super::access::needed(&plan.kinds, &plan.deletes, plan.wait, plan.lock);
     problems.extend(super::access::check(client, plan.namespace, &needs).await);
 }

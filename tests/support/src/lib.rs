@@ -41,6 +41,8 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind,
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+pub mod audit;
+mod control;
 pub mod crd;
 pub mod deployment_guide;
 pub mod helm;

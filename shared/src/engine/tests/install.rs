@@ -299,3 +299,19 @@ async fn an_applyset_of_another_tool_is_refused_before_any_write() {
         format!("Secret/{PARENT} belongs to an ApplySet managed by kubectl/v1.35.8, not kubectl-mlflow (use that tool, or another release name)")
     );
 }
+
+#[test]
+fn a_failure_half_way_says_what_was_and_was_not_written() {
+    use crate::engine::partly;
+    let all = ["Secret/r".to_string(), "Service/s".to_string(), "Deployment/d".to_string()];
+    let failed = partly(Failure::Failed("Deployment/d: forbidden".into()), &all[..2], &all);
+    let text = failed.to_string();
+    assert!(
+        text.starts_with(
+            "Deployment/d: forbidden\nwritten before the failure: Secret/r, Service/s\nnot written: Deployment/d\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(partly(Failure::Failed("x".into()), &[], &all).to_string(), "x");
+    assert!(partly(Failure::Failed("x".into()), &all, &all).to_string().contains("not written: nothing"));
+}

@@ -48,6 +48,7 @@ fn plan<'a>(prepared: &'a Prepared, deletes: &[&str]) -> Plan<'a> {
         deletes: deletes.iter().filter_map(|k| Kind::named(k)).collect(),
         wait: true,
         made: BTreeSet::new(),
+        lock: false,
     }
 }
 
