@@ -1,0 +1,123 @@
+//! Refusals on the KWOK control plane (`scripts/test-cluster up`): what needs no bytes to flow.
+//! Each is refused with exit code 2 before anything is written: no Job is made.
+
+use std::process::Output;
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::ListParams;
+use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, TestNamespace};
+
+fn run(name: &str, ns: &TestNamespace, args: &[&str]) -> Output {
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    std::process::Command::new(plugin_bin(name))
+        .current_dir(repo_root())
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+fn install(ns: &TestNamespace, args: &[&str]) {
+    let out = run("kubectl-mlflow-install", ns, &[&["--no-wait"], args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+async fn no_jobs(ns: &TestNamespace) {
+    let jobs = ns.api::<Job>().list(&ListParams::default()).await.unwrap();
+    assert!(
+        jobs.items.is_empty(),
+        "a refused run made Jobs: {:?}",
+        jobs.items.iter().map(|j| j.metadata.name.clone()).collect::<Vec<_>>()
+    );
+}
+
+/// A kubeconfig for a ServiceAccount of `ns` that may only read there.
+fn read_only_kubeconfig(ns: &TestNamespace, dir: &tempfile::TempDir) -> String {
+    let name = ns.name();
+    let rbac = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: reader, namespace: {name}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: reader, namespace: {name}}}\n\
+         rules: [{{apiGroups: ['*'], resources: ['*'], verbs: [get, list, watch]}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: reader, namespace: {name}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}\n\
+         subjects: [{{kind: ServiceAccount, name: reader, namespace: {name}}}]\n"
+    );
+    let file = dir.path().join("rbac.yaml");
+    std::fs::write(&file, rbac).unwrap();
+    cluster().kubectl_output(&["apply", "-f", file.to_str().unwrap()]).unwrap();
+    let token = cluster().kubectl_output(&["create", "token", "reader", "-n", name]).unwrap();
+    // kubectl prints the kubeconfig as JSON, itself a valid kubeconfig
+    let admin = cluster().kubectl_output(&["config", "view", "--raw", "-o", "json"]).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&admin).unwrap();
+    config["users"] = serde_json::json!([{"name": "reader", "user": {"token": token.trim()}}]);
+    for context in config["contexts"].as_array_mut().unwrap() {
+        context["context"]["user"] = "reader".into();
+    }
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn without_rbac_for_jobs_and_exec_both_are_refused_naming_each_permission() {
+    let ns = cluster().namespace("backup-rbac").await;
+    install(&ns, &["-f", "tests/values/quickstart.yaml"]);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = read_only_kubeconfig(&ns, &dir);
+    let archive = dir.path().join("good.tar.gz");
+    super::archive::write(&archive, &[("tracking.db", b"SQLite format 3\0")], "3.17.2");
+    let target = dir.path().join("out.tar.gz");
+    let runs = [
+        ("kubectl-mlflow-backup", vec!["-o", target.to_str().unwrap()]),
+        ("kubectl-mlflow-restore", vec![archive.to_str().unwrap()]),
+    ];
+    for (bin, args) in runs {
+        let out = run(bin, &ns, &[&["--kubeconfig", &kubeconfig], &args[..]].concat());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{bin}: {err}");
+        for permission in ["create jobs.batch", "delete jobs.batch", "create pods --subresource=exec"] {
+            let line = format!("you may not {permission} in namespace {}", ns.name());
+            assert!(err.contains(&line), "{bin}: {line} missing: {err}");
+        }
+        assert!(!err.contains("you may not list pods"), "{bin}: {err}");
+    }
+    assert!(!target.exists(), "a refused backup left a file");
+    no_jobs(&ns).await;
+    ns.delete().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_missing_release_or_a_file_store_is_refused() {
+    let ns = cluster().namespace("backup-input").await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.tar");
+    let out = run("kubectl-mlflow-backup", &ns, &["-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("release mlflow not found in namespace"), "{}", stderr(&out));
+    install(
+        &ns,
+        &[
+            "--set",
+            "storage.enabled=true",
+            "--set",
+            "mlflow.backendStoreUri=/mlflow/mlruns",
+            "--set",
+            "env[0].name=MLFLOW_ALLOW_FILE_STORE",
+            "--set-string",
+            "env[0].value=true",
+        ],
+    );
+    let out = run("kubectl-mlflow-backup", &ns, &["-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("keeps its runs in a file store"), "{}", stderr(&out));
+    no_jobs(&ns).await;
+    ns.delete().await;
+}

@@ -1,0 +1,353 @@
+//! MLflow's real images on the real node (`scripts/test-cluster up --real`): the whole move from
+//! the quick start to production and back, the SIGKILL of a restore, a target volume too small.
+//! Listed through MLflow's REST API (tests/it/store.py, the MLflow client) before and after.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kubectl_mlflow_real_node_tests::{assert_ok, kubectl, real_namespace, run_plugin, text};
+use kubectl_mlflow_test_support::{cluster, mlflow_python, repo_root, seed, TestNamespace};
+use serde_json::Value;
+
+const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
+const SERVICE: &str = "svc/mlflow-mlflow";
+const ONE_WORKER: &str = "server.value_options.workers=1";
+const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
+const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
+const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
+const USER: &str = "alice:alice-password-123";
+
+/// Wall time of each step, printed as they end (none is asserted).
+struct Steps(Instant, Instant, &'static str);
+
+impl Steps {
+    fn new(name: &'static str) -> Self {
+        Steps(Instant::now(), Instant::now(), name)
+    }
+
+    fn done(&mut self, what: &str) {
+        eprintln!(
+            "{}: {what}: {:.1} s (total {:.1} s)",
+            self.2,
+            self.1.elapsed().as_secs_f64(),
+            self.0.elapsed().as_secs_f64()
+        );
+        self.1 = Instant::now();
+    }
+}
+
+fn install(ns: &TestNamespace, args: &[&str]) {
+    let mut all = vec!["--timeout", "8m", "--set", ONE_WORKER];
+    all.extend(args);
+    assert_ok(&run_plugin("kubectl-mlflow-install", ns, &all, None));
+    let deadline = Instant::now() + Duration::from_secs(480);
+    while Instant::now() < deadline {
+        if ready_pods_blocking(ns) == 1 {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    panic!("no Ready server in {}: {}", ns.name(), kubectl(&["get", "pods,events", "-n", ns.name()]));
+}
+
+fn ready_pods_blocking(ns: &TestNamespace) -> usize {
+    let out = kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        ns.name(),
+        "-l",
+        SELECTOR,
+        "-o",
+        "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+    ]);
+    out.lines().filter(|l| l.trim() == "True").count()
+}
+
+/// The quick start with basic auth (the seed's Secret with the CSRF key).
+fn quick_start(ns: &TestNamespace, extra: &[&str]) {
+    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
+    install(ns, &[&["-f", "tests/values/basic-auth.yaml"], extra].concat());
+}
+
+/// PostgreSQL and S3 (tests/real-node/manifests), the Secrets by `kubectl mlflow secrets`, and
+/// the production example with basic auth (users on the release's volume).
+fn production(ns: &TestNamespace, dir: &Path) {
+    let manifests = repo_root().join("tests/real-node/manifests");
+    kubectl(&[
+        "apply",
+        "-n",
+        ns.name(),
+        "-f",
+        &manifests.join("postgres.yaml").display().to_string(),
+        "-f",
+        &manifests.join("s3.yaml").display().to_string(),
+    ]);
+    kubectl(&["wait", "-n", ns.name(), "deploy/postgres", "deploy/s3", "--for=condition=Available", "--timeout=300s"]);
+    assert_ok(&run_plugin("kubectl-mlflow-secrets", ns, &["db", "--uri", "-"], Some(DB_URI)));
+    let s3 = run_plugin(
+        "kubectl-mlflow-secrets",
+        ns,
+        &[
+            "s3",
+            "--access-key-id",
+            "kmlf-real-node",
+            "--secret-access-key",
+            "-",
+            "--endpoint-url",
+            "http://s3:9000",
+            "--region",
+            "us-east-1",
+        ],
+        Some(S3_SECRET_KEY),
+    );
+    assert_ok(&s3);
+    let s3_values = dir.join(format!("{}-s3.yaml", ns.name()));
+    std::fs::write(&s3_values, &s3.stdout).unwrap();
+    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
+    let auth_env = format!(
+        "kubectl create secret generic auth-env -n {} --from-literal=MLFLOW_FLASK_SERVER_SECRET_KEY=kmlf-flask-secret-key",
+        ns.name()
+    );
+    cluster().shell(&auth_env).unwrap();
+    let auth_values = dir.join(format!("{}-auth.yaml", ns.name()));
+    std::fs::write(
+        &auth_values,
+        "server:\n  value_options:\n    app_name: basic-auth\nstorage:\n  enabled: true\nenvFrom:\n  - secretRef:\n      name: auth-env\n",
+    )
+    .unwrap();
+    install(ns, &["-f", EXAMPLE, "-f", &s3_values.display().to_string(), "-f", &auth_values.display().to_string()]);
+}
+
+fn admin_password(ns: &TestNamespace) -> String {
+    let out =
+        kubectl(&["get", "secret", "-n", ns.name(), "mlflow-mlflow-auth", "-o", "jsonpath={.data.admin-password}"]);
+    let decoded =
+        Command::new("base64").arg("-d").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(out.trim().as_bytes())?;
+            c.wait_with_output()
+        });
+    String::from_utf8(decoded.unwrap().stdout).unwrap()
+}
+
+/// `tests/it/store.py ARGS` against the release (a port-forward to its Service), as admin.
+fn store(ns: &TestNamespace, args: &[&str]) -> Value {
+    let pf = cluster().port_forward(ns.name(), SERVICE, 5000, Duration::from_secs(60));
+    let password = admin_password(ns);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/store.py");
+    let mut cmd = Command::new(mlflow_python());
+    cmd.arg(script)
+        .args(args)
+        .env("MLFLOW_TRACKING_URI", pf.url())
+        .env("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+        .env("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+        .env("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")
+        .stdin(Stdio::null());
+    if !password.is_empty() {
+        cmd.env("MLFLOW_TRACKING_USERNAME", "admin").env("MLFLOW_TRACKING_PASSWORD", &password);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "store.py {args:?}: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn backup(ns: &TestNamespace, file: &Path) -> Output {
+    run_plugin("kubectl-mlflow-backup", ns, &["-o", &file.display().to_string()], None)
+}
+
+fn restore(ns: &TestNamespace, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![file.to_str().unwrap()];
+    args.extend(extra);
+    run_plugin("kubectl-mlflow-restore", ns, &args, None)
+}
+
+fn no_secret_printed(out: &Output) {
+    let all = text(out);
+    for secret in ["kmlf-real-node-pg", S3_SECRET_KEY, "alice-password-123", "kmlf-flask-secret-key"] {
+        assert!(!all.contains(secret), "a secret was printed: {all}");
+    }
+}
+
+/// What the dump compares: everything but the experiments' artifact locations, which the
+/// restore rewrites to the target's store.
+fn comparable(mut dump: Value) -> Value {
+    for exp in dump["experiments"].as_array_mut().unwrap() {
+        exp.as_object_mut().unwrap().remove("artifact_location");
+        for run in exp["runs"].as_array_mut().unwrap() {
+            run.as_object_mut().unwrap().remove("artifact_uri");
+        }
+    }
+    dump
+}
+
+fn assert_same(before: &Value, after: &Value, what: &str) {
+    let (before, after) = (comparable(before.clone()), comparable(after.clone()));
+    if before != after {
+        let dir = std::env::temp_dir();
+        std::fs::write(dir.join("kmlf-before.json"), serde_json::to_string_pretty(&before).unwrap()).unwrap();
+        std::fs::write(dir.join("kmlf-after.json"), serde_json::to_string_pretty(&after).unwrap()).unwrap();
+        panic!("{what}: the restored store differs (see {}/kmlf-before.json and kmlf-after.json)", dir.display());
+    }
+}
+
+fn runs_of(dump: &Value) -> usize {
+    dump["experiments"].as_array().unwrap().iter().map(|e| e["runs"].as_array().unwrap().len()).sum()
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn the_quick_start_moves_to_production_and_back_with_every_id_value_and_user() {
+    let mut steps = Steps::new("move");
+    let dir = tempfile::tempdir().unwrap();
+    let quick = real_namespace("bk-quick").await;
+    quick_start(&quick, &[]);
+    let made = store(&quick, &["populate", "--runs", "3", "--steps", "25", "--blob-mib", "5", "--user", USER]);
+    let before = store(&quick, &["dump"]);
+    assert_eq!(runs_of(&before), 6);
+    assert_eq!(before["models"][0]["versions"].as_array().unwrap().len(), 2);
+    assert!(made["trace"].is_string(), "no trace was logged: {made}");
+    steps.done("quick start with 6 runs, a model with two versions, a trace, a user");
+
+    let archive = dir.path().join("quick.tar.gz");
+    let out = backup(&quick, &archive);
+    assert_ok(&out);
+    no_secret_printed(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("6 runs"), "{}", text(&out));
+    quick.delete().await;
+    steps.done("backup of the quick start");
+
+    let prod = real_namespace("bk-prod").await;
+    production(&prod, dir.path());
+    steps.done("production release (PostgreSQL + S3) Ready");
+    let out = restore(&prod, &archive, &[]);
+    assert_ok(&out);
+    no_secret_printed(&out);
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(report.contains("checksums verified"), "{report}");
+    let after = store(&prod, &["dump"]);
+    assert_same(&before, &after, "quick start → production");
+    let seen = store(&prod, &["login", USER, made["experiments"][0].as_str().unwrap()]);
+    assert_eq!(seen["experiment"], "backup-exp-0");
+    steps.done("restored into production: same IDs, values, histories, artifacts; alice logs in");
+
+    let again = restore(&prod, &archive, &[]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"), "{}", text(&again));
+    steps.done("a second restore into the now non-empty release is refused");
+
+    let from_prod = dir.path().join("prod.tar");
+    assert_ok(&backup(&prod, &from_prod));
+    prod.delete().await;
+    let back = real_namespace("bk-back").await;
+    quick_start(&back, &[]);
+    assert_ok(&restore(&back, &from_prod, &[]));
+    assert_same(&before, &store(&back, &["dump"]), "production → quick start");
+    store(&back, &["login", USER, made["experiments"][0].as_str().unwrap()]);
+    back.delete().await;
+    steps.done("PostgreSQL → SQLite: the same again");
+}
+
+/// Runs restore and SIGKILLs it once the worker has marked the target and bytes flow.
+fn killed_restore(ns: &TestNamespace, file: &Path) -> String {
+    let kubeconfig = cluster().kubeconfig().display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-mlflow-restore"))
+        .args([file.to_str().unwrap(), "--kubeconfig", &kubeconfig, "-n", ns.name()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("marked the target") {
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the restore ended before it was killed: {seen}");
+    seen
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn a_killed_restore_is_refused_next_time_and_force_starts_again() {
+    let mut steps = Steps::new("sigkill");
+    let dir = tempfile::tempdir().unwrap();
+    let source = real_namespace("bk-src").await;
+    quick_start(&source, &[]);
+    store(&source, &["populate", "--runs", "2", "--steps", "10", "--blob-mib", "48"]);
+    let before = store(&source, &["dump"]);
+    let archive = dir.path().join("big.tar.gz");
+    assert_ok(&backup(&source, &archive));
+    source.delete().await;
+    steps.done("a quick start with 48 MiB of artifacts backed up");
+
+    let target = real_namespace("bk-kill").await;
+    quick_start(&target, &[]);
+    let seen = killed_restore(&target, &archive);
+    steps.done("restore SIGKILLed after the mark");
+    let refused = restore(&target, &archive, &[]);
+    assert_eq!(refused.status.code(), Some(2), "{seen}\n{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("holds an unfinished restore (of big.tar.gz"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "start again with: kubectl mlflow restore {} mlflow -n {} --force",
+            archive.display(),
+            target.name()
+        )),
+        "{err}"
+    );
+    let forced = restore(&target, &archive, &["--force"]);
+    assert_ok(&forced);
+    assert_same(&before, &store(&target, &["dump"]), "after --force");
+    target.delete().await;
+    steps.done("refused with the way to start again; --force restored it whole");
+}
+
+#[tokio::test]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
+async fn a_target_volume_too_small_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = real_namespace("bk-small-src").await;
+    quick_start(&source, &[]);
+    store(&source, &["populate", "--runs", "1", "--steps", "5", "--blob-mib", "4"]);
+    let archive = dir.path().join("four.tar.gz");
+    assert_ok(&backup(&source, &archive));
+    source.delete().await;
+    // Artifacts on a 2 MiB memory-backed volume: its file system says 2 MiB, as a full claim would.
+    let target = real_namespace("bk-small").await;
+    quick_start(
+        &target,
+        &[
+            "--set",
+            "mlflow.artifactsDestination=/small/artifacts",
+            "--set",
+            "extraVolumes[0].name=small",
+            "--set",
+            "extraVolumes[0].emptyDir.medium=Memory",
+            "--set",
+            "extraVolumes[0].emptyDir.sizeLimit=2Mi",
+            "--set",
+            "extraVolumeMounts[0].name=small",
+            "--set",
+            "extraVolumeMounts[0].mountPath=/small",
+        ],
+    );
+    let empty = store(&target, &["dump"]);
+    let out = restore(&target, &archive, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the volume has 2 MiB free, the backup needs 4"), "{err}");
+    assert_eq!(store(&target, &["dump"]), empty, "the refused restore changed the target");
+    let marker = kubectl(&["get", "jobs", "-n", target.name(), "-o", "name"]);
+    assert_eq!(marker.trim(), "", "the worker Job was left");
+    target.delete().await;
+}
