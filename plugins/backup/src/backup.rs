@@ -22,7 +22,7 @@ use crate::worker::{self, Worker};
 #[command(
     name = "kubectl-mlflow-backup",
     version,
-    about = "Back up a release: its tracking store, basic-auth users and artifacts, in one checked archive",
+    about = "Back up a release's stores, users and artifacts into one checked archive",
     long_about = "Back up a release: its tracking store and basic-auth store at their schema revisions (SQLite through \
 its online backup API while the server runs; PostgreSQL, MySQL and MSSQL through a copy of every table), the \
 artifacts the server holds or proxies (its volume or its S3, GCS or Azure prefix) and the release's values, \

@@ -26,7 +26,7 @@ use crate::worker::{self, Worker};
 #[command(
     name = "kubectl-mlflow-restore",
     version,
-    about = "Restore a backup into a release of any backend (SQLite, PostgreSQL, MySQL, MSSQL; volume or object store)",
+    about = "Restore a backup into a release of any backend, keeping every ID",
     long_about = "Restore a backup made by kubectl mlflow backup into a release of any backend, keeping every ID. \
 The archive's checksums, the target's emptiness (only what MLflow makes on its first start, such as the \
 Default experiment), its MLflow version (the backup's or newer), its volume's free space and the permissions \

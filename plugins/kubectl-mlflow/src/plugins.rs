@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Command, CommandFactory};
+use kubectl_mlflow_backup::{backup, restore};
 use kubectl_mlflow_core::ui;
 
 use crate::host::Host;
@@ -57,6 +58,8 @@ pub const PLUGINS: &[Plugin] = &[
     plugin!("portforward", kubectl_mlflow_portforward),
     plugin!("secrets", kubectl_mlflow_secrets),
     plugin!("uninstall", kubectl_mlflow_uninstall).helm_binary(),
+    plugin!("backup", backup),
+    plugin!("restore", restore),
 ];
 
 /// Other spellings users type, as kubectl's own `port-forward`.

@@ -83,7 +83,9 @@ fn an_unknown_command_names_the_known_ones_and_the_nearest() {
         typo.stderr
     );
     assert!(
-        typo.stderr.contains("Commands: install, gc, portforward, secrets, uninstall, version, completion, help"),
+        typo.stderr.contains(
+            "Commands: install, gc, portforward, secrets, uninstall, backup, restore, version, completion, help"
+        ),
         "{}",
         typo.stderr
     );

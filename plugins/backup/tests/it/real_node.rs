@@ -75,6 +75,10 @@ fn quick_start(ns: &TestNamespace, extra: &[&str]) {
 /// PostgreSQL and S3 (tests/real-node/manifests), the Secrets by `kubectl mlflow secrets`, and
 /// the production example with basic auth (users on the release's volume).
 fn production(ns: &TestNamespace, dir: &Path) {
+    production_with(ns, dir, &[]);
+}
+
+fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
     let manifests = repo_root().join("tests/real-node/manifests");
     kubectl(&[
         "apply",
@@ -118,7 +122,8 @@ fn production(ns: &TestNamespace, dir: &Path) {
         "server:\n  value_options:\n    app_name: basic-auth\nstorage:\n  enabled: true\nenvFrom:\n  - secretRef:\n      name: auth-env\n",
     )
     .unwrap();
-    install(ns, &["-f", EXAMPLE, "-f", &s3_values.display().to_string(), "-f", &auth_values.display().to_string()]);
+    let (s3_values, auth_values) = (s3_values.display().to_string(), auth_values.display().to_string());
+    install(ns, &[&["-f", EXAMPLE, "-f", &s3_values, "-f", &auth_values], extra].concat());
 }
 
 fn admin_password(ns: &TestNamespace) -> String {
@@ -350,4 +355,138 @@ async fn a_target_volume_too_small_is_refused_before_anything_is_written() {
     let marker = kubectl(&["get", "jobs", "-n", target.name(), "-o", "name"]);
     assert_eq!(marker.trim(), "", "the worker Job was left");
     target.delete().await;
+}
+
+const OLD2: &str = "v2.22.5-full";
+const OLD3: &str = "v3.12.0-full";
+
+/// `python3 -c SCRIPT` in the release's server pod.
+fn in_server(ns: &TestNamespace, script: &str) -> String {
+    kubectl(&["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "--", "python3", "-c", script])
+}
+
+fn server_image(ns: &TestNamespace) -> String {
+    kubectl(&[
+        "get",
+        "deploy/mlflow-mlflow",
+        "-n",
+        ns.name(),
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ])
+}
+
+/// What a 2.x and a 3.x server both serve alike: runs (params, metric histories, artifacts)
+/// and the registered model's versions.
+fn served(dump: &Value) -> Value {
+    let runs: Vec<Value> = dump["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["runs"].as_array().unwrap().iter())
+        .map(|r| serde_json::json!([r["id"], r["params"], r["metrics"], r["artifacts"]]))
+        .collect();
+    let versions: Vec<Value> = dump["models"][0]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| serde_json::json!([v["version"], v["run_id"], v["source"]]))
+        .collect();
+    serde_json::json!({"runs": runs, "versions": versions})
+}
+
+#[tokio::test]
+#[ignore = "needs the real node and the older images: scripts/test-cluster up --real"]
+async fn an_older_quick_start_upgrades_in_place_and_a_failed_migration_keeps_the_old_release() {
+    let mut steps = Steps::new("upgrade-sqlite");
+    let ns = real_namespace("bk-up2").await;
+    install(&ns, &["-f", "tests/values/quickstart.yaml", "--set", &format!("image.tag={OLD2}")]);
+    store(&ns, &["populate", "--runs", "2", "--steps", "10", "--blob-mib", "1"]);
+    let before = served(&store(&ns, &["dump"]));
+    steps.done("MLflow 2.22.5 quick start with runs, a model and artifacts");
+
+    // A table a later migration makes: `mlflow db upgrade` fails half-way.
+    in_server(&ns, "import sqlite3; c = sqlite3.connect('/mlflow/mlflow.db'); c.execute('CREATE TABLE webhooks (x INTEGER)'); c.commit()");
+    let revision = in_server(&ns, "import sqlite3; print(sqlite3.connect('/mlflow/mlflow.db').execute('SELECT version_num FROM alembic_version').fetchone()[0])");
+    let out = run_plugin(
+        "kubectl-mlflow-install",
+        &ns,
+        &["--timeout", "8m", "--reuse-values", "--set", "image.tag=v3.17.2-full"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the copy taken before was put back, so the server was not rolled out and still runs ghcr.io/mlflow/mlflow:v2.22.5-full"), "{err}");
+    assert_eq!(server_image(&ns), format!("ghcr.io/mlflow/mlflow:{OLD2}"));
+    let after_failure = in_server(&ns, "import sqlite3; print(sqlite3.connect('/mlflow/mlflow.db').execute('SELECT version_num FROM alembic_version').fetchone()[0])");
+    assert_eq!(after_failure, revision, "the database is not back at its revision");
+    assert_eq!(served(&store(&ns, &["dump"])), before, "the old release lost data");
+    steps.done("a failed migration: the copy put back, the 2.22.5 server serves everything");
+
+    in_server(
+        &ns,
+        "import sqlite3; c = sqlite3.connect('/mlflow/mlflow.db'); c.execute('DROP TABLE webhooks'); c.commit()",
+    );
+    let out = run_plugin(
+        "kubectl-mlflow-install",
+        &ns,
+        &["--timeout", "8m", "--reuse-values", "--set", "image.tag=v3.17.2-full"],
+        None,
+    );
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("its copy from before is /mlflow/mlflow.db.{}.bak", revision.trim())), "{err}");
+    assert!(err.contains("To roll back: kubectl exec"), "{err}");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while server_image(&ns) != "ghcr.io/mlflow/mlflow:v3.17.2-full" || ready_pods_blocking(&ns) != 1 {
+        assert!(Instant::now() < deadline, "the 3.17.2 server is not Ready");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(served(&store(&ns, &["dump"])), before, "the upgraded release lost data");
+    ns.delete().await;
+    steps.done("upgraded to 3.17.2 through the Job: everything still served");
+}
+
+#[tokio::test]
+#[ignore = "needs the real node and the older images: scripts/test-cluster up --real"]
+async fn an_older_postgresql_setup_upgrades_through_the_migration_job_and_refuses_a_newer_backup() {
+    let mut steps = Steps::new("upgrade-postgres");
+    let dir = tempfile::tempdir().unwrap();
+    let ns = real_namespace("bk-up3").await;
+    production_with(&ns, dir.path(), &["--set", &format!("image.tag={OLD3}")]);
+    store(&ns, &["populate", "--runs", "2", "--steps", "10", "--blob-mib", "1"]);
+    let before = served(&store(&ns, &["dump"]));
+    steps.done("MLflow 3.12.0 on PostgreSQL + S3 with runs, a model and artifacts");
+
+    // A backup of 3.17.2 cannot go into this 3.12.0 release.
+    let newer = real_namespace("bk-newer").await;
+    quick_start(&newer, &[]);
+    store(&newer, &["populate", "--runs", "1", "--steps", "2"]);
+    let archive = dir.path().join("newer.tar.gz");
+    assert_ok(&backup(&newer, &archive));
+    newer.delete().await;
+    let out = restore(&ns, &archive, &["--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the backup comes from MLflow 3.17.2"), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs MLflow 3.12.0"), "{}", text(&out));
+    assert_eq!(served(&store(&ns, &["dump"])), before, "the refused restore changed the release");
+    steps.done("a 3.17.2 backup into the 3.12.0 release is refused, nothing changed");
+
+    let values = dir.path().join(format!("{}-upgrade.yaml", ns.name()));
+    std::fs::write(&values, "image:\n  tag: v3.17.2-full\n").unwrap();
+    let out = run_plugin(
+        "kubectl-mlflow-install",
+        &ns,
+        &["--timeout", "8m", "--reuse-values", "-f", &values.display().to_string()],
+        None,
+    );
+    assert_ok(&out);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while server_image(&ns) != "ghcr.io/mlflow/mlflow:v3.17.2-full" || ready_pods_blocking(&ns) != 1 {
+        assert!(Instant::now() < deadline, "the 3.17.2 server is not Ready");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(served(&store(&ns, &["dump"])), before, "the upgraded release lost data");
+    ns.delete().await;
+    steps.done("upgraded to 3.17.2 through the migration Job: everything still served");
 }
