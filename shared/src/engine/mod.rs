@@ -211,6 +211,9 @@ async fn install_native(
     for job in &jobs {
         migrate::run(&applier, job, options.timeout, progress).await?;
     }
+    let enabled = prepared.values.migrations.enabled;
+    let copied =
+        migrate::sqlite_upgrade(&applier, &prepared.rendered.objects, enabled, options.timeout, progress).await?;
     let applied = applier.apply_all(&rest, |m| progress.phase(&format!("applied {}", m.describe()))).await?;
     let keep: BTreeSet<(String, String)> =
         members.iter().map(|m| (m.kind.group_kind(), m.name().to_string())).collect();
@@ -220,6 +223,7 @@ async fn install_native(
         applier.apply(&parent_member(&new_kinds)).await?;
     }
     let mut notes = pruned;
+    notes.extend(copied);
     if options.dry_run_server {
         notes.push(format!(
             "server dry run: the API server accepted all {} objects; nothing was persisted",
@@ -306,6 +310,17 @@ async fn install_with_helm(
     };
     let members: Vec<Member> = prepared.rendered.objects.iter().map(Member::plain).collect();
     dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &judged(prepared), true).await?;
+    // helm's chart has no hook for a SQLite store: the copy and the migration run here first.
+    let copy_applier = Applier {
+        client: session.client.clone(),
+        namespace: prepared.release.namespace.clone(),
+        force_conflicts: false,
+        dry_run: options.dry_run_server,
+        verbose: options.verbose,
+    };
+    let enabled = prepared.values.migrations.enabled;
+    let copied =
+        migrate::sqlite_upgrade(&copy_applier, &prepared.rendered.objects, enabled, options.timeout, progress).await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,
@@ -326,11 +341,10 @@ async fn install_with_helm(
         }
     }
     result?;
-    Ok(Outcome {
-        notes: vec![format!(
-            "helm release {} is listed by: helm list -n {}",
-            prepared.release.name, prepared.release.namespace
-        )],
-        ..Outcome::default()
-    })
+    let mut notes: Vec<String> = copied.into_iter().collect();
+    notes.push(format!(
+        "helm release {} is listed by: helm list -n {}",
+        prepared.release.name, prepared.release.namespace
+    ));
+    Ok(Outcome { notes, ..Outcome::default() })
 }
