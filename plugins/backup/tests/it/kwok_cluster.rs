@@ -8,12 +8,15 @@ use kube::api::ListParams;
 use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, TestNamespace};
 
 fn run(name: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    let kubeconfig = cluster().kubeconfig().display().to_string();
+    run_as(name, ns, &cluster().kubeconfig().display().to_string(), args)
+}
+
+fn run_as(name: &str, ns: &TestNamespace, kubeconfig: &str, args: &[&str]) -> Output {
     std::process::Command::new(plugin_bin(name))
         .current_dir(repo_root())
         .env_remove("HELM_NAMESPACE")
         .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", &kubeconfig, "-n", ns.name()])
+        .args(["--kubeconfig", kubeconfig, "-n", ns.name()])
         .args(args)
         .output()
         .unwrap()
@@ -79,7 +82,7 @@ async fn without_rbac_for_jobs_and_exec_both_are_refused_naming_each_permission(
         ("kubectl-mlflow-restore", vec![archive.to_str().unwrap()]),
     ];
     for (bin, args) in runs {
-        let out = run(bin, &ns, &[&["--kubeconfig", &kubeconfig], &args[..]].concat());
+        let out = run_as(bin, &ns, &kubeconfig, &args);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{bin}: {err}");
         for permission in ["create jobs.batch", "delete jobs.batch", "create pods --subresource=exec"] {
@@ -119,5 +122,36 @@ async fn a_missing_release_or_a_file_store_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("keeps its runs in a file store"), "{}", stderr(&out));
     no_jobs(&ns).await;
+    ns.delete().await;
+}
+
+/// The SQLite copy before a new image: a Job runs (and is removed once it succeeded) when an
+/// upgrade changes the image of a SQLite release, before the Deployment changes; not otherwise.
+#[tokio::test]
+#[ignore = "needs the test cluster: scripts/test-cluster up"]
+async fn a_new_image_on_a_sqlite_store_runs_the_copy_job_first_and_a_rerun_does_not() {
+    let ns = cluster().namespace("sqlite-copy").await;
+    install(&ns, &["-f", "tests/values/quickstart.yaml"]);
+    let job = "Job/mlflow-mlflow-sqlite-upgrade";
+    let upgrade =
+        run("kubectl-mlflow-install", &ns, &["-f", "tests/values/quickstart.yaml", "--set", "image.tag=v3.17.3-full"]);
+    assert!(upgrade.status.success(), "{}", stderr(&upgrade));
+    assert!(stderr(&upgrade).contains(&format!("waiting for {job}")), "{}", stderr(&upgrade));
+    let image = cluster()
+        .kubectl_output(&[
+            "get",
+            "deploy/mlflow-mlflow",
+            "-n",
+            ns.name(),
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .unwrap();
+    assert_eq!(image, "ghcr.io/mlflow/mlflow:v3.17.3-full");
+    no_jobs(&ns).await;
+    let rerun =
+        run("kubectl-mlflow-install", &ns, &["-f", "tests/values/quickstart.yaml", "--set", "image.tag=v3.17.3-full"]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(!stderr(&rerun).contains(job), "a rerun with the same image ran the copy: {}", stderr(&rerun));
     ns.delete().await;
 }
