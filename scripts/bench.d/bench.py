@@ -380,7 +380,7 @@ from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 RUNS, METRICS, STEPS, ART_MIB = {runs}, 10, 100, {art_mib}
 store = SqlAlchemyStore("sqlite:////mlflow/mlflow.db", "mlflow-artifacts:/")
 exp = store.create_experiment("bench")
-runs = [store.create_run(exp, None, 1700000000000, [], "r%d" % i).info.run_id for i in range(RUNS)]
+runs = [store.create_run(exp, "bench", 1700000000000, [], "r%d" % i).info.run_id for i in range(RUNS)]
 db = sqlite3.connect("/mlflow/mlflow.db")
 rows = ((f"m{{k}}", random.random(), 1700000000000 + s, r, s, 0) for r in runs for k in range(METRICS) for s in range(STEPS))
 db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)", rows)
