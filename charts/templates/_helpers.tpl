@@ -64,6 +64,17 @@ app.kubernetes.io/component: server
 {{- if or (kindIs "invalid" $port) (eq (toString $port) "") -}}{{ include "mlflow.port" . }}{{- else -}}{{ int64 $port }}{{- end -}}
 {{- end -}}
 
+{{/* metrics.path, "/metrics" when empty or null (as the official chart reads it). */}}
+{{- define "mlflow.metricsPath" -}}
+{{- $path := dig "path" nil (.Values.metrics | default dict) -}}
+{{- if or (kindIs "invalid" $path) (eq (toString $path) "") -}}/metrics{{- else -}}{{ toString $path }}{{- end -}}
+{{- end -}}
+
+{{/* A path as a YAML scalar: bare when it is plain (what a reader greps for), else quoted. */}}
+{{- define "mlflow.yamlPath" -}}
+{{- if regexMatch "^/[A-Za-z0-9._~/-]*$" . -}}{{ . }}{{- else -}}{{ toJson . }}{{- end -}}
+{{- end -}}
+
 {{/* PN: "https" with TLS, else "http". */}}
 {{- define "mlflow.portName" -}}
 {{- if .Values.tls.enabled -}}https{{- else -}}http{{- end -}}
@@ -206,9 +217,6 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and (empty $m.backendStoreUri) (empty $m.backendStoreUriFrom) -}}
 {{- $errors = append $errors "mlflow.backendStoreUri: no backend store is set (set mlflow.backendStoreUri, or mlflow.backendStoreUriFrom to read it from a Secret)" -}}
 {{- end -}}
-{{- if and (empty $m.artifactsDestination) (empty $m.defaultArtifactRoot) (not .Values.storage.enabled) -}}
-{{- $errors = append $errors "mlflow.artifactsDestination: no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)" -}}
-{{- end -}}
 {{- /* workspaces */ -}}
 {{- if $workspaces -}}
 {{- if $m.backendStoreUri -}}
@@ -268,6 +276,9 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and $prefix (not (hasPrefix "/" $prefix)) -}}
 {{- $errors = append $errors (printf "server.staticPrefix: \"%s\" must start with / (e.g. /mlflow)" $prefix) -}}
 {{- end -}}
+{{- if or (contains "{" $prefix) (contains "}" $prefix) -}}
+{{- $errors = append $errors (printf "server.staticPrefix: \"%s\" may not hold '{' or '}': mlflow server refuses it (remove them)" $prefix) -}}
+{{- end -}}
 {{- /* TLS and monitoring */ -}}
 {{- if and .Values.tls.enabled (empty .Values.tls.secretName) -}}
 {{- $errors = append $errors "tls.secretName: TLS is enabled but no Secret is named (set tls.secretName)" -}}
@@ -275,7 +286,7 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and .Values.serviceMonitor.enabled (not .Values.metrics.enabled) -}}
 {{- $errors = append $errors "serviceMonitor.enabled: needs metrics.enabled (set metrics.enabled: true)" -}}
 {{- end -}}
-{{- if and .Values.metrics.enabled (ne (toString .Values.metrics.path) "/metrics") -}}
+{{- if and .Values.metrics.enabled (ne (include "mlflow.metricsPath" .) "/metrics") -}}
 {{- $errors = append $errors (printf "metrics.path: \"%s\": MLflow serves its metrics at /metrics only, under a static prefix too (set metrics.path: /metrics)" (toString .Values.metrics.path)) -}}
 {{- end -}}
 {{- /* storage */ -}}
@@ -342,6 +353,10 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- end -}}
 {{- /* image (templates/_image.tpl) */ -}}
 {{- range $line := splitList "\n" (include "mlflow.imageProblems" .) -}}
+{{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
+{{- end -}}
+{{- /* what the kubelet refuses (templates/_kubelet.tpl) */ -}}
+{{- range $line := splitList "\n" (include "mlflow.kubeletProblems" .) -}}
 {{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
 {{- end -}}
 {{- /* disruption budget and route */ -}}
@@ -441,12 +456,16 @@ true
 {{- end -}}
 
 {{/* Where the server stores proxied artifacts: mlflow.artifactsDestination, else the volume's
-"artifacts" directory when no artifact store is named at all. */}}
+"artifacts" directory when no artifact store is named at all, else /tmp/mlartifacts (MLflow's own
+default, ./mlartifacts, would be on the read-only root). */}}
 {{- define "mlflow.artifactsDestination" -}}
 {{- $m := .Values.mlflow -}}
 {{- if $m.artifactsDestination -}}
 {{- $m.artifactsDestination -}}
-{{- else if and .Values.storage.enabled (not $m.defaultArtifactRoot) -}}
+{{- else if $m.defaultArtifactRoot -}}
+{{- else if .Values.storage.enabled -}}
 {{- printf "%s/artifacts" (.Values.storage.mountPath | trimSuffix "/") -}}
+{{- else -}}
+/tmp/mlartifacts
 {{- end -}}
 {{- end -}}

@@ -1,8 +1,9 @@
 {{/*
 Stores on the pod's file system: the checks of shared/model/src/local_paths.rs, in its order and
-wording. The root is read-only and /tmp is lost on restart, so a SQLite database, a file store or
-local artifacts must lie under a writable volume (storage.mountPath, or an extraVolumeMounts entry
-that is not readOnly); SQLite has one writer, so it cannot serve several replicas.
+wording. The root is read-only, so a SQLite database, a file store or local artifacts must lie
+under a writable volume (storage.mountPath, or an extraVolumeMounts entry that is not readOnly) or,
+with a warning that it is lost on restart, in the pod's /tmp (an emptyDir of each pod); SQLite has
+one writer, so it cannot serve several replicas, and what is in one pod's /tmp serves that pod only.
 */}}
 
 {{/* The scheme family of a URI, as store_uri::family: "postgresql" for postgresql+psycopg2://, "" for a path. */}}
@@ -62,6 +63,73 @@ that is not readOnly); SQLite has one writer, so it cannot serve several replica
 {{- toJson $mounts -}}
 {{- end -}}
 
+{{/* "true" when a path lies in the pod's /tmp (the emptyDir mounted in every MLflow container). */}}
+{{- define "mlflow.underTmp" -}}
+{{- if or (eq . "/tmp") (hasPrefix "/tmp/" .) -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when a path lies in the pod's /tmp and on no writable volume (list: root context, path). */}}
+{{- define "mlflow.onTmp" -}}
+{{- $root := index . 0 -}}
+{{- $path := index . 1 -}}
+{{- $under := false -}}
+{{- range $m := include "mlflow.writableMounts" $root | fromJsonArray -}}
+{{- $m = regexReplaceAll "/+$" $m "" -}}
+{{- if and $m (or (eq $path $m) (hasPrefix (printf "%s/" $m) $path)) -}}{{- $under = true -}}{{- end -}}
+{{- end -}}
+{{- if and (include "mlflow.underTmp" $path) (not $under) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The stores kept on the pod's /tmp, as a JSON list of {key, path, sqlite, what, fix}, as
+local_paths::ephemeral_stores. */}}
+{{- define "mlflow.ephemeralStores" -}}
+{{- $root := . -}}
+{{- $m := .Values.mlflow -}}
+{{- $mount := "/mlflow" -}}
+{{- $storage := "set storage.enabled: true and " -}}
+{{- if .Values.storage.enabled -}}
+{{- $mount = trimSuffix "/" (toString .Values.storage.mountPath) -}}
+{{- $storage = "" -}}
+{{- end -}}
+{{- $authDb := "" -}}
+{{- if include "mlflow.basicAuth" . -}}{{- $authDb = toString .Values.auth.databaseUri -}}{{- end -}}
+{{- $found := list -}}
+{{- range $pair := list (list "mlflow.backendStoreUri" (toString $m.backendStoreUri)) (list "mlflow.registryStoreUri" (toString $m.registryStoreUri)) (list "auth.databaseUri" $authDb) -}}
+{{- $uri := index $pair 1 -}}
+{{- $local := include "mlflow.localPath" $uri -}}
+{{- if and $local (include "mlflow.onTmp" (list $root (trimPrefix "@" $local))) -}}
+{{- $path := trimPrefix "@" $local -}}
+{{- $name := last (splitList "/" $path) -}}
+{{- $sqlite := eq (lower (include "mlflow.uriFamily" $uri)) "sqlite" -}}
+{{- $example := ternary (printf "sqlite:///%s/%s" $mount $name) (printf "%s/%s" $mount $name) $sqlite -}}
+{{- $what := printf "\"%s\": %s is" (include "mlflow.maskUri" $uri) $path -}}
+{{- $fix := printf "to keep it, %sput it under storage.mountPath, e.g. %s" $storage $example -}}
+{{- $found = append $found (dict "key" (index $pair 0) "path" $path "sqlite" $sqlite "what" $what "fix" $fix) -}}
+{{- end -}}
+{{- end -}}
+{{- $dest := toString $m.artifactsDestination -}}
+{{- if and (eq $dest "") (eq (include "mlflow.artifactsDestination" .) "/tmp/mlartifacts") -}}
+{{- $fix := printf "to keep them, set storage.enabled: true (they then go to %s/artifacts), or set mlflow.artifactsDestination to a bucket, e.g. s3://bucket/path" $mount -}}
+{{- $found = append $found (dict "key" "mlflow.artifactsDestination" "path" "/tmp/mlartifacts" "sqlite" false "what" "not set, so the server keeps artifacts in /tmp/mlartifacts," "fix" $fix) -}}
+{{- else if $dest -}}
+{{- $local := include "mlflow.filePath" $dest -}}
+{{- if and $local (include "mlflow.onTmp" (list $root (trimPrefix "@" $local))) -}}
+{{- $path := trimPrefix "@" $local -}}
+{{- $what := printf "\"%s\": %s is" (include "mlflow.maskUri" $dest) $path -}}
+{{- $fix := printf "to keep it, %sput it under storage.mountPath, e.g. %s/artifacts" $storage $mount -}}
+{{- $found = append $found (dict "key" "mlflow.artifactsDestination" "path" $path "sqlite" false "what" $what "fix" $fix) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $found -}}
+{{- end -}}
+
+{{/* The warnings of stores kept on the pod's /tmp, one per line, as local_paths::warnings. */}}
+{{- define "mlflow.ephemeralWarnings" -}}
+{{- range $store := include "mlflow.ephemeralStores" . | fromJsonArray }}
+{{ $store.key }}: {{ $store.what }} on the pod's /tmp, an emptyDir: the data is lost when the pod restarts ({{ $store.fix }})
+{{- end -}}
+{{- end -}}
+
 {{/* What is wrong with keeping data at a path (list: root context, path), else "". */}}
 {{- define "mlflow.placementProblem" -}}
 {{- $root := index . 0 -}}
@@ -72,7 +140,7 @@ that is not readOnly); SQLite has one writer, so it cannot serve several replica
 {{- if $mounts -}}{{- $example = trimSuffix "/" (first $mounts) -}}{{- end -}}
 {{- printf "\"%s\" is a relative path, resolved in the server's working directory on the read-only root (use an absolute path under a volume, e.g. %s/%s)" $path $example $path -}}
 {{- else -}}
-{{- $under := false -}}
+{{- $under := include "mlflow.underTmp" $path -}}
 {{- range $m := $mounts -}}
 {{- $m = regexReplaceAll "/+$" $m "" -}}
 {{- if and $m (or (eq $path $m) (hasPrefix (printf "%s/" $m) $path)) -}}{{- $under = true -}}{{- end -}}
@@ -127,6 +195,23 @@ mlflow.artifactsDestination: "{{ include "mlflow.maskUri" $dest }}": {{ . }}
 {{- end -}}
 {{- if $sqlite }}
 replicaCount: {{ int .Values.replicaCount }} replicas cannot share the SQLite database of {{ $sqlite }}: SQLite has one writer (set replicaCount: 1, or use a PostgreSQL, MySQL or MSSQL database)
+{{- end -}}
+{{- end -}}
+{{- /* one pod: what is in a pod's own /tmp */ -}}
+{{- $stores := include "mlflow.ephemeralStores" . | fromJsonArray -}}
+{{- if gt (int .Values.replicaCount) 1 -}}
+{{- $shared := list -}}
+{{- range $store := $stores -}}{{- if not $store.sqlite -}}{{- $shared = append $shared $store -}}{{- end -}}{{- end -}}
+{{- with $shared -}}
+{{- $store := first . }}
+replicaCount: {{ int $.Values.replicaCount }} replicas would each keep their own {{ $store.path }} ({{ $store.key }}) in their own /tmp (set replicaCount: 1, or put {{ $store.key }} on a volume every replica mounts, or in a bucket)
+{{- end -}}
+{{- end -}}
+{{- if .Values.garbageCollection.enabled -}}
+{{- range $store := $stores -}}
+{{- if eq $store.key "mlflow.backendStoreUri" }}
+garbageCollection.enabled: the GC job runs in a pod of its own and cannot reach the backend store {{ $store.path }} in the server pod's /tmp (put it on a volume: storage.enabled: true and a path under storage.mountPath; or set garbageCollection.enabled: false)
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -17,7 +17,9 @@ pub mod engine;
 pub mod random;
 pub mod ui;
 
-pub use kubectl_mlflow_model::{failure, identity, names, problem, release, render, store_uri, validate, values, yaml};
+pub use kubectl_mlflow_model::{
+    failure, identity, local_paths, names, problem, release, render, store_uri, stores, validate, values, yaml,
+};
 pub use kubectl_mlflow_model::{
     Failure, Identity, Object, Problem, Problems, Release, Rendered, Source, Valid, Values,
 };

@@ -339,7 +339,11 @@ class Server:
         self.port = free_port()
         self.inst = Instance(values_file, self.objects, "mlflow", root, port=self.port, sets=sets)
         self.root = root
-        self.tls = any(a.startswith("--uvicorn-opts=") and "--ssl-certfile" in a for a in self.inst.original)
+        self.tls = any(
+            (a.startswith("--uvicorn-opts=") and "--ssl-certfile" in a)
+            or (a.startswith("--gunicorn-opts=") and "--certfile" in a)
+            for a in self.inst.original
+        )
         pfx = next((a.split("=", 1)[1] for a in self.inst.original if a.startswith("--static-prefix=")), "")
         self.prefix = pfx.rstrip("/")
         self.scheme = "https" if self.tls else "http"

@@ -34,6 +34,7 @@ SERVER_FILES = [
     "availability.yaml",
     "httproute.yaml",
     "external-secrets.yaml",
+    "tmp-stores.yaml",
 ]
 # Values files not run, and why.
 NOT_RUN = {

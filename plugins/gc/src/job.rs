@@ -125,6 +125,9 @@ fn from_server_pod(found: &Found, release: &str, name: &str, request: &GcRequest
             deployment.metadata.name.clone().unwrap_or_default()
         ));
     }
+    if let Some(problem) = store_in_an_empty_dir(&pod, &server, &env) {
+        return Err(problem);
+    }
     let command = gc_command(&endpoint(&server, found.service.as_ref(), &namespace)?.tracking_uri(), request);
     let container = Container {
         name: GC_CONTAINER.into(),
@@ -163,6 +166,26 @@ fn from_server_pod(found: &Found, release: &str, name: &str, request: &GcRequest
         }),
         ..Job::default()
     })
+}
+
+/// A store in one of the server pod's emptyDirs (its /tmp) is that pod's own: the Job's pod gets
+/// an empty directory there, and `mlflow gc` would collect a fresh, empty store.
+fn store_in_an_empty_dir(pod: &PodSpec, server: &Container, env: &[EnvVar]) -> Option<String> {
+    use kubectl_mlflow_core::local_paths::{is_under, local_path};
+    let uri = env.iter().find(|e| e.name == "MLFLOW_BACKEND_STORE_URI")?.value.clone()?;
+    let path = local_path(&uri)?;
+    let empty_dirs: Vec<&str> =
+        pod.volumes.iter().flatten().filter(|v| v.empty_dir.is_some()).map(|v| v.name.as_str()).collect();
+    let mount = server
+        .volume_mounts
+        .iter()
+        .flatten()
+        .filter(|m| empty_dirs.contains(&m.name.as_str()))
+        .map(|m| m.mount_path.clone())
+        .find(|m| is_under(&path, std::slice::from_ref(m)))?;
+    Some(format!(
+        "its backend store {path} is in the server pod's emptyDir ({mount}), which a Job's pod does not share: mlflow gc would collect an empty store (put the store on a volume: storage.enabled: true and a path under storage.mountPath)"
+    ))
 }
 
 /// The env with the store variables of `mlflow gc` last (they refer to MLFLOW_BACKEND_STORE_URI,

@@ -126,6 +126,9 @@ async fn render(cli: &Cli, namespace: &str, sources: Vec<Source>, reporter: &Rep
     for note in &prepared.rendered.notes {
         reporter.note(note);
     }
+    for warning in &prepared.rendered.warnings {
+        reporter.warn(warning);
+    }
     Ok(prepared)
 }
 

@@ -7,14 +7,14 @@ use serde_json::Value;
 use crate::names::{is_dns1123_label, is_dns1123_subdomain};
 use crate::problem::{index, Problem, Problems};
 use crate::store_uri;
-use crate::values::model::flag_name;
+use crate::values::model::{flag_name, DEFAULT_METRICS_PATH};
 use crate::values::Values;
 
 /// SQL databases MLflow can run workspaces on.
 const SQL_SCHEMES: [&str; 4] = ["sqlite", "postgresql", "mysql", "mssql"];
 
 /// Environment variables the chart sets itself.
-const OWN_ENV: [&str; 10] = [
+pub(crate) const OWN_ENV: [&str; 10] = [
     "MLFLOW_BACKEND_STORE_URI",
     "MLFLOW_REGISTRY_STORE_URI",
     "MLFLOW_DEFAULT_ARTIFACT_ROOT",
@@ -48,7 +48,6 @@ pub fn validated(values: Values) -> Result<Valid, Problems> {
 pub fn check(values: &Values) -> Problems {
     let mut problems = Problems::default();
     stores(values, &mut problems);
-    artifact_store(values, &mut problems);
     workspaces(values, &mut problems);
     garbage_collection(values, &mut problems);
     server(values, &mut problems);
@@ -60,6 +59,7 @@ pub fn check(values: &Values) -> Problems {
     crate::server_options::check(values, &mut problems);
     crate::local_paths::check(values, &mut problems);
     crate::image::check(values, &mut problems);
+    crate::kubelet::check(values, &mut problems);
     disruption_budget(values, &mut problems);
     http_route(values, &mut problems);
     external_secrets(values, &mut problems);
@@ -87,18 +87,6 @@ fn stores(values: &Values, out: &mut Problems) {
         if let Err(err) = store_uri::check_database(auth_db) {
             out.push(Problem::at("auth.databaseUri", err.to_string()));
         }
-    }
-}
-
-/// MLflow's default artifact location is `./mlartifacts` in its working directory: on the
-/// container's read-only root, and lost on restart.
-fn artifact_store(values: &Values, out: &mut Problems) {
-    let m = &values.mlflow;
-    if m.artifacts_destination.is_empty() && m.default_artifact_root.is_empty() && !values.storage.enabled {
-        out.push(Problem::at(
-            "mlflow.artifactsDestination",
-            "no artifact store is set, and MLflow would write artifacts into its read-only container (set mlflow.artifactsDestination, e.g. s3://bucket/path, or mlflow.defaultArtifactRoot, or storage.enabled: true)",
-        ));
     }
 }
 
@@ -189,6 +177,13 @@ fn server(values: &Values, out: &mut Problems) {
     let prefix = &values.server.static_prefix;
     if !prefix.is_empty() && !prefix.starts_with('/') {
         out.push(Problem::at("server.staticPrefix", format!("\"{prefix}\" must start with / (e.g. /mlflow)")));
+    }
+    // mlflow server's --static-prefix callback (_validate_static_prefix)
+    if prefix.contains(['{', '}']) {
+        out.push(Problem::at(
+            "server.staticPrefix",
+            format!("\"{prefix}\" may not hold '{{' or '}}': mlflow server refuses it (remove them)"),
+        ));
     }
 }
 
@@ -293,7 +288,8 @@ fn tls_and_monitoring(values: &Values, out: &mut Problems) {
         out.push(Problem::at("serviceMonitor.enabled", "needs metrics.enabled (set metrics.enabled: true)"));
     }
     // prometheus-flask-exporter's route is fixed: another path only misleads the ServiceMonitor.
-    if values.metrics.enabled && values.metrics.path != "/metrics" {
+    // An empty or null path means /metrics, as in the official chart.
+    if values.metrics.enabled && values.metrics.path() != DEFAULT_METRICS_PATH {
         out.push(Problem::at("metrics.path", format!("\"{}\": MLflow serves its metrics at /metrics only, under a static prefix too (set metrics.path: /metrics)", values.metrics.path)));
     }
 }

@@ -2,15 +2,7 @@
 //! connection (a bad archive name, a damaged, cut or altered archive).
 
 use assert_cmd::Command;
-
-fn bin(name: &str) -> Command {
-    let mut cmd = Command::cargo_bin(name).unwrap();
-    cmd.env("COLUMNS", "100")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig");
-    cmd
-}
+use kubectl_mlflow_test_support::process::offline_plugin as bin;
 
 /// stderr of a refused run (exit code 2, nothing on stdout).
 fn refused(cmd: &mut Command) -> String {

@@ -5,21 +5,11 @@ use std::process::Output;
 
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::ListParams;
-use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, plugin, TestNamespace};
 
-fn run(name: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    run_as(name, ns, &cluster().kubeconfig().display().to_string(), args)
-}
-
+/// The plugin `name` on `ns` as the user of `kubeconfig`.
 fn run_as(name: &str, ns: &TestNamespace, kubeconfig: &str, args: &[&str]) -> Output {
-    std::process::Command::new(plugin_bin(name))
-        .current_dir(repo_root())
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("HELM_KUBECONTEXT")
-        .args(["--kubeconfig", kubeconfig, "-n", ns.name()])
-        .args(args)
-        .output()
-        .unwrap()
+    plugin(name).args(["--kubeconfig", kubeconfig, "-n", ns.name()]).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -27,7 +17,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn install(ns: &TestNamespace, args: &[&str]) {
-    let out = run("kubectl-mlflow-install", ns, &[&["--no-wait"], args].concat());
+    let out = ns.run("kubectl-mlflow-install", &[&["--no-wait"], args].concat());
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -102,7 +92,7 @@ async fn a_missing_release_or_a_file_store_is_refused() {
     let ns = cluster().namespace("backup-input").await;
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out.tar");
-    let out = run("kubectl-mlflow-backup", &ns, &["-o", target.to_str().unwrap()]);
+    let out = ns.run("kubectl-mlflow-backup", &["-o", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("release mlflow not found in namespace"), "{}", stderr(&out));
     install(
@@ -118,7 +108,7 @@ async fn a_missing_release_or_a_file_store_is_refused() {
             "env[0].value=true",
         ],
     );
-    let out = run("kubectl-mlflow-backup", &ns, &["-o", target.to_str().unwrap()]);
+    let out = ns.run("kubectl-mlflow-backup", &["-o", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("keeps its runs in a file store"), "{}", stderr(&out));
     no_jobs(&ns).await;
@@ -134,7 +124,7 @@ async fn a_new_image_on_a_sqlite_store_runs_the_copy_job_first_and_a_rerun_does_
     install(&ns, &["-f", "tests/values/quickstart.yaml"]);
     let job = "Job/mlflow-mlflow-sqlite-upgrade";
     let upgrade =
-        run("kubectl-mlflow-install", &ns, &["-f", "tests/values/quickstart.yaml", "--set", "image.tag=v3.17.3-full"]);
+        ns.run("kubectl-mlflow-install", &["-f", "tests/values/quickstart.yaml", "--set", "image.tag=v3.17.3-full"]);
     assert!(upgrade.status.success(), "{}", stderr(&upgrade));
     assert!(stderr(&upgrade).contains(&format!("waiting for {job}")), "{}", stderr(&upgrade));
     let image = cluster()
@@ -150,7 +140,7 @@ async fn a_new_image_on_a_sqlite_store_runs_the_copy_job_first_and_a_rerun_does_
     assert_eq!(image, "ghcr.io/mlflow/mlflow:v3.17.3-full");
     no_jobs(&ns).await;
     let rerun =
-        run("kubectl-mlflow-install", &ns, &["-f", "tests/values/quickstart.yaml", "--set", "image.tag=v3.17.3-full"]);
+        ns.run("kubectl-mlflow-install", &["-f", "tests/values/quickstart.yaml", "--set", "image.tag=v3.17.3-full"]);
     assert!(rerun.status.success(), "{}", stderr(&rerun));
     assert!(!stderr(&rerun).contains(job), "a rerun with the same image ran the copy: {}", stderr(&rerun));
     ns.delete().await;

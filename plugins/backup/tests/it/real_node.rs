@@ -7,8 +7,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kubectl_mlflow_real_node_tests::{assert_ok, kubectl, real_namespace, run_plugin, text};
-use kubectl_mlflow_test_support::{cluster, mlflow_python, repo_root, seed, TestNamespace};
+use kubectl_mlflow_test_support::process::plugin_command;
+use kubectl_mlflow_test_support::{
+    assert_ok, cluster, deployment_guide, mlflow_python, real_namespace, repo_root, text, TestNamespace,
+};
 use serde_json::Value;
 
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
@@ -41,7 +43,7 @@ impl Steps {
 fn install(ns: &TestNamespace, args: &[&str]) {
     let mut all = vec!["--timeout", "8m", "--set", ONE_WORKER];
     all.extend(args);
-    assert_ok(&run_plugin("kubectl-mlflow-install", ns, &all, None));
+    assert_ok(&ns.run("kubectl-mlflow-install", &all));
     let deadline = Instant::now() + Duration::from_secs(480);
     while Instant::now() < deadline {
         if ready_pods_blocking(ns) == 1 {
@@ -49,11 +51,11 @@ fn install(ns: &TestNamespace, args: &[&str]) {
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    panic!("no Ready server in {}: {}", ns.name(), kubectl(&["get", "pods,events", "-n", ns.name()]));
+    panic!("no Ready server in {}: {}", ns.name(), cluster().kubectl_stdout(&["get", "pods,events", "-n", ns.name()]));
 }
 
 fn ready_pods_blocking(ns: &TestNamespace) -> usize {
-    let out = kubectl(&[
+    let out = cluster().kubectl_stdout(&[
         "get",
         "pods",
         "-n",
@@ -66,9 +68,9 @@ fn ready_pods_blocking(ns: &TestNamespace) -> usize {
     out.lines().filter(|l| l.trim() == "True").count()
 }
 
-/// The quick start with basic auth (the seed's Secret with the CSRF key).
+/// The quick start with basic auth (the deployment guide's Secret with the CSRF key).
 fn quick_start(ns: &TestNamespace, extra: &[&str]) {
-    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
+    cluster().shell(&deployment_guide::auth_secret(ns.name())).unwrap();
     install(ns, &[&["-f", "tests/values/basic-auth.yaml"], extra].concat());
 }
 
@@ -80,7 +82,7 @@ fn production(ns: &TestNamespace, dir: &Path) {
 
 fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
     let manifests = repo_root().join("tests/real-node/manifests");
-    kubectl(&[
+    cluster().kubectl_stdout(&[
         "apply",
         "-n",
         ns.name(),
@@ -89,11 +91,18 @@ fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
         "-f",
         &manifests.join("s3.yaml").display().to_string(),
     ]);
-    kubectl(&["wait", "-n", ns.name(), "deploy/postgres", "deploy/s3", "--for=condition=Available", "--timeout=300s"]);
-    assert_ok(&run_plugin("kubectl-mlflow-secrets", ns, &["db", "--uri", "-"], Some(DB_URI)));
-    let s3 = run_plugin(
+    cluster().kubectl_stdout(&[
+        "wait",
+        "-n",
+        ns.name(),
+        "deploy/postgres",
+        "deploy/s3",
+        "--for=condition=Available",
+        "--timeout=300s",
+    ]);
+    assert_ok(&ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI));
+    let s3 = ns.run_with_stdin(
         "kubectl-mlflow-secrets",
-        ns,
         &[
             "s3",
             "--access-key-id",
@@ -105,12 +114,12 @@ fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
             "--region",
             "us-east-1",
         ],
-        Some(S3_SECRET_KEY),
+        S3_SECRET_KEY,
     );
     assert_ok(&s3);
     let s3_values = dir.join(format!("{}-s3.yaml", ns.name()));
     std::fs::write(&s3_values, &s3.stdout).unwrap();
-    cluster().shell(&seed::auth_secret(ns.name())).unwrap();
+    cluster().shell(&deployment_guide::auth_secret(ns.name())).unwrap();
     let auth_env = format!(
         "kubectl create secret generic auth-env -n {} --from-literal=MLFLOW_FLASK_SERVER_SECRET_KEY=kmlf-flask-secret-key",
         ns.name()
@@ -127,8 +136,15 @@ fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
 }
 
 fn admin_password(ns: &TestNamespace) -> String {
-    let out =
-        kubectl(&["get", "secret", "-n", ns.name(), "mlflow-mlflow-auth", "-o", "jsonpath={.data.admin-password}"]);
+    let out = cluster().kubectl_stdout(&[
+        "get",
+        "secret",
+        "-n",
+        ns.name(),
+        "mlflow-mlflow-auth",
+        "-o",
+        "jsonpath={.data.admin-password}",
+    ]);
     let decoded =
         Command::new("base64").arg("-d").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
             use std::io::Write;
@@ -164,13 +180,13 @@ fn store(ns: &TestNamespace, args: &[&str]) -> Value {
 }
 
 fn backup(ns: &TestNamespace, file: &Path) -> Output {
-    run_plugin("kubectl-mlflow-backup", ns, &["-o", &file.display().to_string()], None)
+    ns.run("kubectl-mlflow-backup", &["-o", &file.display().to_string()])
 }
 
 fn restore(ns: &TestNamespace, file: &Path, extra: &[&str]) -> Output {
     let mut args = vec![file.to_str().unwrap()];
     args.extend(extra);
-    run_plugin("kubectl-mlflow-restore", ns, &args, None)
+    ns.run("kubectl-mlflow-restore", &args)
 }
 
 fn no_secret_printed(out: &Output) {
@@ -261,7 +277,7 @@ async fn the_quick_start_moves_to_production_and_back_with_every_id_value_and_us
 /// Runs restore and SIGKILLs it once the worker has marked the target and bytes flow.
 fn killed_restore(ns: &TestNamespace, file: &Path) -> String {
     let kubeconfig = cluster().kubeconfig().display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-mlflow-restore"))
+    let mut child = plugin_command("kubectl-mlflow-restore")
         .args([file.to_str().unwrap(), "--kubeconfig", &kubeconfig, "-n", ns.name()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -354,7 +370,7 @@ async fn a_target_volume_too_small_is_refused_before_anything_is_written() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the volume has 2.00 MiB free, the backup needs 4."), "{err}");
     assert_eq!(store(&target, &["dump"]), empty, "the refused restore changed the target");
-    let marker = kubectl(&["get", "jobs", "-n", target.name(), "-o", "name"]);
+    let marker = cluster().kubectl_stdout(&["get", "jobs", "-n", target.name(), "-o", "name"]);
     assert_eq!(marker.trim(), "", "the worker Job was left");
     target.delete().await;
 }
@@ -364,11 +380,11 @@ const OLD3: &str = "v3.12.0-full";
 
 /// `python3 -c SCRIPT` in the release's server pod.
 fn in_server(ns: &TestNamespace, script: &str) -> String {
-    kubectl(&["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "--", "python3", "-c", script])
+    cluster().kubectl_stdout(&["exec", "-n", ns.name(), "deploy/mlflow-mlflow", "--", "python3", "-c", script])
 }
 
 fn server_image(ns: &TestNamespace) -> String {
-    kubectl(&[
+    cluster().kubectl_stdout(&[
         "get",
         "deploy/mlflow-mlflow",
         "-n",
@@ -410,12 +426,8 @@ async fn an_older_quick_start_upgrades_in_place_and_a_failed_migration_keeps_the
     // A table a later migration makes: `mlflow db upgrade` fails half-way.
     in_server(&ns, "import sqlite3; c = sqlite3.connect('/mlflow/mlflow.db'); c.execute('CREATE TABLE webhooks (x INTEGER)'); c.commit()");
     let revision = in_server(&ns, "import sqlite3; print(sqlite3.connect('/mlflow/mlflow.db').execute('SELECT version_num FROM alembic_version').fetchone()[0])");
-    let out = run_plugin(
-        "kubectl-mlflow-install",
-        &ns,
-        &["--timeout", "8m", "--reuse-values", "--set", "image.tag=v3.17.2-full"],
-        None,
-    );
+    let out =
+        ns.run("kubectl-mlflow-install", &["--timeout", "8m", "--reuse-values", "--set", "image.tag=v3.17.2-full"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the copy taken before was put back, so the server was not rolled out and still runs ghcr.io/mlflow/mlflow:v2.22.5-full"), "{err}");
@@ -429,12 +441,8 @@ async fn an_older_quick_start_upgrades_in_place_and_a_failed_migration_keeps_the
         &ns,
         "import sqlite3; c = sqlite3.connect('/mlflow/mlflow.db'); c.execute('DROP TABLE webhooks'); c.commit()",
     );
-    let out = run_plugin(
-        "kubectl-mlflow-install",
-        &ns,
-        &["--timeout", "8m", "--reuse-values", "--set", "image.tag=v3.17.2-full"],
-        None,
-    );
+    let out =
+        ns.run("kubectl-mlflow-install", &["--timeout", "8m", "--reuse-values", "--set", "image.tag=v3.17.2-full"]);
     assert_ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("its copy from before is /mlflow/mlflow.db.{}.bak", revision.trim())), "{err}");
@@ -476,12 +484,8 @@ async fn an_older_postgresql_setup_upgrades_through_the_migration_job_and_refuse
 
     let values = dir.path().join(format!("{}-upgrade.yaml", ns.name()));
     std::fs::write(&values, "image:\n  tag: v3.17.2-full\n").unwrap();
-    let out = run_plugin(
-        "kubectl-mlflow-install",
-        &ns,
-        &["--timeout", "8m", "--reuse-values", "-f", &values.display().to_string()],
-        None,
-    );
+    let out =
+        ns.run("kubectl-mlflow-install", &["--timeout", "8m", "--reuse-values", "-f", &values.display().to_string()]);
     assert_ok(&out);
     let deadline = Instant::now() + Duration::from_secs(300);
     while server_image(&ns) != "ghcr.io/mlflow/mlflow:v3.17.2-full" || ready_pods_blocking(&ns) != 1 {

@@ -129,15 +129,23 @@ fn container(ctx: &Context) -> Container {
     }
 }
 
-/// `mlflow server` with the value options, flag options and the options the features need.
+/// `mlflow server` with the value options, flag options and the options the features need. An
+/// option the chart adds to one the user gave is merged into it (click keeps only the last of
+/// an option given twice): TLS goes into the user's `uvicorn_opts`, or into `gunicorn_opts` when
+/// the user chose gunicorn (MLflow refuses both at once).
 pub fn command(ctx: &Context) -> Vec<String> {
     let server = &ctx.values.server;
     let mut args = vec!["mlflow".to_string(), "server".to_string()];
     let mut options = server.value_options.clone();
     options.remove("allowed_hosts");
     options.insert("port".into(), Value::from(ctx.port));
+    let tls = ctx.values.tls.enabled.then(|| tls_opts(&options));
     for (key, value) in &options {
         if let Some(text) = option_text(value) {
+            let text = match &tls {
+                Some((tls_key, opts)) if key == tls_key => format!("{text} {opts}"),
+                _ => text,
+            };
             args.push(format!("--{}={text}", key.replace('_', "-")));
         }
     }
@@ -145,13 +153,23 @@ pub fn command(ctx: &Context) -> Vec<String> {
     if !ctx.prefix().is_empty() {
         args.push(format!("--static-prefix={}", ctx.prefix()));
     }
-    if ctx.values.tls.enabled {
-        args.push(format!("--uvicorn-opts=--ssl-keyfile={TLS_DIR}/tls.key --ssl-certfile={TLS_DIR}/tls.crt"));
+    if let Some((key, opts)) = tls.filter(|(key, _)| options.get(key).and_then(option_text).is_none()) {
+        args.push(format!("--{}={opts}", key.replace('_', "-")));
     }
     if ctx.values.metrics.enabled {
         args.push(format!("--expose-prometheus={METRICS_DIR}"));
     }
     args
+}
+
+/// The server option that carries TLS and its options: gunicorn's when the user set
+/// `gunicorn_opts`, else uvicorn's (MLflow's default server).
+fn tls_opts(options: &std::collections::BTreeMap<String, Value>) -> (String, String) {
+    if options.get("gunicorn_opts").and_then(option_text).is_some() {
+        ("gunicorn_opts".into(), format!("--keyfile={TLS_DIR}/tls.key --certfile={TLS_DIR}/tls.crt"))
+    } else {
+        ("uvicorn_opts".into(), format!("--ssl-keyfile={TLS_DIR}/tls.key --ssl-certfile={TLS_DIR}/tls.crt"))
+    }
 }
 
 /// A value option as text; `None` for null and "", which are left out.
@@ -172,7 +190,7 @@ fn env(ctx: &Context) -> Vec<EnvVar> {
     if !m.default_artifact_root.is_empty() {
         env.push(literal("MLFLOW_DEFAULT_ARTIFACT_ROOT", &m.default_artifact_root));
     }
-    if let Some(destination) = artifacts_destination(values) {
+    if let Some(destination) = crate::local_paths::artifacts_destination(values) {
         env.push(literal("MLFLOW_ARTIFACTS_DESTINATION", destination));
     }
     env.push(literal("MLFLOW_SERVER_ALLOWED_HOSTS", hosts::allowed_hosts(ctx)));
@@ -186,19 +204,6 @@ fn env(ctx: &Context) -> Vec<EnvVar> {
     }
     env.extend(values.env.iter().cloned());
     env
-}
-
-/// `mlflow.artifactsDestination`, else the volume's `artifacts` directory when no artifact store
-/// is named at all (MLflow's own default, `./mlartifacts`, is on the read-only root).
-fn artifacts_destination(values: &model::Values) -> Option<String> {
-    let m = &values.mlflow;
-    if !m.artifacts_destination.is_empty() {
-        Some(m.artifacts_destination.clone())
-    } else if values.storage.enabled && m.default_artifact_root.is_empty() {
-        Some(format!("{}/artifacts", values.storage.mount_path.trim_end_matches('/')))
-    } else {
-        None
-    }
 }
 
 fn probe(ctx: &Context, settings: &model::Probe) -> Option<Probe> {

@@ -25,6 +25,7 @@ use k8s_openapi::api::core::v1::PodSecurityContext;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use auth::Generated;
+pub use deployment::TLS_DIR;
 pub use hosts::allowed_hosts;
 pub use labels::MANAGED_BY;
 pub use object::Object;
@@ -35,8 +36,7 @@ use crate::names;
 use crate::validate::Valid;
 use crate::values::Values;
 
-/// The chart's appVersion: the MLflow version the image tag defaults to.
-pub const APP_VERSION: &str = "3.17.2";
+pub use crate::versions::APP_VERSION;
 
 /// What a release is: its name and namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +134,8 @@ pub struct WaitTarget {
 pub struct Rendered {
     pub objects: Vec<Object>,
     pub notes: Vec<String>,
+    /// What runs but may surprise: data kept where it is lost on a restart.
+    pub warnings: Vec<String>,
     pub identity: Identity,
     pub wait: WaitTarget,
     /// How to reach MLflow once it runs.
@@ -204,7 +206,15 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
         selector: ctx.identity.selector(Some(SERVER_COMPONENT)),
     };
     let generated = auth::generated_password(&ctx).into_iter().collect();
-    Rendered { objects, notes: hosts::notes(&ctx), access: access_notes(&ctx), wait, identity: ctx.identity, generated }
+    Rendered {
+        objects,
+        notes: hosts::notes(&ctx),
+        warnings: crate::local_paths::warnings(values),
+        access: access_notes(&ctx),
+        wait,
+        identity: ctx.identity,
+        generated,
+    }
 }
 
 /// How to reach MLflow once it runs.

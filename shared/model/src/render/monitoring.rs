@@ -20,7 +20,7 @@ pub fn service_monitor(ctx: &Context) -> Option<DynamicObject> {
     }
     let mut endpoint = Map::new();
     endpoint.insert("port".into(), json!(ctx.port_name()));
-    endpoint.insert("path".into(), json!(values.metrics.path));
+    endpoint.insert("path".into(), json!(values.metrics.path()));
     endpoint.insert("scheme".into(), json!(ctx.scheme()));
     if values.tls.enabled && !values.service_monitor.tls_config.is_empty() {
         endpoint.insert("tlsConfig".into(), Value::Object(values.service_monitor.tls_config.clone()));

@@ -232,6 +232,21 @@ pub struct Metrics {
     pub path: String,
 }
 
+impl Metrics {
+    /// The metrics' HTTP path: `path`, or `/metrics` when it is empty or null (as the official
+    /// chart reads it).
+    pub fn path(&self) -> &str {
+        if self.path.is_empty() {
+            DEFAULT_METRICS_PATH
+        } else {
+            &self.path
+        }
+    }
+}
+
+/// Where MLflow serves its metrics (prometheus-flask-exporter's fixed route).
+pub const DEFAULT_METRICS_PATH: &str = "/metrics";
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ServiceMonitor {
