@@ -692,8 +692,12 @@ def load(staged, uri):
             if identity:
                 out.exec_driver_sql(f"SET IDENTITY_INSERT [{table.name}] OFF")
         if kind == "postgresql":
+            # Sequences follow the copied keys. Integer keys only: PostgreSQL types the query before
+            # it finds no sequence, and MAX() of a text key (budget_policies) against 0 is an error.
             for table in tables:
                 for column in table.primary_key.columns:
+                    if not isinstance(column.type, sqlalchemy.Integer):
+                        continue
                     out.execute(
                         sqlalchemy.text(
                             "SELECT setval(s::regclass, (SELECT COALESCE(MAX(" + f'"{column.name}"' + "), 0) + 1 FROM "
