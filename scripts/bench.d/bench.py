@@ -7,6 +7,7 @@ Traffic goes only to 127.0.0.1 and to the test clusters' API servers (their kube
 
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -470,6 +471,102 @@ def bench_check(kubeconfig):
         run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
 
 
+# ------------------------------------------------------------------------------------------------
+# backup and restore on the real node
+
+
+POPULATE = """
+import os, sqlite3, uuid, random
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+RUNS, METRICS, STEPS, ART_MIB = {runs}, 10, 100, {art_mib}
+store = SqlAlchemyStore("sqlite:////mlflow/mlflow.db", "mlflow-artifacts:/")
+exp = store.create_experiment("bench")
+runs = [store.create_run(exp, "bench", 1700000000000, [], "r%d" % i).info.run_id for i in range(RUNS)]
+db = sqlite3.connect("/mlflow/mlflow.db")
+rows = ((f"m{{k}}", random.random(), 1700000000000 + s, r, s, 0) for r in runs for k in range(METRICS) for s in range(STEPS))
+db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)", rows)
+db.executemany("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)",
+               ((f"m{{k}}", 0.5, 1700000000000, STEPS - 1, 0, r) for r in runs for k in range(METRICS)))
+db.commit()
+for i in range(ART_MIB):
+    d = f"/mlflow/artifacts/{{exp}}/{{runs[i % RUNS]}}/artifacts"
+    os.makedirs(d, exist_ok=True)
+    open(f"{{d}}/blob{{i}}.bin", "wb").write(os.urandom(1 << 20))
+print(os.path.getsize("/mlflow/mlflow.db"))
+"""
+
+
+def pod_of(env, ns):
+    return subprocess.run([KUBECTL, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/instance=mlflow", "--field-selector=status.phase=Running",
+                           "-o", "jsonpath={.items[0].metadata.name}"], env=env, check=True, capture_output=True, text=True).stdout
+
+
+def timed(cmd, env):
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} exited {done.returncode}:\n{done.stderr.decode(errors='replace')}")
+    return time.perf_counter() - start
+
+
+def bench_backup(kubeconfig):
+    env = kube_env(kubeconfig)
+    src, dst = f"bench-{RUN_ID}-bk", f"bench-{RUN_ID}-rs"
+    runs, art_mib = (100, 10) if QUICK else (1000, 100)
+    work = tempfile.mkdtemp(prefix="kmlf-bench-backup-")
+    try:
+        for ns in (src, dst):
+            log(f"installing the quick start (one worker) into {ns} on the real node")
+            run([ours("kubectl-mlflow-install"), "-n", ns, "--create-namespace", "-f", "tests/values/quickstart.yaml",
+                 "--set", "server.value_options.workers=1", "--timeout", "10m"], env)
+        pod = pod_of(env, src)
+        log(f"populating {runs} runs x 10 metrics x 100 steps and {art_mib} MiB of artifacts in pod {pod}")
+        size = subprocess.run([KUBECTL, "exec", "-n", src, pod, "--", "python3", "-c", POPULATE.format(runs=runs, art_mib=art_mib)],
+                              env=env, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        log(f"the database holds {int(size) / MIB:.1f} MiB")
+        n = 2 if QUICK else 3
+        counter = [0]
+
+        def backup():
+            counter[0] += 1
+            return timed([ours("kubectl-mlflow-backup"), "-n", src, "-o", f"{work}/b{counter[0]}.tar.gz"], env)
+
+        def copy_out():
+            shutil.rmtree(f"{work}/cp", ignore_errors=True)
+            os.makedirs(f"{work}/cp")
+            return timed([KUBECTL, "cp", "-n", src, f"{pod}:/mlflow/mlflow.db", f"{work}/cp/mlflow.db"], env) + \
+                timed([KUBECTL, "cp", "-n", src, f"{pod}:/mlflow/artifacts", f"{work}/cp/artifacts"], env)
+
+        log(f"backup vs kubectl cp out ({n} each)")
+        a, b = alternate(n, backup, copy_out)
+        add_time_row(f"backup: {runs} runs x 10 metrics x 100 steps + {art_mib} MiB artifacts (vs kubectl cp of the db and artifacts)", a, b, backup_goal)
+        target = pod_of(env, dst)
+
+        def restore():
+            return timed([ours("kubectl-mlflow-restore"), f"{work}/b1.tar.gz", "-n", dst, "--force"], env)
+
+        def copy_in():
+            run([KUBECTL, "exec", "-n", dst, target, "--", "rm", "-rf", "/mlflow/cp"], env)
+            run([KUBECTL, "exec", "-n", dst, target, "--", "mkdir", "-p", "/mlflow/cp"], env)
+            return timed([KUBECTL, "cp", "-n", dst, f"{work}/cp/mlflow.db", f"{target}:/mlflow/cp/mlflow.db"], env) + \
+                timed([KUBECTL, "cp", "-n", dst, f"{work}/cp/artifacts", f"{target}:/mlflow/cp/artifacts"], env)
+
+        log(f"restore vs kubectl cp in ({n} each)")
+        a, b = alternate(n, restore, copy_in)
+        add_time_row(f"restore: the same archive, --force (vs kubectl cp of the db and artifacts into the pod)", a, b, backup_goal)
+        archive = os.path.getsize(f"{work}/b1.tar.gz")
+        rows_notes.append(f"backup archive {archive / MIB:.1f} MiB (database {int(size) / MIB:.1f} MiB + {art_mib} MiB of random artifacts, gzip level 1)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        for ns in (src, dst):
+            run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
+
+
+def backup_goal(o, p):
+    """≤ 2x"""
+    return o <= 2 * p
+
+
 def add_rate_row(case, ours_r, peer_r, unit):
     """Rates: ratio = ours / peer (higher is better)."""
     o, p = statistics.median(ours_r), statistics.median(peer_r)
@@ -527,6 +624,11 @@ def main():
             bench_check(ENV["BENCH_REAL_KUBECONFIG"])
         else:
             rows.append(("check on the real node", "skipped", "-", "-", "≤ 5 s", "-"))
+    if not only or "backup" in only:
+        if ENV.get("BENCH_REAL_KUBECONFIG") and "kubectl-mlflow-backup" in binaries:
+            bench_backup(ENV["BENCH_REAL_KUBECONFIG"])
+        else:
+            rows.append(("backup/restore on the real node", "skipped", "-", "-", "≤ 2x", "-"))
     if not only or "startup" in only:
         bench_help(binaries, empty)
         bench_sizes(binaries)

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Command, CommandFactory};
+use kubectl_mlflow_backup::{backup, restore};
 use kubectl_mlflow_core::ui;
 
 use crate::host::Host;
@@ -59,6 +60,8 @@ pub const PLUGINS: &[Plugin] = &[
     plugin!("uninstall", kubectl_mlflow_uninstall).helm_binary(),
     plugin!("status", kubectl_mlflow_status),
     plugin!("check", kubectl_mlflow_check),
+    plugin!("backup", backup),
+    plugin!("restore", restore),
 ];
 
 /// Other spellings users type, as kubectl's own `port-forward`.

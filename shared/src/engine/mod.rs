@@ -234,6 +234,10 @@ async fn install_native(
         migrate::run(applier, job, options.timeout, progress).await.map_err(|err| partly(err, &written, &all))?;
         written.push(job.describe());
     }
+    let enabled = prepared.values.migrations.enabled;
+    let copied = migrate::sqlite_upgrade(applier, &prepared.rendered.objects, enabled, options.timeout, progress)
+        .await
+        .map_err(|err| partly(err, &written, &all))?;
     let applied = applier
         .apply_all(&rest, &unchanged, |m| {
             progress.phase(&format!("applied {}", m.describe()));
@@ -247,6 +251,7 @@ async fn install_native(
         applier.apply(&parent_member(prepared, &new_kinds)).await.map_err(|err| partly(err, &written, &all))?;
     }
     let mut notes = pruned;
+    notes.extend(copied);
     if options.dry_run_server {
         notes.push(format!(
             "server dry run: the API server accepted all {} objects; nothing was persisted",
@@ -346,6 +351,17 @@ async fn install_with_helm(
     };
     let members: Vec<Member> = prepared.rendered.objects.iter().map(Member::plain).collect();
     dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &rendering(prepared), true).await?;
+    // helm's chart has no hook for a SQLite store: the copy and the migration run here first.
+    let copy_applier = Applier {
+        client: session.client.clone(),
+        namespace: prepared.release.namespace.clone(),
+        force_conflicts: false,
+        dry_run: options.dry_run_server,
+        verbose: options.verbose,
+    };
+    let enabled = prepared.values.migrations.enabled;
+    let copied =
+        migrate::sqlite_upgrade(&copy_applier, &prepared.rendered.objects, enabled, options.timeout, progress).await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,
@@ -367,11 +383,10 @@ async fn install_with_helm(
         }
     }
     result?;
-    Ok(Outcome {
-        notes: vec![format!(
-            "helm release {} is listed by: helm list -n {}",
-            prepared.release.name, prepared.release.namespace
-        )],
-        ..Outcome::default()
-    })
+    let mut notes: Vec<String> = copied.into_iter().collect();
+    notes.push(format!(
+        "helm release {} is listed by: helm list -n {}",
+        prepared.release.name, prepared.release.namespace
+    ));
+    Ok(Outcome { notes, ..Outcome::default() })
 }

@@ -78,7 +78,7 @@ fn an_unknown_command_names_the_known_ones_and_the_nearest() {
     );
     assert!(
         typo.stderr.contains(
-            "Commands: install, gc, portforward, secrets, uninstall, status, check, version, completion, help"
+            "Commands: install, gc, portforward, secrets, uninstall, status, check, backup, restore, version, completion, help"
         ),
         "{}",
         typo.stderr

@@ -1,0 +1,300 @@
+//! The worker: a Job on the release's own image, with the server's environment, credentials and
+//! volumes, that idles while the plugin runs `python/worker.py` in it through exec (its stdout
+//! and stdin are the archive's stream). On a ReadWriteOnce volume its pod runs beside the server
+//! pod; it is deleted afterwards, and ends by itself (active deadline) if the plugin is killed.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EmptyDirVolumeSource, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, AttachParams, AttachedProcess, DeleteParams, ListParams, PostParams, PropagationPolicy};
+use kube::runtime::watcher::{self, watcher};
+use kubectl_mlflow_core::cluster::{describe, Session};
+use kubectl_mlflow_core::engine::access::{self, Access};
+use kubectl_mlflow_core::identity;
+use kubectl_mlflow_core::names::truncate;
+use kubectl_mlflow_core::ui::Reporter;
+use kubectl_mlflow_core::Failure;
+
+use crate::server::Stores;
+
+pub const CONTAINER: &str = "worker";
+const SCRATCH: &str = "/kmlf";
+const SCRIPT: &str = include_str!("../python/worker.py");
+/// Idles until the Job is deleted; SIGTERM ends it at once (as PID 1 nothing else would).
+const IDLE: &str = "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\nwhile True:\n    time.sleep(3600)\n";
+/// Runs the script from the environment, so no file need be written first.
+const RUN: &str = "import os; exec(compile(os.environ['KMLF_WORKER'], 'worker.py', 'exec'))";
+
+/// What a run needs to be allowed, asked before the first write.
+pub fn needs() -> BTreeSet<Access> {
+    let of = |group: &'static str, resource: &'static str, verb: &'static str| Access {
+        group,
+        resource,
+        verb,
+        namespaced: true,
+    };
+    [
+        of("batch", "jobs", "create"),
+        of("batch", "jobs", "delete"),
+        of("", "pods", "list"),
+        of("", "pods", "watch"),
+        of("", "pods/exec", "create"),
+        of("", "persistentvolumeclaims", "get"),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// Every permission the run lacks, as input problems (exit 2, nothing written).
+pub async fn check_access(session: &Session) -> Result<(), Failure> {
+    let problems = access::check(&session.client, &session.namespace, &needs()).await;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Input(problems))
+    }
+}
+
+pub struct Worker {
+    jobs: Api<Job>,
+    pods: Api<Pod>,
+    pub job: String,
+    pub pod: String,
+    pub namespace: String,
+}
+
+/// The Job for `purpose` (`backup`, `restore`) of the release.
+pub fn job(stores: &Stores, release: &str, namespace: &str, purpose: &str, deadline: Duration) -> Job {
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let name = format!("{}-{purpose}-{stamp}", truncate(&stores.deployment, 63 - purpose.len() - 12));
+    let server = &stores.container;
+    let mut env = server.env.clone().unwrap_or_default();
+    env.extend(stores.worker_env());
+    env.push(EnvVar { name: "KMLF_SCRATCH".into(), value: Some(SCRATCH.into()), value_from: None });
+    env.push(EnvVar { name: "KMLF_WORKER".into(), value: Some(SCRIPT.into()), value_from: None });
+    let mut mounts = server.volume_mounts.clone().unwrap_or_default();
+    mounts.push(VolumeMount { name: "kmlf-scratch".into(), mount_path: SCRATCH.into(), ..VolumeMount::default() });
+    let container = Container {
+        name: CONTAINER.into(),
+        image: server.image.clone(),
+        image_pull_policy: server.image_pull_policy.clone(),
+        command: Some(vec!["python3".into(), "-c".into(), IDLE.into()]),
+        env: Some(env),
+        env_from: server.env_from.clone(),
+        security_context: server.security_context.clone(),
+        volume_mounts: Some(mounts),
+        working_dir: server.working_dir.clone(),
+        ..Container::default()
+    };
+    let mut volumes = stores.pod.volumes.clone().unwrap_or_default();
+    volumes.push(Volume {
+        name: "kmlf-scratch".into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    });
+    let labels = identity::labels(release, Some(purpose));
+    let pod = PodSpec {
+        containers: vec![container],
+        init_containers: None,
+        restart_policy: Some("Never".into()),
+        enable_service_links: Some(false),
+        termination_grace_period_seconds: Some(5),
+        volumes: Some(volumes),
+        topology_spread_constraints: None,
+        ..stores.pod.clone()
+    };
+    Job {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(namespace.into()),
+            labels: Some(labels.clone()),
+            ..ObjectMeta::default()
+        },
+        spec: Some(JobSpec {
+            backoff_limit: Some(0),
+            active_deadline_seconds: Some(deadline.as_secs() as i64),
+            ttl_seconds_after_finished: Some(600),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
+                spec: Some(pod),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    }
+}
+
+impl Worker {
+    /// Creates the Job (beside the server pod when a claim is ReadWriteOnce) and waits until its
+    /// pod runs.
+    pub async fn start(
+        session: &Session,
+        stores: &Stores,
+        mut job: Job,
+        timeout: Duration,
+        reporter: &Reporter,
+    ) -> Result<Worker, Failure> {
+        let namespace = session.namespace.clone();
+        pin_beside_the_server(session, stores, &mut job, reporter).await?;
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let jobs = Api::<Job>::namespaced(session.client.clone(), &namespace);
+        let pods = Api::<Pod>::namespaced(session.client.clone(), &namespace);
+        jobs.create(&PostParams::default(), &job)
+            .await
+            .map_err(|err| Failure::failed(format!("cannot create Job/{name}: {}", describe(&err))))?;
+        let mut worker = Worker { jobs, pods, job: name.clone(), pod: String::new(), namespace };
+        match tokio::time::timeout(timeout, worker.running()).await {
+            Ok(Ok(pod)) => {
+                worker.pod = pod;
+                Ok(worker)
+            }
+            Ok(Err(message)) => {
+                worker.remove().await;
+                Err(Failure::failed(message))
+            }
+            Err(_) => {
+                worker.remove().await;
+                Err(Failure::failed(format!(
+                    "the pod of Job/{name} did not start within {}s (see kubectl get events -n {})",
+                    timeout.as_secs(),
+                    worker.namespace
+                )))
+            }
+        }
+    }
+
+    async fn running(&self) -> Result<String, String> {
+        let config = watcher::Config::default().labels(&format!("job-name={}", self.job));
+        let mut events = watcher(self.pods.clone(), config).boxed();
+        while let Some(event) = events.next().await {
+            let pod = match event {
+                Ok(watcher::Event::Apply(pod)) | Ok(watcher::Event::InitApply(pod)) => pod,
+                Ok(_) => continue,
+                Err(err) => return Err(format!("lost the watch of Job/{}'s pod: {err}", self.job)),
+            };
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let status = pod.status.as_ref();
+            match status.and_then(|s| s.phase.as_deref()) {
+                Some("Running") => return Ok(name),
+                Some("Failed") | Some("Succeeded") => {
+                    return Err(format!("the pod {name} of Job/{} ended before it was used", self.job))
+                }
+                _ => {}
+            }
+            let waiting = status
+                .and_then(|s| s.container_statuses.as_ref())
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
+                .find(|w| {
+                    matches!(
+                        w.reason.as_deref(),
+                        Some(
+                            "ErrImagePull"
+                                | "ImagePullBackOff"
+                                | "InvalidImageName"
+                                | "CreateContainerConfigError"
+                                | "CreateContainerError"
+                        )
+                    )
+                });
+            if let Some(w) = waiting {
+                return Err(format!(
+                    "the pod {name} of Job/{} cannot start: {}: {}",
+                    self.job,
+                    w.reason.clone().unwrap_or_default(),
+                    w.message.clone().unwrap_or_default()
+                ));
+            }
+        }
+        Err(format!("the watch of Job/{}'s pod ended", self.job))
+    }
+
+    /// Runs `worker.py SUBCOMMAND SETTINGS` in the pod.
+    pub async fn exec(
+        &self,
+        subcommand: &str,
+        settings: &serde_json::Value,
+        stdin: bool,
+    ) -> Result<AttachedProcess, Failure> {
+        let command = ["python3", "-c", RUN, subcommand, &settings.to_string()];
+        let mut params = AttachParams::default().container(CONTAINER).stdin(stdin).stdout(true).stderr(true);
+        params.max_stdout_buf_size = Some(1 << 20);
+        params.max_stdin_buf_size = Some(1 << 20);
+        params.max_stderr_buf_size = Some(64 << 10);
+        self.pods.exec(&self.pod, command, &params).await.map_err(|err| {
+            Failure::failed(format!("cannot run the worker in pod {} (kubectl exec): {}", self.pod, describe(&err)))
+        })
+    }
+
+    /// Deletes the Job and its pod.
+    pub async fn remove(&self) {
+        let params =
+            DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+        let _ = self.jobs.delete(&self.job, &params).await;
+    }
+}
+
+/// A ReadWriteOnce volume attaches to one node: the worker's pod must run beside the server pod
+/// that holds it.
+async fn pin_beside_the_server(
+    session: &Session,
+    stores: &Stores,
+    job: &mut Job,
+    reporter: &Reporter,
+) -> Result<(), Failure> {
+    let namespace = &session.namespace;
+    let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), namespace);
+    let volumes = stores.pod.volumes.iter().flatten();
+    let mut single_node = None;
+    for claim in volumes.filter_map(|v| v.persistent_volume_claim.as_ref()) {
+        let pvc = claims.get_opt(&claim.claim_name).await.map_err(|err| {
+            Failure::failed(format!("cannot read PersistentVolumeClaim/{}: {}", claim.claim_name, describe(&err)))
+        })?;
+        let modes = pvc.and_then(|p| p.spec).and_then(|s| s.access_modes).unwrap_or_default();
+        if modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod") {
+            single_node = Some(claim.claim_name.clone());
+        }
+    }
+    let Some(claim) = single_node else { return Ok(()) };
+    let pods = Api::<Pod>::namespaced(session.client.clone(), namespace);
+    let list = pods.list(&ListParams::default().labels(&stores.selector)).await.map_err(|err| {
+        Failure::failed(format!("cannot list the server pods in namespace {namespace}: {}", describe(&err)))
+    })?;
+    let running = list.items.into_iter().find(|p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") && p.metadata.deletion_timestamp.is_none()
+    });
+    if let Some(node) = running.and_then(|p| p.spec?.node_name) {
+        pin_to_node(job, &node);
+    } else {
+        reporter.warn(&format!(
+            "PersistentVolumeClaim/{claim} is ReadWriteOnce and no server pod runs: the worker goes wherever the volume can attach"
+        ));
+    }
+    Ok(())
+}
+
+/// Requires the pod to run on `node`, in addition to what its template already requires.
+fn pin_to_node(job: &mut Job, node: &str) {
+    let Some(pod) = job.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else { return };
+    let on_node =
+        NodeSelectorRequirement { key: "metadata.name".into(), operator: "In".into(), values: Some(vec![node.into()]) };
+    let affinity = pod.affinity.get_or_insert_with(Affinity::default);
+    let node_affinity = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
+    let required = node_affinity
+        .required_during_scheduling_ignored_during_execution
+        .get_or_insert_with(|| NodeSelector { node_selector_terms: vec![NodeSelectorTerm::default()] });
+    if required.node_selector_terms.is_empty() {
+        required.node_selector_terms.push(NodeSelectorTerm::default());
+    }
+    for term in &mut required.node_selector_terms {
+        term.match_fields.get_or_insert_with(Vec::new).push(on_node.clone());
+    }
+}
