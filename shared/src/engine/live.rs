@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, ObjectList};
 use kube::core::DynamicObject;
@@ -63,6 +64,17 @@ impl Live {
     /// The dry run's answers that are the objects as stored: applying them would write nothing.
     pub fn unchanged(&self, judged: Vec<(Member, DynamicObject)>) -> Unchanged {
         Unchanged(judged.into_iter().filter(|(member, after)| self.stores(member, after)).collect())
+    }
+
+    /// The server's Deployment of `rendered` as the set holds it (none on a first install).
+    pub fn deployment(&self, rendered: &[crate::render::Object]) -> Option<Deployment> {
+        let name = rendered.iter().find_map(|o| match o {
+            crate::render::Object::Deployment(d) => d.metadata.name.clone(),
+            _ => None,
+        })?;
+        let stored = self.members.as_ref().ok()?.get(&("Deployment.apps".to_string(), name))?;
+        // Through text, as kube reads responses (no second deserializer for Deployment).
+        serde_json::to_string(stored).ok().and_then(|t| serde_json::from_str(&t).ok())
     }
 
     fn stores(&self, member: &Member, after: &DynamicObject) -> bool {

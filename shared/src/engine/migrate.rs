@@ -190,24 +190,19 @@ const SQLITE_UPGRADE: &str = include_str!("sqlite/upgrade.py");
 /// on the new image beside the running server keeps a copy of the database on its volume, named
 /// with its schema revision (the last three kept), and runs `mlflow db upgrade`; a failed
 /// migration puts the copy back and stops the install, so the running release keeps serving.
+/// `stored` is the server's Deployment as the cluster holds it (none on a first install).
 /// Returns the note that says how to roll back.
 pub async fn sqlite_upgrade(
     applier: &Applier,
     rendered: &[crate::render::Object],
+    stored: Option<Deployment>,
     enabled: bool,
     timeout: Duration,
     progress: &mut dyn Sink,
 ) -> Result<Option<String>, Failure> {
-    let Some(new) = rendered.iter().find_map(|o| match o {
-        crate::render::Object::Deployment(d) => Some(d),
-        _ => None,
-    }) else {
-        return Ok(None);
-    };
+    let Some(new) = rendered_deployment(rendered) else { return Ok(None) };
     let deployment = new.metadata.name.clone().unwrap_or_default();
-    let deployments = Api::<Deployment>::namespaced(applier.client.clone(), &applier.namespace);
-    let live = deployments.get_opt(&deployment).await.ok().flatten();
-    let (Some(live), Some(image)) = (live, server_image(new)) else { return Ok(None) };
+    let (Some(live), Some(image)) = (stored, server_image(new)) else { return Ok(None) };
     let old_image = server_image(&live).unwrap_or_default();
     if applier.dry_run || !enabled || old_image == image || !sqlite_store(new) {
         return Ok(None);
@@ -248,6 +243,21 @@ pub async fn sqlite_upgrade(
             diagnose(applier, &name).await
         ))),
     }
+}
+
+fn rendered_deployment(rendered: &[crate::render::Object]) -> Option<&Deployment> {
+    rendered.iter().find_map(|o| match o {
+        crate::render::Object::Deployment(d) => Some(d),
+        _ => None,
+    })
+}
+
+/// The server's Deployment as the cluster holds it, read for a release helm manages (the native
+/// engine has it from its read of the release).
+pub async fn stored_deployment(applier: &Applier, rendered: &[crate::render::Object]) -> Option<Deployment> {
+    let name = rendered_deployment(rendered)?.metadata.name.clone()?;
+    let deployments = Api::<Deployment>::namespaced(applier.client.clone(), &applier.namespace);
+    deployments.get_opt(&name).await.ok().flatten()
 }
 
 fn server_container(deployment: &Deployment) -> Option<&k8s_openapi::api::core::v1::Container> {

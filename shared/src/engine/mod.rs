@@ -235,9 +235,11 @@ async fn install_native(
         written.push(job.describe());
     }
     let enabled = prepared.values.migrations.enabled;
-    let copied = migrate::sqlite_upgrade(applier, &prepared.rendered.objects, enabled, options.timeout, progress)
-        .await
-        .map_err(|err| partly(err, &written, &all))?;
+    let stored = live.deployment(&prepared.rendered.objects);
+    let copied =
+        migrate::sqlite_upgrade(applier, &prepared.rendered.objects, stored, enabled, options.timeout, progress)
+            .await
+            .map_err(|err| partly(err, &written, &all))?;
     let applied = applier
         .apply_all(&rest, &unchanged, |m| {
             progress.phase(&format!("applied {}", m.describe()));
@@ -360,8 +362,10 @@ async fn install_with_helm(
         verbose: options.verbose,
     };
     let enabled = prepared.values.migrations.enabled;
+    let stored = migrate::stored_deployment(&copy_applier, &prepared.rendered.objects).await;
     let copied =
-        migrate::sqlite_upgrade(&copy_applier, &prepared.rendered.objects, enabled, options.timeout, progress).await?;
+        migrate::sqlite_upgrade(&copy_applier, &prepared.rendered.objects, stored, enabled, options.timeout, progress)
+            .await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,

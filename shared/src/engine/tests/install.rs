@@ -30,6 +30,7 @@ async fn run(prepared: &Prepared, create_namespace: bool, api: FakeApi) -> (Resu
         force_conflicts: false,
         dry_run_server: false,
         verbose: false,
+        chart: None,
     };
     let outcome = install(&session, prepared, &options, &mut ()).await;
     (outcome, api.finish().await)
