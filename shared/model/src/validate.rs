@@ -63,6 +63,7 @@ pub fn check(values: &Values) -> Problems {
     disruption_budget(values, &mut problems);
     http_route(values, &mut problems);
     external_secrets(values, &mut problems);
+    crate::oidc::check(values, &mut problems);
     problems
 }
 
