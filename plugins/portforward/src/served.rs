@@ -1,10 +1,12 @@
 //! What a release's server serves, read from its Deployment's pod template, so releases of either
 //! engine and of the official chart alike are understood: the container port, http or https, the
-//! static prefix, and whether (and where) basic auth keeps its admin password.
+//! static prefix, whether (and where) basic auth keeps its admin password, and whether the
+//! oauth2-proxy sidecar of single sign-on serves in MLflow's place.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 use kubectl_mlflow_core::identity::SERVER_CONTAINER;
+use kubectl_mlflow_core::oidc;
 
 /// MLflow's own default port, when the container names none.
 const DEFAULT_PORT: u16 = 5000;
@@ -17,6 +19,8 @@ pub struct Served {
     /// The static prefix, without a trailing `/` (empty for none).
     pub prefix: String,
     pub auth: Option<AuthHint>,
+    /// The issuer the sign-in proxy signs people in with, when one guards the server.
+    pub sign_in: Option<String>,
 }
 
 /// Where the basic-auth admin's login is kept (never its value).
@@ -36,17 +40,21 @@ impl Served {
             .map(|p| p.containers.as_slice())
             .unwrap_or_default();
         let Some(server) = containers.iter().find(|c| c.name == SERVER_CONTAINER).or(containers.first()) else {
-            return Served { port: DEFAULT_PORT, tls: false, prefix: String::new(), auth: None };
+            return Served { port: DEFAULT_PORT, tls: false, prefix: String::new(), auth: None, sign_in: None };
         };
+        let proxy = containers.iter().find(|c| c.name == oidc::CONTAINER);
         let words = words(server);
         let prefix = option(&words, "--static-prefix")
             .or_else(|| env_literal(server, "MLFLOW_STATIC_PREFIX"))
             .unwrap_or_default();
+        // Behind the sign-in, MLflow listens on the loopback: the proxy's port is the one served.
+        let served = proxy.unwrap_or(server);
         Served {
-            port: port(server, &words),
-            tls: tls(server, &words),
+            port: port(served, &words),
+            tls: tls(served, &words),
             prefix: prefix.trim_end_matches('/').to_string(),
             auth: auth(server, &words),
+            sign_in: proxy.map(|p| option(&words_of(p), "--oidc-issuer-url").unwrap_or_default()),
         }
     }
 
@@ -66,6 +74,10 @@ impl Served {
         };
         format!("{}://{host}:{}{}/", self.scheme(), local.port(), self.prefix)
     }
+}
+
+fn words_of(container: &Container) -> Vec<String> {
+    container.command.iter().chain(container.args.iter()).flatten().cloned().collect()
 }
 
 /// Command and args split into words (`--opt=value` stays one word; the uvicorn and gunicorn
@@ -168,7 +180,7 @@ mod tests {
     fn a_plain_server() {
         let served =
             Served::of(&deployment(json!({"name": "mlflow", "ports": [{"name": "http", "containerPort": 5000}]})));
-        assert_eq!(served, Served { port: 5000, tls: false, prefix: String::new(), auth: None });
+        assert_eq!(served, Served { port: 5000, tls: false, prefix: String::new(), auth: None, sign_in: None });
         assert_eq!(served.url("127.0.0.1:5001".parse().unwrap()), "http://127.0.0.1:5001/");
         assert_eq!(served.url("[::1]:5001".parse().unwrap()), "http://[::1]:5001/");
     }
@@ -205,5 +217,22 @@ mod tests {
         })));
         assert_eq!((served.port, served.tls, served.prefix.as_str()), (8080, true, "/ml"));
         assert_eq!(served.auth, Some(AuthHint { username: "admin".into(), secret: None }));
+    }
+
+    #[test]
+    fn behind_the_sign_in_the_proxy_port_is_served() {
+        let mlflow = json!({"name": "mlflow", "command": ["mlflow", "server", "--host=127.0.0.1", "--port=5000", "--static-prefix=/ml"]});
+        let proxy = json!({
+            "name": "oauth2-proxy",
+            "args": ["--provider=oidc", "--oidc-issuer-url=https://login.example.com/realms/ml", "--https-address=0.0.0.0:4180"],
+            "ports": [{"name": "https", "containerPort": 4180}]
+        });
+        let deployment: Deployment = serde_json::from_value(json!({
+            "spec": {"selector": {}, "template": {"spec": {"containers": [mlflow, proxy]}}}
+        }))
+        .unwrap();
+        let served = Served::of(&deployment);
+        assert_eq!((served.port, served.tls, served.prefix.as_str()), (4180, true, "/ml"));
+        assert_eq!(served.sign_in.as_deref(), Some("https://login.example.com/realms/ml"));
     }
 }
