@@ -239,6 +239,29 @@ def bench_cluster(kubeconfig, uninstall):
         rows.append(("uninstall to gone, KWOK (vs helm uninstall --wait)", "pending", "-", "-", "-", "-"))
 
 
+def status_goal(o, p):
+    """≤ 300 ms"""
+    return o <= 0.300
+
+
+def bench_status(kubeconfig):
+    """kubectl-mlflow-status of a quick start on the KWOK cluster against the kubectl line that
+    reads the same objects (Deployment, pods, events), alternately."""
+    env = kube_env(kubeconfig)
+    n = 5 if QUICK else 21
+    ns = f"bench-{RUN_ID}-status"
+    log(f"install a quick start into {ns} for the status row")
+    run([ours("kubectl-mlflow-install"), "-n", ns, "--create-namespace", "-f", "tests/values/quickstart.yaml"], env)
+    try:
+        status = [ours("kubectl-mlflow-status"), "--kubeconfig", kubeconfig, "-n", ns]
+        peer = [KUBECTL, "--kubeconfig", kubeconfig, "get", "deploy,pods,events", "-n", ns]
+        spawn_time(status)  # warm: the first exec attempt and connections
+        o, p = alternate(n, lambda: spawn_time(status), lambda: spawn_time(peer))
+        add_time_row("status, KWOK (vs kubectl get deploy,pods,events)", o, p, status_goal)
+    finally:
+        run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
+
+
 # ------------------------------------------------------------------------------------------------
 # port-forward on the real node
 
@@ -369,6 +392,53 @@ def bench_portforward(kubeconfig):
         run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
 
 
+# ------------------------------------------------------------------------------------------------
+# check on the real node
+
+
+def check_goal(o, p):
+    """≤ 5 s"""
+    return o <= 5.0
+
+
+def bench_check(kubeconfig):
+    """kubectl-mlflow-check of the quick start (1 MiB artifact) against the same steps by the MLflow
+    client through a kubectl port-forward started for it (check_peer.py), alternately."""
+    env = kube_env(kubeconfig)
+    ns = f"bench-{RUN_ID}-check"
+    peer_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_peer.py")
+    log(f"installing the quick start (one worker) into {ns} on the real node")
+    try:
+        run([ours("kubectl-mlflow-install"), "-n", ns, "--create-namespace", "-f", "tests/values/quickstart.yaml",
+             "--set", "server.value_options.workers=1", "--timeout", "10m"], env)
+
+        def ours_check():
+            start = time.perf_counter()
+            run([ours("kubectl-mlflow-check"), "-n", ns], env)
+            return time.perf_counter() - start
+
+        def peer_check():
+            start = time.perf_counter()
+            port = free_port()
+            forward = subprocess.Popen([KUBECTL, "port-forward", "-n", ns, "svc/mlflow-mlflow", f"{port}:5000"], env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+            try:
+                if not forward.stdout.readline().startswith("Forwarding from"):
+                    raise SystemExit("bench: kubectl port-forward did not start")
+                run([ENV["BENCH_MLFLOW_PYTHON"], peer_script, str(MIB)], dict(env, MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}"))
+            finally:
+                os.killpg(forward.pid, signal.SIGTERM)
+                forward.wait(timeout=10)
+            return time.perf_counter() - start
+
+        n = 3 if QUICK else 11
+        log(f"check of the quick start ({n} each)")
+        a, b = alternate(n, ours_check, peer_check)
+        add_time_row("check: quick start, 1 MiB artifact, real node (vs MLflow client through kubectl port-forward)", a, b, check_goal)
+    finally:
+        run([KUBECTL, "delete", "namespace", ns, "--wait=false"], env, check=False)
+
+
 def add_rate_row(case, ours_r, peer_r, unit):
     """Rates: ratio = ours / peer (higher is better)."""
     o, p = statistics.median(ours_r), statistics.median(peer_r)
@@ -394,11 +464,18 @@ def main():
         bench_render()
     if (not only or "install" in only) and ENV.get("BENCH_KUBECONFIG"):
         bench_cluster(ENV["BENCH_KUBECONFIG"], uninstall)
+    if (not only or "status" in only) and ENV.get("BENCH_KUBECONFIG") and "kubectl-mlflow-status" in binaries:
+        bench_status(ENV["BENCH_KUBECONFIG"])
     if not only or "portforward" in only:
         if ENV.get("BENCH_REAL_KUBECONFIG"):
             bench_portforward(ENV["BENCH_REAL_KUBECONFIG"])
         else:
             rows.append(("port-forward on the real node", "skipped", "-", "-", "≥ 1.0x", "-"))
+    if (not only or "check" in only) and "kubectl-mlflow-check" in binaries:
+        if ENV.get("BENCH_REAL_KUBECONFIG"):
+            bench_check(ENV["BENCH_REAL_KUBECONFIG"])
+        else:
+            rows.append(("check on the real node", "skipped", "-", "-", "≤ 5 s", "-"))
     if not only or "startup" in only:
         bench_help(binaries)
         bench_sizes(binaries)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test-cluster: builds of the real node's programs (cached, keyed by version).
 # Uses gobuild, log, die and the cache variables of test-cluster.
 

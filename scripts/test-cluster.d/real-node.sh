@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test-cluster: the real node (`up --real`). containerd + Debian's runc run the
 # pods, kubelet and kube-proxy come from the control plane's Kubernetes version, CoreDNS and the
 # local-path provisioner run as host processes. Pods get addresses on the bridge ${REAL_BRIDGE}
@@ -31,7 +32,7 @@ real_node_packages() {
   command -v umoci >/dev/null || missing+=(umoci)
   command -v gcc >/dev/null || missing+=(gcc libc6-dev)
   if [[ ${#missing[@]} -gt 0 ]]; then
-    [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null || die "the real node needs: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then die "the real node needs: ${missing[*]}"; fi
     log "installing missing packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -283,6 +284,7 @@ real_node_teardown() {
     for id in ${ids}; do ctr_ tasks kill -s KILL "${id}" >/dev/null 2>&1 || true; done
     for id in ${ids}; do ctr_ tasks delete -f "${id}" >/dev/null 2>&1 || true; done
     ids="$(ctr_ containers ls -q 2>/dev/null || true)"
+    # shellcheck disable=SC2086 # one argument per container id
     [[ -z "${ids}" ]] || ctr_ containers delete ${ids} >/dev/null 2>&1 || true
   fi
   for c in local-path coredns kube-proxy containerd; do
@@ -297,7 +299,7 @@ kill_shims() {
   local p exe
   for p in /proc/[0-9]*; do
     exe="$(readlink "${p}/exe" 2>/dev/null || true)"
-    [[ "${exe% (deleted)}" == "${CONTAINERD_BIN}/containerd-shim-runc-v2" ]] && kill -KILL "${p#/proc/}" 2>/dev/null || true
+    if [[ "${exe% (deleted)}" == "${CONTAINERD_BIN}/containerd-shim-runc-v2" ]]; then kill -KILL "${p#/proc/}" 2>/dev/null || true; fi
   done
 }
 
@@ -311,9 +313,9 @@ real_node_cleanup_kernel() {
   # cgroups the kubelet made (cgroupfs driver: /kubepods in every hierarchy), leaves first
   local d
   for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
-    [[ -d "${d}" ]] && find "${d}" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    if [[ -d "${d}" ]]; then find "${d}" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
   done
-  ip link show "${REAL_BRIDGE}" >/dev/null 2>&1 && ip link delete "${REAL_BRIDGE}" 2>/dev/null || true
+  if ip link show "${REAL_BRIDGE}" >/dev/null 2>&1; then ip link delete "${REAL_BRIDGE}" 2>/dev/null || true; fi
   "${K8S_BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true
   # kubelet's and kube-proxy's own chains (KUBE-*), and any CNI-* chain, in both families
   local save restore
@@ -339,7 +341,10 @@ real_node_leftovers() {
     esac
   done
   awk -v a="${NODE_DIR}/" -v b="${CONTAINERD_ROOT}/" 'index($5, a) == 1 || index($5, b) == 1 { print "mount " $5 }' /proc/self/mountinfo
-  ls -d /sys/fs/cgroup/*/kubepods 2>/dev/null | sed 's/^/cgroup /'
+  local d
+  for d in /sys/fs/cgroup/*/kubepods; do
+    if [[ -d "${d}" ]]; then echo "cgroup ${d}"; fi
+  done
   ip link show "${REAL_BRIDGE}" >/dev/null 2>&1 && echo "bridge ${REAL_BRIDGE}"
   { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -E 'KUBE-|CNI-' | sed 's/^/iptables /'
   return 0

@@ -3,7 +3,8 @@
 
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
-fn bytes(n: usize) -> Result<Vec<u8>, String> {
+/// `n` random bytes.
+pub fn bytes(n: usize) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).map_err(|err| format!("the operating system's random source failed: {err}"))?;
     Ok(buf)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The steps of the official chart CI's job `e2e` (see e2e.sh), in a leg's work directory (charts/
 # links to the repository's; KUBECONFIG's context names the leg's namespace). MATRIX_TLS is the
 # matrix's tls (true|false), ENGINE helm or plugin.

@@ -35,7 +35,8 @@ install="${KUBECTL_MLFLOW_INSTALL:-${CARGO_TARGET_DIR:-$PWD/target}/debug/kubect
 [ -x "$install" ] || { echo "official-chart-ci: $install is not built" >&2; exit 2; }
 [ -n "${KMLF_TEST_KUBECONFIG:-}" ] || { echo "official-chart-ci: set KMLF_TEST_KUBECONFIG to a real node's kubeconfig (scripts/test-cluster up --real)" >&2; exit 2; }
 tools="$(scripts/k8s-tools path v35)"
-export PATH="$tools:$(dirname "$install"):$PATH"
+install_dir="$(dirname "$install")"
+export PATH="$tools:$install_dir:$PATH"
 kubectl --kubeconfig "$KMLF_TEST_KUBECONFIG" get node real-node-0 >/dev/null \
   || { echo "official-chart-ci: the cluster of $KMLF_TEST_KUBECONFIG has no real node (scripts/test-cluster up --real)" >&2; exit 2; }
 

@@ -4,7 +4,6 @@
 
 mod follow;
 pub mod job;
-mod mask;
 mod run;
 
 use std::time::Duration;

@@ -12,12 +12,12 @@ use kubectl_mlflow_core::cluster::lookup::{self, Found};
 use kubectl_mlflow_core::cluster::{describe, Session};
 use kubectl_mlflow_core::names::truncate;
 use kubectl_mlflow_core::ui::output::{self, Format};
-use kubectl_mlflow_core::ui::{format_duration, Reporter};
+use kubectl_mlflow_core::ui::{format_duration, mask, Reporter};
 use kubectl_mlflow_core::Failure;
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
-use crate::{follow, job, mask, Cli};
+use crate::{follow, job, Cli};
 
 pub async fn execute(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);

@@ -8,13 +8,12 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::{self, watcher, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Api;
+use kubectl_mlflow_core::cluster::pods::Pods;
 use tokio::sync::watch;
-
-use crate::pods::Pods;
 
 /// What the forward knows of the release's pods.
 #[derive(Debug, Clone, Default)]
-pub struct View {
+pub struct KnownPods {
     /// The pod new connections go to; `None` while no pod is Ready.
     pub current: Option<String>,
     /// `name: state` of every pod.
@@ -25,7 +24,7 @@ pub struct View {
     pub error: Option<String>,
 }
 
-impl View {
+impl KnownPods {
     /// Why `pod` is no longer used: its state, or that it is gone.
     pub fn why_not(&self, pod: &str) -> String {
         match self.states.iter().find(|(name, _)| name == pod) {
@@ -45,7 +44,7 @@ impl View {
 }
 
 /// Watches the pods matching `selector` until the receiver side is gone.
-pub async fn follow(api: Api<Pod>, selector: String, view: watch::Sender<View>) {
+pub async fn follow(api: Api<Pod>, selector: String, view: watch::Sender<KnownPods>) {
     let config = watcher::Config::default().labels(&selector);
     let mut events = watcher(api, config).default_backoff().boxed();
     let mut pods = Pods::default();

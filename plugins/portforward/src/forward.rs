@@ -9,16 +9,17 @@ use kube::Api;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use kubectl_mlflow_core::cluster::forward::PodConnection;
 use kubectl_mlflow_core::ui::{format_duration, Reporter};
 
-use crate::follow::View;
+use crate::follow::KnownPods;
 
 /// What every connection needs.
 #[derive(Clone)]
 pub struct Forward {
     pub pods: Api<Pod>,
     pub port: u16,
-    pub view: watch::Receiver<View>,
+    pub view: watch::Receiver<KnownPods>,
     /// How long a connection waits for a Ready pod.
     pub timeout: Duration,
     pub verbose: bool,
@@ -44,8 +45,8 @@ impl Forward {
                 ));
                 return;
             };
-            match self.pods.portforward(&pod, &[self.port]).await {
-                Ok(forwarder) => return self.carry(&mut local, forwarder, &pod, peer).await,
+            match PodConnection::open(&self.pods, &pod, self.port).await {
+                Ok(connection) => return self.carry(&mut local, connection, &pod, peer).await,
                 Err(err) => {
                     self.note(&format!(
                         "connection from {peer}: pod {pod} refused the port-forward ({err}); trying again"
@@ -77,32 +78,25 @@ impl Forward {
         pod
     }
 
-    async fn carry(
-        &self,
-        local: &mut TcpStream,
-        mut forwarder: kube::api::Portforwarder,
-        pod: &str,
-        peer: std::net::SocketAddr,
-    ) {
-        let (Some(mut upstream), Some(error)) = (forwarder.take_stream(self.port), forwarder.take_error(self.port))
-        else {
-            return;
-        };
-        let copy = tokio::io::copy_bidirectional_with_sizes(local, &mut upstream, COPY_BUFFER, COPY_BUFFER);
-        tokio::pin!(copy);
-        tokio::select! {
-            result = &mut copy => {
-                if let Err(err) = result {
-                    self.note(&format!("connection from {peer} to pod {pod} ended: {err}"));
+    async fn carry(&self, local: &mut TcpStream, mut connection: PodConnection, pod: &str, peer: std::net::SocketAddr) {
+        {
+            let copy =
+                tokio::io::copy_bidirectional_with_sizes(local, &mut connection.stream, COPY_BUFFER, COPY_BUFFER);
+            tokio::pin!(copy);
+            tokio::select! {
+                result = &mut copy => {
+                    if let Err(err) = result {
+                        self.note(&format!("connection from {peer} to pod {pod} ended: {err}"));
+                    }
                 }
+                message = &mut connection.error => match message {
+                    Some(message) => self.reporter.warn(&format!("connection from {peer} to pod {pod} failed: {message}")),
+                    // The forward ended: what it carried may still be on its way out.
+                    None => { let _ = copy.await; }
+                },
             }
-            message = error => match message {
-                Some(message) => self.reporter.warn(&format!("connection from {peer} to pod {pod} failed: {message}")),
-                // The forward ended: what it carried may still be on its way out.
-                None => { let _ = copy.await; }
-            },
         }
-        forwarder.abort();
+        connection.forward.abort();
     }
 
     fn note(&self, message: &str) {

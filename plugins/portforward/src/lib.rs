@@ -4,12 +4,9 @@
 //! being Ready, so the local port outlives rollouts, evictions and crashes.
 
 mod browser;
-mod find;
 mod follow;
 mod forward;
 mod listen;
-mod pods;
-mod served;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -19,16 +16,16 @@ use std::time::Duration;
 use clap::Parser;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kubectl_mlflow_core::cluster::{lookup, Session};
+use kubectl_mlflow_core::cluster::server_settings::ServerSettings;
+use kubectl_mlflow_core::cluster::{lookup, pods, releases, Session};
 use kubectl_mlflow_core::ui::{self, format_duration, parse_duration, ClusterArgs, OutputArgs, Progress, Reporter};
 use kubectl_mlflow_core::{names, Failure};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use follow::View;
+use follow::KnownPods;
 use forward::Forward;
 use listen::{parse_address, Address};
-use served::Served;
 
 /// Forward a local port to the MLflow server of a release, following it across pod restarts.
 ///
@@ -122,13 +119,13 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     // The port first: a busy port or a foreign address is known before any API call.
     let listeners = listen::bind(&cli.addresses, cli.port).await?;
     let session = Session::connect(&cli.cluster.target()).await?;
-    let found = find::release(&session, &cli.release).await?;
+    let found = releases::find(&session, &cli.release).await?;
     let (client, namespace) = (session.client, session.namespace);
-    let served = Served::of(&found.deployment);
-    let selector = pod_selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
+    let served = ServerSettings::of(&found.deployment);
+    let selector = pods::selector(&found.deployment).unwrap_or_else(|| lookup::selector(&cli.release));
 
     let pods: Api<Pod> = Api::namespaced(client, &namespace);
-    let (view_tx, mut view) = watch::channel(View::default());
+    let (view_tx, mut view) = watch::channel(KnownPods::default());
     tokio::spawn(follow::follow(pods.clone(), selector, view_tx));
     let pod = first_pod(&mut view, cli, &namespace).await?;
 
@@ -149,14 +146,8 @@ async fn forward(cli: &Cli, reporter: &Reporter) -> Result<(), Failure> {
     Err(Failure::failed("lost the watch of the release's pods"))
 }
 
-/// The Deployment's own pod selector (`matchLabels`), so other workloads of the release are left out.
-fn pod_selector(deployment: &k8s_openapi::api::apps::v1::Deployment) -> Option<String> {
-    let labels = deployment.spec.as_ref()?.selector.match_labels.as_ref()?;
-    (!labels.is_empty()).then(|| labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-}
-
 /// Waits (with progress) for the first Ready pod, up to `--timeout`.
-async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
+async fn first_pod(view: &mut watch::Receiver<KnownPods>, cli: &Cli, namespace: &str) -> Result<String, Failure> {
     let deadline = tokio::time::Instant::now() + cli.timeout;
     let mut progress: Option<Progress> = None;
     loop {
@@ -199,7 +190,7 @@ async fn first_pod(view: &mut watch::Receiver<View>, cli: &Cli, namespace: &str)
 }
 
 /// The URLs on stdout (one per local address); where they lead, and how to log in, on stderr.
-fn show(cli: &Cli, reporter: &Reporter, served: &Served, locals: &[SocketAddr], pod: &str, namespace: &str) {
+fn show(cli: &Cli, reporter: &Reporter, served: &ServerSettings, locals: &[SocketAddr], pod: &str, namespace: &str) {
     let urls: Vec<String> = locals.iter().map(|local| served.url(*local)).collect();
     for url in &urls {
         println!("{url}");
@@ -249,7 +240,12 @@ async fn accept(listener: TcpListener, forward: Forward) {
 }
 
 /// One line whenever the pod behind the port changes; returns when the watch is gone.
-async fn announce(mut view: watch::Receiver<View>, mut current: Option<String>, reporter: Reporter, timeout: Duration) {
+async fn announce(
+    mut view: watch::Receiver<KnownPods>,
+    mut current: Option<String>,
+    reporter: Reporter,
+    timeout: Duration,
+) {
     while view.changed().await.is_ok() {
         let now = view.borrow_and_update().clone();
         if now.current == current {

@@ -22,33 +22,33 @@ pub struct Leaf {
 
 /// A problem with one of the two inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bad {
+pub enum PemProblem {
     Cert(String),
     Key(String),
 }
 
-pub fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Bad> {
+pub fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, PemProblem> {
     let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
     match certs {
         Ok(certs) if !certs.is_empty() => Ok(certs),
-        Ok(_) => Err(Bad::Cert("holds no PEM certificate (a -----BEGIN CERTIFICATE----- block)".into())),
-        Err(err) => Err(Bad::Cert(format!("is not valid PEM: {err}"))),
+        Ok(_) => Err(PemProblem::Cert("holds no PEM certificate (a -----BEGIN CERTIFICATE----- block)".into())),
+        Err(err) => Err(PemProblem::Cert(format!("is not valid PEM: {err}"))),
     }
 }
 
-pub fn private_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Bad> {
+pub fn private_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, PemProblem> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|err| match err {
-        rustls_pki_types::pem::Error::NoItemsFound => Bad::Key(
+        rustls_pki_types::pem::Error::NoItemsFound => PemProblem::Key(
             "holds no PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC; an encrypted key must be decrypted first)".into(),
         ),
-        other => Bad::Key(format!("is not a valid PEM private key: {other}")),
+        other => PemProblem::Key(format!("is not a valid PEM private key: {other}")),
     })
 }
 
 /// Parses the leaf (first) certificate.
-pub fn leaf(cert: &CertificateDer<'_>) -> Result<Leaf, Bad> {
+pub fn leaf(cert: &CertificateDer<'_>) -> Result<Leaf, PemProblem> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|err| Bad::Cert(format!("holds a certificate that cannot be parsed: {err}")))?;
+        .map_err(|err| PemProblem::Cert(format!("holds a certificate that cannot be parsed: {err}")))?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = parsed.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -77,14 +77,16 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
 }
 
 /// Whether the key is the private half of the certificate's public key.
-pub fn key_matches(cert: &CertificateDer<'static>, key: &PrivateKeyDer<'static>) -> Result<(), Bad> {
+pub fn key_matches(cert: &CertificateDer<'static>, key: &PrivateKeyDer<'static>) -> Result<(), PemProblem> {
     let signing = rustls::crypto::ring::sign::any_supported_type(key).map_err(|err| {
-        Bad::Key(format!("is a key type that cannot be used for TLS ({err}; use RSA, ECDSA P-256/P-384 or Ed25519)"))
+        PemProblem::Key(format!(
+            "is a key type that cannot be used for TLS ({err}; use RSA, ECDSA P-256/P-384 or Ed25519)"
+        ))
     })?;
     let certified = CertifiedKey::new(vec![cert.clone()], Arc::clone(&signing));
     match certified.keys_match() {
         Ok(()) => Ok(()),
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(Bad::Key(
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(PemProblem::Key(
             "does not belong to the certificate (its public key differs; give the key the certificate was issued for)"
                 .into(),
         )),

@@ -5,20 +5,16 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
-
-/// Marks Secrets this command made, next to the release's own labels.
-pub const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
-pub const CREATED_BY: &str = "kubectl-mlflow-secrets";
+use kubectl_mlflow_core::identity;
+use kubectl_mlflow_core::render::MANAGED_BY;
 
 /// The release's labels (`app.kubernetes.io/name=mlflow`, `instance=<release>`), so uninstall
 /// finds the Secret with the release's other objects, and the mark of this command.
 pub fn labels(release: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), "mlflow".to_string()),
-        ("app.kubernetes.io/instance".to_string(), release.to_string()),
-        ("app.kubernetes.io/managed-by".to_string(), "kubectl-mlflow".to_string()),
-        (CREATED_BY_LABEL.to_string(), CREATED_BY.to_string()),
-    ])
+    let mut labels = identity::labels(release, None);
+    labels.insert(identity::MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+    labels.insert(identity::CREATED_BY_LABEL.into(), identity::SECRETS_CREATOR.into());
+    labels
 }
 
 pub fn object(name: &str, namespace: &str, release: &str, type_: &str, data: &BTreeMap<String, Vec<u8>>) -> Secret {

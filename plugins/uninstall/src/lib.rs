@@ -2,11 +2,11 @@
 //! a helm one (this chart's or the official chart's) through `helm uninstall` — with its gc Jobs,
 //! waits until it is gone, and keeps its PersistentVolumeClaims unless told otherwise.
 
-mod gone;
 pub mod plan;
 mod remove;
 mod report;
 mod stored;
+mod wait_deleted;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -132,10 +132,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     };
     if !cli.no_wait {
         let waited = deleted.iter().filter(|o| !plan.helm_records.contains(o)).cloned();
-        let mut pending = gone::Pending::new(waited);
+        let mut pending = wait_deleted::Pending::new(waited);
         let selector = identity::selector(&cli.release, None);
         let finished =
-            tokio::time::timeout(cli.timeout, gone::wait(&session, &selector, &mut pending, &mut progress)).await;
+            tokio::time::timeout(cli.timeout, wait_deleted::wait(&session, &selector, &mut pending, &mut progress))
+                .await;
         progress.finish();
         if finished.is_err() {
             return Err(Failure::failed(format!(

@@ -16,10 +16,6 @@ use kubectl_mlflow_core::Failure;
 
 use crate::stored::{self, Entry};
 
-/// The mark `kubectl mlflow secrets` puts on the Secrets it makes, beside the release's labels.
-pub const SECRETS_MARK_LABEL: &str = "app.kubernetes.io/created-by";
-pub const SECRETS_MARK: &str = "kubectl-mlflow-secrets";
-
 /// What helm writes on every object of a release (helm 3.2 and later).
 const HELM_RELEASE_NAME: &str = "meta.helm.sh/release-name";
 const HELM_RELEASE_NAMESPACE: &str = "meta.helm.sh/release-namespace";
@@ -33,15 +29,15 @@ const DEPENDENTS: [Kind; 2] = [extra("apps", "ReplicaSet", "replicasets"), extra
 
 /// One object, as it was when read (a later object of the same name is another one).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Obj {
+pub struct ObjectRef {
     pub kind: Kind,
     pub name: String,
     pub uid: String,
 }
 
-impl Obj {
-    fn of(kind: Kind, meta: &ObjectMeta) -> Obj {
-        Obj { kind, name: meta.name.clone().unwrap_or_default(), uid: meta.uid.clone().unwrap_or_default() }
+impl ObjectRef {
+    fn of(kind: Kind, meta: &ObjectMeta) -> ObjectRef {
+        ObjectRef { kind, name: meta.name.clone().unwrap_or_default(), uid: meta.uid.clone().unwrap_or_default() }
     }
 
     /// `Deployment/mlflow-mlflow`.
@@ -53,7 +49,7 @@ impl Obj {
 /// A claim of the release, with its size and volume.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    pub obj: Obj,
+    pub obj: ObjectRef,
     pub size: String,
     /// Part of a helm release whose stored manifest does not mark it keep: helm uninstall would
     /// delete it (set by `Plan::read_helm_policy`).
@@ -71,25 +67,25 @@ pub struct Volume {
 #[derive(Debug, Default)]
 pub struct Plan {
     /// The native engine's ApplySet parent Secret.
-    pub parent: Option<Obj>,
+    pub parent: Option<ObjectRef>,
     /// helm's records of the release (`sh.helm.release.v1.<release>.v<N>`).
-    pub helm_records: Vec<Obj>,
+    pub helm_records: Vec<ObjectRef>,
     /// Objects that go with the release: ApplySet members, helm's objects, gc Jobs and what
     /// they own (not claims, not the parent, not the secrets command's Secrets).
-    pub objects: Vec<Obj>,
+    pub objects: Vec<ObjectRef>,
     /// The gc Jobs among the objects (`kubectl mlflow gc`'s own belong to no set: deleted here).
-    pub gc_jobs: Vec<Obj>,
+    pub gc_jobs: Vec<ObjectRef>,
     /// The helm release's hooks among the objects (helm uninstall leaves them: deleted here).
-    pub helm_hooks: Vec<Obj>,
+    pub helm_hooks: Vec<ObjectRef>,
     /// Secrets made by `kubectl mlflow secrets` for the release.
-    pub secrets: Vec<Obj>,
+    pub secrets: Vec<ObjectRef>,
     /// The release's objects marked `helm.sh/resource-policy: keep` (the generated admin
     /// password's Secret), claims aside, in the set or kept from it before: they stay, as helm
     /// leaves them.
-    pub kept: Vec<Obj>,
+    pub kept: Vec<ObjectRef>,
     pub claims: Vec<Claim>,
     /// Labelled for the release but belonging to none of the above: left alone.
-    pub foreign: Vec<Obj>,
+    pub foreign: Vec<ObjectRef>,
 }
 
 impl Plan {
@@ -115,14 +111,14 @@ impl Plan {
 }
 
 /// The live objects named by helm's manifest, as read now (by uid); those already gone are skipped.
-pub async fn live(session: &Session, named: &[(Kind, String)]) -> Result<Vec<Obj>, Failure> {
+pub async fn live(session: &Session, named: &[(Kind, String)]) -> Result<Vec<ObjectRef>, Failure> {
     let mut objects = Vec::new();
     for (kind, name) in named {
         let found = api(session, *kind)
             .get_metadata_opt(name)
             .await
             .map_err(|err| Failure::failed(format!("cannot read {}/{name}: {}", kind.kind, describe(&err))))?;
-        objects.extend(found.map(|obj| Obj::of(*kind, &obj.metadata)));
+        objects.extend(found.map(|obj| ObjectRef::of(*kind, &obj.metadata)));
     }
     Ok(objects)
 }
@@ -140,7 +136,7 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
     let mut candidates = Vec::new();
     for kind in KINDS.iter().chain(DEPENDENTS.iter()).copied().filter(|k| k.kind != "PersistentVolumeClaim") {
         for meta in list(session, kind, &selector).await? {
-            let obj = Obj::of(kind, &meta);
+            let obj = ObjectRef::of(kind, &meta);
             let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str);
             let annotation = |key: &str| meta.annotations.as_ref().and_then(|a| a.get(key)).map(String::as_str);
             let by_helm =
@@ -150,7 +146,7 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
             let helm_hook = annotation("helm.sh/hook").is_some()
                 && label("app.kubernetes.io/managed-by") == Some("Helm")
                 && !plan.helm_records.is_empty();
-            if kind.kind == "Secret" && label(SECRETS_MARK_LABEL) == Some(SECRETS_MARK) {
+            if kind.kind == "Secret" && label(identity::CREATED_BY_LABEL) == Some(identity::SECRETS_CREATOR) {
                 plan.secrets.push(obj);
             } else if kind.kind == "Secret" && obj.name == applyset::parent_name(release) {
                 plan.parent = Some(obj);
@@ -176,7 +172,7 @@ pub async fn read(session: &Session, release: &str) -> Result<Plan, Failure> {
 
 /// Objects owned (transitively) by what goes go too; of the rest, the namespaced ones are
 /// reported as left alone, cluster-wide ones of other namespaces' releases are not ours to name.
-fn adopt_dependents(plan: &mut Plan, mut candidates: Vec<(Obj, Vec<String>)>) {
+fn adopt_dependents(plan: &mut Plan, mut candidates: Vec<(ObjectRef, Vec<String>)>) {
     loop {
         let uids: BTreeSet<String> = plan.objects.iter().map(|o| o.uid.clone()).collect();
         let (owned, rest): (Vec<_>, Vec<_>) =
@@ -220,7 +216,7 @@ pub fn api(session: &Session, kind: Kind) -> Api<kube::core::DynamicObject> {
     applier.api(kind)
 }
 
-async fn helm_records(session: &Session, release: &str) -> Result<Vec<Obj>, Failure> {
+async fn helm_records(session: &Session, release: &str) -> Result<Vec<ObjectRef>, Failure> {
     let secret = Kind::named("Secret").expect("Secret is known");
     let params = ListParams::default().labels(&format!("owner=helm,name={release}"));
     let list = Api::<Secret>::namespaced(session.client.clone(), &session.namespace)
@@ -233,7 +229,7 @@ async fn helm_records(session: &Session, release: &str) -> Result<Vec<Obj>, Fail
                 describe(&err)
             ))
         })?;
-    Ok(list.items.iter().map(|item| Obj::of(secret, &item.metadata)).collect())
+    Ok(list.items.iter().map(|item| ObjectRef::of(secret, &item.metadata)).collect())
 }
 
 async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure> {
@@ -266,7 +262,7 @@ async fn claims(session: &Session, selector: &str) -> Result<Vec<Claim>, Failure
             }),
             None => None,
         };
-        claims.push(Claim { obj: Obj::of(kind, &pvc.metadata), size, helm_deletes: false, volume });
+        claims.push(Claim { obj: ObjectRef::of(kind, &pvc.metadata), size, helm_deletes: false, volume });
     }
     Ok(claims)
 }

@@ -9,14 +9,14 @@ use kubectl_mlflow_core::engine::apply::is_not_found;
 use kubectl_mlflow_core::engine::{helm, prune, Sink};
 use kubectl_mlflow_core::Failure;
 
-use crate::plan::{api, Obj, Plan};
+use crate::plan::{api, ObjectRef, Plan};
 use crate::Cli;
 
 /// How a helm release goes: through `helm uninstall`, or object by object when helm would take
 /// claims the user keeps (see `stored`).
 pub enum HelmRemoval {
     Uninstall(PathBuf),
-    ByHand(Vec<Obj>),
+    ByHand(Vec<ObjectRef>),
 }
 
 /// Deletes what the plan and the flags say; returns the objects deleted.
@@ -26,7 +26,7 @@ pub async fn all(
     plan: &Plan,
     helm_removal: Option<&HelmRemoval>,
     progress: &mut dyn Sink,
-) -> Result<Vec<Obj>, Failure> {
+) -> Result<Vec<ObjectRef>, Failure> {
     let mut deleted = Vec::new();
     match helm_removal {
         Some(HelmRemoval::Uninstall(helm)) => {
@@ -58,7 +58,7 @@ pub async fn all(
         deleted.extend(plan.secrets.iter().cloned());
     }
     if cli.delete_pvcs {
-        let claims: Vec<Obj> = plan.claims.iter().map(|c| c.obj.clone()).collect();
+        let claims: Vec<ObjectRef> = plan.claims.iter().map(|c| c.obj.clone()).collect();
         delete(session, &claims).await?;
         deleted.extend(claims);
     }
@@ -78,7 +78,7 @@ pub fn helm_target<'a>(cli: &'a Cli, session: &'a Session, helm: &'a Path) -> he
 
 /// Deletes exactly the objects read (by uid: one made since under the same name stays); their
 /// dependents go in the background.
-async fn delete(session: &Session, objects: &[Obj]) -> Result<(), Failure> {
+async fn delete(session: &Session, objects: &[ObjectRef]) -> Result<(), Failure> {
     for obj in objects {
         let params = DeleteParams {
             preconditions: Some(Preconditions { uid: Some(obj.uid.clone()), resource_version: None }),

@@ -5,7 +5,7 @@
 use kubectl_mlflow_core::cluster::Session;
 use kubectl_mlflow_core::ui::Reporter;
 
-use crate::plan::{Claim, Obj, Plan};
+use crate::plan::{Claim, ObjectRef, Plan};
 use crate::Cli;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +22,9 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     /// Everything a run with these flags deletes, in the order it goes.
-    pub fn would_delete(&self) -> Vec<Obj> {
+    pub fn would_delete(&self) -> Vec<ObjectRef> {
         let plan = self.plan;
-        let mut objects: Vec<Obj> = plan.helm_records.clone();
+        let mut objects: Vec<ObjectRef> = plan.helm_records.clone();
         objects.extend(plan.objects.iter().cloned());
         objects.extend(plan.parent.iter().cloned());
         if self.cli.delete_secrets {
@@ -36,7 +36,7 @@ impl Report<'_> {
         objects
     }
 
-    pub fn print(&self, deleted: &[Obj], mode: Mode) {
+    pub fn print(&self, deleted: &[ObjectRef], mode: Mode) {
         let (gone, kept) = match mode {
             Mode::DryRun => ("would delete", "would keep"),
             Mode::Done => ("deleted", "kept"),
@@ -54,7 +54,7 @@ impl Report<'_> {
         print!("{out}");
     }
 
-    fn size_of(&self, obj: &Obj) -> String {
+    fn size_of(&self, obj: &ObjectRef) -> String {
         self.plan.claims.iter().find(|c| &c.obj == obj).map(|c| format!(" ({})", c.size)).unwrap_or_default()
     }
 
@@ -65,7 +65,7 @@ impl Report<'_> {
         }
     }
 
-    fn kept_secrets(&self) -> Vec<&Obj> {
+    fn kept_secrets(&self) -> Vec<&ObjectRef> {
         match self.cli.delete_secrets {
             true => Vec::new(),
             false => self.plan.secrets.iter().collect(),

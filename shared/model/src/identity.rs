@@ -16,6 +16,11 @@ pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 /// `app.kubernetes.io/managed-by`.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// `app.kubernetes.io/created-by`: on the Secrets `kubectl mlflow secrets` makes, with the value
+/// [`SECRETS_CREATOR`] (uninstall keeps them unless asked).
+pub const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
+/// The value of [`CREATED_BY_LABEL`] on the Secrets `kubectl mlflow secrets` makes.
+pub const SECRETS_CREATOR: &str = "kubectl-mlflow-secrets";
 /// The value of [`NAME_LABEL`].
 pub const APP: &str = "mlflow";
 /// The component of the tracking server's Deployment, Service and pods.

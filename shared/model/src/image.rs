@@ -4,10 +4,10 @@
 //! need an extra are refused with the slim tag, since the pod would crash-loop on an import.
 
 use crate::problem::{Problem, Problems};
-use crate::render::APP_VERSION;
 use crate::store_uri;
 use crate::values::model::Image;
 use crate::values::Values;
+use crate::versions::APP_VERSION;
 
 /// MLflow's own image repository, the only one whose contents are known.
 pub const OFFICIAL_REPOSITORY: &str = "ghcr.io/mlflow/mlflow";

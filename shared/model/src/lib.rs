@@ -19,8 +19,10 @@ pub mod server_options;
 pub mod server_opts;
 pub mod shlex;
 pub mod store_uri;
+pub mod stores;
 pub mod validate;
 pub mod values;
+pub mod versions;
 pub mod yaml;
 
 pub use failure::Failure;

@@ -341,7 +341,7 @@ fn owned_or_secret(option: &ServerOption, key: &str, value: &Value, path: &str) 
 fn unknown(name: &str, all: &[&str]) -> String {
     let hint = nearest(&normalized(name), all)
         .map_or_else(|| "see `mlflow server --help`".to_string(), |best| format!("did you mean {best}?"));
-    format!("mlflow server {} has no option --{} ({hint})", crate::render::APP_VERSION, flag_name(name))
+    format!("mlflow server {} has no option --{} ({hint})", crate::versions::APP_VERSION, flag_name(name))
 }
 
 /// Problems of a value MLflow types: an int (in its range) or one of its choices. `port` is

@@ -1,8 +1,15 @@
 //! The cluster layer: where a command points (the kubeconfig's context and namespace, as kubectl
 //! resolves them, read once per command), the client, finding a release by its labels
-//! ([`lookup`]), and kube errors turned into advice ([`describe`]).
+//! ([`lookup`], [`releases`]), what its server serves ([`served`]), its pods' states ([`pods`]), a
+//! connection to a pod's port ([`forward`], with the `forward` feature) and kube errors turned
+//! into advice ([`describe`]).
 
+#[cfg(feature = "forward")]
+pub mod forward;
 pub mod lookup;
+pub mod pods;
+pub mod releases;
+pub mod server_settings;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kubectl_mlflow_model::Failure;

@@ -133,7 +133,7 @@ impl Applier {
         keep: &BTreeSet<(String, String)>,
     ) -> Result<Vec<String>, Failure> {
         let mut done = Vec::new();
-        for member in self.doomed(applyset_id, group_kinds, keep).await? {
+        for member in self.to_prune(applyset_id, group_kinds, keep).await? {
             done.push(self.prune_one(&member).await?);
         }
         Ok(done)
@@ -141,12 +141,12 @@ impl Applier {
 
     /// The set's objects of these kinds that are not in `keep`: what [`Applier::prune`] removes.
     /// The kinds are listed at once.
-    pub async fn doomed(
+    pub async fn to_prune(
         &self,
         applyset_id: &str,
         group_kinds: &BTreeSet<String>,
         keep: &BTreeSet<(String, String)>,
-    ) -> Result<Vec<Leaving>, Failure> {
+    ) -> Result<Vec<PruneTarget>, Failure> {
         let selector = format!("{PART_OF_LABEL}={applyset_id}");
         let params = ListParams::default().labels(&selector);
         let kinds: Vec<(&String, Kind)> =
@@ -154,7 +154,7 @@ impl Applier {
         let params = &params;
         let lists =
             join_all(kinds.iter().map(|(_, kind)| async move { self.api(*kind).list_metadata(params).await })).await;
-        let mut doomed = Vec::new();
+        let mut to_prune = Vec::new();
         for ((group_kind, kind), list) in kinds.into_iter().zip(lists) {
             let list = match list {
                 Ok(list) => list,
@@ -167,14 +167,14 @@ impl Applier {
                 let stays = kind.kind == "PersistentVolumeClaim" || marked_keep(&item.metadata);
                 let name = item.metadata.name.unwrap_or_default();
                 if !keep.contains(&(group_kind.clone(), name.clone())) {
-                    doomed.push(Leaving { kind, name, stays });
+                    to_prune.push(PruneTarget { kind, name, stays });
                 }
             }
         }
-        Ok(doomed)
+        Ok(to_prune)
     }
 
-    async fn prune_one(&self, member: &Leaving) -> Result<String, Failure> {
+    async fn prune_one(&self, member: &PruneTarget) -> Result<String, Failure> {
         let (kind, name, api) = (member.kind, member.name.as_str(), self.api(member.kind));
         if member.stays {
             let patch = json!({"metadata": {"labels": {PART_OF_LABEL: null}}});
@@ -217,7 +217,7 @@ impl Applier {
 /// holds data, or an object marked `helm.sh/resource-policy: keep` as helm leaves them), only
 /// unlabelled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leaving {
+pub struct PruneTarget {
     pub kind: Kind,
     pub name: String,
     pub stays: bool,

@@ -15,14 +15,19 @@ use kubectl_mlflow_model::api_rules::origin;
 use kubectl_mlflow_model::Failure;
 
 /// What the dry run checks against: the rendered objects (to name the values behind a field).
-pub struct Judged<'a> {
+pub struct Rendering<'a> {
     pub objects: &'a [Object],
     pub values: &'a Values,
 }
 
 /// Dry-runs every member at once. `force` takes over fields of other managers (the helm engine:
 /// only validity matters there, helm owns the fields).
-pub async fn check(applier: &Applier, members: &[Member], judged: &Judged<'_>, force: bool) -> Result<(), Failure> {
+pub async fn check(
+    applier: &Applier,
+    members: &[Member],
+    rendering: &Rendering<'_>,
+    force: bool,
+) -> Result<(), Failure> {
     let mut params = PatchParams::apply(FIELD_MANAGER).dry_run();
     params.force = force || applier.force_conflicts;
     let params = &params;
@@ -36,7 +41,7 @@ pub async fn check(applier: &Applier, members: &[Member], judged: &Judged<'_>, f
     let mut failures = Vec::new();
     for (member, result) in members.iter().zip(results) {
         let Err(err) = result else { continue };
-        match classify(member, &err, judged) {
+        match classify(member, &err, rendering) {
             Verdict::Input(found) => problems.extend(found),
             Verdict::Failed(message) => failures.push(message),
             Verdict::Skip => {}
@@ -57,7 +62,7 @@ enum Verdict {
     Skip,
 }
 
-fn classify(member: &Member, err: &kube::Error, judged: &Judged) -> Verdict {
+fn classify(member: &Member, err: &kube::Error, rendering: &Rendering) -> Verdict {
     let kube::Error::Api(status) = err else {
         return Verdict::Failed(format!("{}: server dry run failed: {}", member.describe(), describe(err)));
     };
@@ -68,14 +73,14 @@ fn classify(member: &Member, err: &kube::Error, judged: &Judged) -> Verdict {
             member.describe(),
             status.message
         )),
-        400 | 403 | 422 => Verdict::Input(problems(member, status, judged)),
+        400 | 403 | 422 => Verdict::Input(problems(member, status, rendering)),
         _ => Verdict::Failed(format!("{}: server dry run failed: {}", member.describe(), describe(err))),
     }
 }
 
 /// One problem a cause the server gave, at the values path behind its field where there is one.
-fn problems(member: &Member, status: &kube::core::Status, judged: &Judged) -> Problems {
-    let object = judged.objects.iter().find(|o| o.describe() == member.describe());
+fn problems(member: &Member, status: &kube::core::Status, rendering: &Rendering) -> Problems {
+    let object = rendering.objects.iter().find(|o| o.describe() == member.describe());
     let causes: Vec<(String, String)> = status
         .details
         .iter()
@@ -86,14 +91,14 @@ fn problems(member: &Member, status: &kube::core::Status, judged: &Judged) -> Pr
     let mut out = Problems::default();
     if causes.is_empty() {
         let path = guessed_field(&status.message)
-            .and_then(|field| object.and_then(|o| origin::values_path(o, field, judged.values)));
+            .and_then(|field| object.and_then(|o| origin::values_path(o, field, rendering.values)));
         let text =
             format!("the API server refuses {}: {} ({})", member.describe(), status.message, fix(&status.message));
         out.push(Problem::at(path.unwrap_or_default(), text));
         return out;
     }
     for (field, message) in causes {
-        let path = object.and_then(|o| origin::values_path(o, &field, judged.values));
+        let path = object.and_then(|o| origin::values_path(o, &field, rendering.values));
         let text = format!("the API server refuses {} at {field}: {message} ({})", member.describe(), fix(&message));
         out.push(Problem::at(path.unwrap_or_default(), text));
     }

@@ -41,7 +41,8 @@ pub async fn judgeable(applier: &Applier, members: &[Member]) -> Vec<Member> {
     out
 }
 
-enum Seen {
+/// What the watches of the migration Job and of its pods deliver.
+enum MigrationEvent {
     Job(Box<Job>),
     Pod(Box<Pod>),
     Lost(String),
@@ -101,23 +102,23 @@ async fn watch(applier: &Applier, name: &str, progress: &mut dyn Sink) -> Result
         watcher::Config::default().fields(&format!("metadata.name={name}")),
     )
     .map(|e| match e {
-        Ok(watcher::Event::Apply(j)) | Ok(watcher::Event::InitApply(j)) => Some(Seen::Job(Box::new(j))),
+        Ok(watcher::Event::Apply(j)) | Ok(watcher::Event::InitApply(j)) => Some(MigrationEvent::Job(Box::new(j))),
         Ok(_) => None,
-        Err(err) => Some(Seen::Lost(err.to_string())),
+        Err(err) => Some(MigrationEvent::Lost(err.to_string())),
     });
     let pod_events = watcher(
         Api::<Pod>::namespaced(client.clone(), ns),
         watcher::Config::default().labels(&format!("job-name={name}")),
     )
     .map(|e| match e {
-        Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => Some(Seen::Pod(Box::new(p))),
+        Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => Some(MigrationEvent::Pod(Box::new(p))),
         Ok(_) => None,
-        Err(err) => Some(Seen::Lost(err.to_string())),
+        Err(err) => Some(MigrationEvent::Lost(err.to_string())),
     });
     let mut all = stream::select(job_events.boxed(), pod_events.boxed());
     while let Some(seen) = all.next().await {
         match seen {
-            Some(Seen::Job(job)) => {
+            Some(MigrationEvent::Job(job)) => {
                 let conditions = job.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
                 if conditions.iter().any(|c| c.type_ == "Complete" && c.status == "True") {
                     return Ok(());
@@ -130,7 +131,7 @@ async fn watch(applier: &Applier, name: &str, progress: &mut dyn Sink) -> Result
                     ));
                 }
             }
-            Some(Seen::Pod(pod)) => {
+            Some(MigrationEvent::Pod(pod)) => {
                 let pod_name = pod.metadata.name.clone().unwrap_or_default();
                 let (text, fatal) = pod_status(&pod);
                 progress.pod(&pod_name, &text);
@@ -138,7 +139,7 @@ async fn watch(applier: &Applier, name: &str, progress: &mut dyn Sink) -> Result
                     return Err(format!("pod {pod_name} cannot start: {text}"));
                 }
             }
-            Some(Seen::Lost(err)) => progress.phase(&format!("watch interrupted ({err}); resuming")),
+            Some(MigrationEvent::Lost(err)) => progress.phase(&format!("watch interrupted ({err}); resuming")),
             None => {}
         }
     }

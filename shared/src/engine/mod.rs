@@ -10,6 +10,7 @@ pub mod events;
 pub mod external_secrets;
 pub mod generated;
 pub mod helm;
+pub mod installed;
 pub mod kinds;
 pub mod migrate;
 pub mod preflight;
@@ -185,7 +186,7 @@ async fn install_native(
     // Both only read (a dry run persists nothing), so they go at once; their verdicts are taken
     // in the order they always were: the preflight's problems first.
     let dry_run = async {
-        dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &judged(prepared), false).await
+        dry_run::check(&applier, &migrate::judgeable(&applier, &everything).await, &rendering(prepared), false).await
     };
     let (findings, dry_run) = futures::join!(preflight::check(client, plan), dry_run);
     if !findings.problems.is_empty() {
@@ -249,8 +250,8 @@ async fn planned_deletions(client: &Client, prepared: &Prepared, parent: &Secret
         .map(Member::plain)
         .map(|m| (m.kind.group_kind(), m.name().to_string()))
         .collect();
-    let doomed = applier.doomed(&id, &applyset::group_kinds(parent), &keep).await.unwrap_or_default();
-    doomed.into_iter().filter(|m| !m.stays).map(|m| m.kind).collect()
+    let to_prune = applier.to_prune(&id, &applyset::group_kinds(parent), &keep).await.unwrap_or_default();
+    to_prune.into_iter().filter(|m| !m.stays).map(|m| m.kind).collect()
 }
 
 /// The Secrets the release makes through an ExternalSecret: references to them need not exist yet.
@@ -266,8 +267,8 @@ fn made_secrets(objects: &[crate::render::Object]) -> BTreeSet<String> {
         .collect()
 }
 
-fn judged(prepared: &Prepared) -> dry_run::Judged<'_> {
-    dry_run::Judged { objects: &prepared.rendered.objects, values: &prepared.values }
+fn rendering(prepared: &Prepared) -> dry_run::Rendering<'_> {
+    dry_run::Rendering { objects: &prepared.rendered.objects, values: &prepared.values }
 }
 
 async fn ensure_namespace(client: &Client, name: &str, dry_run: bool) -> Result<(), Failure> {
@@ -294,7 +295,7 @@ async fn install_with_helm(
     progress: &mut dyn Sink,
 ) -> Result<Outcome, Failure> {
     let version = helm::check_version(helm).await?;
-    // The natively rendered objects equal the chart's (the parity test holds them so): judged
+    // The natively rendered objects equal the chart's (the parity test holds them so): rendering
     // first, helm records no failed revision for what the cluster refuses.
     progress.phase("server-side dry run of every object");
     let applier = Applier {
@@ -305,7 +306,7 @@ async fn install_with_helm(
         verbose: options.verbose,
     };
     let members: Vec<Member> = prepared.rendered.objects.iter().map(Member::plain).collect();
-    dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &judged(prepared), true).await?;
+    dry_run::check(&applier, &migrate::judgeable(&applier, &members).await, &rendering(prepared), true).await?;
     progress.phase(&format!("running helm {version}"));
     let run = helm::HelmRun {
         helm,

@@ -1,9 +1,10 @@
 //! The ui layer: what every binary shares on its command line and terminal — the flags
 //! ([`args`]), the [`Reporter`] of notes and errors, live [`progress`], output formats
-//! ([`output`]), duration flags ([`parse_duration`]) and the edge ([`main`]) that turns the one
+//! ([`output`]), passwords masked in what is shown ([`mask`]), duration flags ([`parse_duration`]) and the edge ([`main`]) that turns the one
 //! [`Failure`] into exit codes (2 input, 1 failed).
 
 pub mod args;
+pub mod mask;
 pub mod output;
 pub mod progress;
 mod reporter;

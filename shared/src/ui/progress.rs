@@ -8,23 +8,23 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub struct Progress {
-    live: Option<Live>,
+    live: Option<Spinners>,
     last_lines: BTreeMap<String, String>,
 }
 
-struct Live {
+struct Spinners {
     multi: MultiProgress,
     phase: ProgressBar,
     pods: BTreeMap<String, ProgressBar>,
 }
 
 impl Progress {
-    /// Live display only when stderr is a terminal.
+    /// Spinners display only when stderr is a terminal.
     pub fn new() -> Self {
         let live = std::io::stderr().is_terminal().then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let phase = multi.add(spinner());
-            Live { multi, phase, pods: BTreeMap::new() }
+            Spinners { multi, phase, pods: BTreeMap::new() }
         });
         Progress { live, last_lines: BTreeMap::new() }
     }

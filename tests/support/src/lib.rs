@@ -1,8 +1,8 @@
-//! Test support for integration tests against the local test cluster.
+//! What the tests of every crate share.
 //!
-//! The cluster is the real control plane that `scripts/test-cluster` runs on 127.0.0.1
-//! (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and KWOK simulating one
-//! node). [`cluster()`] attaches to it, starting it once if it is not up, and
+//! The local test cluster is the real control plane that `scripts/test-cluster` runs on
+//! 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and KWOK simulating
+//! one node). [`cluster()`] attaches to it, starting it once if it is not up, and
 //! [`Cluster::namespace`] gives each test its own namespace, deleted when the returned
 //! [`TestNamespace`] is dropped (or by [`TestNamespace::delete`]).
 //!
@@ -15,6 +15,13 @@
 //! # }
 //! ```
 //!
+//! Beside it: the plugins run as processes ([`process`]), real helm ([`helm`]), the values files and
+//! the model's verdict on `--set` expressions ([`values`]), other projects' CRDs ([`crd`]), HTTP
+//! with timeouts ([`http`]), the port-forward plugin in the background ([`portforward`]), a node
+//! whose kubelet the test plays ([`ScriptedNode`]), the real node's helpers ([`real_namespace`], …),
+//! the commands of MLflow's Kubernetes deployment guide ([`deployment_guide`]) and a seeded random
+//! generator ([`random`]).
+//!
 //! Environment:
 //! - `KMLF_TEST_KUBECONFIG`: use this kubeconfig instead of asking `scripts/test-cluster`.
 //! - `KMLF_TEST_NO_START=1`: fail instead of starting the cluster when it is not up.
@@ -25,21 +32,30 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-mod held;
+pub mod crd;
+pub mod deployment_guide;
+pub mod helm;
+pub mod http;
+pub mod portforward;
+pub mod process;
+pub mod random;
 mod real_node;
-pub mod seed;
-pub mod seeded;
-pub use held::{bound_pod, set_pod_state, HeldNode, HELD_TAINT};
-pub use real_node::{http_get, mlflow_client, mlflow_python, HttpResponse, PortForward, REAL_NODE_NAME};
+mod scripted_node;
+pub mod values;
+pub use process::{assert_ok, plugin, text};
+pub use real_node::{
+    mlflow_client, mlflow_python, mlflow_venv, pod_is_ready, ready_pods, real_namespace, PortForward, REAL_NODE_NAME,
+};
+pub use scripted_node::{bound_pod, bound_pod_other_than, set_pod_state, ScriptedNode, SCRIPTED_NODE_TAINT};
 
 /// Name of the one simulated node of the test cluster.
 pub const NODE_NAME: &str = "kwok-node-0";
@@ -203,6 +219,11 @@ impl Cluster {
         }
     }
 
+    /// Runs kubectl with `args`; returns stdout, or panics with stderr.
+    pub fn kubectl_stdout(&self, args: &[&str]) -> String {
+        self.kubectl_output(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// The kube client config for the cluster.
     pub async fn config(&self) -> Config {
         let kc = Kubeconfig::read_from(&self.kubeconfig).expect("read test kubeconfig");
@@ -277,16 +298,41 @@ impl TestNamespace {
         Api::namespaced(self.client.clone(), &self.name)
     }
 
+    /// `--kubeconfig <the cluster's> -n <this namespace>`.
+    pub fn cluster_args(&self) -> [String; 4] {
+        ["--kubeconfig".into(), self.kubeconfig.display().to_string(), "-n".into(), self.name.clone()]
+    }
+
+    /// The plugin `name` run on this namespace: `NAME ARGS --kubeconfig ... -n NS` (the cluster
+    /// flags last: `kubectl-mlflow-secrets` takes them after its subcommand), stdin empty.
+    pub fn run(&self, name: &str, args: &[&str]) -> Output {
+        self.run_with_stdin(name, args, "")
+    }
+
+    /// [`TestNamespace::run`] with `stdin` as the standard input.
+    pub fn run_with_stdin(&self, name: &str, args: &[&str], stdin: &str) -> Output {
+        process::plugin(name).args(args).args(self.cluster_args()).write_stdin(stdin).output().unwrap()
+    }
+
+    /// Creates the Secret `name` holding `data` (as `stringData`).
+    pub async fn create_secret(&self, name: &str, data: &[(&str, &str)]) {
+        let data: BTreeMap<&str, &str> = data.iter().copied().collect();
+        let secret: Secret =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "stringData": data})).unwrap();
+        self.api::<Secret>().create(&PostParams::default(), &secret).await.unwrap();
+    }
+
+    /// The value of `key` in the Secret `name`, if both exist.
+    pub async fn secret_value(&self, name: &str, key: &str) -> Option<String> {
+        let secret = self.api::<Secret>().get_opt(name).await.unwrap()?;
+        let value = secret.data.unwrap_or_default().remove(key)?;
+        Some(String::from_utf8(value.0).expect("a UTF-8 secret value"))
+    }
+
     /// Makes `kubectl port-forward` to `pod`'s `pod_port` reach `target` (a local TCP address
     /// chosen by the test), through KWOK's PortForward resource.
     pub async fn forward_pod_port(&self, pod: &str, pod_port: u16, target: SocketAddr) {
-        let body = serde_json::json!({
-            "spec": {"forwards": [{
-                "ports": [pod_port],
-                "target": {"address": target.ip().to_string(), "port": target.port()},
-            }]}
-        });
-        self.create_kwok_object("PortForward", "portforwards", pod, body).await;
+        forward_pod_port(&self.client, &self.name, pod, pod_port, target).await;
     }
 
     /// Makes `kubectl logs` of `pod` (all containers) return `file`, through KWOK's Logs
@@ -295,17 +341,16 @@ impl TestNamespace {
         let body = serde_json::json!({
             "spec": {"logs": [{"logsFile": file.to_string_lossy(), "follow": false}]}
         });
-        self.create_kwok_object("Logs", "logs", pod, body).await;
+        create_kwok_object(&self.client, &self.name, "Logs", "logs", pod, body).await;
     }
 
-    async fn create_kwok_object(&self, kind: &str, plural: &str, name: &str, body: serde_json::Value) {
-        let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", kind);
-        let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
-        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &self.name, &ar);
-        let obj = DynamicObject::new(name, &ar).within(&self.name).data(body);
-        api.create(&PostParams::default(), &obj)
-            .await
-            .unwrap_or_else(|e| panic!("create {kind} {}/{name}: {e}", self.name));
+    /// Makes `kubectl logs -f` of `pod`'s `container` follow `file` as it grows (see
+    /// [`append_cri_log`]).
+    pub async fn follow_pod_logs(&self, pod: &str, container: &str, file: &Path) {
+        let body = serde_json::json!({
+            "spec": {"logs": [{"containers": [container], "logsFile": file.to_string_lossy(), "follow": true}]}
+        });
+        create_kwok_object(&self.client, &self.name, "Logs", "logs", pod, body).await;
     }
 
     /// Deletes the namespace and waits until it is gone.
@@ -337,6 +382,32 @@ impl Drop for TestNamespace {
     }
 }
 
+/// [`TestNamespace::forward_pod_port`] from a task that holds only a client.
+pub async fn forward_pod_port(client: &Client, namespace: &str, pod: &str, pod_port: u16, target: SocketAddr) {
+    let body = serde_json::json!({
+        "spec": {"forwards": [{
+            "ports": [pod_port],
+            "target": {"address": target.ip().to_string(), "port": target.port()},
+        }]}
+    });
+    create_kwok_object(client, namespace, "PortForward", "portforwards", pod, body).await;
+}
+
+async fn create_kwok_object(
+    client: &Client,
+    namespace: &str,
+    kind: &str,
+    plural: &str,
+    name: &str,
+    body: serde_json::Value,
+) {
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", kind);
+    let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
+    let obj = DynamicObject::new(name, &ar).within(namespace).data(body);
+    api.create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("create {kind} {namespace}/{name}: {e}"));
+}
+
 /// Polls `check` every 250 ms until it returns true; `Err(())` after `timeout`.
 pub async fn poll_until<F, Fut>(timeout: Duration, mut check: F) -> Result<(), ()>
 where
@@ -365,6 +436,13 @@ pub fn write_cri_log(path: &Path, lines: &[&str]) -> std::io::Result<()> {
     std::fs::write(path, out)
 }
 
+/// Appends `line` to a CRI log file (see [`write_cri_log`]), as a running container does.
+pub fn append_cri_log(path: &Path, line: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).expect("the log file");
+    writeln!(file, "2025-01-01T00:01:00.000000000Z stdout F {line}").expect("append to the log file");
+}
+
 fn sanitize(prefix: &str) -> String {
     let s: String =
         prefix.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
@@ -386,18 +464,6 @@ fn random_suffix() -> String {
             c
         })
         .collect()
-}
-
-/// Asserts a command was refused as bad input: exit code 2, nothing on stdout, no panic, and
-/// exactly one `error:` line, which mentions `topic`.
-pub fn assert_refused_in_one_line(out: &std::process::Output, topic: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(out.stdout.is_empty(), "printed to stdout; stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(errors[0].contains(topic), "{stderr}");
 }
 
 #[cfg(test)]

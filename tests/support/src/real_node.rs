@@ -1,17 +1,40 @@
 //! Helpers of the tests that need the real node (`scripts/test-cluster up --real`): pods really
 //! run, so tests reach them through `kubectl port-forward` and talk HTTP to them.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::{run_script, Cluster};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::ListParams;
+
+use crate::http::{request, Response};
+use crate::{cluster, run_script, Cluster, TestNamespace};
 
 /// Name of the real node (`scripts/test-cluster up --real`).
 pub const REAL_NODE_NAME: &str = "real-node-0";
+
+/// A namespace for one test, after checking that the cluster's node is the real one.
+pub async fn real_namespace(prefix: &str) -> TestNamespace {
+    cluster().require_real_node();
+    cluster().namespace(prefix).await
+}
+
+/// Whether the pod is Ready and not being deleted.
+pub fn pod_is_ready(pod: &Pod) -> bool {
+    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+    pod.metadata.deletion_timestamp.is_none()
+        && conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+/// The pods of `selector` in `ns` that are Ready and not being deleted.
+pub async fn ready_pods(ns: &TestNamespace, selector: &str) -> Vec<Pod> {
+    let pods = ns.api::<Pod>().list(&ListParams::default().labels(selector)).await.unwrap();
+    pods.items.into_iter().filter(pod_is_ready).collect()
+}
 
 impl Cluster {
     /// Panics, saying how to get one, unless the cluster's only node is the real node.
@@ -88,9 +111,9 @@ impl PortForward {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// GET `path` through the forward (see [`http_get`]).
-    pub fn get(&self, path: &str) -> Result<HttpResponse, String> {
-        http_get(SocketAddr::from(([127, 0, 0, 1], self.port)), path, Duration::from_secs(20))
+    /// GET `path` through the forward (see [`request`]).
+    pub async fn get(&self, path: &str) -> Result<Response, String> {
+        request(SocketAddr::from(([127, 0, 0, 1], self.port)), "GET", path, b"").await
     }
 }
 
@@ -101,38 +124,15 @@ impl Drop for PortForward {
     }
 }
 
-/// Status and body of an HTTP response.
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: String,
-    pub body: String,
-}
-
-/// A plain HTTP/1.0 GET with a connect and read timeout (a hang is an error, not a stuck test).
-pub fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<HttpResponse, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n", addr.port())
-        .map_err(|e| format!("send to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| format!("read from {addr}{path}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) =
-        text.split_once("\r\n\r\n").ok_or_else(|| format!("no HTTP response from {addr}{path}: {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line from {addr}{path}: {head:?}"))?;
-    Ok(HttpResponse { status, headers: head.to_string(), body: body.to_string() })
-}
-
-/// The python of the contract venv (`scripts/mlflow-venv`: MLflow 3.17.2), made if missing.
-pub fn mlflow_python() -> PathBuf {
+/// The contract venv (`scripts/mlflow-venv`: MLflow 3.17.2), made if missing.
+pub fn mlflow_venv() -> PathBuf {
     let venv = run_script("mlflow-venv", &[], false).unwrap_or_else(|e| panic!("MLflow venv unavailable: {e}"));
-    PathBuf::from(venv.lines().last().unwrap_or_default().trim()).join("bin/python")
+    PathBuf::from(venv.lines().last().unwrap_or_default().trim())
+}
+
+/// The python of the contract venv (see [`mlflow_venv`]).
+pub fn mlflow_python() -> PathBuf {
+    mlflow_venv().join("bin/python")
 }
 
 /// Runs `tests/contract/client.py ARGS` with the contract venv against `tracking_uri`, with
@@ -141,7 +141,7 @@ pub fn mlflow_client(tracking_uri: &str, env: &[(&str, &str)], args: &[&str]) ->
     let mut cmd = Command::new(mlflow_python());
     cmd.arg(crate::repo_root().join("tests/contract/client.py"))
         .args(args)
-        .env("MLFLOW_TRACKING_URI", tracking_uri)
+        .env("MLFLOW_TRACKING_URI", tracking_uri.trim_end_matches('/'))
         .env("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
         .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         .stdin(Stdio::null());

@@ -1,4 +1,4 @@
-//! `auth`: MLflow's basic-auth Secret: the Flask secret key (the seed's `secret-key`), the admin
+//! `auth`: MLflow's basic-auth Secret: the Flask secret key (the deployment guide's `secret-key`), the admin
 //! user (`admin-username`, kept beside its password) and password
 //! (`admin-password`, which the printed values point `auth.adminPasswordFrom` at).
 

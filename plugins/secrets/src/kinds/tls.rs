@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::Plan;
 use crate::input::Inputs;
-use crate::pki::{self, Bad};
+use crate::pki::{self, PemProblem};
 use crate::Common;
 
 /// Below this many days left, a warning.
@@ -73,9 +73,9 @@ fn check_pair(
     inputs: &mut Inputs,
     warnings: &mut Vec<String>,
 ) -> Option<()> {
-    let report = |inputs: &mut Inputs, bad: Bad| match bad {
-        Bad::Cert(m) => inputs.problem("--cert", &m),
-        Bad::Key(m) => inputs.problem("--key", &m),
+    let report = |inputs: &mut Inputs, bad: PemProblem| match bad {
+        PemProblem::Cert(m) => inputs.problem("--cert", &m),
+        PemProblem::Key(m) => inputs.problem("--key", &m),
     };
     let certs = pki::certificates(cert).map_err(|b| report(inputs, b)).ok();
     let key = pki::private_key(key).map_err(|b| report(inputs, b)).ok();

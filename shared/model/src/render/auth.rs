@@ -2,8 +2,8 @@
 //! restart and is writable under a read-only root: the volume or a real database. The file names
 //! that database, whose URI can carry a password: it is a Secret, not a ConfigMap.
 //!
-//! MLflow has no default admin password and will not start without one, while the seed's basic
-//! auth setup names none: unless `auth.adminPasswordFrom` says where it is, the same Secret holds
+//! MLflow has no default admin password and will not start without one, while the basic auth
+//! setup of MLflow's Kubernetes deployment guide names none: unless `auth.adminPasswordFrom` says where it is, the same Secret holds
 //! one made on the first install and kept on every upgrade. It is rendered empty here; the engine
 //! fills it (see [`Generated`]), as the chart does with `lookup` and `randAlphaNum`.
 

@@ -1,8 +1,9 @@
 //! The labels every object carries, and those that select the server's pods (both from the
 //! release identity).
 
-use super::{Context, APP_VERSION};
+use super::Context;
 use crate::identity::{self, Labels, MANAGED_BY_LABEL, SERVER_COMPONENT};
+use crate::versions::APP_VERSION;
 
 /// `app.kubernetes.io/managed-by` of natively applied objects (the chart writes `Helm`).
 pub const MANAGED_BY: &str = "kubectl-mlflow";

@@ -37,8 +37,7 @@ use crate::names;
 use crate::validate::Valid;
 use crate::values::Values;
 
-/// The chart's appVersion: the MLflow version the image tag defaults to.
-pub const APP_VERSION: &str = "3.17.2";
+pub use crate::versions::APP_VERSION;
 
 /// What a release is: its name and namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]

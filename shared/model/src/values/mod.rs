@@ -127,7 +127,7 @@ fn read_text(path: &str, stdin: &mut dyn Read) -> Result<String, Problem> {
     Ok(text)
 }
 
-/// The seed's quick start, used when no backend store is given anywhere: SQLite and artifacts on a
+/// The quick start of MLflow's Kubernetes deployment guide, used when no backend store is given anywhere: SQLite and artifacts on a
 /// volume. Returns the note to show the user, or `None` when a backend store was given.
 pub fn apply_quick_start(user: &mut Value) -> Option<String> {
     let mlflow = user.get("mlflow");

@@ -1,0 +1,3 @@
+//! `kubectl-mlflow`'s integration tests (one test binary for the crate).
+
+mod dispatch;
