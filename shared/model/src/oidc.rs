@@ -172,7 +172,7 @@ pub fn cookie_secure(values: &Values) -> bool {
     values
         .oidc
         .cookie_secure
-        .unwrap_or_else(|| values.tls.enabled || (values.ingress.enabled && !values.ingress.tls.is_empty()))
+        .unwrap_or(values.tls.enabled || (values.ingress.enabled && !values.ingress.tls.is_empty()))
 }
 
 /// The scopes asked for: `oidc.scope`, else openid, email and profile, and groups when groups
