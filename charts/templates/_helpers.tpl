@@ -417,6 +417,10 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- $errors = append $errors (printf "externalSecrets.secretName: \"%s\" is not a valid Secret name (lowercase letters, digits, '-' and '.', at most 253 characters)" (toString $es.secretName)) -}}
 {{- end -}}
 {{- end -}}
+{{- /* single sign-on (templates/_oidc.tpl) */ -}}
+{{- range $line := splitList "\n" (include "mlflow.oidcProblems" .) -}}
+{{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}
 {{- end -}}

@@ -18,7 +18,7 @@ pub mod random;
 pub mod ui;
 
 pub use kubectl_mlflow_model::{
-    failure, identity, local_paths, names, problem, release, render, store_uri, stores, validate, values, yaml,
+    failure, identity, local_paths, names, oidc, problem, release, render, store_uri, stores, validate, values, yaml,
 };
 pub use kubectl_mlflow_model::{
     Failure, Identity, Object, Problem, Problems, Release, Rendered, Source, Valid, Values,

@@ -15,6 +15,12 @@ pub fn hex(n: usize) -> Result<String, String> {
     Ok(bytes(n)?.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// `n` random bytes in URL-safe base64 with padding (as oauth2-proxy reads its cookie secret).
+pub fn base64url(n: usize) -> Result<String, String> {
+    use base64::Engine;
+    Ok(base64::engine::general_purpose::URL_SAFE.encode(bytes(n)?))
+}
+
 /// A password of `len` letters and digits (no look-alikes), drawn without modulo bias.
 pub fn password(len: usize) -> Result<String, String> {
     let limit = 256 - 256 % ALPHABET.len();
@@ -39,5 +45,6 @@ mod tests {
         let a = super::password(24).unwrap();
         assert_eq!(a.len(), 24);
         assert_ne!(a, super::password(24).unwrap());
+        assert_eq!(super::base64url(32).unwrap().len(), 44);
     }
 }

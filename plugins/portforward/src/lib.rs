@@ -207,6 +207,14 @@ fn show(cli: &Cli, reporter: &Reporter, served: &ServerSettings, locals: &[Socke
     if let Some(auth) = &served.auth {
         reporter.note(&auth.describe(namespace));
     }
+    if let Some(issuer) = &served.sign_in {
+        let callbacks: Vec<String> = urls.iter().map(|url| format!("{url}oauth2/callback")).collect();
+        reporter.note(&format!(
+            "single sign-on: the browser signs in with {issuer}, which must allow the redirect URL {} (the port must stay the same); clients send a token the provider issued: {}=<token>",
+            callbacks.join(" or "),
+            kubectl_mlflow_core::oidc::TRACKING_TOKEN_ENV
+        ));
+    }
     if cli.open {
         if let Err(message) = urls.first().map(|url| browser::open(url)).unwrap_or(Ok(())) {
             reporter.warn(&message);

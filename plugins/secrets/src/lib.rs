@@ -1,5 +1,5 @@
 //! `kubectl mlflow secrets`: writes the Secrets an MLflow release reads (database URL, S3, GCS,
-//! Azure, TLS, basic auth) after checking what it is given, idempotently, and prints the values
+//! Azure, TLS, basic auth, single sign-on) after checking what it is given, idempotently, and prints the values
 //! snippet that references them.
 
 mod input;
@@ -16,7 +16,7 @@ use kubectl_mlflow_core::ui::output::Format;
 use kubectl_mlflow_core::ui::{self, ClusterArgs, OutputArgs, Reporter};
 use kubectl_mlflow_core::Failure;
 
-pub use kinds::{AuthArgs, AzureArgs, DbArgs, GcsArgs, S3Args, TlsArgs};
+pub use kinds::{AuthArgs, AzureArgs, DbArgs, GcsArgs, OidcArgs, S3Args, TlsArgs};
 
 /// Create the Secrets an MLflow release reads, checked before anything is written.
 ///
@@ -31,7 +31,7 @@ pub use kinds::{AuthArgs, AzureArgs, DbArgs, GcsArgs, S3Args, TlsArgs};
     bin_name = "kubectl mlflow secrets",
     version,
     args_override_self = true,
-    after_help = "Examples:\n  kubectl mlflow secrets db -n mlflow --uri @db-uri.txt > db-values.yaml\n  kubectl mlflow secrets s3 -n mlflow --access-key-id AKIA... --secret-access-key - < key.txt\n  kubectl mlflow secrets tls -n mlflow --cert tls.crt --key tls.key\n  kubectl mlflow secrets auth -n mlflow --password-file admin-password.txt > auth-values.yaml\n  kubectl mlflow install -n mlflow -f db-values.yaml -f auth-values.yaml"
+    after_help = "Examples:\n  kubectl mlflow secrets db -n mlflow --uri @db-uri.txt > db-values.yaml\n  kubectl mlflow secrets s3 -n mlflow --access-key-id AKIA... --secret-access-key - < key.txt\n  kubectl mlflow secrets tls -n mlflow --cert tls.crt --key tls.key\n  kubectl mlflow secrets auth -n mlflow --password-file admin-password.txt > auth-values.yaml\n  kubectl mlflow secrets oidc -n mlflow --client-id mlflow --client-secret - < client-secret.txt > oidc-values.yaml\n  kubectl mlflow install -n mlflow -f db-values.yaml -f auth-values.yaml"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -52,6 +52,8 @@ pub enum Kind {
     Tls(TlsArgs),
     /// Basic auth → Secret mlflow-auth-secret: secret-key, admin-username, admin-password
     Auth(AuthArgs),
+    /// Single sign-on → Secrets mlflow-oidc-client (client-id, client-secret) and mlflow-oidc-cookie (cookie-secret)
+    Oidc(OidcArgs),
 }
 
 /// The flags every kind takes.
@@ -108,5 +110,5 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let common = cli.kind.common().clone();
     let reporter = Reporter::new(&common.out);
     let planned = kinds::plan(&cli.kind)?;
-    write::execute(planned, common, reporter).await
+    write::execute_all(planned, common, reporter).await
 }

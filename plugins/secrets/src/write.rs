@@ -34,6 +34,44 @@ struct Job {
 
 type Result<T> = std::result::Result<T, Failure>;
 
+/// Writes each Secret in turn. With several, every one that would be refused (another Secret of
+/// its name holding other data) is found before the first is written.
+pub async fn execute_all(plans: Vec<Plan>, common: Common, reporter: Reporter) -> Result<()> {
+    if plans.len() > 1 && common.dry_run != Some(DryRun::Client) && !common.overwrite {
+        refuse_before_writing(&plans, &common, &reporter).await?;
+    }
+    for plan in plans {
+        execute(plan, common.clone(), reporter.clone()).await?;
+    }
+    Ok(())
+}
+
+async fn refuse_before_writing(plans: &[Plan], common: &Common, reporter: &Reporter) -> Result<()> {
+    let resolved = Resolved::read(&common.cluster.target())?;
+    let namespace = resolved.namespace.clone();
+    let session = resolved.connect().await?;
+    let api = Api::<Secret>::namespaced(session.client, &namespace);
+    for plan in plans {
+        let job = Job {
+            plan: plan.clone(),
+            common: common.clone(),
+            namespace: namespace.clone(),
+            reporter: reporter.clone(),
+        };
+        let existing = api.get_opt(&plan.name).await;
+        job.log("GET", &existing.as_ref().map(|found| if found.is_some() { "200" } else { "404" }));
+        let existing = existing.map_err(|err| job.failed(&format!("cannot read {}: {}", job.id(), describe(&err))))?;
+        if let Some(old) = existing {
+            let (data, _) = job.data(Some(&old));
+            let differences = secret::differences(&old, plan.type_, &data);
+            if !differences.is_empty() {
+                return Err(job.other_data(&differences));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn execute(plan: Plan, common: Common, reporter: Reporter) -> Result<()> {
     let resolved = Resolved::read(&common.cluster.target())?;
     let job = Job { plan, common, namespace: resolved.namespace.clone(), reporter };
@@ -105,11 +143,7 @@ impl Job {
             return self.write(api, data, false).await.map(|_| Outcome::Labelled);
         }
         if !self.common.overwrite {
-            return Err(self.failed(&format!(
-                "{} already exists and holds other data ({}); nothing changed (rerun with --overwrite to replace it)",
-                self.id(),
-                differences.join(", ")
-            )));
+            return Err(self.other_data(&differences));
         }
         if old.type_.as_deref().unwrap_or("Opaque") != self.plan.type_ {
             self.delete(api, old).await?;
@@ -188,6 +222,14 @@ impl Job {
         eprintln!("api: {verb} secrets -n {} {} -> {status}", self.namespace, self.plan.name);
     }
 
+    fn other_data(&self, differences: &[String]) -> Failure {
+        self.failed(&format!(
+            "{} already exists and holds other data ({}); nothing changed (rerun with --overwrite to replace it)",
+            self.id(),
+            differences.join(", ")
+        ))
+    }
+
     fn failed(&self, message: &str) -> Failure {
         Failure::failed(message)
     }
@@ -203,6 +245,7 @@ impl Job {
                 &secret::object(&self.plan.name, &self.namespace, &self.common.release, self.plan.type_, data),
                 format,
             ),
+            None if self.plan.snippet.is_null() => String::new(),
             None => yaml::to_string(&self.plan.snippet),
         };
         std::io::stdout()

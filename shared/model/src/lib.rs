@@ -12,6 +12,7 @@ pub mod image;
 pub mod kubelet;
 pub mod local_paths;
 pub mod names;
+pub mod oidc;
 pub mod problem;
 pub mod release;
 pub mod render;

@@ -66,6 +66,7 @@ pub fn check(values: &Values) -> Problems {
     migrations(values, &mut problems);
     http_route(values, &mut problems);
     external_secrets(values, &mut problems);
+    crate::oidc::check(values, &mut problems);
     problems
 }
 

@@ -1,11 +1,13 @@
 //! What a release's server serves, read from its Deployment's pod template, so releases of either
 //! engine and of the official chart alike are understood: the container port, http or https (and
 //! the Secret of its certificate), the static prefix, the artifact store it proxies, and whether
-//! (and where) basic auth keeps its admin login.
+//! (and where) basic auth keeps its admin login; behind single sign-on, the oauth2-proxy sidecar's
+//! port and the issuer it signs people in with.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec};
 use kubectl_mlflow_model::identity::SERVER_CONTAINER;
+use kubectl_mlflow_model::oidc;
 
 /// MLflow's own default port, when the container names none.
 const DEFAULT_PORT: u16 = 5000;
@@ -25,6 +27,8 @@ pub struct ServerSettings {
     /// The artifact store the server proxies (`--artifacts-destination`).
     pub artifacts: Option<ArtifactStore>,
     pub auth: Option<AuthHint>,
+    /// The issuer the sign-in proxy signs people in with, when one guards the server.
+    pub sign_in: Option<String>,
 }
 
 /// A key of a Secret: `(name, key)`.
@@ -66,20 +70,26 @@ impl ServerSettings {
                 prefix: String::new(),
                 artifacts: None,
                 auth: None,
+                sign_in: None,
             };
         };
+        // Behind the sign-in, MLflow listens on the loopback: the proxy's port is the one served.
+        let proxy = containers.iter().find(|c| c.name == oidc::CONTAINER);
+        let sign_in = proxy.map(|p| option(&words(p), "--oidc-issuer-url").unwrap_or_default());
         let words = words(server);
         let prefix = option(&words, "--static-prefix")
             .or_else(|| env_literal(server, "MLFLOW_STATIC_PREFIX"))
             .unwrap_or_default();
+        let served = proxy.unwrap_or(server);
         ServerSettings {
             container: server.name.clone(),
-            port: port(server, &words),
-            tls: tls(server, &words),
+            port: port(served, &words),
+            tls: tls(served, &words),
             certificate: pod.and_then(|pod| certificate(pod, server, &words)),
             prefix: prefix.trim_end_matches('/').to_string(),
             artifacts: artifacts(server, &words),
             auth: auth(server, &words),
+            sign_in,
         }
     }
 
@@ -266,6 +276,7 @@ mod tests {
             prefix: String::new(),
             artifacts: None,
             auth: None,
+            sign_in: None,
         };
         assert_eq!(served, plain);
         assert_eq!(served.url("127.0.0.1:5001".parse().unwrap()), "http://127.0.0.1:5001/");
@@ -356,5 +367,25 @@ mod tests {
         let served = ServerSettings::of(&deployment);
         assert_eq!(served.certificate, Some(("mlflow-tls".into(), "tls.crt".into())));
         assert_eq!(served.artifacts.unwrap().describe(), "/mlflow/artifacts (MLFLOW_S3_ENDPOINT_URL=http://s3:9000)");
+    }
+
+    #[test]
+    fn behind_the_sign_in_the_proxy_port_is_served() {
+        let mlflow = json!({"name": "mlflow", "command": ["mlflow", "server", "--host=127.0.0.1", "--port=5000", "--static-prefix=/ml"]});
+        let proxy = json!({
+            "name": "oauth2-proxy",
+            "args": ["--provider=oidc", "--oidc-issuer-url=https://login.example.com/realms/ml", "--https-address=0.0.0.0:4180"],
+            "ports": [{"name": "https", "containerPort": 4180}]
+        });
+        let deployment: Deployment = serde_json::from_value(json!({
+            "spec": {"selector": {}, "template": {"spec": {"containers": [mlflow, proxy]}}}
+        }))
+        .unwrap();
+        let served = ServerSettings::of(&deployment);
+        assert_eq!((served.port, served.tls, served.prefix.as_str()), (4180, true, "/ml"));
+        assert_eq!(
+            (served.container.as_str(), served.sign_in.as_deref()),
+            ("mlflow", Some("https://login.example.com/realms/ml"))
+        );
     }
 }

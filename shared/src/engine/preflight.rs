@@ -87,6 +87,7 @@ pub fn references(values: &Values) -> Vec<Reference> {
             at: "tls.secretName".into(),
         });
     }
+    refs.extend(sign_in_references(values));
     let cert_manager = values.ingress.annotations.keys().any(|k| k.starts_with("cert-manager.io/"));
     if values.ingress.enabled && !cert_manager {
         for (i, tls) in values.ingress.tls.iter().enumerate() {
@@ -101,6 +102,25 @@ pub fn references(values: &Values) -> Vec<Reference> {
         }
     }
     refs
+}
+
+/// The Secrets of the sign-in proxy (`kubectl mlflow secrets oidc` makes both).
+fn sign_in_references(values: &Values) -> Vec<Reference> {
+    use kubectl_mlflow_model::oidc::{CLIENT_ID_KEY, CLIENT_SECRET_KEY, COOKIE_SECRET_KEY};
+    let oidc = &values.oidc;
+    if !oidc.enabled {
+        return Vec::new();
+    }
+    let secret = |name: &str, keys: &[&str], at: &str| Reference {
+        kind: "Secret",
+        name: name.into(),
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        at: at.into(),
+    };
+    vec![
+        secret(&oidc.client_secret_name, &[CLIENT_ID_KEY, CLIENT_SECRET_KEY], "oidc.clientSecretName"),
+        secret(&oidc.cookie_secret_name, &[COOKIE_SECRET_KEY], "oidc.cookieSecretName"),
+    ]
 }
 
 pub struct Plan<'a> {
@@ -277,6 +297,11 @@ async fn source_value(client: &Client, namespace: &str, source: Option<&EnvVarSo
 
 fn create_hint(reference: &Reference, namespace: &str) -> String {
     let literal = |keys: &[String]| keys.iter().map(|k| format!(" --from-literal={k}=...")).collect::<String>();
+    if reference.at.starts_with("oidc.") {
+        return format!(
+            "make both Secrets of the sign-in: kubectl mlflow secrets oidc -n {namespace} --client-id <id> --client-secret -"
+        );
+    }
     match (reference.kind, reference.keys.first().map(String::as_str)) {
         ("Secret", Some("tls.crt")) => format!(
             "create it: kubectl create secret tls {} -n {namespace} --cert=tls.crt --key=tls.key",

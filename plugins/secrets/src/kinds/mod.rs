@@ -4,6 +4,7 @@ mod auth;
 mod azure;
 mod db;
 mod gcs;
+mod oidc;
 mod s3;
 mod tls;
 
@@ -18,6 +19,7 @@ pub use auth::AuthArgs;
 pub use azure::AzureArgs;
 pub use db::DbArgs;
 pub use gcs::GcsArgs;
+pub use oidc::OidcArgs;
 pub use s3::S3Args;
 pub use tls::TlsArgs;
 
@@ -79,6 +81,7 @@ impl Kind {
             Kind::Azure(a) => &a.common,
             Kind::Tls(a) => &a.common,
             Kind::Auth(a) => &a.common,
+            Kind::Oidc(a) => &a.common,
         }
     }
 
@@ -90,26 +93,29 @@ impl Kind {
             Kind::Azure(_) => "azure-storage",
             Kind::Tls(_) => "mlflow-tls",
             Kind::Auth(_) => "mlflow-auth-secret",
+            Kind::Oidc(_) => "mlflow-oidc-client",
         }
     }
 }
 
-/// Reads and checks every input of the command; all problems at once.
-pub fn plan(kind: &Kind) -> Result<Plan, Problems> {
+/// Reads and checks every input of the command; all problems at once. Each kind writes one
+/// Secret, except `oidc` (the client's and the cookie's).
+pub fn plan(kind: &Kind) -> Result<Vec<Plan>, Problems> {
     let common = kind.common();
     let mut inputs = Inputs::default();
     let name = common.name.clone().unwrap_or_else(|| kind.default_name().to_string());
     check_common(common, &name, &mut inputs);
     let plan = match kind {
-        Kind::Db(args) => db::plan(args, name, &mut inputs),
-        Kind::S3(args) => s3::plan(args, name, &mut inputs),
-        Kind::Gcs(args) => gcs::plan(args, name, &mut inputs),
-        Kind::Azure(args) => azure::plan(args, name, &mut inputs),
-        Kind::Tls(args) => tls::plan(args, name, &mut inputs),
-        Kind::Auth(args) => auth::plan(args, name, &mut inputs),
+        Kind::Oidc(args) => oidc::plans(args, name, &mut inputs),
+        Kind::Db(args) => db::plan(args, name, &mut inputs).map(|p| vec![p]),
+        Kind::S3(args) => s3::plan(args, name, &mut inputs).map(|p| vec![p]),
+        Kind::Gcs(args) => gcs::plan(args, name, &mut inputs).map(|p| vec![p]),
+        Kind::Azure(args) => azure::plan(args, name, &mut inputs).map(|p| vec![p]),
+        Kind::Tls(args) => tls::plan(args, name, &mut inputs).map(|p| vec![p]),
+        Kind::Auth(args) => auth::plan(args, name, &mut inputs).map(|p| vec![p]),
     };
     match plan {
-        Some(plan) if inputs.problems.is_empty() => Ok(plan),
+        Some(plans) if inputs.problems.is_empty() => Ok(plans),
         _ => Err(inputs.problems),
     }
 }

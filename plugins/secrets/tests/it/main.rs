@@ -4,3 +4,4 @@
 
 mod cli;
 mod kwok_cluster;
+mod oidc_cli;

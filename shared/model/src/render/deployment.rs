@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::pod::{
     backend_store_env, empty_dir, from_source, literal, mount, store_env, tmp_and_data_mounts, tmp_and_data_volumes,
 };
-use super::{auth, hosts, labels, non_empty, non_empty_vec, Context};
+use super::{auth, hosts, labels, non_empty, non_empty_vec, sign_in, Context};
 use crate::identity::{SERVER_COMPONENT, SERVER_CONTAINER};
 use crate::values::model::{self, flag_name};
 
@@ -74,6 +74,7 @@ fn strategy(ctx: &Context) -> DeploymentStrategy {
 fn pod_spec(ctx: &Context) -> PodSpec {
     let values = ctx.values;
     let mut containers = vec![container(ctx)];
+    containers.extend(sign_in::container(ctx));
     containers.extend(values.extra_containers.iter().cloned());
     PodSpec {
         service_account_name: Some(ctx.service_account()),
@@ -119,12 +120,15 @@ fn container(ctx: &Context) -> Container {
         image: Some(ctx.image()),
         image_pull_policy: Some(values.image.pull_policy.clone()),
         command: Some(command(ctx)),
-        ports: Some(vec![ContainerPort {
-            name: Some(ctx.port_name().into()),
-            container_port: ctx.port,
-            protocol: Some("TCP".into()),
-            ..ContainerPort::default()
-        }]),
+        // Behind the sign-in MLflow listens on 127.0.0.1: the proxy's container has the port.
+        ports: (!values.oidc()).then(|| {
+            vec![ContainerPort {
+                name: Some(ctx.port_name().into()),
+                container_port: ctx.port,
+                protocol: Some("TCP".into()),
+                ..ContainerPort::default()
+            }]
+        }),
         env: Some(env(ctx)),
         env_from: non_empty_vec(&values.env_from),
         security_context: values.security_context.clone(),
@@ -147,7 +151,11 @@ pub fn command(ctx: &Context) -> Vec<String> {
     let mut options = server.value_options.clone();
     options.remove("allowed_hosts");
     options.insert("port".into(), Value::from(ctx.port));
-    let tls = ctx.values.tls.enabled.then(|| tls_opts(&options));
+    if ctx.values.oidc() {
+        options.insert("host".into(), Value::from(crate::oidc::LOOPBACK));
+    }
+    // Behind the sign-in the proxy serves TLS; MLflow serves plain HTTP on the loopback.
+    let tls = (ctx.values.tls.enabled && !ctx.values.oidc()).then(|| tls_opts(&options));
     for (key, value) in &options {
         if let Some(text) = option_text(value) {
             let text = match &tls {
@@ -214,11 +222,17 @@ fn env(ctx: &Context) -> Vec<EnvVar> {
     env
 }
 
+/// MLflow's `/health`; behind the sign-in through the proxy's port (the proxy lets it through),
+/// since the kubelet cannot reach the loopback.
 fn probe(ctx: &Context, settings: &model::Probe) -> Option<Probe> {
+    let port = match ctx.values.oidc() {
+        true => IntOrString::Int(ctx.values.oidc.port),
+        false => IntOrString::String(ctx.port_name().into()),
+    };
     settings.enabled.then(|| Probe {
         http_get: Some(HTTPGetAction {
             path: Some(format!("{}/health", ctx.prefix())),
-            port: IntOrString::String(ctx.port_name().into()),
+            port,
             scheme: Some(ctx.scheme().to_uppercase()),
             ..HTTPGetAction::default()
         }),
@@ -233,7 +247,7 @@ fn probe(ctx: &Context, settings: &model::Probe) -> Option<Probe> {
 fn volume_mounts(ctx: &Context) -> Vec<VolumeMount> {
     let values = ctx.values;
     let mut mounts = tmp_and_data_mounts(values);
-    if values.tls.enabled {
+    if values.tls.enabled && !values.oidc() {
         mounts.push(mount("tls", TLS_DIR, true));
     }
     if values.metrics.enabled {

@@ -18,6 +18,7 @@ mod object;
 pub mod pod;
 mod route;
 mod service;
+mod sign_in;
 mod storage;
 mod tmp;
 
@@ -236,6 +237,17 @@ fn access_notes(ctx: &Context) -> Vec<String> {
             let path = host.paths.first().map(|p| p.path.as_str()).unwrap_or("/");
             notes.push(format!("through the Ingress: {scheme}://{}{path}", host.host));
         }
+    }
+    if ctx.values.oidc() {
+        notes.push(format!(
+            "single sign-on: people sign in with {} (register <the URL MLflow is reached at>{}/oauth2/callback \
+             at the provider, e.g. http://localhost:{port}{}/oauth2/callback for kubectl mlflow portforward); \
+             clients send a token the provider issued: {}=<token>",
+            ctx.values.oidc.issuer_url,
+            ctx.prefix(),
+            ctx.prefix(),
+            crate::oidc::TRACKING_TOKEN_ENV
+        ));
     }
     if let Some(password) = ctx.values.basic_auth().then(|| auth::admin_password_source(ctx).secret_key_ref).flatten() {
         let (name, key) = (&password.name, &password.key);

@@ -29,6 +29,7 @@ pub struct Values {
     pub pod_disruption_budget: PodDisruptionBudget,
     pub server: Server,
     pub auth: Auth,
+    pub oidc: Oidc,
     pub probes: Probes,
     pub garbage_collection: GarbageCollection,
     pub migrations: Migrations,
@@ -96,6 +97,26 @@ pub struct Auth {
     pub default_permission: String,
     pub database_uri: String,
     pub database_uri_from: Option<EnvVarSource>,
+}
+
+/// Single sign-on: the oauth2-proxy sidecar in front of MLflow.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Oidc {
+    pub enabled: bool,
+    pub issuer_url: String,
+    pub client_secret_name: String,
+    pub cookie_secret_name: String,
+    pub email_domains: Vec<String>,
+    pub allowed_groups: Vec<String>,
+    pub scope: String,
+    pub extra_jwt_issuers: Vec<String>,
+    pub cookie_secure: Option<bool>,
+    pub basic_auth: String,
+    pub extra_args: Vec<String>,
+    pub port: i32,
+    pub image: Image,
+    pub resources: Option<ResourceRequirements>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -334,12 +355,18 @@ impl Values {
         unset_if_empty(&mut self.pod_security_context);
         unset_if_empty(&mut self.security_context);
         unset_if_empty(&mut self.resources);
+        unset_if_empty(&mut self.oidc.resources);
         unset_if_empty(&mut self.affinity);
     }
 
     /// Whether MLflow's basic-auth app is switched on.
     pub fn basic_auth(&self) -> bool {
         matches!(self.server.value_options.get("app_name"), Some(Value::String(app)) if app == "basic-auth")
+    }
+
+    /// Whether the sign-in proxy guards the server.
+    pub fn oidc(&self) -> bool {
+        self.oidc.enabled
     }
 
     /// Whether workspaces are switched on (`enable_workspaces` in the flag options).

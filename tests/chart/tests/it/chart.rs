@@ -127,7 +127,7 @@ fn every_values_file_renders() {
             find(
                 &objs,
                 "Deployment",
-                if repo_relative(&file).ends_with("everything.yaml") { "tracking" } else { "mlflow-mlflow" },
+                if file.file_name().is_some_and(|n| n == "everything.yaml") { "tracking" } else { "mlflow-mlflow" },
             );
             for obj in &objs {
                 if obj["kind"] != "ClusterRole" && obj["kind"] != "ClusterRoleBinding" {

@@ -6,5 +6,6 @@ mod artifacthub;
 mod chart;
 mod official_ci;
 mod official_keys;
+mod oidc_refusals;
 mod oldest_helm;
 mod refusals;
