@@ -45,14 +45,14 @@ fn workspace_package(key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in [workspace.package]"))
 }
 
-/// Every container image of a helm 4.1 rendering (test hooks included), with the values file's
-/// own `image` settings left out: those are the user's, not the chart's.
+/// Every container image of a helm 4.1 rendering (test hooks included), with the values files that
+/// set `image` or `oidc.image` left out: those are the user's, not the chart's.
 fn rendered_images() -> BTreeSet<String> {
     let chart = chart_dir().to_string_lossy().into_owned();
     let mut images = BTreeSet::new();
     for file in values_files() {
         let values: Value = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        if !values["image"].is_null() {
+        if !values["image"].is_null() || !values["oidc"]["image"].is_null() {
             continue;
         }
         let path = file.to_string_lossy().into_owned();
