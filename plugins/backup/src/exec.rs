@@ -7,7 +7,7 @@ use kubectl_mlflow_core::ui::Reporter;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
 
-use crate::mask;
+use kubectl_mlflow_core::ui::mask;
 
 /// Exit code of the worker for a condition the user must fix; for failed verification.
 const REFUSED: &str = "3";

@@ -8,7 +8,6 @@ pub mod restore;
 
 mod archive;
 mod exec;
-mod mask;
 mod progress;
 mod server;
 mod worker;
