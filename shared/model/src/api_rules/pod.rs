@@ -131,6 +131,14 @@ fn volume_source(volume: &Volume, path: &str, out: &mut Out) {
             );
         }
     };
+    let template = volume.ephemeral.as_ref().and_then(|e| e.volume_claim_template.as_ref());
+    let class = template.and_then(|t| t.spec.storage_class_name.as_deref());
+    if let Some(class) = class.filter(|c| !c.is_empty() && !is_dns1123_subdomain(c)) {
+        out.push(
+            at(path, "ephemeral.volumeClaimTemplate.spec.storageClassName"),
+            format!("\"{class}\" is not a valid StorageClass name"),
+        );
+    }
     if let Some(secret) = &volume.secret {
         match secret.secret_name.as_deref() {
             None | Some("") => out.push(at(path, "secret.secretName"), "no Secret named (set secretName)"),
