@@ -57,8 +57,11 @@ fn forward_provider(namespace: &str, port: u16) -> Running {
         .spawn()
         .expect("run kubectl port-forward");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("its first line");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).expect("its first line");
     assert!(line.contains("Forwarding from"), "kubectl port-forward printed {line:?}");
+    // It prints a line per connection: on a closed pipe the first one would end it (SIGPIPE).
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     Running(child)
 }
 
