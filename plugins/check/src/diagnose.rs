@@ -1,6 +1,7 @@
 //! A failed step explained: the step and its request, the server's answer (status and an excerpt
 //! of the body), what the failure points at (the login, the allowed hosts, the artifact store, the
-//! port-forward's permission), and the last lines of the serving pod's log. Passwords masked.
+//! port-forward's permission, the sign-in), and the last lines of the log of the pod's container that
+//! answered. Passwords and tokens masked.
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
@@ -148,7 +149,7 @@ async fn log_tail(target: &Target, container: &str) -> Result<Vec<String>, Strin
     Ok(text.lines().map(|line| masked(target, line)).collect())
 }
 
-/// `text` without the password of the login or of any URI.
+/// `text` without the password of the login or of any URI, nor the sign-in's token.
 fn masked(target: &Target, text: &str) -> String {
     let mut text = mask::passwords(text);
     if let Some(login) = &target.login {
