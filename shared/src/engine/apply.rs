@@ -27,16 +27,20 @@ pub struct Member {
 
 impl Member {
     pub fn from_object(object: &Object, applyset_id: &str) -> Member {
-        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
-        let mut object: DynamicObject = serde_json::from_value(object.to_json()).expect("objects are valid JSON");
-        object.metadata.labels.get_or_insert_with(Default::default).insert(PART_OF_LABEL.into(), applyset_id.into());
-        Member { kind, object }
+        let mut member = Member::plain(object);
+        member.object.metadata.labels.get_or_insert_with(Default::default).insert(PART_OF_LABEL.into(), applyset_id.into());
+        member
     }
 
-    /// The object as rendered, in no ApplySet (what helm applies).
+    /// The object as rendered, in no ApplySet (what helm applies). A cluster-scoped extra object
+    /// loses a namespace it names, as helm ignores it.
     pub fn plain(object: &Object) -> Member {
-        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
-        Member { kind, object: serde_json::from_value(object.to_json()).expect("objects are valid JSON") }
+        let kind = super::kinds::of_object(object).expect("every rendered kind is known (extra objects' by discovery)");
+        let mut object: DynamicObject = serde_json::from_value(object.to_json()).expect("objects are valid JSON");
+        if !kind.namespaced {
+            object.metadata.namespace = None;
+        }
+        Member { kind, object }
     }
 
     pub fn name(&self) -> &str {
