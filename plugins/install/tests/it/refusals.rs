@@ -88,9 +88,15 @@ fn extra_objects_that_make_no_object() {
 #[test]
 fn extra_object_templates_beyond_the_native_subset_are_left_to_helm() {
     let yaml = "extraObjects:\n  - \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: {{ .Release.Name | upper }}}\"\n";
-    refused_file(
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "my-values.yaml", yaml);
+    let out = offline_plugin("kubectl-mlflow-install").args(["-f", &path, "--dry-run"]).output().unwrap();
+    assert_bad_input(
+        &out,
         yaml,
-        "extraObjects[0]: {{ .Release.Name | upper }} is beyond the templates the native engine evaluates",
+        &[
+            &format!("{path}: extraObjects[0]: {{{{ .Release.Name | upper }}}} is beyond the templates the native engine evaluates"),
+            "install with --helm, which renders it, or write the object as a map",
+        ],
     );
-    refused_file(yaml, "install with --helm, which renders it, or write the object as a map");
 }
