@@ -175,7 +175,9 @@ fn lookup<'v>(values: &'v Value, keys: &[&str]) -> Result<&'v Value, Error> {
     for (i, key) in keys.iter().enumerate() {
         node = node.get(key).ok_or_else(|| {
             let at = keys[..=i].join(".");
-            Error::Invalid(format!(".Values.{at} is not a value of the chart (check its spelling: charts/values.yaml lists every value)"))
+            Error::Invalid(format!(
+                ".Values.{at} is not a value of the chart (check its spelling: charts/values.yaml lists every value)"
+            ))
         })?;
     }
     Ok(node)
@@ -190,9 +192,9 @@ fn value_text(field: &str, value: &Value) -> Result<String, Error> {
             unsupported(&format!("{field} = {n}: a number printed the way only Go prints it (quote it in the values)"))
         }),
         Value::Null => Err(Error::Invalid(format!("{field} is not set (null): give it a value"))),
-        Value::Object(_) | Value::Array(_) => {
-            Err(unsupported(&format!("{field} is a map or a list (the native engine prints strings, numbers and booleans)")))
-        }
+        Value::Object(_) | Value::Array(_) => Err(unsupported(&format!(
+            "{field} is a map or a list (the native engine prints strings, numbers and booleans)"
+        ))),
     }
 }
 

@@ -28,7 +28,12 @@ pub struct Member {
 impl Member {
     pub fn from_object(object: &Object, applyset_id: &str) -> Member {
         let mut member = Member::plain(object);
-        member.object.metadata.labels.get_or_insert_with(Default::default).insert(PART_OF_LABEL.into(), applyset_id.into());
+        member
+            .object
+            .metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(PART_OF_LABEL.into(), applyset_id.into());
         member
     }
 

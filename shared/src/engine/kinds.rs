@@ -68,7 +68,7 @@ fn intern(name: &str) -> &'static str {
     static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
     let mut names = NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(known) = names.get(name) {
-        return *known;
+        return known;
     }
     let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
     names.insert(leaked);

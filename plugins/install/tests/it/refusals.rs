@@ -87,7 +87,8 @@ fn extra_objects_that_make_no_object() {
 
 #[test]
 fn extra_object_templates_beyond_the_native_subset_are_left_to_helm() {
-    let yaml = "extraObjects:\n  - \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: {{ .Release.Name | upper }}}\"\n";
+    let yaml =
+        "extraObjects:\n  - \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: {{ .Release.Name | upper }}}\"\n";
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "my-values.yaml", yaml);
     let out = offline_plugin("kubectl-mlflow-install").args(["-f", &path, "--dry-run"]).output().unwrap();

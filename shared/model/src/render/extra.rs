@@ -171,7 +171,8 @@ pub fn duplicates(extras: &[&Extra], chart: &[&super::Object], namespace: &str) 
             let json = o.to_json();
             let api_version = json["apiVersion"].as_str().unwrap_or_default();
             let meta = o.metadata();
-            key(api_version, o.kind(), &meta.name) == mine && meta.namespace.as_ref().is_none_or(|ns| *ns == place(extra))
+            key(api_version, o.kind(), &meta.name) == mine
+                && meta.namespace.as_ref().is_none_or(|ns| *ns == place(extra))
         });
         if of_chart {
             problems.push(Problem::at(
@@ -183,9 +184,9 @@ pub fn duplicates(extras: &[&Extra], chart: &[&super::Object], namespace: &str) 
             ));
             continue;
         }
-        let before = extras[..i].iter().find(|e| {
-            key(e.api_version(), e.kind(), &e.object.metadata.name) == mine && place(e) == place(extra)
-        });
+        let before = extras[..i]
+            .iter()
+            .find(|e| key(e.api_version(), e.kind(), &e.object.metadata.name) == mine && place(e) == place(extra));
         if let Some(before) = before {
             problems.push(Problem::at(
                 &extra.path,
@@ -219,13 +220,15 @@ mod tests {
              apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: {{ .Release.Namespace }}}\n",
         ]));
         let extras = out.extras();
-        let names: Vec<(&str, &str, &str)> = extras
-            .iter()
-            .map(|e| (e.path.as_str(), e.kind(), e.object.metadata.name.as_deref().unwrap()))
-            .collect();
+        let names: Vec<(&str, &str, &str)> =
+            extras.iter().map(|e| (e.path.as_str(), e.kind(), e.object.metadata.name.as_deref().unwrap())).collect();
         assert_eq!(
             names,
-            [("extraObjects[0]", "ConfigMap", "a"), ("extraObjects[1]", "ConfigMap", "rel-mlflow-b"), ("extraObjects[1]", "Thing", "ns")]
+            [
+                ("extraObjects[0]", "ConfigMap", "a"),
+                ("extraObjects[1]", "ConfigMap", "rel-mlflow-b"),
+                ("extraObjects[1]", "Thing", "ns")
+            ]
         );
         assert_eq!(extras[2].group(), "example.com");
         assert_eq!(out.objects.last().unwrap().to_json()["data"], serde_json::Value::Null);
@@ -238,7 +241,9 @@ mod tests {
         let out = rendered(json!(["{{ toYaml .Values.extraObjects }}"]));
         assert!(out.extras().is_empty());
         assert_eq!(out.helm_only.0.len(), 1);
-        assert!(out.helm_only.0[0].to_string().starts_with("extraObjects[0]: {{ toYaml .Values.extraObjects }} is beyond"));
+        assert!(out.helm_only.0[0]
+            .to_string()
+            .starts_with("extraObjects[0]: {{ toYaml .Values.extraObjects }} is beyond"));
     }
 
     #[test]

@@ -150,7 +150,10 @@ async fn with_helm_extra_objects_belong_to_the_helm_release() {
         let stored = stored_config_map(&ns, name).await.unwrap_or_else(|| panic!("ConfigMap {name} not made"));
         let annotations = stored.metadata.annotations.unwrap_or_default();
         assert_eq!(annotations.get("meta.helm.sh/release-name").map(String::as_str), Some("mlflow"), "{name}");
-        assert_eq!(stored.metadata.labels.unwrap_or_default().get("app.kubernetes.io/managed-by").map(String::as_str), Some("Helm"));
+        assert_eq!(
+            stored.metadata.labels.unwrap_or_default().get("app.kubernetes.io/managed-by").map(String::as_str),
+            Some("Helm")
+        );
     }
     let upper = stored_config_map(&ns, "upper").await.unwrap().data.unwrap_or_default();
     assert_eq!(upper["repository"], "GHCR.IO/MLFLOW/MLFLOW");
