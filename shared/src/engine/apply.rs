@@ -23,6 +23,9 @@ pub const FIELD_MANAGER: &str = "kubectl-mlflow";
 pub struct Member {
     pub kind: Kind,
     pub object: DynamicObject,
+    /// One of `extraObjects`: applied with the others, never taken for the release's own
+    /// migration Job or ExternalSecret.
+    pub extra: bool,
 }
 
 impl Member {
@@ -41,11 +44,12 @@ impl Member {
     /// loses a namespace it names, as helm ignores it.
     pub fn plain(object: &Object) -> Member {
         let kind = super::kinds::of_object(object).expect("every rendered kind is known (extra objects' by discovery)");
+        let extra = matches!(object, Object::Extra(_));
         let mut object: DynamicObject = serde_json::from_value(object.to_json()).expect("objects are valid JSON");
         if !kind.namespaced {
             object.metadata.namespace = None;
         }
-        Member { kind, object }
+        Member { kind, object, extra }
     }
 
     pub fn name(&self) -> &str {

@@ -302,6 +302,7 @@ fn parent_member(prepared: &Prepared, kinds: &BTreeSet<String>) -> Member {
         kind: Kind::named("Secret").expect("Secret is known"),
         object: serde_json::from_value(serde_json::to_value(parent).expect("serializes"))
             .expect("a Secret is a valid object"),
+        extra: false,
     }
 }
 

@@ -4,6 +4,7 @@
 //! the object names another namespace, a cluster-scoped one lacks the rights, or a template is
 //! beyond the native subset; owned by the helm release with `--helm`.
 
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kubectl_mlflow_test_support::crd::{crd, install_crds};
@@ -31,6 +32,9 @@ const CONFIG_MAP: &str = "  - apiVersion: v1\n    kind: ConfigMap\n    metadata:
 
 const TEMPLATED: &str = "  - |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: {{ include \"mlflow.fullname\" . }}-templated\n    data:\n      namespace: {{ .Release.Namespace | quote }}\n      repository: {{ .Values.image.repository | quote }}\n";
 
+/// A suspended Job (no pod): applied as any object, not run as the migration Job.
+const JOB: &str = "  - apiVersion: batch/v1\n    kind: Job\n    metadata: {name: extra-job}\n    spec:\n      suspend: true\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: c, image: busybox}]\n";
+
 fn widget() -> String {
     format!("  - apiVersion: {GROUP}/v1\n    kind: Widget\n    metadata: {{name: gadget}}\n    spec: {{size: 3}}\n")
 }
@@ -51,8 +55,12 @@ async fn extra_objects_are_applied_into_the_applyset_pruned_and_uninstalled() {
     let ns = cluster().namespace("extras").await;
     let dir = tempfile::tempdir().unwrap();
     let widget = widget();
-    let all = values_file(&dir, &extra_objects(&[CONFIG_MAP, TEMPLATED, &widget]));
-    assert_ok(&install(&ns, &["--no-wait", "-f", &all]));
+    let all = values_file(&dir, &extra_objects(&[CONFIG_MAP, TEMPLATED, &widget, JOB]));
+    let out = install(&ns, &["--no-wait", "-f", &all]);
+    assert_ok(&out);
+    assert!(!text(&out).contains("migrat"), "the extra Job was taken for the migration: {}", text(&out));
+    let job = ns.api::<Job>().get("extra-job").await.expect("the extra Job");
+    assert!(job.metadata.labels.unwrap_or_default().contains_key(ID_LABEL));
 
     let given = stored_config_map(&ns, "given").await.expect("the ConfigMap given as an object");
     assert!(given.metadata.labels.unwrap_or_default().contains_key(ID_LABEL), "not in the ApplySet");
