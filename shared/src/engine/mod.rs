@@ -326,6 +326,12 @@ fn made_objects(objects: &[crate::render::Object]) -> BTreeSet<(String, String)>
             Object::Extra(e) if e.group().is_empty() && matches!(e.kind(), "Secret" | "ConfigMap") => {
                 Some((e.kind().to_string(), e.object.metadata.name.clone().unwrap_or_default()))
             }
+            // An ExternalSecret of its own names its Secret's name, or makes one of its own name.
+            Object::Extra(e) if e.group() == crate::render::external_secrets::GROUP && e.kind() == "ExternalSecret" => {
+                let target = e.object.data.pointer("/spec/target/name").and_then(serde_json::Value::as_str);
+                let name = target.map(String::from).or_else(|| e.object.metadata.name.clone())?;
+                Some(("Secret".to_string(), name))
+            }
             _ => None,
         })
         .collect()
