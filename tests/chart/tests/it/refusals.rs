@@ -175,6 +175,9 @@ fn auth_database_from_a_secret_tmp_and_the_wait() {
     let cases = [
         (format!("{store}{auth}{from}  databaseUri: postgresql://u@db/auth\n"), "auth.databaseUriFrom: may not be set with auth.databaseUri (keep one of them)"),
         (format!("{store}{auth}{from}"), ""),
+        // Found by the generative parity test: the chart rendered a user database that is no URL.
+        (format!("{store}{auth}auth:\n  databaseUri: u:hunter2@db/m\n"), "auth.databaseUri: \"u:***@db/m\": not a database URL (use DIALECT://"),
+        (format!("{store}{auth}auth:\n  databaseUri: a b\n"), "auth.databaseUri: \"a b\": not a database URL"),
         // Without basic auth the reference is unused, like databaseUri.
         (format!("{store}{from}  databaseUri: postgresql://u@db/auth\n"), ""),
         (format!("{store}tmp:\n  sizeLimit: 2GB\n"), "tmp.sizeLimit: \"2GB\" is not a size (use a Kubernetes quantity, e.g. 2Gi)"),
