@@ -161,6 +161,20 @@ migrations: {enabled: false}
 "#,
     ),
     (
+        "names YAML would read as a boolean and a number (found by the generative parity test)",
+        r#"
+fullnameOverride: "yes"
+serviceAccount: {name: "123"}
+mlflow: {backendStoreUriFrom: {secretKeyRef: {name: mlflow-db-secret, key: uri}}, artifactsDestination: "s3://b/a"}
+storage: {enabled: true, accessMode: ReadWriteMany}
+ingress: {enabled: true}
+autoscaling: {enabled: true, maxReplicas: 2}
+resources: {requests: {cpu: 100m}}
+garbageCollection: {enabled: true}
+networkPolicy: {enabled: true}
+"#,
+    ),
+    (
         "OpenShift: the restricted SCC assigns the ids",
         r#"
 openshift: true
