@@ -354,7 +354,9 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- $seen := list -}}
 {{- range $i, $var := .Values.env | default list -}}
 {{- $name := toString (get $var "name") -}}
-{{- if has $name $own -}}
+{{- if not $name -}}
+{{- $errors = append $errors (printf "env[%d].name: no name (every env entry needs one)" $i) -}}
+{{- else if has $name $own -}}
 {{- $errors = append $errors (printf "env[%d].name: %s is set by the chart from its values (use the mlflow.*, server.* or auth.* keys instead)" $i $name) -}}
 {{- else if has $name $seen -}}
 {{- $errors = append $errors (printf "env[%d].name: %s is given twice (keep one)" $i $name) -}}

@@ -188,6 +188,8 @@ fn auth_database_from_a_secret_tmp_and_the_wait() {
         (format!("{store}tmp:\n  ephemeral:\n    size: 20Gi\n    storageClassName: fast\n"), ""),
         (format!("{store}migrations:\n  waitTimeout: 5 minutes\n"), "migrations.waitTimeout: \"5 minutes\" is not a duration (e.g. 4m, 90s or 1h30m; 0 not to wait)"),
         (format!("{store}migrations:\n  waitTimeout: \"\"\n"), "migrations.waitTimeout: \"\" is not a duration"),
+        // Found by the generative parity test: an env entry without a name was rendered by both.
+        (format!("{store}env:\n  - value: no name\n"), "env[0].name: no name (every env entry needs one)"),
         (format!("{store}migrations:\n  waitTimeout: 1.5m\n"), ""),
         (format!("{store}migrations:\n  waitTimeout: 1h30m\n"), ""),
         (format!("{store}migrations:\n  waitTimeout: \"0\"\n"), ""),
