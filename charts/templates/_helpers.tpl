@@ -229,6 +229,11 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- if and (include "mlflow.basicAuth" .) .Values.auth.databaseUri (not (empty .Values.auth.databaseUriFrom)) -}}
 {{- $errors = append $errors "auth.databaseUriFrom: may not be set with auth.databaseUri (keep one of them)" -}}
 {{- end -}}
+{{- /* store_uri::check_database's first check (the others are not mirrored yet) */ -}}
+{{- $authDb := toString (.Values.auth.databaseUri | default "") -}}
+{{- if and (include "mlflow.basicAuth" .) $authDb (not (contains "://" $authDb)) -}}
+{{- $errors = append $errors (printf "auth.databaseUri: \"%s\": not a database URL (use DIALECT://USER:PASSWORD@HOST:PORT/DATABASE, e.g. postgresql://mlflow:PASSWORD@postgres:5432/mlflow; dialects: postgresql, mysql, mssql, sqlite)" (include "mlflow.maskUri" $authDb)) -}}
+{{- end -}}
 {{- /* workspaces */ -}}
 {{- if $workspaces -}}
 {{- if $m.backendStoreUri -}}
@@ -349,7 +354,9 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- $seen := list -}}
 {{- range $i, $var := .Values.env | default list -}}
 {{- $name := toString (get $var "name") -}}
-{{- if has $name $own -}}
+{{- if not $name -}}
+{{- $errors = append $errors (printf "env[%d].name: no name (every env entry needs one)" $i) -}}
+{{- else if has $name $own -}}
 {{- $errors = append $errors (printf "env[%d].name: %s is set by the chart from its values (use the mlflow.*, server.* or auth.* keys instead)" $i $name) -}}
 {{- else if has $name $seen -}}
 {{- $errors = append $errors (printf "env[%d].name: %s is given twice (keep one)" $i $name) -}}

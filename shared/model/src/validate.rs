@@ -447,7 +447,9 @@ fn env(values: &Values, out: &mut Problems) {
     let mut seen: Vec<&str> = Vec::new();
     for (i, var) in values.env.iter().enumerate() {
         let path = format!("env[{i}].name");
-        if OWN_ENV.contains(&var.name.as_str()) {
+        if var.name.is_empty() {
+            out.push(Problem::at(path, "no name (every env entry needs one)"));
+        } else if OWN_ENV.contains(&var.name.as_str()) {
             out.push(Problem::at(
                 path,
                 format!(

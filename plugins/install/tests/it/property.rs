@@ -5,186 +5,20 @@
 //! apply with dryRun=All, what the native engine sends): accepted by us ⇒ accepted by the
 //! server; what the server refuses, we refuse.
 //!
-//! Seeded: the same value sets on every run unless `KMLF_PROPERTY_SEED` gives a seed or `random`
-//! (to explore; a run's seed is printed), and `KMLF_PROPERTY_CASES` sets how many mutants each
-//! file gets (default 24).
+//! The mutants are `mutants.rs`'s (shared with the generative parity test). Seeded: the same value
+//! sets on every run unless `KMLF_PROPERTY_SEED` gives a seed or `random` (to explore; a run's seed
+//! is printed), and `KMLF_PROPERTY_CASES` sets how many mutants each file gets (default 24).
 
 use futures::future::join_all;
 use kube::api::{Patch, PatchParams};
 use kubectl_mlflow_core::engine::apply::{Applier, Member};
 use kubectl_mlflow_core::release::{prepare, Options};
 use kubectl_mlflow_core::{render, validate, values, Object, Release, Source};
+use kubectl_mlflow_test_support::cluster;
 use kubectl_mlflow_test_support::random::{self, Rng};
 use kubectl_mlflow_test_support::values::values_files;
-use kubectl_mlflow_test_support::{cluster, repo_root};
-use serde_json::{json, Value};
 
-/// Every leaf key of the schema with its schema node.
-fn leaves(node: &Value, path: Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
-    match node.get("properties").and_then(Value::as_object) {
-        Some(props) => {
-            for (key, child) in props {
-                let mut p = path.clone();
-                p.push(key.clone());
-                leaves(child, p, out);
-            }
-        }
-        None if !path.is_empty() => out.push((path, node.clone())),
-        None => {}
-    }
-}
-
-const STRINGS: [&str; 16] = [
-    "",
-    "lots",
-    "Bad_Name",
-    "/tmp",
-    "rel/path",
-    "10Gi",
-    "-1Gi",
-    "0",
-    "mlflow",
-    "a b",
-    "x.example.com",
-    "/mlflow",
-    "500m",
-    "1e3",
-    "http",
-    "*",
-];
-const INTEGERS: [i64; 9] = [-1, 0, 1, 2, 3, 65535, 65536, 2147483648, 10001];
-
-/// Kubernetes fragments for the keys that take them, good and bad.
-fn fragment(key: &str, rng: &mut Rng) -> Value {
-    let pool: Vec<Value> = match key {
-        "env" => vec![
-            json!([{"name": "A", "value": "1"}]),
-            json!([{"value": "no name"}]),
-            json!([{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]),
-            json!([{"name": "1BAD", "value": "x"}]),
-            json!([{"name": "S", "valueFrom": {"secretKeyRef": {"name": "", "key": "k"}}}]),
-            json!([{"name": "S", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]),
-            json!([{"name": "S", "value": "v", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]),
-        ],
-        "envFrom" => vec![
-            json!([{"secretRef": {"name": "s"}}]),
-            json!([{"prefix": "X_"}]),
-            json!([{"configMapRef": {"name": "Bad_Name"}}]),
-        ],
-        "extraVolumes" | "garbageCollection.extraVolumes" => vec![
-            json!([{"name": "cache", "emptyDir": {}}]),
-            json!([{"name": "cache"}]),
-            json!([{"name": "tmp", "emptyDir": {}}]),
-            json!([{"name": "Cache", "emptyDir": {}}]),
-            json!([{"name": "cache", "emptyDir": {"sizeLimit": "lots"}}]),
-            json!([{"name": "cfg", "secret": {"secretName": "s", "defaultMode": 1000}}]),
-        ],
-        "extraVolumeMounts" | "garbageCollection.extraVolumeMounts" => vec![
-            json!([{"name": "cache", "mountPath": "/cache"}]),
-            json!([{"name": "tmp", "mountPath": "/tmp"}]),
-            json!([{"name": "tmp", "mountPath": "/tmp2"}]),
-            json!([{"name": "tmp", "mountPath": "relative"}]),
-            json!([{"name": "tmp", "mountPath": "/x", "subPath": "../up"}]),
-        ],
-        "extraContainers" | "extraInitContainers" => vec![
-            json!([{"name": "side", "image": "busybox"}]),
-            json!([{"name": "side"}]),
-            json!([{"name": "mlflow", "image": "busybox"}]),
-            json!([{"name": "side", "image": "busybox", "ports": [{"containerPort": 70000}]}]),
-            json!([{"name": "side", "image": "busybox", "imagePullPolicy": "Sometimes"}]),
-            json!([{"name": "Side", "image": "busybox"}]),
-        ],
-        "tolerations" => vec![
-            json!([{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}]),
-            json!([{"operator": "Exists"}]),
-            json!([{"key": "k", "operator": "Maybe"}]),
-            json!([{"key": "k", "operator": "Exists", "value": "v"}]),
-            json!([{"key": "k", "effect": "NoRun"}]),
-            json!([{"value": "v"}]),
-        ],
-        "imagePullSecrets" => vec![json!([{"name": "regcred"}]), json!([{"name": ""}])],
-        "resources" | "garbageCollection.resources" => vec![
-            json!({"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}),
-            json!({"limits": {"memory": "lots"}}),
-            json!({"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}),
-            json!({"requests": {"memory": "-1Gi"}}),
-            json!({"limits": {"gpu": "1"}}),
-        ],
-        "securityContext" => vec![
-            json!({"runAsUser": 10001, "runAsNonRoot": true}),
-            json!({"runAsUser": -1}),
-            json!({"privileged": true, "allowPrivilegeEscalation": false}),
-            json!({"procMount": "Raw"}),
-            json!({"seccompProfile": {"type": "Custom"}}),
-        ],
-        "podSecurityContext" => {
-            vec![json!({"fsGroup": 10001}), json!({"runAsGroup": -5}), json!({"fsGroupChangePolicy": "Never"})]
-        }
-        "deploymentStrategy" => vec![
-            json!({"type": "Recreate"}),
-            json!({"type": "Rolling"}),
-            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}),
-            json!({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}),
-            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}}),
-        ],
-        "affinity" => vec![
-            json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}]}}}),
-            json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "Within"}]}]}}}),
-            json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 0, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}]}}),
-        ],
-        "nodeSelector"
-        | "podLabels"
-        | "podAnnotations"
-        | "service.annotations"
-        | "serviceAccount.annotations"
-        | "ingress.annotations" => {
-            vec![json!({"tier": "a"}), json!({"bad key": "x"}), json!({"tier": "a b"}), json!({"example.com/x": "y"})]
-        }
-        "networkPolicy.additionalEgressRules" => vec![
-            json!([{"ports": [{"protocol": "TCP", "port": 8080}]}]),
-            json!([{"ports": [{"protocol": "ICMP"}]}]),
-            json!([{"to": [{"ipBlock": {"cidr": "10.0.0.0"}}]}]),
-        ],
-        "namespace_rbac.extraRules" | "cluster_rbac.extraRules" => vec![
-            json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
-            json!([{"apiGroups": [""], "resources": ["pods"], "verbs": []}]),
-            json!([{"verbs": ["get"], "nonResourceURLs": ["/metrics"]}]),
-        ],
-        "ingress.hosts" => vec![
-            json!([{"host": "mlflow.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}]),
-            json!([{"host": "mlflow.example.com", "paths": [{"path": "nope", "pathType": "Prefix"}]}]),
-        ],
-        _ => vec![json!({}), json!([]), json!("x"), json!(1)],
-    };
-    rng.pick(&pool).clone()
-}
-
-fn random_value(key: &str, schema: &Value, rng: &mut Rng) -> Value {
-    if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
-        if rng.below(3) > 0 {
-            return rng.pick(choices).clone();
-        }
-    }
-    let wrong_type = rng.below(8) == 0;
-    match (schema.get("type").and_then(Value::as_str), wrong_type) {
-        (_, true) => rng.pick(&[json!("x"), json!(true), json!(-1), json!(null), json!([1])]).clone(),
-        (Some("integer"), _) => json!(*rng.pick(&INTEGERS)),
-        (Some("boolean"), _) => json!(rng.below(2) == 0),
-        (Some("string"), _) => json!(*rng.pick(&STRINGS)),
-        _ => fragment(key, rng),
-    }
-}
-
-fn set(tree: &mut Value, path: &[String], value: Value) {
-    let mut node = tree;
-    for key in &path[..path.len() - 1] {
-        if !node.get(key).is_some_and(Value::is_object) {
-            node[key] = json!({});
-        }
-        node = node.get_mut(key).expect("just made");
-    }
-    node[&path[path.len() - 1]] = value;
-}
+use crate::mutants::{base_values, cases_per_file, Mutator, FIXED_SEED};
 
 /// The objects the tool would render, even when it refuses them (`None`: refused earlier).
 fn rendered_anyway(yaml: &str, namespace: &str) -> Option<Vec<Object>> {
@@ -229,20 +63,14 @@ struct Counts {
     accepted_by_us_refused_by_server: usize,
 }
 
-/// The seed of a run without `KMLF_PROPERTY_SEED` (explored clean with 150 mutants per file).
-const FIXED_SEED: u64 = 1_795_734_303_053_498_825;
-
 #[tokio::test]
 #[ignore = "needs the test cluster: scripts/test-cluster up"]
 async fn our_verdict_matches_the_api_servers_on_mutated_values() {
     let seed = random::seed("property", "KMLF_PROPERTY_SEED", FIXED_SEED);
-    let per_file: usize = std::env::var("KMLF_PROPERTY_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
+    let per_file = cases_per_file(24);
     eprintln!("property: {per_file} mutants per values file (KMLF_PROPERTY_CASES)");
     let mut rng = Rng::new(seed);
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("charts/values.schema.json")).unwrap()).unwrap();
-    let mut keys = Vec::new();
-    leaves(&schema, Vec::new(), &mut keys);
+    let mutator = Mutator::from_chart_schema();
     let ns = cluster().namespace("property").await;
     let applier = Applier {
         client: ns.client(),
@@ -255,15 +83,9 @@ async fn our_verdict_matches_the_api_servers_on_mutated_values() {
     let mut counts = Counts::default();
     let mut violations = Vec::new();
     for file in &files {
-        let base: Value = serde_yaml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-        let base = if base.is_object() { base } else { json!({}) };
+        let base = base_values(file);
         for _ in 0..per_file {
-            let mut mutant = base.clone();
-            for _ in 0..=rng.below(3) {
-                let (path, node) = rng.pick(&keys);
-                let value = random_value(&path.join("."), node, &mut rng);
-                set(&mut mutant, path, value);
-            }
+            let mutant = mutator.mutate(&base, &mut rng);
             let yaml = serde_yaml::to_string(&mutant).unwrap();
             let sources = [Source::Text { name: "mutant".into(), yaml: yaml.clone() }];
             let ours = prepare("mlflow", ns.name(), &sources, &mut std::io::empty(), &Options { quick_start: true });

@@ -5,6 +5,8 @@ mod merge;
 pub mod model;
 pub mod origin;
 pub mod schema;
+#[cfg(test)]
+mod schema_agreement;
 mod set;
 
 use std::io::Read;

@@ -175,6 +175,9 @@ fn auth_database_from_a_secret_tmp_and_the_wait() {
     let cases = [
         (format!("{store}{auth}{from}  databaseUri: postgresql://u@db/auth\n"), "auth.databaseUriFrom: may not be set with auth.databaseUri (keep one of them)"),
         (format!("{store}{auth}{from}"), ""),
+        // Found by the generative parity test: the chart rendered a user database that is no URL.
+        (format!("{store}{auth}auth:\n  databaseUri: u:hunter2@db/m\n"), "auth.databaseUri: \"u:***@db/m\": not a database URL (use DIALECT://"),
+        (format!("{store}{auth}auth:\n  databaseUri: a b\n"), "auth.databaseUri: \"a b\": not a database URL"),
         // Without basic auth the reference is unused, like databaseUri.
         (format!("{store}{from}  databaseUri: postgresql://u@db/auth\n"), ""),
         (format!("{store}tmp:\n  sizeLimit: 2GB\n"), "tmp.sizeLimit: \"2GB\" is not a size (use a Kubernetes quantity, e.g. 2Gi)"),
@@ -185,6 +188,8 @@ fn auth_database_from_a_secret_tmp_and_the_wait() {
         (format!("{store}tmp:\n  ephemeral:\n    size: 20Gi\n    storageClassName: fast\n"), ""),
         (format!("{store}migrations:\n  waitTimeout: 5 minutes\n"), "migrations.waitTimeout: \"5 minutes\" is not a duration (e.g. 4m, 90s or 1h30m; 0 not to wait)"),
         (format!("{store}migrations:\n  waitTimeout: \"\"\n"), "migrations.waitTimeout: \"\" is not a duration"),
+        // Found by the generative parity test: an env entry without a name was rendered by both.
+        (format!("{store}env:\n  - value: no name\n"), "env[0].name: no name (every env entry needs one)"),
         (format!("{store}migrations:\n  waitTimeout: 1.5m\n"), ""),
         (format!("{store}migrations:\n  waitTimeout: 1h30m\n"), ""),
         (format!("{store}migrations:\n  waitTimeout: \"0\"\n"), ""),
