@@ -39,7 +39,7 @@ fn under_load(ns: &TestNamespace, upgrade: &Plugin, case: &str) {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_quick_start_holds_16_clients_through_a_rollout() {
     let ns = real_fault_namespace("load-quick").await;
     let install = |mark: &str| {
@@ -53,7 +53,7 @@ async fn the_quick_start_holds_16_clients_through_a_rollout() {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_production_example_with_2_replicas_holds_16_clients_through_a_rollout() {
     let ns = real_fault_namespace("load-prod").await;
     let production = production::install(&ns, &["--set", "replicaCount=2", "--set", "podAnnotations.kmlf-load=0"]);
