@@ -95,7 +95,7 @@ pub const TABLE: &[Row] = &[
             "--set",
             "replicaCount=1",
             "--set",
-            "podAnnotations.kmlf-fault={point}",
+            "podAnnotations.kmlf-fault=point-{point}",
         ],
         setup: Setup::Production,
         before: Before::Nothing,

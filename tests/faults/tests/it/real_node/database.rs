@@ -42,7 +42,9 @@ async fn install_with_the_database_down_fails_naming_it_and_writes_nothing_else(
     let ns = real_fault_namespace("fault-db-install").await;
     let production = production::prepare(&ns);
     stop_database(&ns);
-    let install = production.install(&["--timeout", "5m"]);
+    // the Job's wait for the database (migrations.waitTimeout, 4m by default) cut short: the
+    // failure, not the wait, is the case
+    let install = production.install(&["--timeout", "5m", "--set", "migrations.waitTimeout=30s"]);
     // the writes as the audit log saw them, where the cluster keeps one; the objects in any case
     let (out, writes) = match cluster().audit_log() {
         Some(_) => {
@@ -82,7 +84,8 @@ async fn install_with_the_database_down_fails_naming_it_and_writes_nothing_else(
     figure(
         "database down at install",
         &format!(
-            "exit 1 naming the migration Job and its log; written: {written}; rerun after the database is back: ok"
+            "exit 1 naming the migration Job and its log ({:?}); written: {written}; rerun after the database is back: ok",
+            stderr.lines().find(|l| l.contains("postgres")).unwrap_or_default().trim()
         ),
     );
     ns.delete().await;
