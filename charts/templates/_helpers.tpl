@@ -421,6 +421,19 @@ chart fails once with all of them, one per line: "<key.path>: <what is wrong> (<
 {{- range $line := splitList "\n" (include "mlflow.oidcProblems" .) -}}
 {{- if $line -}}{{- $errors = append $errors $line -}}{{- end -}}
 {{- end -}}
+{{- /* extraObjects given as maps (templates/extra-objects.yaml) */ -}}
+{{- range $i, $object := (.Values.extraObjects | default list) -}}
+{{- if kindIs "map" $object -}}
+{{- $metadata := get $object "metadata" -}}
+{{- $name := "" -}}
+{{- if kindIs "map" $metadata -}}{{- $name = get $metadata "name" -}}{{- end -}}
+{{- range $field, $given := dict "apiVersion" (get $object "apiVersion") "kind" (get $object "kind") "metadata.name" $name -}}
+{{- if not (and (kindIs "string" $given) $given) -}}
+{{- $errors = append $errors (printf "extraObjects[%d]: no %s (an extra object needs apiVersion, kind and metadata.name, each a string)" $i $field) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}
 {{- end -}}

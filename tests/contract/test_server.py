@@ -48,6 +48,8 @@ NOT_RUN = {
     "init container, which this harness does not run (the Job's steps run in test_migrate.py)",
     "tmp-sized.yaml": "a literal PostgreSQL URI to the in-cluster host `postgres`",
     "tmp-ephemeral.yaml": "a literal MySQL URI to the in-cluster host `mysql`",
+    "extra-objects.yaml": "the quick start's server (quickstart.yaml runs it) with manifests beside it that MLflow "
+    "never reads; the KWOK tests apply and prune them",
     "oidc-everything.yaml": "basic auth and TLS served by the oauth2-proxy sidecar, which this suite does not "
     "run (MLflow itself serves plain HTTP on 127.0.0.1 there; tests/sso runs the proxy on the real node)",
 }

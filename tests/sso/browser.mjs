@@ -1,10 +1,11 @@
 // A browser signing in, for the single sign-on tests: Debian's headless Chromium driven over the
-// DevTools protocol (Node's own WebSocket client, no package). It opens --url, waits for the
-// provider's login form, signs in with --user/--password, waits until the page (its URL and text)
-// matches --until, optionally opens --then-url and waits for --then-until, takes a screenshot and
-// prints one JSON line: {matched, url, text, screenshot}.
+// DevTools protocol on a pipe (--remote-debugging-pipe: NUL-ended JSON messages on its fds 3 and
+// 4, no WebSocket and no package, so any Node runs it). It opens --url, waits for the provider's
+// login form, signs in with --user/--password, waits until the page (its URL and text) matches
+// --until, optionally opens --then-url and waits for --then-until, takes a screenshot and prints
+// one JSON line: {matched, url, text, screenshot}.
 //
-//   node --experimental-websocket tests/sso/browser.mjs --url http://127.0.0.1:5000/ \
+//   node tests/sso/browser.mjs --url http://127.0.0.1:5000/ \
 //     --user alice --password pw --until 'MLflow' [--then-url URL --then-until RE] \
 //     [--resolve 'MAP host 127.0.0.1'] --screenshot out.png [--timeout 90]
 //
@@ -26,44 +27,48 @@ const profile = mkdtempSync(join(tmpdir(), "kmlf-chromium-"));
 const flags = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  `--user-data-dir=${profile}`, "--remote-debugging-port=0", "--window-size=1280,900",
+  `--user-data-dir=${profile}`, "--remote-debugging-pipe", "--window-size=1280,900",
 ];
 if (args.resolve) flags.push(`--host-resolver-rules=${args.resolve}`);
-const chromium = spawn(args.chromium || "/usr/bin/chromium", [...flags, "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
+const chromium = spawn(args.chromium || "/usr/bin/chromium", [...flags, "about:blank"], {
+  stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+});
 let log = "";
+chromium.stderr.on("data", (chunk) => { log += chunk; });
+let done = false;
 
 function finish(code, result) {
+  if (done) return;
+  done = true;
   process.stdout.write(JSON.stringify(result) + "\n");
   chromium.kill("SIGKILL");
   setTimeout(() => { rmSync(profile, { recursive: true, force: true }); process.exit(code); }, 300);
 }
+chromium.on("error", (err) => finish(1, { matched: false, error: `chromium did not start: ${err}` }));
+chromium.on("exit", (code) => finish(1, { matched: false, error: `chromium exited (${code}):\n${log}` }));
+// (a protocol answer that never comes must not hang the test)
+setTimeout(() => finish(1, { matched: false, error: `no result within ${(4 * timeoutMs) / 1000} s:\n${log}` }), 4 * timeoutMs);
 
-const endpoint = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`chromium printed no DevTools endpoint:\n${log}`)), 30000);
-  chromium.stderr.on("data", (chunk) => {
-    log += chunk;
-    const found = /DevTools listening on (ws:\/\/\S+)/.exec(log);
-    if (found) { clearTimeout(timer); resolve(found[1]); }
-  });
-  chromium.on("exit", (code) => reject(new Error(`chromium exited (${code}):\n${log}`)));
-}).catch((err) => { finish(1, { matched: false, error: String(err) }); return null; });
-if (!endpoint) await new Promise(() => {});
-
-const socket = new WebSocket(endpoint);
-await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
+// The protocol: requests with an id on fd 3, answers (and events, ignored) on fd 4.
+const [toChromium, fromChromium] = [chromium.stdio[3], chromium.stdio[4]];
 let next = 0;
+let received = Buffer.alloc(0);
 const waiting = new Map();
-socket.addEventListener("message", (event) => {
-  const message = JSON.parse(event.data);
-  if (message.id && waiting.has(message.id)) {
-    const { resolve, reject } = waiting.get(message.id);
-    waiting.delete(message.id);
-    message.error ? reject(new Error(JSON.stringify(message.error))) : resolve(message.result);
+fromChromium.on("data", (chunk) => {
+  received = Buffer.concat([received, chunk]);
+  for (let end = received.indexOf(0); end !== -1; end = received.indexOf(0)) {
+    const message = JSON.parse(received.subarray(0, end).toString("utf8"));
+    received = received.subarray(end + 1);
+    if (message.id && waiting.has(message.id)) {
+      const { resolve, reject } = waiting.get(message.id);
+      waiting.delete(message.id);
+      message.error ? reject(new Error(JSON.stringify(message.error))) : resolve(message.result);
+    }
   }
 });
 function send(method, params = {}, sessionId) {
   const id = ++next;
-  socket.send(JSON.stringify({ id, method, params, sessionId }));
+  toChromium.write(JSON.stringify({ id, method, params, sessionId }) + "\0");
   return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
 }
 

@@ -1,10 +1,12 @@
 //! A failed step explained: the step and its request, the server's answer (status and an excerpt
 //! of the body), what the failure points at (the login, the allowed hosts, the artifact store, the
-//! port-forward's permission), and the last lines of the serving pod's log. Passwords masked.
+//! port-forward's permission, the sign-in), and the last lines of the log of the pod's container that
+//! answered. Passwords and tokens masked.
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 use kubectl_mlflow_core::cluster::describe;
+use kubectl_mlflow_core::oidc;
 use kubectl_mlflow_core::ui::{format_duration, mask};
 
 use crate::http::Trouble;
@@ -36,15 +38,15 @@ pub async fn explain(target: &Target, error: &StepError) -> Diagnosis {
     for hint in hints(error, target) {
         message.push_str(&format!("\n  {hint}"));
     }
-    let log = log_tail(target).await;
+    let container = answered_by(target, error);
+    let log = log_tail(target, &container).await;
     match &log {
         Ok(lines) if lines.is_empty() => message.push_str(&format!("\n  pod {}'s log is empty", target.pod)),
         Ok(lines) => {
             message.push_str(&format!(
-                "\n  the last {} lines of pod {}'s log (container {}):",
+                "\n  the last {} lines of pod {}'s log (container {container}):",
                 lines.len(),
                 target.pod,
-                target.served.container
             ));
             for line in lines {
                 message.push_str(&format!("\n    {line}"));
@@ -74,6 +76,23 @@ fn hints(error: &StepError, target: &Target) -> Vec<String> {
     let mut hints = Vec::new();
     let user = target.login.as_ref().map(|l| l.username.as_str());
     match &error.trouble {
+        Trouble::Status { status, .. } if sign_in_refused(target, error, status.as_u16()) => {
+            let issuer = target.served.sign_in.as_deref().unwrap_or_default();
+            hints.push(match status.as_u16() {
+                401 => format!(
+                    "the sign-in (oauth2-proxy) refused the token: give a valid, unexpired ID token {issuer} issued \
+                     for the release's client (--token-file, {})",
+                    oidc::TRACKING_TOKEN_ENV
+                ),
+                403 => "the sign-in admits the token, not its user: oidc.allowedGroups and oidc.emailDomains say who"
+                    .into(),
+                _ => format!(
+                    "the sign-in (oauth2-proxy) sent the request to {issuer}'s login page: give a token \
+                     (--token-file, {})",
+                    oidc::TRACKING_TOKEN_ENV
+                ),
+            })
+        }
         Trouble::Status { status, body } if status.as_u16() == 401 => hints.push(match user {
             Some(user) => format!(
                 "the server refused the login of user {user}: give the right one with --username and --password-file"
@@ -105,23 +124,39 @@ fn hints(error: &StepError, target: &Target) -> Vec<String> {
     hints
 }
 
-/// The last lines of the serving pod's log, passwords masked.
-async fn log_tail(target: &Target) -> Result<Vec<String>, String> {
-    let params = LogParams {
-        container: Some(target.served.container.clone()),
-        tail_lines: Some(LOG_LINES),
-        ..LogParams::default()
-    };
+/// Whether the sign-in answered the request (rather than MLflow): it turns away a missing or
+/// refused token (401, 403) and a browser's request (302), and lets only MLflow's API through to
+/// basic auth when that is on.
+fn sign_in_refused(target: &Target, error: &StepError, status: u16) -> bool {
+    let to_basic_auth = target.login.is_some() && error.request.contains("/api/");
+    target.served.sign_in.is_some() && !to_basic_auth && matches!(status, 401 | 403 | 302)
+}
+
+/// The container that answered: the sign-in's for its refusals, else MLflow's.
+fn answered_by(target: &Target, error: &StepError) -> String {
+    match &error.trouble {
+        Trouble::Status { status, .. } if sign_in_refused(target, error, status.as_u16()) => oidc::CONTAINER.into(),
+        _ => target.served.container.clone(),
+    }
+}
+
+/// The last lines of the log of the pod's container that answered, passwords masked.
+async fn log_tail(target: &Target, container: &str) -> Result<Vec<String>, String> {
+    let params =
+        LogParams { container: Some(container.to_string()), tail_lines: Some(LOG_LINES), ..LogParams::default() };
     let pods: &Api<Pod> = &target.pods;
     let text = pods.logs(&target.pod, &params).await.map_err(|err| describe(&err))?;
     Ok(text.lines().map(|line| masked(target, line)).collect())
 }
 
-/// `text` without the password of the login or of any URI.
+/// `text` without the password of the login or of any URI, nor the sign-in's token.
 fn masked(target: &Target, text: &str) -> String {
-    let text = mask::passwords(text);
-    match &target.login {
-        Some(login) => login.mask(&text),
+    let mut text = mask::passwords(text);
+    if let Some(login) = &target.login {
+        text = login.mask(&text);
+    }
+    match &target.token {
+        Some(token) => token.mask(&text),
         None => text,
     }
 }

@@ -29,7 +29,7 @@ pub struct Server {
     pod: String,
     port: u16,
     tls: Option<tokio_rustls::TlsConnector>,
-    authorization: Option<HeaderValue>,
+    authorization: Authorization,
     prefix: String,
     host: HeaderValue,
     connection: Option<Connection>,
@@ -53,6 +53,31 @@ impl Drop for Connection {
     /// Ends a request still under way (an upload stopped by Ctrl-C goes no further).
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The `Authorization` header of a request: basic auth's login, or the sign-in's bearer token.
+/// Behind both (`oidc.basicAuth: api`) the sign-in lets MLflow's API through to basic auth and
+/// wants the token everywhere else.
+struct Authorization {
+    api: Option<HeaderValue>,
+    other: Option<HeaderValue>,
+}
+
+impl Authorization {
+    fn of(target: &Target) -> Authorization {
+        let login = target.login.as_ref().map(|l| l.header());
+        let token = target.token.as_ref().map(|t| t.header());
+        Authorization { api: login.clone().or(token.clone()), other: token.or(login) }
+    }
+
+    /// For `path` under the server's prefix.
+    fn for_path(&self, path: &str) -> Option<&HeaderValue> {
+        if path.starts_with("/api/") {
+            self.api.as_ref()
+        } else {
+            self.other.as_ref()
+        }
     }
 }
 
@@ -85,7 +110,7 @@ impl Server {
             pod: target.pod.clone(),
             port,
             tls: target.trust.as_ref().map(|t| t.connector()),
-            authorization: target.login.as_ref().map(|l| l.header()),
+            authorization: Authorization::of(target),
             prefix: target.served.prefix.clone(),
             // MLflow admits localhost on any port by default, and this chart's allowed hosts keep it.
             host: HeaderValue::from_str(&format!("localhost:{port}")).expect("a valid Host"),
@@ -198,7 +223,7 @@ impl Server {
         let mut request = Request::builder().method(method).uri(self.path(path));
         let headers = request.headers_mut().expect("a request under construction");
         headers.insert(HOST, self.host.clone());
-        if let Some(authorization) = &self.authorization {
+        if let Some(authorization) = self.authorization.for_path(path) {
             headers.insert(AUTHORIZATION, authorization.clone());
         }
         if let Some(content_type) = content_type {
@@ -297,4 +322,19 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behind_both_the_api_gets_the_login_and_the_rest_the_token() {
+        let (basic, bearer) = (HeaderValue::from_static("Basic x"), HeaderValue::from_static("Bearer y"));
+        let both = Authorization { api: Some(basic.clone()), other: Some(bearer.clone()) };
+        assert_eq!(both.for_path("/api/2.0/mlflow/runs/create"), Some(&basic));
+        assert_eq!(both.for_path("/version"), Some(&bearer));
+        let none = Authorization { api: None, other: None };
+        assert_eq!(none.for_path("/health"), None);
+    }
 }

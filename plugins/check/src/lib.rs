@@ -21,7 +21,7 @@ use std::time::Duration;
 use clap::Parser;
 use kubectl_mlflow_core::ui::output::Format;
 use kubectl_mlflow_core::ui::{self, parse_duration, ClusterArgs, OutputArgs};
-use kubectl_mlflow_core::{names, Failure};
+use kubectl_mlflow_core::{names, oidc, Failure};
 
 /// Probe a release's MLflow server end to end through a port-forward to a Ready pod.
 ///
@@ -33,13 +33,15 @@ use kubectl_mlflow_core::{names, Failure};
 /// server's answer and the last lines of the pod's log, and the exit code is 1.
 ///
 /// With basic auth it logs in as the release's admin, whose password it reads from the Secret the
-/// server reads it from; with TLS it trusts only the certificate in the release's TLS Secret.
+/// server reads it from; behind single sign-on it sends a token of the release's OpenID Connect
+/// provider (--token-file, else MLFLOW_TRACKING_TOKEN) as a bearer token; with TLS it trusts only
+/// the certificate in the release's TLS Secret.
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl-mlflow-check",
     bin_name = "kubectl mlflow check",
     version,
-    after_help = "Examples:\n  kubectl mlflow check -n mlflow\n  kubectl mlflow check my-release -n mlflow --artifact-size 50MiB -o json\n  kubectl mlflow check -n mlflow --username alice --password-file alice.txt"
+    after_help = "Examples:\n  kubectl mlflow check -n mlflow\n  kubectl mlflow check my-release -n mlflow --artifact-size 50MiB -o json\n  kubectl mlflow check -n mlflow --username alice --password-file alice.txt\n  kubectl mlflow check -n mlflow --token-file id-token.txt"
 )]
 pub struct Cli {
     /// Release name
@@ -60,6 +62,10 @@ pub struct Cli {
     /// Read the password from this file, "-" for standard input [default: the release's admin password, from its Secret]
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<String>,
+
+    /// Read a token of the release's OpenID Connect provider from this file, "-" for standard input, sent as a bearer token to the sign-in in front of the server [default: $MLFLOW_TRACKING_TOKEN]
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<String>,
 
     /// Do not verify the server's TLS certificate [default: trust only the certificate in the release's TLS Secret]
     #[arg(long)]
@@ -100,7 +106,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
     // Ctrl-C from here on is the probe's: the cleanup runs after the first.
     let mut interrupts = interrupt::Interrupts::listen();
+    if cli.password_file.as_deref() == Some("-") && cli.token_file.as_deref() == Some("-") {
+        return Err(Failure::input(
+            "--password-file - and --token-file -: only one of them can be read from standard input",
+        ));
+    }
     let password = login::read_password_file(cli.password_file.as_deref())?;
-    let target = target::Target::find(&cli, password).await?;
+    let token = login::read_token(cli.token_file.as_deref(), std::env::var(oidc::TRACKING_TOKEN_ENV).ok())?;
+    let target = target::Target::find(&cli, password, token).await?;
     probe::run(&cli, target, &mut interrupts).await
 }

@@ -1,6 +1,7 @@
 //! The basic-auth login: the release's admin, read from the Secrets the server reads it from, or
-//! `--username` and `--password-file`. The password is never printed: not in errors, not in the
-//! server's answers or logs shown, not by `Debug`.
+//! `--username` and `--password-file`; and the bearer token a release behind single sign-on takes
+//! (`--token-file` or `MLFLOW_TRACKING_TOKEN`). Neither the password nor the token is ever printed:
+//! not in errors, not in the server's answers or logs shown, not by `Debug`.
 
 use std::io::Read;
 
@@ -10,6 +11,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kubectl_mlflow_core::cluster::describe;
 use kubectl_mlflow_core::cluster::server_settings::{AuthHint, SecretKey};
+use kubectl_mlflow_core::oidc::TRACKING_TOKEN_ENV;
 use kubectl_mlflow_core::Failure;
 
 /// Who the probe logs in as.
@@ -45,20 +47,74 @@ impl Login {
     }
 }
 
+/// A token of the release's OpenID Connect provider, sent as `Authorization: Bearer` to the
+/// sign-in proxy in front of the server.
+pub struct Token {
+    token: String,
+    /// Where it came from, for notes: `--token-file` or `MLFLOW_TRACKING_TOKEN`.
+    pub source: String,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+impl Token {
+    /// `Authorization: Bearer …`, marked sensitive.
+    pub fn header(&self) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("checked when read");
+        value.set_sensitive(true);
+        value
+    }
+
+    /// `text` with the token replaced by `***` wherever it occurs.
+    pub fn mask(&self, text: &str) -> String {
+        text.replace(&self.token, "***")
+    }
+}
+
+/// The token of `--token-file` (`-`: standard input), else of `MLFLOW_TRACKING_TOKEN` (`env`, as
+/// the MLflow client reads it), without surrounding whitespace.
+pub fn read_token(path: Option<&str>, env: Option<String>) -> Result<Option<Token>, Failure> {
+    let (token, source) = match path {
+        Some(path) => (read_secret_file(path, "--token-file", "the token")?, "--token-file".to_string()),
+        None => match env.filter(|t| !t.trim().is_empty()) {
+            Some(token) => (token, TRACKING_TOKEN_ENV.to_string()),
+            None => return Ok(None),
+        },
+    };
+    let token = token.trim().to_string();
+    if token.is_empty()
+        || HeaderValue::from_str(&format!("Bearer {token}")).is_err()
+        || token.contains(char::is_whitespace)
+    {
+        return Err(Failure::input(format!(
+            "{source}: the token is not one word of printable characters (give the provider's token as issued)"
+        )));
+    }
+    Ok(Some(Token { token, source }))
+}
+
 /// The password of `--password-file` (`-`: standard input), without its final line break.
 pub fn read_password_file(path: Option<&str>) -> Result<Option<String>, Failure> {
-    let Some(path) = path else { return Ok(None) };
+    path.map(|path| read_secret_file(path, "--password-file", "the password")).transpose()
+}
+
+/// A file's text (`-`: standard input) without its final line break; refused when empty.
+fn read_secret_file(path: &str, flag: &str, holds: &str) -> Result<String, Failure> {
     let mut text = String::new();
     let read = match path {
         "-" => std::io::stdin().read_to_string(&mut text).map(drop),
         path => std::fs::read_to_string(path).map(|t| text = t),
     };
-    read.map_err(|err| Failure::input(format!("--password-file {path}: {err}")))?;
-    let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string();
-    if password.is_empty() {
-        return Err(Failure::input(format!("--password-file {path}: the file is empty (it holds the password)")));
+    read.map_err(|err| Failure::input(format!("{flag} {path}: {err}")))?;
+    let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string();
+    if value.is_empty() {
+        return Err(Failure::input(format!("{flag} {path}: the file is empty (it holds {holds})")));
     }
-    Ok(Some(password))
+    Ok(value)
 }
 
 /// The login to use: the flags' where given, else the release's admin when the server has basic
@@ -138,5 +194,26 @@ mod tests {
         std::fs::write(&file, "\n").unwrap();
         assert!(read_password_file(Some(file.to_str().unwrap())).is_err());
         assert!(read_password_file(Some("/nonexistent/pw")).is_err());
+    }
+
+    #[test]
+    fn tokens_come_from_the_file_else_the_variable_and_stay_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "eyJ.abc.def\n").unwrap();
+        let path = file.to_str().unwrap();
+        let token = read_token(Some(path), Some("from-env".into())).unwrap().unwrap();
+        assert_eq!((token.source.as_str(), token.header().to_str().unwrap()), ("--token-file", "Bearer eyJ.abc.def"));
+        assert!(token.header().is_sensitive());
+        assert!(!format!("{token:?}").contains("eyJ"));
+        assert_eq!(token.mask("bad token eyJ.abc.def"), "bad token ***");
+        let token = read_token(None, Some("from-env".into())).unwrap().unwrap();
+        assert_eq!(token.source, "MLFLOW_TRACKING_TOKEN");
+        assert!(read_token(None, Some(" ".into())).unwrap().is_none());
+        assert!(read_token(None, None).unwrap().is_none());
+        std::fs::write(&file, "two words\n").unwrap();
+        let refused = read_token(Some(path), None).unwrap_err().to_string();
+        assert!(refused.contains("--token-file: the token is not one word"), "{refused}");
+        assert!(!refused.contains("two words"), "{refused}");
     }
 }

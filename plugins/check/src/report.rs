@@ -39,6 +39,8 @@ struct Document {
     mlflow_version: Option<String>,
     /// The user logged in as (basic auth).
     login: Option<String>,
+    /// The issuer of the single sign-on in front of the server, when there is one.
+    sign_in: Option<String>,
     /// How the server's certificate is trusted.
     tls: Option<String>,
     artifact_store: Option<String>,
@@ -104,6 +106,10 @@ impl Report {
         if let Some(login) = &target.login {
             reporter.note(&format!("logging in as {} with the password in {}", login.username, login.source));
         }
+        if let (Some(issuer), Some(token)) = (&served.sign_in, &target.token) {
+            reporter
+                .note(&format!("single sign-on ({issuer}): sending the token of {} as a bearer token", token.source));
+        }
         let tls = match &target.trust {
             Some(Trust::Pinned { source, .. }) => {
                 reporter.note(&format!("TLS: trusting only the certificate in {source}"));
@@ -129,6 +135,7 @@ impl Report {
             endpoint: target.url(),
             mlflow_version: None,
             login: target.login.as_ref().map(|l| l.username.clone()),
+            sign_in: served.sign_in.clone(),
             tls,
             artifact_store: served.artifacts.as_ref().map(|s| s.describe()),
             experiment: None,

@@ -8,9 +8,10 @@ use kube::api::{Api, ListParams};
 use kubectl_mlflow_core::cluster::pods::{self, Pods};
 use kubectl_mlflow_core::cluster::server_settings::ServerSettings;
 use kubectl_mlflow_core::cluster::{describe, lookup, releases, Session};
-use kubectl_mlflow_core::Failure;
+use kubectl_mlflow_core::ui::Reporter;
+use kubectl_mlflow_core::{oidc, Failure};
 
-use crate::login::{self, Login};
+use crate::login::{self, Login, Token};
 use crate::trust::Trust;
 use crate::Cli;
 
@@ -22,16 +23,19 @@ pub struct Target {
     pub pod: String,
     pub served: ServerSettings,
     pub login: Option<Login>,
+    /// The bearer token for the sign-in in front of the server (only when there is one).
+    pub token: Option<Token>,
     /// Set when the server serves TLS.
     pub trust: Option<Trust>,
 }
 
 impl Target {
-    pub async fn find(cli: &Cli, password: Option<String>) -> Result<Target, Failure> {
+    pub async fn find(cli: &Cli, password: Option<String>, token: Option<Token>) -> Result<Target, Failure> {
         let session = Session::connect(&cli.cluster.target()).await?;
         let found = releases::find(&session, &cli.release).await?;
         let namespace = session.namespace.clone();
         let served = ServerSettings::of(&found.deployment);
+        let token = sign_in_token(&served, token, &cli.release, &namespace, &Reporter::new(&cli.out))?;
         let pods: Api<Pod> = Api::namespaced(session.client.clone(), &namespace);
         let secrets: Api<Secret> = Api::namespaced(session.client.clone(), &namespace);
         let (pod, login, trust) = tokio::join!(
@@ -39,12 +43,59 @@ impl Target {
             login::resolve(&secrets, served.auth.as_ref(), cli.username.as_deref(), password),
             trust(&secrets, &served, cli.insecure),
         );
-        Ok(Target { release: cli.release.clone(), namespace, pods, pod: pod?, login: login?, trust: trust?, served })
+        Ok(Target {
+            release: cli.release.clone(),
+            namespace,
+            pods,
+            pod: pod?,
+            login: login?,
+            token,
+            trust: trust?,
+            served,
+        })
+    }
+
+    /// The server is behind the sign-in and the probe has no token: the steps outside MLflow's API
+    /// (`/version`) cannot pass it.
+    pub fn signed_out(&self) -> bool {
+        self.served.sign_in.is_some() && self.token.is_none()
     }
 
     /// The server as the probe reaches it: `http://pod-name:5000/prefix`.
     pub fn url(&self) -> String {
         format!("{}://{}:{}{}", self.served.scheme(), self.pod, self.served.port, self.served.prefix)
+    }
+}
+
+/// The token to send: needed behind the sign-in, unless basic auth carries the API (the sign-in
+/// lets MLflow's API through to it: `oidc.basicAuth: api`); without a sign-in it is not sent.
+fn sign_in_token(
+    served: &ServerSettings,
+    token: Option<Token>,
+    release: &str,
+    namespace: &str,
+    reporter: &Reporter,
+) -> Result<Option<Token>, Failure> {
+    match (&served.sign_in, token) {
+        (Some(_), Some(token)) => Ok(Some(token)),
+        (Some(issuer), None) if served.auth.is_none() => Err(Failure::input(format!(
+            "release {release} in namespace {namespace} is behind single sign-on (oauth2-proxy, issuer {issuer}): \
+             give a token that provider issued with --token-file FILE or {}, as the MLflow client takes it \
+             (an ID token of a user the release admits)",
+            oidc::TRACKING_TOKEN_ENV
+        ))),
+        (Some(_), None) => Ok(None),
+        // (MLFLOW_TRACKING_TOKEN may be set for other servers: only the flag's is worth a word)
+        (None, Some(token)) => {
+            if token.source != oidc::TRACKING_TOKEN_ENV {
+                reporter.warn(&format!(
+                    "release {release} is not behind single sign-on: the token of {} is not sent",
+                    token.source
+                ));
+            }
+            Ok(None)
+        }
+        (None, None) => Ok(None),
     }
 }
 

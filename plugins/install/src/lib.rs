@@ -136,6 +136,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             ));
         }
         let mut prepared = render(&cli, &resolved.namespace, cli.values.sources(), &reporter).await?;
+        prepared.rendered.native_refusals()?;
         engine::generated::make(&mut prepared.rendered)?;
         return print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
     }

@@ -23,7 +23,7 @@ pub fn status(observed: &Observed) -> document::Status {
                 default_artifact_root: None,
                 serves_artifacts: true,
             },
-            Auth { basic_auth: false, admin_user: None, database: None },
+            Auth { basic_auth: false, admin_user: None, database: None, single_sign_on: None },
         ),
     };
     let prefix = server.as_ref().and_then(|s| s.argument("--static-prefix")).unwrap_or_default();

@@ -218,6 +218,18 @@ pub struct Auth {
     pub basic_auth: bool,
     pub admin_user: Option<String>,
     pub database: Option<Store>,
+    /// The oauth2-proxy sidecar in front of the server, when there is one.
+    pub single_sign_on: Option<SignIn>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SignIn {
+    /// The OpenID Connect provider's issuer URL.
+    pub issuer: String,
+    /// Who is admitted: the email domains (`*`: any) and the groups (none: any group).
+    pub email_domains: Vec<String>,
+    pub allowed_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -2,8 +2,8 @@
 //! versions it runs, its server pods (ready, restarts, the last termination with its log line,
 //! image pull problems), recent Warning events, its stores (never their credentials), the
 //! database schema against the one MLflow expects, how full its volumes are, the GC CronJob,
-//! basic auth and its URLs — and a verdict (Healthy, Degraded, Failing) that the exit code
-//! carries: 0 only when Healthy. Works on releases of the native engine, of helm with this chart
+//! basic auth, single sign-on and its URLs — and a verdict (Healthy, Degraded, Failing) that the
+//! exit code carries: 0 only when Healthy. Works on releases of the native engine, of helm with this chart
 //! and of the official MLflow chart: the release is found by its labels.
 
 mod build;

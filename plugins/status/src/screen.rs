@@ -46,7 +46,7 @@ pub fn render(status: &Status, now: Timestamp) -> String {
     }
     row(&mut out, "Volume", &volumes);
     row(&mut out, "GC", &[gc(status.gc.as_ref(), now)]);
-    row(&mut out, "Auth", &[auth(status)]);
+    row(&mut out, "Auth", &auth(status));
     row(&mut out, "URLs", &urls(status));
     if !status.notes.is_empty() {
         row(&mut out, "Notes", &status.notes);
@@ -245,12 +245,22 @@ fn gc(gc: Option<&Gc>, now: Timestamp) -> String {
     format!("CronJob/{}, schedule \"{}\"{suspended}; {last}", gc.cron_job, gc.schedule)
 }
 
-fn auth(status: &Status) -> String {
+fn auth(status: &Status) -> Vec<String> {
     let auth = &status.auth;
-    match auth.basic_auth {
+    let basic = match auth.basic_auth {
         false => "basic auth off".into(),
         true => format!("basic auth on, admin user {}", auth.admin_user.as_deref().unwrap_or("admin")),
+    };
+    let Some(sign_in) = &auth.single_sign_on else { return vec![basic] };
+    let mut admits = Vec::new();
+    if !sign_in.allowed_groups.is_empty() {
+        admits.push(format!("groups {}", sign_in.allowed_groups.join(", ")));
     }
+    if !sign_in.email_domains.is_empty() {
+        admits.push(format!("email domains {}", sign_in.email_domains.join(", ")));
+    }
+    let admits = if admits.is_empty() { String::new() } else { format!(", admitting {}", admits.join("; ")) };
+    vec![format!("single sign-on with {} (oauth2-proxy){admits}", sign_in.issuer), basic]
 }
 
 fn urls(status: &Status) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! Where the release keeps its data, read from the server container's command line and
 //! environment (a value, or a Secret or ConfigMap key it names): the backend and registry stores,
-//! the artifact locations, and basic auth with its database. URIs are described — kind, host,
+//! the artifact locations, basic auth with its database, and the single sign-on in front of the
+//! server (its oauth2-proxy container's command line). URIs are described — kind, host,
 //! database — never shown: credentials stay out of every output.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec};
 use kubectl_mlflow_core::identity::SERVER_CONTAINER;
+use kubectl_mlflow_core::oidc;
 use kubectl_mlflow_core::stores::{describe, location};
 
-use crate::document::{Auth, Store, Stores};
+use crate::document::{Auth, SignIn, Store, Stores};
 
 /// A Secret or a ConfigMap the stores are read from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -206,9 +208,10 @@ pub fn stores(server: &Server, sources: &Sources) -> Stores {
 }
 
 pub fn auth(server: &Server, sources: &Sources) -> Auth {
+    let single_sign_on = sign_in(server.pod);
     let on = server.argument("--app-name").as_deref() == Some("basic-auth");
     if !on {
-        return Auth { basic_auth: false, admin_user: None, database: None };
+        return Auth { basic_auth: false, admin_user: None, database: None, single_sign_on };
     }
     let ini = server.auth_file().map(|(source, key)| {
         let label = if matches!(source, Source::Secret(_)) { "secret" } else { "configMap" };
@@ -226,7 +229,27 @@ pub fn auth(server: &Server, sources: &Sources) -> Auth {
             ..Resolved::plain(DEFAULT_AUTH_DATABASE.into(), "default").store()
         },
     };
-    Auth { basic_auth: true, admin_user: Some(admin_user.unwrap_or_else(|| "admin".into())), database: Some(database) }
+    Auth {
+        basic_auth: true,
+        admin_user: Some(admin_user.unwrap_or_else(|| "admin".into())),
+        database: Some(database),
+        single_sign_on,
+    }
+}
+
+/// The sign-in in front of the server: its oauth2-proxy container's issuer and who it admits.
+fn sign_in(pod: &PodSpec) -> Option<SignIn> {
+    let proxy = pod.containers.iter().find(|c| c.name == oidc::CONTAINER)?;
+    let words: Vec<&str> = proxy.command.iter().chain(proxy.args.iter()).flatten().map(String::as_str).collect();
+    let all = |flag: &str| -> Vec<String> {
+        let prefix = format!("{flag}=");
+        words.iter().filter_map(|w| w.strip_prefix(prefix.as_str())).map(str::to_string).collect()
+    };
+    Some(SignIn {
+        issuer: all("--oidc-issuer-url").pop().unwrap_or_default(),
+        email_domains: all("--email-domain"),
+        allowed_groups: all("--allowed-group"),
+    })
 }
 
 /// `name = value` of an ini file's `[mlflow]` section.
@@ -279,6 +302,26 @@ mod tests {
         let sources = Sources::from([(Source::Secret("mlflow-db-secret".into()), Err("forbidden".into()))]);
         let backend = super::stores(&server, &sources).backend.unwrap();
         assert!(backend.described.is_none() && backend.note.as_deref() == Some("forbidden"));
+    }
+
+    #[test]
+    fn the_sign_in_is_read_from_the_proxys_command_line() {
+        let mut d = deployment(json!({"name": "mlflow", "command": ["mlflow", "server"]}), json!([]));
+        let plain = auth(&Server::of(&d).unwrap(), &Sources::new());
+        assert_eq!((plain.basic_auth, plain.single_sign_on), (false, None));
+        let proxy = json!({"name": "oauth2-proxy", "args": ["--provider=oidc", "--oidc-issuer-url=https://login.example.com/realms/ml",
+            "--email-domain=*", "--allowed-group=mlflow-users", "--allowed-group=admins", "--skip-auth-route=GET=^/health$"]});
+        let pod = d.spec.as_mut().unwrap().template.spec.as_mut().unwrap();
+        pod.containers.push(serde_json::from_value(proxy).unwrap());
+        let sign_in = auth(&Server::of(&d).unwrap(), &Sources::new()).single_sign_on.unwrap();
+        assert_eq!(
+            sign_in,
+            SignIn {
+                issuer: "https://login.example.com/realms/ml".into(),
+                email_domains: vec!["*".into()],
+                allowed_groups: vec!["mlflow-users".into(), "admins".into()],
+            }
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod server_opts;
 pub mod shlex;
 pub mod store_uri;
 pub mod stores;
+pub mod template;
 pub mod validate;
 pub mod values;
 pub mod versions;

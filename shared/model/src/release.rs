@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use crate::problem::{Problem, Problems};
-use crate::render::{render, Release, Rendered};
+use crate::render::{render, Object, Release, Rendered};
 use crate::validate::Valid;
 use crate::values::{self, Source};
 use crate::{names, validate};
@@ -69,6 +69,11 @@ pub fn prepare(
         }
     };
     let mut rendered = render(&values, &release);
+    let extra_problems = extra_object_problems(&rendered, namespace);
+    if !extra_problems.is_empty() {
+        return Err(values::origin::name_files(extra_problems, &parts));
+    }
+    rendered.helm_only = values::origin::name_files(std::mem::take(&mut rendered.helm_only), &parts);
     let refused = crate::api_rules::check(&values, &rendered);
     if !refused.is_empty() {
         return Err(refused);
@@ -76,4 +81,13 @@ pub fn prepare(
     notes.append(&mut rendered.notes);
     rendered.notes = notes;
     Ok(Prepared { release, user_values: user, values, rendered })
+}
+
+/// What the templates of `extraObjects` made that helm would refuse too, and extra objects that
+/// would replace the chart's or each other.
+fn extra_object_problems(rendered: &Rendered, namespace: &str) -> Problems {
+    let mut problems = rendered.extra_problems.clone();
+    let chart: Vec<&Object> = rendered.objects.iter().filter(|o| !matches!(o, Object::Extra(_))).collect();
+    problems.extend(crate::render::extra::duplicates(&rendered.extras(), &chart, namespace));
+    problems
 }

@@ -67,7 +67,19 @@ pub fn check(values: &Values) -> Problems {
     http_route(values, &mut problems);
     external_secrets(values, &mut problems);
     crate::oidc::check(values, &mut problems);
+    extra_objects(values, &mut problems);
     problems
+}
+
+/// Entries of `extraObjects` given as maps that make no object (strings are checked once
+/// templated, when the release is known).
+fn extra_objects(values: &Values, out: &mut Problems) {
+    use crate::render::extra::{to_object, KEY};
+    for (i, item) in values.extra_objects.iter().enumerate().filter(|(_, item)| !item.is_string()) {
+        if let Err(found) = to_object(&index(KEY, i), item, "") {
+            found.into_iter().for_each(|problem| out.push(problem));
+        }
+    }
 }
 
 fn stores(values: &Values, out: &mut Problems) {

@@ -1,7 +1,7 @@
 //! The one door to YAML. serde_yaml is deprecated upstream; keeping it behind this module means
 //! replacing it touches nothing else.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::problem::Problem;
@@ -20,6 +20,23 @@ pub fn parse(text: &str) -> Result<Value, Problem> {
         Value::Null => Value::Object(Default::default()),
         other => other,
     })
+}
+
+/// Parses a stream of YAML documents (`---` between them) into JSON trees; empty documents are
+/// left out, as helm leaves them out of a manifest.
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, Problem> {
+    let mut documents = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        let value = Value::deserialize(document).map_err(|err| {
+            let place =
+                err.location().map(|at| format!("line {}, column {}: ", at.line(), at.column())).unwrap_or_default();
+            Problem::at("", format!("{place}not valid YAML: {}", strip_location(&err.to_string())))
+        })?;
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    Ok(documents)
 }
 
 fn strip_location(message: &str) -> &str {

@@ -23,20 +23,33 @@ pub const FIELD_MANAGER: &str = "kubectl-mlflow";
 pub struct Member {
     pub kind: Kind,
     pub object: DynamicObject,
+    /// One of `extraObjects`: applied with the others, never taken for the release's own
+    /// migration Job or ExternalSecret.
+    pub extra: bool,
 }
 
 impl Member {
     pub fn from_object(object: &Object, applyset_id: &str) -> Member {
-        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
-        let mut object: DynamicObject = serde_json::from_value(object.to_json()).expect("objects are valid JSON");
-        object.metadata.labels.get_or_insert_with(Default::default).insert(PART_OF_LABEL.into(), applyset_id.into());
-        Member { kind, object }
+        let mut member = Member::plain(object);
+        member
+            .object
+            .metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(PART_OF_LABEL.into(), applyset_id.into());
+        member
     }
 
-    /// The object as rendered, in no ApplySet (what helm applies).
+    /// The object as rendered, in no ApplySet (what helm applies). A cluster-scoped extra object
+    /// loses a namespace it names, as helm ignores it.
     pub fn plain(object: &Object) -> Member {
-        let kind = Kind::named(object.kind()).expect("every rendered kind is known");
-        Member { kind, object: serde_json::from_value(object.to_json()).expect("objects are valid JSON") }
+        let kind = super::kinds::of_object(object).expect("every rendered kind is known (extra objects' by discovery)");
+        let extra = matches!(object, Object::Extra(_));
+        let mut object: DynamicObject = serde_json::from_value(object.to_json()).expect("objects are valid JSON");
+        if !kind.namespaced {
+            object.metadata.namespace = None;
+        }
+        Member { kind, object, extra }
     }
 
     pub fn name(&self) -> &str {

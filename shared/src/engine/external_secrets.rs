@@ -12,9 +12,9 @@ use super::apply::{Applier, Member, Unchanged};
 use super::Sink;
 use kubectl_mlflow_model::Failure;
 
-/// Whether a member is a SecretStore or ExternalSecret.
+/// Whether a member is the release's SecretStore or ExternalSecret (not one of `extraObjects`).
 pub fn is_external_secrets(member: &Member) -> bool {
-    member.kind.group == kubectl_mlflow_model::render::external_secrets::GROUP
+    member.kind.group == kubectl_mlflow_model::render::external_secrets::GROUP && !member.extra
 }
 
 /// Applies the SecretStore and ExternalSecret (those a dry run did not show unchanged), then waits (up to `timeout`, when given) for the

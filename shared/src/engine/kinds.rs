@@ -1,5 +1,9 @@
-//! The kinds a release is made of, with what the API needs to address them. Static, so that
-//! applying and pruning need no discovery round trips.
+//! The kinds a release is made of, with what the API needs to address them. The chart's are
+//! static, so that applying and pruning need no discovery round trips; the kinds of
+//! `extraObjects` are found by discovery ([`super::discovery`]) and registered here.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use kube::core::{ApiResource, GroupVersionKind};
 
@@ -51,14 +55,61 @@ pub const KINDS: [Kind; 20] = [
     kind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true, 3),
 ];
 
+/// The apply wave of the kinds of extra objects: with the accounts, storage and the Service,
+/// before the workloads that may use them (a ConfigMap the server mounts).
+pub const EXTRA_WAVE: u8 = 0;
+
+/// Kinds discovery found for extra objects, in this process.
+static DISCOVERED: Mutex<Vec<Kind>> = Mutex::new(Vec::new());
+
+/// The names of discovered kinds live as long as the process, as the static ones do, so that a
+/// `Kind` stays `Copy`: each distinct name is leaked once (a run meets a handful).
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+fn discovered() -> Vec<Kind> {
+    DISCOVERED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+}
+
 impl Kind {
     pub fn named(name: &str) -> Option<Kind> {
         KINDS.iter().copied().find(|k| k.kind == name)
     }
 
-    /// From a `Kind.group` as the ApplySet annotation writes it.
+    /// From a `Kind.group` as the ApplySet annotation writes it: a kind of the chart, or one
+    /// discovery registered.
     pub fn from_group_kind(group_kind: &str) -> Option<Kind> {
-        KINDS.iter().copied().find(|k| k.group_kind() == group_kind)
+        KINDS.iter().copied().chain(discovered()).find(|k| k.group_kind() == group_kind)
+    }
+
+    /// A kind of the chart's, or one discovery registered, by its group and kind.
+    pub fn of(group: &str, kind: &str) -> Option<Kind> {
+        KINDS.iter().copied().chain(discovered()).find(|k| k.group == group && k.kind == kind)
+    }
+
+    /// Records a kind discovery found (a kind of the chart's stays as the table has it).
+    pub fn register(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool) -> Kind {
+        if let Some(known) = Kind::of(group, kind) {
+            return known;
+        }
+        let found = Kind {
+            group: intern(group),
+            version: intern(version),
+            kind: intern(kind),
+            plural: intern(plural),
+            namespaced,
+            wave: EXTRA_WAVE,
+        };
+        DISCOVERED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(found);
+        found
     }
 
     /// `Deployment.apps`; a core kind is just `Service`.
@@ -81,5 +132,14 @@ impl Kind {
         } else {
             format!("{}.{}", self.plural, self.group)
         }
+    }
+}
+
+/// The kind of a rendered object: the chart's, or for an extra object the one discovery
+/// registered ([`super::discovery::extra_kinds`] runs before anything is applied).
+pub fn of_object(object: &crate::render::Object) -> Option<Kind> {
+    match object {
+        crate::render::Object::Extra(extra) => Kind::of(extra.group(), extra.kind()),
+        other => Kind::named(other.kind()),
     }
 }

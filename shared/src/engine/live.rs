@@ -37,6 +37,7 @@ impl Live {
             list(applier, &id, rendered)
         );
         let named = parent.as_ref().ok().and_then(Option::as_ref).map(applyset::group_kinds).unwrap_or_default();
+        super::discovery::recorded_kinds(&applier.client, &named).await;
         let left: BTreeSet<String> = named.difference(rendered).cloned().collect();
         let more = if left.is_empty() { Ok(BTreeMap::new()) } else { list(applier, &id, &left).await };
         let members = listed.and_then(|mut listed| {

@@ -23,9 +23,9 @@ use kubectl_mlflow_model::Failure;
 /// Log lines of the failed pod shown in the error.
 const LOG_LINES: i64 = 40;
 
-/// Whether a member is the migration Job.
+/// Whether a member is the migration Job (a Job of `extraObjects` is applied as any object).
 pub fn is_migration(member: &Member) -> bool {
-    member.kind.kind == "Job"
+    member.kind.kind == "Job" && !member.extra
 }
 
 /// The members a server dry run can judge: a migration Job left by an earlier run is replaced,

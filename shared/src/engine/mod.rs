@@ -5,6 +5,7 @@ pub mod access;
 pub mod apply;
 pub mod applyset;
 pub mod chart;
+pub mod discovery;
 pub mod dry_run;
 pub mod events;
 pub mod external_secrets;
@@ -114,8 +115,15 @@ pub async fn install(
 ) -> Result<Outcome, Failure> {
     let client = &session.client;
     let release = &prepared.release;
-    let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(|o| Kind::named(o.kind())).collect();
+    if matches!(options.engine, Engine::Native) {
+        prepared.rendered.native_refusals()?;
+    }
     progress.phase("checking the cluster");
+    let problems = discovery::extra_kinds(client, &prepared.rendered.extras(), &release.namespace).await;
+    if !problems.is_empty() {
+        return Err(Failure::Input(problems));
+    }
+    let kinds: BTreeSet<Kind> = prepared.rendered.objects.iter().filter_map(kinds::of_object).collect();
     let applier = Applier {
         client: client.clone(),
         namespace: release.namespace.clone(),
@@ -139,7 +147,7 @@ pub async fn install(
         deletes.extend(kinds.iter().copied().filter(|k| k.kind == "Job"));
     }
     let wait = options.wait && !options.dry_run_server;
-    let made = made_secrets(&prepared.rendered.objects);
+    let made = made_objects(&prepared.rendered.objects);
     let plan = preflight::Plan {
         values: &prepared.values,
         namespace: &release.namespace,
@@ -294,6 +302,7 @@ fn parent_member(prepared: &Prepared, kinds: &BTreeSet<String>) -> Member {
         kind: Kind::named("Secret").expect("Secret is known"),
         object: serde_json::from_value(serde_json::to_value(parent).expect("serializes"))
             .expect("a Secret is a valid object"),
+        extra: false,
     }
 }
 
@@ -302,13 +311,26 @@ fn rendered_names(prepared: &Prepared) -> BTreeSet<(String, String)> {
     prepared.rendered.objects.iter().map(Member::plain).map(|m| (m.kind.group_kind(), m.name().to_string())).collect()
 }
 
-/// The Secrets the release makes through an ExternalSecret: references to them need not exist yet.
-fn made_secrets(objects: &[crate::render::Object]) -> BTreeSet<String> {
+/// The Secrets and ConfigMaps the release makes, through an ExternalSecret or as extra objects
+/// (kind, name): references to them need not exist yet.
+fn made_objects(objects: &[crate::render::Object]) -> BTreeSet<(String, String)> {
+    use crate::render::Object;
     objects
         .iter()
         .filter_map(|o| match o {
-            crate::render::Object::ExternalSecret(e) => {
-                e.data.pointer("/spec/target/name").and_then(serde_json::Value::as_str).map(String::from)
+            Object::ExternalSecret(e) => e
+                .data
+                .pointer("/spec/target/name")
+                .and_then(serde_json::Value::as_str)
+                .map(|name| ("Secret".to_string(), name.to_string())),
+            Object::Extra(e) if e.group().is_empty() && matches!(e.kind(), "Secret" | "ConfigMap") => {
+                Some((e.kind().to_string(), e.object.metadata.name.clone().unwrap_or_default()))
+            }
+            // An ExternalSecret of its own names its Secret's name, or makes one of its own name.
+            Object::Extra(e) if e.group() == crate::render::external_secrets::GROUP && e.kind() == "ExternalSecret" => {
+                let target = e.object.data.pointer("/spec/target/name").and_then(serde_json::Value::as_str);
+                let name = target.map(String::from).or_else(|| e.object.metadata.name.clone())?;
+                Some(("Secret".to_string(), name))
             }
             _ => None,
         })

@@ -132,8 +132,9 @@ pub struct Plan<'a> {
     pub deletes: BTreeSet<Kind>,
     /// Whether the run waits (watches) for the release.
     pub wait: bool,
-    /// Secrets the release's ExternalSecret makes (not there before the install).
-    pub made: BTreeSet<String>,
+    /// Secrets and ConfigMaps the release makes (kind, name): an ExternalSecret's, extra objects.
+    /// References to them need not exist before the install.
+    pub made: BTreeSet<(String, String)>,
     /// Whether the run takes the release's lock (a Lease: the native engine).
     pub lock: bool,
 }
@@ -215,7 +216,7 @@ async fn namespace(client: &Client, plan: &Plan<'_>, problems: &mut Problems) ->
 
 async fn referenced_objects(client: &Client, plan: &Plan<'_>, namespace_exists: bool, problems: &mut Problems) {
     let mut found: BTreeMap<(&str, String), Option<BTreeSet<String>>> = BTreeMap::new();
-    let made = |r: &Reference| r.kind == "Secret" && plan.made.contains(&r.name);
+    let made = |r: &Reference| plan.made.contains(&(r.kind.to_string(), r.name.clone()));
     for reference in references(plan.values).into_iter().filter(|r| !made(r)) {
         let id = (reference.kind, reference.name.clone());
         if !found.contains_key(&id) {

@@ -48,5 +48,7 @@ pub async fn all_members(
         verbose: options.verbose,
     };
     let id = applyset::id(&name, &session.namespace);
-    applier.prune(&id, &applyset::group_kinds(&parent), &BTreeSet::new()).await.map(Some)
+    let group_kinds = applyset::group_kinds(&parent);
+    super::discovery::recorded_kinds(&session.client, &group_kinds).await;
+    applier.prune(&id, &group_kinds, &BTreeSet::new()).await.map(Some)
 }

@@ -1,7 +1,9 @@
 //! `kubectl mlflow install` against the real control plane of `scripts/test-cluster` (KWOK runs
 //! the pods). Ignored by plain `cargo test`; `scripts/test` runs them with `--ignored` once the
-//! cluster is up. `published`: the chart installed from an OCI registry.
+//! cluster is up. `published`: the chart installed from an OCI registry; `extra_objects`: the
+//! release's `extraObjects` applied, pruned, refused and owned by helm.
 
+mod extra_objects;
 mod published;
 
 use std::collections::{BTreeMap, BTreeSet};

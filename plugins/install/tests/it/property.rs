@@ -197,12 +197,14 @@ fn rendered_anyway(yaml: &str, namespace: &str) -> Option<Vec<Object>> {
 }
 
 /// The server's verdict: `Err` with what it said about the first object it refused. The test
-/// cluster has no CRDs: objects of CRDs (ServiceMonitor, HTTPRoute, External Secrets) are left out.
+/// cluster has no CRDs: objects of CRDs (ServiceMonitor, HTTPRoute, External Secrets) are left out,
+/// and so are extra objects, given as the user wrote them (their kinds need discovery).
 async fn server_verdict(applier: &Applier, objects: &[Object]) -> Result<(), String> {
     let params = PatchParams::apply("kubectl-mlflow-property").dry_run().force();
     let members: Vec<Member> = objects
         .iter()
         .filter(|o| !matches!(o.kind(), "ServiceMonitor" | "HTTPRoute" | "SecretStore" | "ExternalSecret"))
+        .filter(|o| !matches!(o, Object::Extra(_)))
         .map(Member::plain)
         .collect();
     let results = join_all(members.iter().map(|m| {

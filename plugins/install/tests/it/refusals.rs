@@ -54,3 +54,50 @@ fn checks_of_the_merged_values_name_the_file() {
         "env[1].name: A is given twice (keep one)",
     );
 }
+
+#[test]
+fn extra_objects_that_make_no_object() {
+    let needs = "(an extra object needs apiVersion, kind and metadata.name, each a string)";
+    refused_file(
+        "extraObjects:\n  - {kind: ConfigMap, metadata: {name: x}}\n",
+        &format!("extraObjects[0]: no apiVersion {needs}"),
+    );
+    refused_file(
+        "extraObjects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {labels: {a: b}}}\n",
+        &format!("extraObjects[0]: no metadata.name {needs}"),
+    );
+    refused_file(
+        "extraObjects:\n  - \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: {{ .Values.imag.tag }}}\"\n",
+        "extraObjects[0]: the template cannot be rendered: .Values.imag is not a value of the chart",
+    );
+    refused_file(
+        "extraObjects:\n  - \"apiVersion: v1\\nmetadata: {name: {{ .Release.Name }}}\"\n",
+        &format!("extraObjects[0]: the template made no kind {needs}"),
+    );
+    let twice = "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: twice}}\n";
+    refused_file(
+        &format!("extraObjects:\n{twice}{twice}"),
+        "extraObjects[1]: ConfigMap/twice is given twice (also at extraObjects[0]; keep one)",
+    );
+    refused_file(
+        "extraObjects:\n  - {apiVersion: v1, kind: Service, metadata: {name: mlflow-mlflow}}\n",
+        "extraObjects[0]: Service/mlflow-mlflow is an object the chart renders already",
+    );
+}
+
+#[test]
+fn extra_object_templates_beyond_the_native_subset_are_left_to_helm() {
+    let yaml =
+        "extraObjects:\n  - \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: {{ .Release.Name | upper }}}\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "my-values.yaml", yaml);
+    let out = offline_plugin("kubectl-mlflow-install").args(["-f", &path, "--dry-run"]).output().unwrap();
+    assert_bad_input(
+        &out,
+        yaml,
+        &[
+            &format!("{path}: extraObjects[0]: {{{{ .Release.Name | upper }}}} is beyond the templates the native engine evaluates"),
+            "install with --helm, which renders it, or write the object as a map",
+        ],
+    );
+}

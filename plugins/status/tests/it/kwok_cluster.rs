@@ -159,7 +159,7 @@ fn assert_document_shape(doc: &Value) {
             "reason",
         ],
     );
-    expect(&doc["auth"], &["basicAuth", "adminUser", "database"]);
+    expect(&doc["auth"], &["basicAuth", "adminUser", "database", "singleSignOn"]);
     expect(&doc["urls"], &["service", "ingress", "httpRoute", "loadBalancer"]);
 }
 

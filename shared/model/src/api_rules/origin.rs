@@ -75,8 +75,18 @@ pub fn values_path(object: &Object, field: &str, values: &Values) -> Option<Stri
             "metadata.name" => Some("serviceAccount.name".into()),
             f => f.strip_prefix("metadata.annotations").map(|k| format!("serviceAccount.annotations{k}")),
         },
+        // A map is the object as given; a template's object is only named by its entry.
+        Object::Extra(extra) => Some(match extra_index(&extra.path) {
+            Some(i) if values.extra_objects.get(i).is_some_and(|v| v.is_object()) => format!("{}.{field}", extra.path),
+            _ => extra.path.clone(),
+        }),
         _ => None,
     }
+}
+
+/// `extraObjects[3]` → 3.
+fn extra_index(path: &str) -> Option<usize> {
+    path.strip_prefix("extraObjects[")?.strip_suffix(']')?.parse().ok()
 }
 
 /// `("list[3].rest", "list")` → `(3, ".rest")`.

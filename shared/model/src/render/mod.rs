@@ -7,6 +7,7 @@ mod autoscaler;
 mod deployment;
 mod disruption;
 pub mod external_secrets;
+pub mod extra;
 mod gc;
 mod hosts;
 mod ingress;
@@ -36,6 +37,7 @@ pub use storage::KEEP;
 
 use crate::identity::{Identity, SERVER_COMPONENT};
 use crate::names;
+use crate::problem::Problems;
 use crate::validate::Valid;
 use crate::values::Values;
 
@@ -145,9 +147,27 @@ pub struct Rendered {
     pub access: Vec<String>,
     /// Secret values rendered empty, for the engine to keep or make (see [`Rendered::fill`]).
     pub generated: Vec<Generated>,
+    /// `extraObjects` templates beyond the native subset: helm renders them, the native engine
+    /// refuses ([`Rendered::native_refusals`]).
+    pub helm_only: Problems,
+    /// `extraObjects` templates whose output helm would refuse too (prepare refuses them).
+    pub extra_problems: Problems,
 }
 
 impl Rendered {
+    /// What the native engine cannot install (or print) of this rendering: `--helm` can.
+    pub fn native_refusals(&self) -> Result<(), crate::Failure> {
+        match self.helm_only.is_empty() {
+            true => Ok(()),
+            false => Err(crate::Failure::Input(self.helm_only.clone())),
+        }
+    }
+
+    /// The objects of `extraObjects`.
+    pub fn extras(&self) -> Vec<&extra::Extra> {
+        self.objects.iter().filter_map(|o| if let Object::Extra(e) = o { Some(e) } else { None }).collect()
+    }
+
     /// Sets a generated value in its Secret.
     pub fn fill(&mut self, generated: &Generated, value: &str) {
         for object in &mut self.objects {
@@ -203,6 +223,8 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
     objects.extend(autoscaler::horizontal_pod_autoscaler(&ctx).map(Object::HorizontalPodAutoscaler));
     objects.extend(gc::cron_job(&ctx).map(Object::CronJob));
     objects.extend(monitoring::service_monitor(&ctx).map(Object::ServiceMonitor));
+    let extras = extra::render(&ctx);
+    objects.extend(extras.objects.into_iter().map(Object::Extra));
     let wait = WaitTarget {
         namespace: release.namespace.clone(),
         deployment: ctx.fullname.clone(),
@@ -218,6 +240,8 @@ pub fn render(values: &Valid, release: &Release) -> Rendered {
         wait,
         identity: ctx.identity,
         generated,
+        helm_only: extras.helm_only,
+        extra_problems: extras.problems,
     }
 }
 

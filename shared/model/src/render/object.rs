@@ -11,6 +11,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube_core::DynamicObject;
 use serde_json::Value;
 
+pub use super::extra::Extra;
+
 /// A Kubernetes object of a release. (A render makes a dozen; boxing the large variants would
 /// only add noise.)
 #[allow(clippy::large_enum_variant)]
@@ -41,6 +43,8 @@ pub enum Object {
     ExternalSecret(DynamicObject),
     /// autoscaling/v2, of the server Deployment.
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
+    /// One of `extraObjects`: any kind, as given.
+    Extra(Extra),
 }
 
 impl Object {
@@ -66,11 +70,12 @@ impl Object {
             Object::HttpRoute(o) => serde_json::to_value(o),
             Object::SecretStore(o) | Object::ExternalSecret(o) => serde_json::to_value(o),
             Object::HorizontalPodAutoscaler(o) => serde_json::to_value(o),
+            Object::Extra(o) => serde_json::to_value(&o.object),
         };
         json.expect("Kubernetes objects serialize to JSON")
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             Object::ServiceAccount(_) => "ServiceAccount",
             Object::ConfigMap(_) => "ConfigMap",
@@ -92,6 +97,7 @@ impl Object {
             Object::SecretStore(_) => "SecretStore",
             Object::ExternalSecret(_) => "ExternalSecret",
             Object::HorizontalPodAutoscaler(_) => "HorizontalPodAutoscaler",
+            Object::Extra(o) => o.kind(),
         }
     }
 
@@ -116,6 +122,7 @@ impl Object {
                 &o.metadata
             }
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
+            Object::Extra(o) => &o.object.metadata,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct Values {
     pub affinity: Option<Affinity>,
     pub priority_class_name: String,
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// Manifests added to the release: objects as given, or strings templated with its values.
+    pub extra_objects: Vec<Value>,
     /// Helm gives a chart used as a subchart its parent's `global` values; unused here.
     pub global: serde_json::Map<String, Value>,
 }

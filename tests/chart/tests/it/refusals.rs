@@ -192,3 +192,20 @@ fn auth_database_from_a_secret_tmp_and_the_wait() {
     let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), *e)).collect();
     assert_same_refusals(&cases);
 }
+
+/// Extra objects given as maps need apiVersion, kind and metadata.name (strings are checked once
+/// templated: natively by `prepare`, by helm when it parses the manifest).
+#[test]
+fn extra_objects_given_as_maps() {
+    let store = "mlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: s3://b/a\n";
+    let needs = "(an extra object needs apiVersion, kind and metadata.name, each a string)";
+    let cases = [
+        (format!("{store}extraObjects:\n  - {{kind: ConfigMap, metadata: {{name: x}}}}\n"), format!("extraObjects[0]: no apiVersion {needs}")),
+        (format!("{store}extraObjects:\n  - {{apiVersion: v1, metadata: {{name: 3}}}}\n"), format!("extraObjects[0]: no kind {needs}")),
+        (format!("{store}extraObjects:\n  - {{apiVersion: v1, kind: ConfigMap, metadata: {{name: 3}}}}\n"), format!("extraObjects[0]: no metadata.name {needs}")),
+        (format!("{store}extraObjects:\n  - {{apiVersion: v1, kind: ConfigMap, metadata: {{name: ok}}}}\n  - {{data: {{}}}}\n"), format!("extraObjects[1]: no metadata.name {needs}")),
+        (format!("{store}extraObjects:\n  - {{apiVersion: v1, kind: ConfigMap, metadata: {{name: ok}}}}\n  - \"{{apiVersion: v1, kind: ConfigMap, metadata: {{name: {{{{ .Release.Name }}}}-x}}}}\"\n"), String::new()),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(y, e)| (y.as_str(), e.as_str())).collect();
+    assert_same_refusals(&cases);
+}

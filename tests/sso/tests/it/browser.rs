@@ -1,5 +1,5 @@
 //! A browser signing in: Debian's headless Chromium (`/usr/bin/chromium`) driven by
-//! `tests/sso/browser.mjs` over the DevTools protocol (node's own WebSocket, no package).
+//! `tests/sso/browser.mjs` over the DevTools protocol on a pipe (no package, any Node).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,8 +40,7 @@ pub struct Visit<'a> {
 
 pub fn browse(visit: &Visit) -> Seen {
     let mut cmd = Command::new("node");
-    cmd.args(["--experimental-websocket", "--no-warnings"])
-        .arg(repo_root().join("tests/sso/browser.mjs"))
+    cmd.arg(repo_root().join("tests/sso/browser.mjs"))
         .args(["--url", visit.url, "--user", visit.user, "--password", visit.password])
         .args(["--until", visit.until, "--resolve", visit.resolve, "--timeout", "120"])
         .arg("--screenshot")

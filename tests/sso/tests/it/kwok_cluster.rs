@@ -3,14 +3,15 @@
 //! written, naming the command that makes them; `kubectl mlflow secrets oidc` writes both, keeps
 //! its generated cookie secret on a rerun, and refuses before writing either when one holds other
 //! data; the API server accepts the rendered sidecar from either engine, and everything
-//! `tests/values/oidc-everything.yaml` turns on around it.
+//! `tests/values/oidc-everything.yaml` turns on around it; `kubectl mlflow status` names the
+//! sign-in, `kubectl mlflow check` without a token refuses before its first request.
 
 use std::process::Output;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Secret, Service};
 use kubectl_mlflow_test_support::helm::HELMS;
-use kubectl_mlflow_test_support::process::{assert_ok, text};
+use kubectl_mlflow_test_support::process::{self, assert_ok, text};
 use kubectl_mlflow_test_support::values::temp_values_file;
 use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
 
@@ -128,7 +129,46 @@ async fn the_sign_in_secrets_are_checked_before_anything_is_written() {
 
     assert_ok(&install(&ns, values.path(), &[]));
     assert_sidecar_stored(&ns).await;
+    assert_status_and_check_see_the_sign_in(&ns);
     ns.delete().await;
+}
+
+/// `kubectl mlflow status` names the sign-in and whom it admits; `kubectl mlflow check` without a
+/// token refuses before its first request, naming the issuer and where a token goes.
+fn assert_status_and_check_see_the_sign_in(ns: &TestNamespace) {
+    let status = ns.run("kubectl-mlflow-status", &["-o", "json"]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&status)));
+    assert_eq!(
+        doc["auth"]["singleSignOn"],
+        serde_json::json!({"issuer": "https://login.example.com/realms/ml", "emailDomains": ["*"], "allowedGroups": ["mlflow-users"]}),
+        "{}",
+        text(&status)
+    );
+    let screen = ns.run("kubectl-mlflow-status", &[]);
+    let screen_text = String::from_utf8_lossy(&screen.stdout);
+    assert!(
+        screen_text.contains(
+            "single sign-on with https://login.example.com/realms/ml (oauth2-proxy), admitting groups mlflow-users; email domains *"
+        ),
+        "{}",
+        text(&screen)
+    );
+    let check = process::plugin("kubectl-mlflow-check")
+        .args(ns.cluster_args())
+        .env_remove("MLFLOW_TRACKING_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "release mlflow in namespace {} is behind single sign-on (oauth2-proxy, issuer https://login.example.com/realms/ml): \
+             give a token that provider issued with --token-file FILE or MLFLOW_TRACKING_TOKEN",
+            ns.name()
+        )),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

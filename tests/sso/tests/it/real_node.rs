@@ -9,7 +9,9 @@
 //! - the MLflow client with an ID token of the provider (`MLFLOW_TRACKING_TOKEN`) logs a run;
 //!   without one the API answers 401 and the UI redirects (302) to the provider;
 //! - the probes pass through the proxy (the pod is Ready), `/health` needs no sign-in, and
-//!   MLflow's own port answers nobody outside the pod.
+//!   MLflow's own port answers nobody outside the pod;
+//! - `kubectl mlflow check` passes through the sign-in with a member's token and names why a
+//!   non-member's fails; `kubectl mlflow status` finds the release Healthy and names the sign-in.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -17,8 +19,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use kubectl_mlflow_test_support::portforward::ForwardPlugin;
-use kubectl_mlflow_test_support::process::assert_ok;
-use kubectl_mlflow_test_support::{cluster, mlflow_client, mlflow_python, ready_pods, real_namespace, repo_root};
+use kubectl_mlflow_test_support::process::{assert_ok, text};
+use kubectl_mlflow_test_support::{
+    cluster, mlflow_client, mlflow_python, ready_pods, real_namespace, repo_root, TestNamespace,
+};
+use serde_json::{json, Value};
 
 use crate::browser::{artifacts_dir, browse, Visit};
 use crate::http::request;
@@ -52,8 +57,11 @@ fn forward_provider(namespace: &str, port: u16) -> Running {
         .spawn()
         .expect("run kubectl port-forward");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("its first line");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).expect("its first line");
     assert!(line.contains("Forwarding from"), "kubectl port-forward printed {line:?}");
+    // It prints a line per connection: on a closed pipe the first one would end it (SIGPIPE).
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     Running(child)
 }
 
@@ -205,5 +213,42 @@ async fn people_sign_in_with_the_provider_and_pipelines_with_its_tokens() {
         .unwrap();
     assert!(!without.status.success(), "the MLflow client without a token logged a run");
     drop(forward);
+
+    check_and_status_through_the_sign_in(&ns, &issuer, provider_port, &host);
     ns.delete().await;
+}
+
+/// `kubectl mlflow check` passes through the sign-in with alice's token (never printing it) and
+/// fails at the first step past it with bob's, naming why; `kubectl mlflow status` finds the
+/// release Healthy and names the sign-in.
+fn check_and_status_through_the_sign_in(ns: &TestNamespace, issuer: &str, provider_port: u16, host: &str) {
+    let token = id_token(provider_port, host, ALICE);
+    let checked = ns.run_with_stdin("kubectl-mlflow-check", &["--token-file", "-", "-o", "json"], &token);
+    assert_ok(&checked);
+    assert!(!text(&checked).contains(&token), "check printed the token:\n{}", text(&checked));
+    let doc: Value = serde_json::from_slice(&checked.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&checked)));
+    assert_eq!((&doc["passed"], &doc["signIn"]), (&json!(true), &json!(issuer)), "{doc:#}");
+    assert_eq!(doc["mlflowVersion"], "3.17.2", "{doc:#}");
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(stderr.contains("sending the token of --token-file as a bearer token"), "{stderr}");
+
+    let outsider = id_token(provider_port, host, BOB);
+    let refused = ns.run_with_stdin("kubectl-mlflow-check", &["--token-file", "-"], &outsider);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("step \"version\" failed: GET /version: the server answered 403 Forbidden"), "{stderr}");
+    assert!(stderr.contains("the sign-in admits the token, not its user"), "{stderr}");
+    assert!(stderr.contains("(container oauth2-proxy)"), "{stderr}");
+    assert!(!text(&refused).contains(&outsider), "check printed the token");
+
+    let status = ns.run("kubectl-mlflow-status", &["-o", "json"]);
+    let doc: Value = serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&status)));
+    assert_eq!(doc["verdict"]["state"], "Healthy", "{}", text(&status));
+    assert_ok(&status);
+    assert_eq!(
+        doc["auth"]["singleSignOn"],
+        json!({"issuer": issuer, "emailDomains": ["*"], "allowedGroups": [GROUP]}),
+        "{doc:#}"
+    );
+    assert_eq!(doc["server"]["pods"][0]["containersReady"], "2/2", "{doc:#}");
 }
