@@ -2,7 +2,7 @@
 //! Deployment's rollout, each pod. Fails fast, with the pod's events and logs, when waiting can
 //! no longer help.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::{stream, StreamExt};
@@ -62,9 +62,19 @@ struct State {
     pvc: Option<String>,
     /// How often each (object, reason, message) failure was seen.
     failures: BTreeMap<(String, String, String), i32>,
+    /// The release's pods being deleted (a rollout's old ones): their requests are freed when
+    /// they are gone.
+    terminating: BTreeSet<String>,
 }
 
 impl State {
+    /// Whether a pod that fits on no node may fit once the release's terminating pods are gone
+    /// (a rollout on a full node: the scheduler tries again when they go, and a failure after that
+    /// is reported by its next FailedScheduling event).
+    fn may_fit_later(&self, pod: &str) -> bool {
+        self.terminating.iter().any(|p| p != pod)
+    }
+
     fn summary(&self) -> String {
         let mut parts = vec![self.deployment.clone().unwrap_or_else(|| "no status yet".into())];
         parts.extend(self.pvc.iter().map(|p| format!("volume {p}")));
@@ -142,7 +152,15 @@ async fn apply_change(
         }
         Change::Pod(pod) => {
             let name = pod.metadata.name.clone().unwrap_or_default();
-            let (text, fatal) = pod_status(&pod);
+            match pod.metadata.deletion_timestamp.is_some() {
+                true => state.terminating.insert(name.clone()),
+                false => state.terminating.remove(&name),
+            };
+            let (mut text, mut fatal) = pod_status(&pod);
+            if fatal && text.starts_with("FailedScheduling") && state.may_fit_later(&name) {
+                text = format!("Pending until the release's terminating pods are gone: {text}");
+                fatal = false;
+            }
             progress.pod(&name, &text);
             state.pods.insert(name.clone(), text.clone());
             if fatal {
@@ -152,6 +170,7 @@ async fn apply_change(
         }
         Change::PodGone(name) => {
             state.pods.remove(&name);
+            state.terminating.remove(&name);
         }
         Change::Pvc(pvc) => {
             let phase = pvc.status.and_then(|s| s.phase).unwrap_or_else(|| "Pending".into());
@@ -178,7 +197,7 @@ async fn warning(client: &Client, target: &Target, state: &mut State, event: &Ev
         }
         _ => false,
     };
-    if !ours {
+    if !ours || (reason == "FailedScheduling" && state.may_fit_later(&name)) {
         return None;
     }
     let seen = state.failures.entry((name.clone(), reason.clone(), message.clone())).or_insert(0);
@@ -350,6 +369,16 @@ mod tests {
         ] {
             assert!(!pod_status(&unschedulable(waiting)).1, "{waiting}");
         }
+    }
+
+    #[test]
+    fn no_fitting_node_is_waited_out_while_the_releases_old_pods_terminate() {
+        let mut state = State::default();
+        assert!(!state.may_fit_later("new"));
+        state.terminating.insert("new".into());
+        assert!(!state.may_fit_later("new"), "its own deletion frees nothing for it");
+        state.terminating.insert("old".into());
+        assert!(state.may_fit_later("new"));
     }
 
     #[test]

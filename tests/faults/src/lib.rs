@@ -35,8 +35,16 @@ pub async fn fault_namespace(prefix: &str) -> TestNamespace {
     cluster().namespace(prefix).await
 }
 
-/// A namespace on the real node, the audit log required.
+/// A namespace on the real node, no audit log needed (the cases that make their fault
+/// themselves and never count writes: they share a node with other tests, as CI's real-node
+/// lane runs its sample of them).
 pub async fn real_fault_namespace(prefix: &str) -> TestNamespace {
+    cluster().require_real_node();
+    cluster().namespace(prefix).await
+}
+
+/// A namespace on the real node, the audit log required (the cases that count writes).
+pub async fn audited_real_namespace(prefix: &str) -> TestNamespace {
     cluster().require_real_node();
     fault_namespace(prefix).await
 }

@@ -203,8 +203,11 @@ pub fn one_try(url: &str, args: &[&str], timeout_secs: u32) -> Result<Value, Str
         .stdin(Stdio::null())
         .output()
         .expect("run client.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     match out.status.success() {
-        true => serde_json::from_slice(out.stdout.trim_ascii()).map_err(|e| e.to_string()),
+        // its JSON is the last line (MLflow prints its "View run" links before it)
+        true => serde_json::from_str(stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default())
+            .map_err(|e| format!("client.py printed no JSON ({e}): {stdout}")),
         false => Err(String::from_utf8_lossy(&out.stderr)
             .lines()
             .rfind(|l| !l.trim().is_empty())

@@ -38,7 +38,7 @@ async fn world(row: &Row, ns: TestNamespace) -> World {
             }
         }
         Setup::Production => {
-            world.production = Some(production::install(&world.ns, &["--set", "podAnnotations.kmlf-fault=0"]));
+            world.production = Some(production::install(&world.ns, &["--set", "podAnnotations.kmlf-fault=point-0"]));
             log_run(&mut world, true);
         }
         Setup::DbSecret => write_secret(&world.ns, FIRST_URI),

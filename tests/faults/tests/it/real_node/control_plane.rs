@@ -8,15 +8,15 @@ use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{Forward, Load};
 use kubectl_mlflow_fault_tests::release::{converged, Expected, Others};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{figure, real_fault_namespace, text, ONE_WORKER};
+use kubectl_mlflow_fault_tests::{audited_real_namespace, figure, real_fault_namespace, text, ONE_WORKER};
 use kubectl_mlflow_test_support::audit::{Filter, Nth, Stage};
 use kubectl_mlflow_test_support::cluster;
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs a real node of its own (it restarts the API server) with an audit log: scripts/fault-test install_goes_on"]
 async fn install_goes_on_when_the_api_server_restarts_while_it_waits() {
     let mut draw = Draw::new("apiserver-install");
-    let ns = real_fault_namespace("fault-api-install").await;
+    let ns = audited_real_namespace("fault-api-install").await;
     let install = Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER]);
     let log = cluster().audit_log().unwrap();
     let from = log.end();
@@ -42,7 +42,7 @@ async fn install_goes_on_when_the_api_server_restarts_while_it_waits() {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs a real node of its own (it restarts the API server): scripts/fault-test portforward_reconnects"]
 async fn portforward_reconnects_when_the_api_server_restarts() {
     let mut draw = Draw::new("apiserver-portforward");
     let ns = real_fault_namespace("fault-api-pf").await;

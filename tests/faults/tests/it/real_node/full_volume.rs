@@ -1,7 +1,9 @@
-//! Case 7: the quick start's claim filled to 100 % (a claim of the StorageClass local-path-xfs:
-//! an XFS file system of the claim's size, expanded online, scripts/test-cluster.d/addons/
-//! local-path): the server's errors reach the client; once the claim is expanded the server
-//! writes again without a restart, and the SQLite store is intact (`PRAGMA integrity_check`).
+//! Case 7: the quick start's claim filled to 100 % (a claim of a StorageClass of its own, made
+//! like the node's local-path-xfs: an XFS file system of the claim's size, expanded online,
+//! scripts/test-cluster.d/addons/local-path; the node's classes are left as they are, other
+//! tests share them): the server's errors reach the client; once the claim is expanded the
+//! server writes again without a restart, and the SQLite store is intact (`PRAGMA
+//! integrity_check`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,7 +12,31 @@ use std::time::Duration;
 use kubectl_mlflow_fault_tests::mlflow::{client, one_try, Forward};
 use kubectl_mlflow_fault_tests::victim::Plugin;
 use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, RELEASE};
-use kubectl_mlflow_test_support::{mlflow_python, poll_until};
+use kubectl_mlflow_test_support::{cluster, mlflow_python, poll_until, TestNamespace};
+
+/// A StorageClass that allows expansion, of sized XFS volumes; deleted on drop.
+struct SizedClass(String);
+
+impl SizedClass {
+    fn create(ns: &TestNamespace) -> SizedClass {
+        let name = format!("kmlf-{}-xfs", ns.name());
+        let manifest = format!(
+            "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: {name}\n  labels:\n    kubectl-mlflow.test/fault-case: {ns}\nprovisioner: kubectl-mlflow.test/local-path\nparameters:\n  filesystem: xfs\nallowVolumeExpansion: true\nreclaimPolicy: Delete\nvolumeBindingMode: WaitForFirstConsumer\n",
+            ns = ns.name()
+        );
+        let file = std::env::temp_dir().join(format!("{name}.yaml"));
+        std::fs::write(&file, manifest).unwrap();
+        kubectl(&["apply", "-f", &file.display().to_string()]);
+        std::fs::remove_file(file).ok();
+        SizedClass(name)
+    }
+}
+
+impl Drop for SizedClass {
+    fn drop(&mut self) {
+        let _ = cluster().kubectl_output(&["delete", "storageclass", &self.0, "--ignore-not-found", "--wait=false"]);
+    }
+}
 
 fn sh(line: &str) -> String {
     let out = Command::new("sh").args(["-c", line]).output().unwrap();
@@ -18,22 +44,15 @@ fn sh(line: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn a_full_claim_is_surfaced_and_after_expansion_the_sqlite_store_is_intact() {
     let ns = real_fault_namespace("fault-full").await;
     let claim = format!("{RELEASE}-mlflow");
+    let class = SizedClass::create(&ns);
+    let class_value = format!("storage.storageClassName={}", class.0);
     let out = Plugin::new(
         "kubectl-mlflow-install",
-        &[
-            "--timeout",
-            "8m",
-            "--set",
-            ONE_WORKER,
-            "--set",
-            "storage.size=300Mi",
-            "--set",
-            "storage.storageClassName=local-path-xfs",
-        ],
+        &["--timeout", "8m", "--set", ONE_WORKER, "--set", "storage.size=300Mi", "--set", &class_value],
     )
     .run(&ns);
     assert!(out.status.success(), "install: {}", text(&out));
@@ -96,4 +115,5 @@ async fn a_full_claim_is_surfaced_and_after_expansion_the_sqlite_store_is_intact
     sh(&format!("rm -f {d}/kmlf-filler {d}/kmlf-filler-2"));
     drop(forward);
     ns.delete().await;
+    drop(class);
 }

@@ -39,11 +39,11 @@ fn under_load(ns: &TestNamespace, upgrade: &Plugin, case: &str) {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_quick_start_holds_16_clients_through_a_rollout() {
     let ns = real_fault_namespace("load-quick").await;
     let install = |mark: &str| {
-        let mark = format!("podAnnotations.kmlf-load={mark}");
+        let mark = format!("podAnnotations.kmlf-load=rollout-{mark}");
         Plugin::new("kubectl-mlflow-install", &["--timeout", "8m", "--set", ONE_WORKER, "--set", &mark])
     };
     let out = install("0").run(&ns);
@@ -53,13 +53,14 @@ async fn the_quick_start_holds_16_clients_through_a_rollout() {
 }
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_production_example_with_2_replicas_holds_16_clients_through_a_rollout() {
     let ns = real_fault_namespace("load-prod").await;
-    let production = production::install(&ns, &["--set", "replicaCount=2", "--set", "podAnnotations.kmlf-load=0"]);
+    let production =
+        production::install(&ns, &["--set", "replicaCount=2", "--set", "podAnnotations.kmlf-load=rollout-0"]);
     under_load(
         &ns,
-        &production.install(&["--set", "replicaCount=2", "--set", "podAnnotations.kmlf-load=1"]),
+        &production.install(&["--set", "replicaCount=2", "--set", "podAnnotations.kmlf-load=rollout-1"]),
         "load: production example, 2 replicas",
     );
     ns.delete().await;

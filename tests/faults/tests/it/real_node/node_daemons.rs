@@ -14,7 +14,7 @@ use kubectl_mlflow_test_support::{cluster, poll_until};
 const HEALTHY_WITHIN: Duration = Duration::from_secs(120);
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs a real node of its own (it restarts containerd and the kubelet): scripts/fault-test node_daemons"]
 async fn pods_and_data_survive_containerd_and_kubelet_restarts() {
     let mut draw = Draw::new("node-daemons");
     let ns = real_fault_namespace("fault-node").await;

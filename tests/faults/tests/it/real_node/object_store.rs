@@ -13,7 +13,7 @@ use kubectl_mlflow_test_support::poll_until;
 use crate::production;
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn artifacts_fail_with_mlflows_error_and_the_rest_keeps_working_while_s3_is_down() {
     let ns = real_fault_namespace("fault-s3").await;
     let _production = production::install(&ns, &[]);

@@ -10,7 +10,7 @@ use kubectl_mlflow_fault_tests::victim::Plugin;
 use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, SELECTOR};
 
 #[tokio::test]
-#[ignore = "needs the real node with an audit log: scripts/test-cluster up --real --audit-policy tests/faults/audit-policy.yaml"]
+#[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_serving_pod_deleted_while_clients_log_loses_nothing() {
     let mut draw = Draw::new("serving-pod");
     let ns = real_fault_namespace("fault-pod").await;
