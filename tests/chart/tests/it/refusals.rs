@@ -166,6 +166,40 @@ fn autoscaling_refusals() {
     assert_same_refusals(&cases);
 }
 
+/// `autoscaling.behavior` is passed through, but a key the API type lacks (a misspelt one) is
+/// refused by the chart's schema under both helms as by the library, not rendered by one and
+/// refused by the other.
+#[test]
+fn a_misspelt_autoscaling_behavior_key_is_refused_alike() {
+    let values = "mlflow:\n  backendStoreUri: postgresql://u@db/m\n  artifactsDestination: s3://b/a\n\
+        autoscaling:\n  enabled: true\n  behavior:\n    scaleDown:\n      stabilizationWindowSecond: 15\n";
+    assert_eq!(
+        library_lines(values),
+        ["autoscaling.behavior.scaleDown.stabilizationWindowSecond: unknown key (did you mean autoscaling.behavior.scaleDown.stabilizationWindowSeconds?)"]
+    );
+    let file = temp_values_file(values);
+    let path = file.path().to_string_lossy().into_owned();
+    for helm in HELMS {
+        let run = helm.template(&["-f", path.as_str()]);
+        run.assert_failure();
+        assert!(
+            run.stderr.contains("stabilizationWindowSecond"),
+            "{} does not name the key:\n{}",
+            run.command,
+            run.stderr
+        );
+    }
+    let policies =
+        values.replace("stabilizationWindowSecond: 15", "policies: [{type: Pods, value: 1, periodSecond: 60}]");
+    let lines = library_lines(&policies);
+    assert!(
+        lines.iter().any(|l| l.starts_with("autoscaling.behavior.scaleDown.policies[0].periodSecond: unknown key")),
+        "{lines:?}"
+    );
+    let spelt = values.replace("stabilizationWindowSecond:", "stabilizationWindowSeconds:");
+    assert_eq!(library_lines(&spelt), Vec::<String>::new());
+}
+
 /// The auth database's URI from a Secret, the server's /tmp and the migration Job's wait.
 #[test]
 fn auth_database_from_a_secret_tmp_and_the_wait() {
