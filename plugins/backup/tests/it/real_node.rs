@@ -132,7 +132,10 @@ fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
     )
     .unwrap();
     let (s3_values, auth_values) = (s3_values.display().to_string(), auth_values.display().to_string());
-    install(ns, &[&["-f", EXAMPLE, "-f", &s3_values, "-f", &auth_values], extra].concat());
+    // The data's move is under test, not the example's sizing: a smaller CPU request leaves room
+    // beside the other tests on the node.
+    let sizing = ["--set", "resources.requests.cpu=200m"];
+    install(ns, &[&["-f", EXAMPLE, "-f", &s3_values, "-f", &auth_values], &sizing[..], extra].concat());
 }
 
 fn admin_password(ns: &TestNamespace) -> String {
@@ -222,6 +225,10 @@ fn runs_of(dump: &Value) -> usize {
     dump["experiments"].as_array().unwrap().iter().map(|e| e["runs"].as_array().unwrap().len()).sum()
 }
 
+fn traces_of(dump: &Value) -> usize {
+    dump["experiments"].as_array().unwrap().iter().map(|e| e["traces"].as_array().map_or(0, Vec::len)).sum()
+}
+
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_quick_start_moves_to_production_and_back_with_every_id_value_and_user() {
@@ -229,11 +236,13 @@ async fn the_quick_start_moves_to_production_and_back_with_every_id_value_and_us
     let dir = tempfile::tempdir().unwrap();
     let quick = real_namespace("bk-quick").await;
     quick_start(&quick, &[]);
-    let made = store(&quick, &["populate", "--runs", "3", "--steps", "25", "--blob-mib", "5", "--user", USER]);
-    let before = store(&quick, &["dump"]);
+    let made =
+        store(&quick, &["populate", "--runs", "3", "--steps", "25", "--blob-mib", "5", "--user", USER, "--trace"]);
+    let before = store(&quick, &["dump", "--traces"]);
     assert_eq!(runs_of(&before), 6);
     assert_eq!(before["models"][0]["versions"].as_array().unwrap().len(), 2);
-    steps.done("quick start with 6 runs, a model with two versions, a user");
+    assert_eq!(traces_of(&before), 1, "{before}");
+    steps.done("quick start with 6 runs, a model with two versions, a trace, a user");
 
     let archive = dir.path().join("quick.tar.gz");
     let out = backup(&quick, &archive);
@@ -251,7 +260,7 @@ async fn the_quick_start_moves_to_production_and_back_with_every_id_value_and_us
     no_secret_printed(&out);
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(report.contains("checksums verified"), "{report}");
-    let after = store(&prod, &["dump"]);
+    let after = store(&prod, &["dump", "--traces"]);
     assert_same(&before, &after, "quick start → production");
     let seen = store(&prod, &["login", USER, made["experiments"][0].as_str().unwrap()]);
     assert_eq!(seen["experiment"], "backup-exp-0");
@@ -268,7 +277,7 @@ async fn the_quick_start_moves_to_production_and_back_with_every_id_value_and_us
     let back = real_namespace("bk-back").await;
     quick_start(&back, &[]);
     assert_ok(&restore(&back, &from_prod, &[]));
-    assert_same(&before, &store(&back, &["dump"]), "production → quick start");
+    assert_same(&before, &store(&back, &["dump", "--traces"]), "production → quick start");
     store(&back, &["login", USER, made["experiments"][0].as_str().unwrap()]);
     back.delete().await;
     steps.done("PostgreSQL → SQLite: the same again");

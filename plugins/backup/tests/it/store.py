@@ -6,10 +6,11 @@ Prints one JSON document.
       with --blob-mib, N MiB of random bytes); a registered model with two versions; with
       --trace a trace (its spans in the database, its traces.json among the artifacts);
       with --user a basic-auth user with READ on the first experiment (needs admin credentials)
-  store.py dump
+  store.py dump [--traces]
       everything the server serves through its REST API: experiments, runs (params, tags, every
       metric's history), artifacts (path, size, sha256 of the downloaded bytes), registered
-      models and their versions
+      models and their versions; with --traces each experiment's traces (ID, state, times,
+      metadata, tags, and their spans' names, inputs and outputs)
   store.py login NAME:PASSWORD EXPERIMENT_ID
       reads the experiment as that user
 """
@@ -22,6 +23,7 @@ import tempfile
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
 
 
 def populate(args):
@@ -33,11 +35,16 @@ def populate(args):
         for r in range(args.runs):
             run = client.create_run(exp_id, run_name=f"run-{e}-{r}", tags={"kind": "test"})
             rid = run.info.run_id
-            client.log_param(rid, "alpha", str(0.1 * r))
-            client.log_param(rid, "layers", str(r + 1))
+            params = [Param("alpha", str(0.1 * r)), Param("layers", str(r + 1))]
+            metrics = []
             for step in range(args.steps):
-                client.log_metric(rid, "loss", 1.0 / (step + 1 + r), step=step, timestamp=1700000000000 + step)
-                client.log_metric(rid, "acc", step / (args.steps + r), step=step, timestamp=1700000000000 + step)
+                metrics.append(Metric("loss", 1.0 / (step + 1 + r), 1700000000000 + step, step))
+                metrics.append(Metric("acc", step / (args.steps + r), 1700000000000 + step, step))
+            # one request per 1,000 values (MLflow's limit), not one per value: basic auth
+            # checks the password on every request
+            client.log_batch(rid, metrics=metrics[:1000], params=params)
+            for at in range(1000, len(metrics), 1000):
+                client.log_batch(rid, metrics=metrics[at:at + 1000])
             with tempfile.TemporaryDirectory() as d:
                 with open(os.path.join(d, "hello.txt"), "w") as f:
                     f.write(f"run {e}-{r}\n")
@@ -91,7 +98,18 @@ def artifacts(client, run_id, path=None):
     return found
 
 
-def dump(_args):
+def traces(client, experiment_id):
+    found = []
+    for trace in client.search_traces(locations=[experiment_id], include_spans=True):
+        info = trace.info
+        tags = {k: v for k, v in info.tags.items() if k != "mlflow.artifactLocation"}
+        spans = [[s.name, s.inputs, s.outputs] for s in trace.data.spans]
+        found.append([info.trace_id, str(info.state), info.request_time, info.execution_duration,
+                      info.trace_metadata, tags, spans])
+    return sorted(found, key=lambda t: t[0])
+
+
+def dump(args):
     client = MlflowClient()
     out = {"experiments": [], "models": []}
     for exp in sorted(client.search_experiments(view_type=3), key=lambda e: e.experiment_id):
@@ -120,6 +138,7 @@ def dump(_args):
             "artifact_location": exp.artifact_location,
             "tags": exp.tags,
             "runs": runs,
+            "traces": traces(client, exp.experiment_id) if args.traces else None,
         })
     for model in client.search_registered_models():
         versions = client.search_model_versions(f"name='{model.name}'")
@@ -155,6 +174,7 @@ def main():
     p.add_argument("--trace", action="store_true")
     p.set_defaults(func=populate)
     d = sub.add_parser("dump")
+    d.add_argument("--traces", action="store_true")
     d.set_defaults(func=dump)
     l = sub.add_parser("login")
     l.add_argument("user")
