@@ -24,6 +24,7 @@ import tempfile
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 
 def populate(args):
@@ -77,9 +78,9 @@ def populate(args):
     print(json.dumps(out))
 
 
-def sha256_of(client, run_id, path):
+def sha256_of(repo, path):
     with tempfile.TemporaryDirectory() as d:
-        local = client.download_artifacts(run_id, path, d)
+        local = repo.download_artifacts(path, d)
         sha = hashlib.sha256()
         with open(local, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -87,13 +88,15 @@ def sha256_of(client, run_id, path):
         return sha.hexdigest(), os.path.getsize(local)
 
 
-def artifacts(client, run_id, path=None):
+def artifacts(repo, path=None):
+    """Through the run's own artifact URI, as a 2.x server serves it too (the 3.x client's runs:/
+    listing also searches logged models, which 2.x servers do not have)."""
     found = []
-    for info in client.list_artifacts(run_id, path):
+    for info in repo.list_artifacts(path):
         if info.is_dir:
-            found += artifacts(client, run_id, info.path)
+            found += artifacts(repo, info.path)
         else:
-            sha, size = sha256_of(client, run_id, info.path)
+            sha, size = sha256_of(repo, info.path)
             found.append({"path": info.path, "size": size, "sha256": sha})
     return found
 
@@ -129,7 +132,7 @@ def dump(args):
                 "params": run.data.params,
                 "tags": {k: v for k, v in run.data.tags.items()},
                 "metrics": history,
-                "artifacts": artifacts(client, run.info.run_id),
+                "artifacts": artifacts(get_artifact_repository(run.info.artifact_uri)),
             })
         out["experiments"].append({
             "id": exp.experiment_id,
