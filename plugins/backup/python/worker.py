@@ -238,7 +238,8 @@ def snapshot(uri, dest, create_schema):
 
 
 def copy_rows(conn, src_table, out, dst_table):
-    columns = [c.name for c in dst_table.columns if c.name in src_table.columns]
+    # generated columns (spans.duration_ns) are computed by the target: inserting them is an error
+    columns = [c.name for c in dst_table.columns if c.name in src_table.columns and c.computed is None]
     select = src_table.select().with_only_columns(*[src_table.c[c] for c in columns])
     result = conn.execution_options(stream_results=True, yield_per=5000).execute(select)
     total = 0

@@ -10,8 +10,9 @@ use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Container, EmptyDirVolumeSource, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, Volume, VolumeMount,
+    NodeSelectorTerm, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Volume, VolumeMount,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, AttachParams, AttachedProcess, DeleteParams, ListParams, PostParams, PropagationPolicy};
 use kube::runtime::watcher::{self, watcher};
@@ -31,6 +32,8 @@ const SCRIPT: &str = include_str!("../python/worker.py");
 const IDLE: &str = "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\nwhile True:\n    time.sleep(3600)\n";
 /// Runs the script from the environment, so no file need be written first.
 const RUN: &str = "import os; exec(compile(os.environ['KMLF_WORKER'], 'worker.py', 'exec'))";
+/// The worker's CPU request (a tenth of a core: it mostly waits on the network and the stores).
+const WORKER_CPU: &str = "100m";
 
 /// What a run needs to be allowed, asked before the first write.
 pub fn needs() -> BTreeSet<Access> {
@@ -89,6 +92,7 @@ pub fn job(stores: &Stores, release: &str, namespace: &str, purpose: &str, deadl
         env: Some(env),
         env_from: server.env_from.clone(),
         security_context: server.security_context.clone(),
+        resources: Some(resources(server.resources.as_ref())),
         volume_mounts: Some(mounts),
         working_dir: server.working_dir.clone(),
         ..Container::default()
@@ -128,6 +132,20 @@ pub fn job(stores: &Stores, release: &str, namespace: &str, purpose: &str, deadl
             ..JobSpec::default()
         }),
         ..Job::default()
+    }
+}
+
+/// The server's limits (what the namespace allows it) and a CPU request of its own: a pod without
+/// requests is BestEffort, and on a busy node gets almost no CPU (its probe of the store took
+/// minutes on a node of other tests).
+fn resources(server: Option<&ResourceRequirements>) -> ResourceRequirements {
+    let mut requests = server.and_then(|r| r.requests.clone()).unwrap_or_default();
+    requests.retain(|name, _| name == "memory");
+    requests.insert("cpu".into(), Quantity(WORKER_CPU.into()));
+    ResourceRequirements {
+        limits: server.and_then(|r| r.limits.clone()),
+        requests: Some(requests),
+        ..Default::default()
     }
 }
 

@@ -305,6 +305,8 @@ fn sqlite_job(deployment: &Deployment, name: &str, namespace: &str, node: Option
         env_from: server.env_from.clone(),
         security_context: server.security_context.clone(),
         volume_mounts: server.volume_mounts.clone(),
+        // its requests too: a BestEffort pod gets almost no CPU on a busy node
+        resources: server.resources.clone(),
         working_dir: server.working_dir.clone(),
         ..Container::default()
     };

@@ -6,10 +6,11 @@ Prints one JSON document.
       with --blob-mib, N MiB of random bytes); a registered model with two versions; with
       --trace a trace (its spans in the database, its traces.json among the artifacts);
       with --user a basic-auth user with READ on the first experiment (needs admin credentials)
-  store.py dump
+  store.py dump [--traces]
       everything the server serves through its REST API: experiments, runs (params, tags, every
       metric's history), artifacts (path, size, sha256 of the downloaded bytes), registered
-      models and their versions
+      models and their versions; with --traces each experiment's traces (ID, state, times,
+      metadata, tags, and their spans' names, inputs and outputs)
   store.py login NAME:PASSWORD EXPERIMENT_ID
       reads the experiment as that user
 """
@@ -22,6 +23,8 @@ import tempfile
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 
 def populate(args):
@@ -33,11 +36,16 @@ def populate(args):
         for r in range(args.runs):
             run = client.create_run(exp_id, run_name=f"run-{e}-{r}", tags={"kind": "test"})
             rid = run.info.run_id
-            client.log_param(rid, "alpha", str(0.1 * r))
-            client.log_param(rid, "layers", str(r + 1))
+            params = [Param("alpha", str(0.1 * r)), Param("layers", str(r + 1))]
+            metrics = []
             for step in range(args.steps):
-                client.log_metric(rid, "loss", 1.0 / (step + 1 + r), step=step, timestamp=1700000000000 + step)
-                client.log_metric(rid, "acc", step / (args.steps + r), step=step, timestamp=1700000000000 + step)
+                metrics.append(Metric("loss", 1.0 / (step + 1 + r), 1700000000000 + step, step))
+                metrics.append(Metric("acc", step / (args.steps + r), 1700000000000 + step, step))
+            # one request per 1,000 values (MLflow's limit), not one per value: basic auth
+            # checks the password on every request
+            client.log_batch(rid, metrics=metrics[:1000], params=params)
+            for at in range(1000, len(metrics), 1000):
+                client.log_batch(rid, metrics=metrics[at:at + 1000])
             with tempfile.TemporaryDirectory() as d:
                 with open(os.path.join(d, "hello.txt"), "w") as f:
                     f.write(f"run {e}-{r}\n")
@@ -70,9 +78,9 @@ def populate(args):
     print(json.dumps(out))
 
 
-def sha256_of(client, run_id, path):
+def sha256_of(repo, path):
     with tempfile.TemporaryDirectory() as d:
-        local = client.download_artifacts(run_id, path, d)
+        local = repo.download_artifacts(path, d)
         sha = hashlib.sha256()
         with open(local, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -80,18 +88,31 @@ def sha256_of(client, run_id, path):
         return sha.hexdigest(), os.path.getsize(local)
 
 
-def artifacts(client, run_id, path=None):
+def artifacts(repo, path=None):
+    """Through the run's own artifact URI, as a 2.x server serves it too (the 3.x client's runs:/
+    listing also searches logged models, which 2.x servers do not have)."""
     found = []
-    for info in client.list_artifacts(run_id, path):
+    for info in repo.list_artifacts(path):
         if info.is_dir:
-            found += artifacts(client, run_id, info.path)
+            found += artifacts(repo, info.path)
         else:
-            sha, size = sha256_of(client, run_id, info.path)
+            sha, size = sha256_of(repo, info.path)
             found.append({"path": info.path, "size": size, "sha256": sha})
     return found
 
 
-def dump(_args):
+def traces(client, experiment_id):
+    found = []
+    for trace in client.search_traces(locations=[experiment_id], include_spans=True):
+        info = trace.info
+        tags = {k: v for k, v in info.tags.items() if k != "mlflow.artifactLocation"}
+        spans = [[s.name, s.inputs, s.outputs] for s in trace.data.spans]
+        found.append([info.trace_id, str(info.state), info.request_time, info.execution_duration,
+                      info.trace_metadata, tags, spans])
+    return sorted(found, key=lambda t: t[0])
+
+
+def dump(args):
     client = MlflowClient()
     out = {"experiments": [], "models": []}
     for exp in sorted(client.search_experiments(view_type=3), key=lambda e: e.experiment_id):
@@ -111,7 +132,7 @@ def dump(_args):
                 "params": run.data.params,
                 "tags": {k: v for k, v in run.data.tags.items()},
                 "metrics": history,
-                "artifacts": artifacts(client, run.info.run_id),
+                "artifacts": artifacts(get_artifact_repository(run.info.artifact_uri)),
             })
         out["experiments"].append({
             "id": exp.experiment_id,
@@ -120,6 +141,7 @@ def dump(_args):
             "artifact_location": exp.artifact_location,
             "tags": exp.tags,
             "runs": runs,
+            "traces": traces(client, exp.experiment_id) if args.traces else None,
         })
     for model in client.search_registered_models():
         versions = client.search_model_versions(f"name='{model.name}'")
@@ -155,6 +177,7 @@ def main():
     p.add_argument("--trace", action="store_true")
     p.set_defaults(func=populate)
     d = sub.add_parser("dump")
+    d.add_argument("--traces", action="store_true")
     d.set_defaults(func=dump)
     l = sub.add_parser("login")
     l.add_argument("user")
