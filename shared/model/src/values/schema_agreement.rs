@@ -5,7 +5,7 @@
 //!
 //! The model's keys are those of `Values::default()` serialized: a struct is a map of its fields,
 //! anything else (a Kubernetes type, a map, a list, an optional value) one leaf. The schema's are
-//! its `properties`. Types are probed: a value of each type the schema allows at a leaf (for a
+//! its `properties`; where it describes the keys of what the model reads whole, each is probed. Types are probed: a value of each type the schema allows at a leaf (for a
 //! number, the schema's maximum), given as the user's values, must resolve (merged over the
 //! defaults, deserialized) into the model.
 
@@ -52,10 +52,15 @@ fn compare_keys(schema: &Value, model: &Value, path: &mut Vec<String>, out: &mut
                 path.pop();
             }
         }
-        (Some(in_schema), None) => out.push(format!(
-            "{at}: the schema describes its keys ({}), the model reads it as one value",
-            names(&in_schema)
-        )),
+        // A value the model reads whole (a Kubernetes type, such as autoscaling.behavior): each key
+        // the schema describes in it is probed as a leaf, so a key that type does not read is found.
+        (Some(in_schema), None) => {
+            for key in &in_schema {
+                path.push(key.to_string());
+                compare_keys(&schema["properties"][key.as_str()], &Value::Null, path, out);
+                path.pop();
+            }
+        }
         (None, Some(in_model)) => {
             out.push(format!("{at}: the model reads the keys {} of it, the schema describes none", names(&in_model)))
         }
@@ -146,6 +151,24 @@ mod tests {
                 "only_model: a field of the model, but not in the schema",
             ]
         );
+    }
+
+    #[test]
+    fn a_key_the_model_reads_whole_is_probed() {
+        let schema = json!({"properties": {"autoscaling": {"properties": {"behavior": {"properties": {
+            "scaleDown": {"type": "object"},
+            "scaleDwn": {"type": "object"}
+        }}}}}});
+        let model = json!({"autoscaling": {"behavior": null}});
+        let mut out = Vec::new();
+        compare_keys(
+            &schema["properties"]["autoscaling"],
+            &model["autoscaling"],
+            &mut vec!["autoscaling".into()],
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].starts_with("autoscaling.behavior.scaleDwn: the schema allows object"), "{out:?}");
     }
 
     #[test]
