@@ -1,6 +1,7 @@
 //! Object-level rules: names, labels and annotations, and each kind's spec.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
+use k8s_openapi::api::autoscaling::v2::{HPAScalingRules, HorizontalPodAutoscaler};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -44,7 +45,7 @@ pub fn check(object: &Object, out: &mut Out) {
         Object::ServiceMonitor(o) | Object::HttpRoute(o) | Object::SecretStore(o) | Object::ExternalSecret(o) => {
             metadata(&o.metadata, Name::Subdomain, out)
         }
-        Object::HorizontalPodAutoscaler(o) => metadata(&o.metadata, Name::Subdomain, out),
+        Object::HorizontalPodAutoscaler(o) => horizontal_pod_autoscaler(o, out),
         // Any kind: the API server's dry run judges them before the first write.
         Object::Extra(_) => {}
     }
@@ -390,5 +391,53 @@ fn pod_disruption_budget(budget: &PodDisruptionBudget, out: &mut Out) {
     }
     if spec.min_available.is_some() && spec.max_unavailable.is_some() {
         out.push("spec.maxUnavailable", "may not be set with minAvailable (keep one of them)");
+    }
+}
+
+fn horizontal_pod_autoscaler(hpa: &HorizontalPodAutoscaler, out: &mut Out) {
+    metadata(&hpa.metadata, Name::Subdomain, out);
+    let Some(behavior) = hpa.spec.as_ref().and_then(|spec| spec.behavior.as_ref()) else { return };
+    for (name, rules) in [("scaleUp", &behavior.scale_up), ("scaleDown", &behavior.scale_down)] {
+        if let Some(rules) = rules {
+            scaling_rules(rules, &at("spec.behavior", name), out);
+        }
+    }
+}
+
+/// The API server's checks of one direction's scaling rules (and their limits: an hour's window,
+/// half an hour's period).
+fn scaling_rules(rules: &HPAScalingRules, path: &str, out: &mut Out) {
+    if let Some(seconds) = rules.stabilization_window_seconds.filter(|s| !(0..=3600).contains(s)) {
+        out.push(at(path, "stabilizationWindowSeconds"), format!("{seconds} is not between 0 and 3600"));
+    }
+    if let Some(select) = rules.select_policy.as_deref().filter(|s| !["Disabled", "Max", "Min"].contains(s)) {
+        out.push(at(path, "selectPolicy"), format!("\"{select}\" is not one of Disabled, Max, Min"));
+    }
+    if let Some(tolerance) = &rules.tolerance {
+        match quantity(&tolerance.0) {
+            None => {
+                out.push(at(path, "tolerance"), format!("\"{}\" is not a quantity (e.g. 0.1 or 100m)", tolerance.0))
+            }
+            Some(t) if t < 0.0 => {
+                out.push(at(path, "tolerance"), format!("{} is negative (use 0 or more)", tolerance.0))
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(policies) = &rules.policies else { return };
+    if policies.is_empty() {
+        out.push(at(path, "policies"), "is empty (give at least one policy, or leave policies out for the defaults)");
+    }
+    for (i, policy) in policies.iter().enumerate() {
+        let path = nth(&at(path, "policies"), i);
+        if !["Pods", "Percent"].contains(&policy.type_.as_str()) {
+            out.push(at(&path, "type"), format!("\"{}\" is not one of Pods, Percent", policy.type_));
+        }
+        if policy.value <= 0 {
+            out.push(at(&path, "value"), format!("{} is not greater than 0", policy.value));
+        }
+        if !(1..=1800).contains(&policy.period_seconds) {
+            out.push(at(&path, "periodSeconds"), format!("{} is not between 1 and 1800", policy.period_seconds));
+        }
     }
 }
