@@ -127,10 +127,15 @@ impl AuditLog {
 
     /// The completed writes matching `filter` logged from `from` on.
     pub fn writes(&self, from: u64, filter: &Filter) -> Vec<Write> {
+        self.writes_at(from, filter, Stage::Completed)
+    }
+
+    /// The writes matching `filter` logged at `stage` from `from` on.
+    pub fn writes_at(&self, from: u64, filter: &Filter, stage: Stage) -> Vec<Write> {
         let mut tail = Tail::open(&self.path, from);
         let mut out = Vec::new();
         while let Some(event) = tail.next_event() {
-            if let Some(write) = Write::parse(&event).filter(|w| w.stage == Stage::Completed && filter.matches(w)) {
+            if let Some(write) = Write::parse(&event).filter(|w| w.stage == stage && filter.matches(w)) {
                 out.push(write);
             }
         }
