@@ -9,13 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, EmptyDirVolumeSource, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Volume, VolumeMount,
+    Container, EmptyDirVolumeSource, EnvVar, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, AttachParams, AttachedProcess, DeleteParams, ListParams, PostParams, PropagationPolicy};
+use kube::api::{Api, AttachParams, AttachedProcess, DeleteParams, PostParams, PropagationPolicy};
 use kube::runtime::watcher::{self, watcher};
+use kubectl_mlflow_core::cluster::placement::{pin_to_node, placement, Placement};
 use kubectl_mlflow_core::cluster::{describe, Session};
 use kubectl_mlflow_core::engine::access::{self, Access};
 use kubectl_mlflow_core::identity;
@@ -268,51 +268,15 @@ async fn pin_beside_the_server(
     job: &mut Job,
     reporter: &Reporter,
 ) -> Result<(), Failure> {
-    let namespace = &session.namespace;
-    let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), namespace);
     let volumes = stores.pod.volumes.iter().flatten();
-    let mut single_node = None;
-    for claim in volumes.filter_map(|v| v.persistent_volume_claim.as_ref()) {
-        let pvc = claims.get_opt(&claim.claim_name).await.map_err(|err| {
-            Failure::failed(format!("cannot read PersistentVolumeClaim/{}: {}", claim.claim_name, describe(&err)))
-        })?;
-        let modes = pvc.and_then(|p| p.spec).and_then(|s| s.access_modes).unwrap_or_default();
-        if modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod") {
-            single_node = Some(claim.claim_name.clone());
-        }
-    }
-    let Some(claim) = single_node else { return Ok(()) };
-    let pods = Api::<Pod>::namespaced(session.client.clone(), namespace);
-    let list = pods.list(&ListParams::default().labels(&stores.selector)).await.map_err(|err| {
-        Failure::failed(format!("cannot list the server pods in namespace {namespace}: {}", describe(&err)))
-    })?;
-    let running = list.items.into_iter().find(|p| {
-        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") && p.metadata.deletion_timestamp.is_none()
-    });
-    if let Some(node) = running.and_then(|p| p.spec?.node_name) {
-        pin_to_node(job, &node);
-    } else {
-        reporter.warn(&format!(
+    let claims: Vec<String> =
+        volumes.filter_map(|v| v.persistent_volume_claim.as_ref()).map(|c| c.claim_name.clone()).collect();
+    match placement(&session.client, &session.namespace, &claims, &stores.selector).await? {
+        Placement::Anywhere => {}
+        Placement::Beside { node, .. } => pin_to_node(job, &node),
+        Placement::Unheld { claim } => reporter.warn(&format!(
             "PersistentVolumeClaim/{claim} is ReadWriteOnce and no server pod runs: the worker goes wherever the volume can attach"
-        ));
+        )),
     }
     Ok(())
-}
-
-/// Requires the pod to run on `node`, in addition to what its template already requires.
-fn pin_to_node(job: &mut Job, node: &str) {
-    let Some(pod) = job.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else { return };
-    let on_node =
-        NodeSelectorRequirement { key: "metadata.name".into(), operator: "In".into(), values: Some(vec![node.into()]) };
-    let affinity = pod.affinity.get_or_insert_with(Affinity::default);
-    let node_affinity = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
-    let required = node_affinity
-        .required_during_scheduling_ignored_during_execution
-        .get_or_insert_with(|| NodeSelector { node_selector_terms: vec![NodeSelectorTerm::default()] });
-    if required.node_selector_terms.is_empty() {
-        required.node_selector_terms.push(NodeSelectorTerm::default());
-    }
-    for term in &mut required.node_selector_terms {
-        term.match_fields.get_or_insert_with(Vec::new).push(on_node.clone());
-    }
 }

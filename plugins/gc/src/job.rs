@@ -5,10 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
-use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec,
-    PodTemplateSpec, Service,
-};
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kubectl_mlflow_core::cluster::lookup::Found;
 use kubectl_mlflow_core::identity::{
@@ -207,25 +204,6 @@ pub fn claims(job: &Job) -> Vec<String> {
     volumes.filter_map(|v| v.persistent_volume_claim.as_ref()).map(|c| c.claim_name.clone()).collect()
 }
 
-/// Requires the Job's pod to run on `node` (node affinity on the node's name, as DaemonSets pin
-/// their pods), in addition to what its template already requires.
-pub fn pin_to_node(job: &mut Job, node: &str) {
-    let Some(pod) = job.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else { return };
-    let on_node =
-        NodeSelectorRequirement { key: "metadata.name".into(), operator: "In".into(), values: Some(vec![node.into()]) };
-    let affinity = pod.affinity.get_or_insert_with(Affinity::default);
-    let node_affinity = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
-    let required = node_affinity
-        .required_during_scheduling_ignored_during_execution
-        .get_or_insert_with(|| NodeSelector { node_selector_terms: vec![NodeSelectorTerm::default()] });
-    if required.node_selector_terms.is_empty() {
-        required.node_selector_terms.push(NodeSelectorTerm::default());
-    }
-    for term in &mut required.node_selector_terms {
-        term.match_fields.get_or_insert_with(Vec::new).push(on_node.clone());
-    }
-}
-
 /// The labels that select the release's server pods (the Deployment's selector).
 pub fn server_pod_selector(found: &Found) -> String {
     let labels: BTreeMap<String, String> =
@@ -258,30 +236,6 @@ fn endpoint(server: &Container, service: Option<&Service>, namespace: &str) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pinning_adds_the_node_to_every_required_term() {
-        let mut job = Job {
-            spec: Some(JobSpec {
-                template: PodTemplateSpec { spec: Some(PodSpec::default()), metadata: None },
-                ..JobSpec::default()
-            }),
-            ..Job::default()
-        };
-        pin_to_node(&mut job, "node-a");
-        let pod = job.spec.unwrap().template.spec.unwrap();
-        let terms = pod
-            .affinity
-            .unwrap()
-            .node_affinity
-            .unwrap()
-            .required_during_scheduling_ignored_during_execution
-            .unwrap()
-            .node_selector_terms;
-        assert_eq!(terms.len(), 1);
-        let field = &terms[0].match_fields.as_ref().unwrap()[0];
-        assert_eq!((field.key.as_str(), field.values.as_deref()), ("metadata.name", Some(&["node-a".to_string()][..])));
-    }
 
     #[test]
     fn the_store_variables_follow_the_store_uri_once() {

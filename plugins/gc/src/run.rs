@@ -5,10 +5,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{Api, ListParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, PostParams};
 use kube::runtime::watcher::{self, watcher};
 use kubectl_mlflow_core::cluster::lookup::{self, Found};
+use kubectl_mlflow_core::cluster::placement::{pin_to_node, placement, Placement};
 use kubectl_mlflow_core::cluster::{describe, Session};
 use kubectl_mlflow_core::names::truncate;
 use kubectl_mlflow_core::ui::output::{self, Format};
@@ -175,34 +176,16 @@ async fn pin_beside_the_server(
     reporter: &Reporter,
 ) -> Result<(), Failure> {
     let namespace = job.metadata.namespace.clone().unwrap_or_default();
-    let claims = Api::<PersistentVolumeClaim>::namespaced(session.client.clone(), &namespace);
-    let mut single_node = Vec::new();
-    for claim in job::claims(job) {
-        let pvc = claims
-            .get_opt(&claim)
-            .await
-            .map_err(|err| Failure::failed(format!("cannot read PersistentVolumeClaim/{claim}: {}", describe(&err))))?;
-        let modes = pvc.and_then(|p| p.spec).and_then(|s| s.access_modes).unwrap_or_default();
-        if modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod") {
-            single_node.push(claim);
-        }
-    }
-    let Some(claim) = single_node.first() else { return Ok(()) };
-    let pods = Api::<Pod>::namespaced(session.client.clone(), &namespace);
-    let list = pods.list(&ListParams::default().labels(&job::server_pod_selector(found))).await.map_err(|err| {
-        Failure::failed(format!("cannot list the server pods in namespace {namespace}: {}", describe(&err)))
-    })?;
-    let running = list.items.into_iter().find(|p| {
-        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") && p.metadata.deletion_timestamp.is_none()
-    });
-    match running.and_then(|p| Some((p.metadata.name?, p.spec?.node_name?))) {
-        Some((pod, node)) => {
-            job::pin_to_node(job, &node);
+    let selector = job::server_pod_selector(found);
+    match placement(&session.client, &namespace, &job::claims(job), &selector).await? {
+        Placement::Anywhere => {}
+        Placement::Beside { claim, pod, node } => {
+            pin_to_node(job, &node);
             reporter.note(&format!(
                 "PersistentVolumeClaim/{claim} is ReadWriteOnce: the Job's pod runs on node {node}, beside the server pod {pod}"
             ));
         }
-        None => reporter.warn(&format!(
+        Placement::Unheld { claim } => reporter.warn(&format!(
             "PersistentVolumeClaim/{claim} is ReadWriteOnce and no server pod runs: the Job's pod goes wherever the volume can attach"
         )),
     }

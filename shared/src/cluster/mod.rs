@@ -1,12 +1,14 @@
 //! The cluster layer: where a command points (the kubeconfig's context and namespace, as kubectl
 //! resolves them, read once per command), the client, finding a release by its labels
-//! ([`lookup`], [`releases`]), what its server serves ([`served`]), its pods' states ([`pods`]), a
+//! ([`lookup`], [`releases`]), what its server serves ([`served`]), its pods' states ([`pods`]),
+//! where a Job beside its volumes runs ([`placement`]), a
 //! connection to a pod's port ([`forward`], with the `forward` feature) and kube errors turned
 //! into advice ([`describe`]).
 
 #[cfg(feature = "forward")]
 pub mod forward;
 pub mod lookup;
+pub mod placement;
 pub mod pods;
 pub mod releases;
 pub mod server_settings;
