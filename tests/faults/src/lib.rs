@@ -16,10 +16,7 @@ pub mod node;
 pub mod release;
 pub mod victim;
 
-use std::process::Output;
-use std::time::Duration;
-
-use kubectl_mlflow_test_support::{cluster, repo_root, TestNamespace};
+use kubectl_mlflow_test_support::{cluster, TestNamespace};
 
 /// The release every case installs.
 pub const RELEASE: &str = "mlflow";
@@ -67,36 +64,14 @@ pub fn kubectl(args: &[&str]) -> String {
     cluster().kubectl_output(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A process's stdout and stderr, for a failure message.
-pub fn text(output: &Output) -> String {
-    format!(
-        "exit: {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// `kubectl get pods -l SELECTOR -o jsonpath=PATH` of the release's server pods in `ns`.
+pub fn server_pods(ns: &TestNamespace, jsonpath: &str) -> String {
+    kubectl(&["get", "pods", "-n", ns.name(), "-l", SELECTOR, "-o", &format!("jsonpath={jsonpath}")])
 }
 
-/// PostgreSQL and the S3 API of tests/real-node/manifests in `ns`, Available.
-pub fn backing_services(ns: &TestNamespace) {
-    let manifests = repo_root().join("tests/real-node/manifests");
-    let file = |name: &str| manifests.join(name).display().to_string();
-    kubectl(&["apply", "-n", ns.name(), "-f", &file("postgres.yaml"), "-f", &file("s3.yaml")]);
-    wait_available(ns, &["deploy/postgres", "deploy/s3"], Duration::from_secs(300));
-}
+pub use kubectl_mlflow_test_support::text;
 
-/// Waits until the Deployments are Available; panics with the pods and events otherwise.
-pub fn wait_available(ns: &TestNamespace, deployments: &[&str], timeout: Duration) {
-    let timeout = format!("--timeout={}s", timeout.as_secs());
-    let mut args = vec!["wait", "-n", ns.name(), "--for=condition=Available", &timeout];
-    args.extend(deployments);
-    let ready = cluster().kubectl_output(&args);
-    assert!(
-        ready.is_ok(),
-        "{deployments:?} not Available: {ready:?}\n{}",
-        kubectl(&["get", "pods,events", "-n", ns.name()])
-    );
-}
+pub use kubectl_mlflow_test_support::stores::wait_available;
 
 /// Prints one line of the suite's figures (collected by scripts for README "Reliability").
 pub fn figure(case: &str, line: &str) {

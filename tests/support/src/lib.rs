@@ -52,6 +52,7 @@ pub mod process;
 pub mod random;
 mod real_node;
 mod scripted_node;
+pub mod stores;
 pub mod values;
 pub use process::{assert_ok, plugin, text};
 pub use real_node::{

@@ -8,16 +8,15 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kubectl_mlflow_test_support::process::plugin_command;
+use kubectl_mlflow_test_support::stores::{start_stores, store_secrets, S3_SECRET_KEY};
 use kubectl_mlflow_test_support::{
-    assert_ok, cluster, deployment_guide, mlflow_python, real_namespace, repo_root, text, TestNamespace,
+    assert_ok, cluster, deployment_guide, mlflow_python, real_namespace, text, TestNamespace,
 };
 use serde_json::Value;
 
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
 const SERVICE: &str = "svc/mlflow-mlflow";
 const ONE_WORKER: &str = "server.value_options.workers=1";
-const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
-const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
 const USER: &str = "alice:alice-password-123";
 
@@ -81,44 +80,8 @@ fn production(ns: &TestNamespace, dir: &Path) {
 }
 
 fn production_with(ns: &TestNamespace, dir: &Path, extra: &[&str]) {
-    let manifests = repo_root().join("tests/real-node/manifests");
-    cluster().kubectl_stdout(&[
-        "apply",
-        "-n",
-        ns.name(),
-        "-f",
-        &manifests.join("postgres.yaml").display().to_string(),
-        "-f",
-        &manifests.join("s3.yaml").display().to_string(),
-    ]);
-    cluster().kubectl_stdout(&[
-        "wait",
-        "-n",
-        ns.name(),
-        "deploy/postgres",
-        "deploy/s3",
-        "--for=condition=Available",
-        "--timeout=300s",
-    ]);
-    assert_ok(&ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI));
-    let s3 = ns.run_with_stdin(
-        "kubectl-mlflow-secrets",
-        &[
-            "s3",
-            "--access-key-id",
-            "kmlf-real-node",
-            "--secret-access-key",
-            "-",
-            "--endpoint-url",
-            "http://s3:9000",
-            "--region",
-            "us-east-1",
-        ],
-        S3_SECRET_KEY,
-    );
-    assert_ok(&s3);
-    let s3_values = dir.join(format!("{}-s3.yaml", ns.name()));
-    std::fs::write(&s3_values, &s3.stdout).unwrap();
+    start_stores(ns);
+    let s3_values = store_secrets(ns);
     cluster().shell(&deployment_guide::auth_secret(ns.name())).unwrap();
     let auth_env = format!(
         "kubectl create secret generic auth-env -n {} --from-literal=MLFLOW_FLASK_SERVER_SECRET_KEY=kmlf-flask-secret-key",

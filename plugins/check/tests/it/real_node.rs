@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Secret};
 use kube::api::Api;
+use kubectl_mlflow_test_support::stores::{start_stores, store_secrets, S3_SECRET_KEY};
 use kubectl_mlflow_test_support::{cluster, deployment_guide, mlflow_python, plugin_bin, repo_root, TestNamespace};
 use serde_json::Value;
 
@@ -18,8 +19,6 @@ use crate::run::{assert_exit, check, stderr, stdout, text, Running};
 const ONE_WORKER: &str = "server.value_options.workers=1";
 const FULL_TAG: &str = "image.tag=v3.17.2-full";
 const BUCKET: &str = "my-bucket";
-const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
-const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 /// Every step of a passing check, the cleanup's last.
 const STEPS: [&str; 11] = [
     "health",
@@ -157,49 +156,6 @@ async fn the_quick_start_passes_and_ctrl_c_in_the_middle_leaves_no_experiment() 
     ns.delete().await;
 }
 
-/// PostgreSQL and the S3 server of tests/real-node/manifests, Available.
-fn backing_services(ns: &TestNamespace) {
-    let manifests = repo_root().join("tests/real-node/manifests");
-    let (postgres, s3) = (manifests.join("postgres.yaml"), manifests.join("s3.yaml"));
-    kubectl(&["apply", "-n", ns.name(), "-f", postgres.to_str().unwrap(), "-f", s3.to_str().unwrap()]);
-    let ready = cluster().kubectl_output(&[
-        "wait",
-        "-n",
-        ns.name(),
-        "deploy/postgres",
-        "deploy/s3",
-        "--for=condition=Available",
-        "--timeout=300s",
-    ]);
-    assert!(
-        ready.is_ok(),
-        "PostgreSQL or S3 not Available: {ready:?}\n{}",
-        kubectl(&["get", "pods,events", "-n", ns.name()])
-    );
-}
-
-/// The example's Secrets by `kubectl mlflow secrets`; the s3 command's values snippet (a file).
-fn secrets(ns: &TestNamespace, dir: &tempfile::TempDir) -> String {
-    let db = plugin("kubectl-mlflow-secrets", ns, &["db", "--uri", "-"], DB_URI);
-    assert!(db.status.success(), "{}", text(&db));
-    let s3_args = [
-        "s3",
-        "--access-key-id",
-        "kmlf-real-node",
-        "--secret-access-key",
-        "-",
-        "--endpoint-url",
-        "http://s3:9000",
-        "--region",
-        "us-east-1",
-    ];
-    let s3 = plugin("kubectl-mlflow-secrets", ns, &s3_args, S3_SECRET_KEY);
-    assert!(s3.status.success(), "{}", text(&s3));
-    let file = dir.path().join("s3-values.yaml");
-    std::fs::write(&file, &s3.stdout).unwrap();
-    file.display().to_string()
-}
-
 /// "<path below the run's artifacts> <size>" of the run's objects in the bucket, listed by boto3
 /// in the S3 pod.
 fn run_in_bucket(ns: &TestNamespace, experiment: &str, run: &str) -> Vec<String> {
@@ -218,9 +174,8 @@ fn run_in_bucket(ns: &TestNamespace, experiment: &str, run: &str) -> Vec<String>
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_production_example_passes_with_5_mib_in_the_bucket_and_fails_at_the_artifact_without_s3() {
     let ns = real_namespace("check-prod").await;
-    let dir = tempfile::tempdir().unwrap();
-    backing_services(&ns);
-    let s3_values = secrets(&ns, &dir);
+    start_stores(&ns);
+    let s3_values = store_secrets(&ns).display().to_string();
     install(&ns, &["-f", "charts/example-mlflow-charts.yaml", "-f", &s3_values, "--set", ONE_WORKER]);
 
     let doc = passed_json(&ns, &["--artifact-size", "5MiB", "--keep"]);

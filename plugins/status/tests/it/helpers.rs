@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
+pub use kubectl_mlflow_test_support::{assert_ok, text};
 use kubectl_mlflow_test_support::{cluster, plugin_bin, repo_root, TestNamespace};
 use serde_json::Value;
 
@@ -40,21 +41,8 @@ pub fn status_json(ns: &TestNamespace, args: &[&str]) -> (Option<i32>, Value) {
     (out.status.code(), document)
 }
 
-pub fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn assert_ok(output: &Output) {
-    assert!(output.status.success(), "{}", text(output));
 }
 
 /// Exit code `code`, and every one of `expected` somewhere in the output.

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{PersistentVolume, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, PostParams};
-use kubectl_mlflow_test_support::{cluster, ready_pods, real_namespace, repo_root, TestNamespace, REAL_NODE_NAME};
+use kubectl_mlflow_test_support::stores::{start_stores, store_secrets};
+use kubectl_mlflow_test_support::{cluster, ready_pods, real_namespace, TestNamespace, REAL_NODE_NAME};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_code, assert_never_shown, assert_ok, status, status_json, stdout, text};
@@ -242,41 +243,12 @@ async fn a_volume_filled_past_85_percent_warns_with_the_numbers_df_shows() {
     small.delete().await;
 }
 
-/// The password of tests/real-node/manifests/postgres.yaml's database.
-const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
-
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
 async fn the_production_example_shows_its_postgresql_and_s3_stores_without_credentials() {
     let ns = real_namespace("status-real-prod").await;
-    let manifests = repo_root().join("tests/real-node/manifests");
-    cluster().kubectl_stdout(&[
-        "apply",
-        "-n",
-        ns.name(),
-        "-f",
-        &manifests.join("postgres.yaml").display().to_string(),
-        "-f",
-        &manifests.join("s3.yaml").display().to_string(),
-    ]);
-    cluster().kubectl_stdout(&[
-        "wait",
-        "-n",
-        ns.name(),
-        "deploy/postgres",
-        "deploy/s3",
-        "--for=condition=Available",
-        "--timeout=300s",
-    ]);
-    assert_ok(&ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI));
-    let s3 = ns.run_with_stdin(
-        "kubectl-mlflow-secrets",
-        &["s3", "--access-key-id", "kmlf-real-node", "--secret-access-key", "-", "--endpoint-url", "http://s3:9000"],
-        "kmlf-real-node-s3-secret",
-    );
-    assert_ok(&s3);
-    let snippet = std::env::temp_dir().join(format!("{}-s3.yaml", ns.name()));
-    std::fs::write(&snippet, &s3.stdout).unwrap();
+    start_stores(&ns);
+    let snippet = store_secrets(&ns);
     assert_ok(&install(
         &ns,
         &["-f", "charts/example-mlflow-charts.yaml", "-f", &snippet.display().to_string(), "--set", "replicaCount=1"],

@@ -6,12 +6,9 @@ use std::path::PathBuf;
 
 use kubectl_mlflow_fault_tests::release::Others;
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{backing_services, text, ONE_WORKER};
+use kubectl_mlflow_fault_tests::{text, ONE_WORKER};
+use kubectl_mlflow_test_support::stores::{start_stores, store_secrets};
 use kubectl_mlflow_test_support::TestNamespace;
-
-/// tests/real-node/manifests/postgres.yaml's password, and the S3 server's key (fixtures).
-const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
-const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 
 pub struct Production {
     /// The s3 command's values snippet (the env list with the endpoint).
@@ -48,26 +45,7 @@ pub fn install(ns: &TestNamespace, extra: &[&str]) -> Production {
 
 /// PostgreSQL, S3 and the Secrets, nothing installed yet.
 pub fn prepare(ns: &TestNamespace) -> Production {
-    backing_services(ns);
-    let db = Plugin::new("kubectl-mlflow-secrets", &["db", "--uri", DB_URI]).run(ns);
-    assert!(db.status.success(), "secrets db: {}", text(&db));
-    let s3 = Plugin::new(
-        "kubectl-mlflow-secrets",
-        &[
-            "s3",
-            "--access-key-id",
-            "kmlf-real-node",
-            "--secret-access-key",
-            S3_SECRET_KEY,
-            "--endpoint-url",
-            "http://s3:9000",
-            "--region",
-            "us-east-1",
-        ],
-    )
-    .run(ns);
-    assert!(s3.status.success(), "secrets s3: {}", text(&s3));
-    let s3_values = std::env::temp_dir().join(format!("{}-s3-values.yaml", ns.name()));
-    std::fs::write(&s3_values, &s3.stdout).unwrap();
+    start_stores(ns);
+    let s3_values = store_secrets(ns);
     Production { s3_values }
 }

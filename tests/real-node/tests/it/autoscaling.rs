@@ -11,7 +11,8 @@ use std::time::Duration;
 use kubectl_mlflow_test_support::{assert_ok, cluster, ready_pods, real_namespace, repo_root, TestNamespace};
 
 use crate::metrics_api::{self, until};
-use crate::production::{Steps, DB_URI, ONE_WORKER};
+use crate::production::{Steps, ONE_WORKER};
+use kubectl_mlflow_test_support::stores::DB_URI;
 
 const HPA: &str = "hpa/mlflow-mlflow";
 const DEPLOYMENT: &str = "deploy/mlflow-mlflow";

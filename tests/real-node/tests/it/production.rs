@@ -8,13 +8,11 @@
 //!
 //! Each step's wall time is printed on stderr (`--nocapture` shows them); none is asserted.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kubectl_mlflow_test_support::helm::Helm;
-use kubectl_mlflow_test_support::{
-    assert_ok, cluster, mlflow_client, ready_pods, real_namespace, repo_root, text, TestNamespace,
-};
+use kubectl_mlflow_test_support::stores::{start_stores, store_secrets, wait_available};
+use kubectl_mlflow_test_support::{assert_ok, cluster, mlflow_client, ready_pods, real_namespace, text, TestNamespace};
 use serde_json::Value;
 
 const SELECTOR: &str = "app.kubernetes.io/instance=mlflow";
@@ -24,9 +22,6 @@ pub(crate) const EXAMPLE: &str = "charts/example-mlflow-charts.yaml";
 /// `charts/example-mlflow-charts.yaml`'s artifactsDestination, s3://my-bucket/mlflow
 const BUCKET: &str = "my-bucket";
 const PREFIX: &str = "mlflow";
-/// The password of tests/real-node/manifests/postgres.yaml's Secret
-pub(crate) const DB_URI: &str = "postgresql://mlflow:kmlf-real-node-pg@postgres:5432/mlflow";
-const S3_SECRET_KEY: &str = "kmlf-real-node-s3-secret";
 /// One uvicorn worker per replica (the example sizes for four): on 2 cores, beside the other
 /// tests' pods, four take minutes to start.
 pub(crate) const ONE_WORKER: &str = "server.value_options.workers=1";
@@ -55,75 +50,6 @@ impl Steps {
         );
         self.1 = Instant::now();
     }
-}
-
-/// PostgreSQL and the S3 API from tests/real-node/manifests, Available by their probes.
-fn backing_services(ns: &TestNamespace) {
-    let manifests = repo_root().join("tests/real-node/manifests");
-    cluster().kubectl_stdout(&[
-        "apply",
-        "-n",
-        ns.name(),
-        "-f",
-        &manifests.join("postgres.yaml").display().to_string(),
-        "-f",
-        &manifests.join("s3.yaml").display().to_string(),
-    ]);
-    backing_services_available(ns, "300s");
-}
-
-/// Waits (at most `timeout`) until PostgreSQL and S3 are Available; panics with the pods and
-/// events otherwise.
-fn backing_services_available(ns: &TestNamespace, timeout: &str) {
-    let ready = cluster().kubectl_output(&[
-        "wait",
-        "-n",
-        ns.name(),
-        "deploy/postgres",
-        "deploy/s3",
-        "--for=condition=Available",
-        &format!("--timeout={timeout}"),
-    ]);
-    assert!(
-        ready.is_ok(),
-        "PostgreSQL or S3 not Available: {ready:?}\n{}",
-        cluster().kubectl_stdout(&["get", "pods,events", "-n", ns.name()])
-    );
-}
-
-/// The Secrets the example reads, made by `kubectl mlflow secrets` with the values on stdin;
-/// returns the file holding the s3 command's values snippet (the env list with the endpoint).
-pub(crate) fn secrets(ns: &TestNamespace) -> PathBuf {
-    let db = ns.run_with_stdin("kubectl-mlflow-secrets", &["db", "--uri", "-"], DB_URI);
-    assert_ok(&db);
-    let s3 = ns.run_with_stdin(
-        "kubectl-mlflow-secrets",
-        &[
-            "s3",
-            "--access-key-id",
-            "kmlf-real-node",
-            "--secret-access-key",
-            "-",
-            "--endpoint-url",
-            "http://s3:9000",
-            "--region",
-            "us-east-1",
-        ],
-        S3_SECRET_KEY,
-    );
-    assert_ok(&s3);
-    for out in [&db, &s3] {
-        let all = text(out);
-        assert!(
-            !all.contains("kmlf-real-node-pg") && !all.contains(S3_SECRET_KEY),
-            "a secret value was printed: {all}"
-        );
-    }
-    let snippet = String::from_utf8_lossy(&s3.stdout).to_string();
-    assert!(snippet.contains("MLFLOW_S3_ENDPOINT_URL"), "{snippet}");
-    let file = std::env::temp_dir().join(format!("{}-s3-values.yaml", ns.name()));
-    std::fs::write(&file, snippet).unwrap();
-    file
 }
 
 /// Installs (or, with `replicas` 2, upgrades) the release: the example, the s3 snippet, one
@@ -268,9 +194,9 @@ fn client(forward_url: &str, args: &[&str]) -> Value {
 async fn production_path(how: Installer, prefix: &str) {
     let mut steps = Steps::new();
     let ns = real_namespace(prefix).await;
-    backing_services(&ns);
+    start_stores(&ns);
     steps.done("PostgreSQL and S3 Available");
-    let s3_values = secrets(&ns);
+    let s3_values = store_secrets(&ns);
     let s3_values = s3_values.display().to_string();
     install(how, &ns, &s3_values, 1).await;
     steps.done("install to Ready");
@@ -322,7 +248,7 @@ async fn production_path(how: Installer, prefix: &str) {
     let left = cluster().kubectl_stdout(&["get", "deploy,svc,cronjob", "-n", ns.name(), "-l", SELECTOR, "-o", "name"]);
     assert_eq!(left.trim(), "", "uninstall left objects of the release");
     assert!(ready_pods(&ns, SELECTOR).await.is_empty(), "a server pod is left");
-    backing_services_available(&ns, "10s");
+    wait_available(&ns, &["deploy/postgres", "deploy/s3"], Duration::from_secs(10));
     assert_eq!(run_in_db(&ns, kept_id), "active|0.5|0.25");
     assert_eq!(run_in_bucket(&ns, &kept), vec!["notes/hello.txt 18"]);
     steps.done("uninstall left the database and the bucket");

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use kubectl_mlflow_test_support::stores::{store_secrets, DB_URI};
 use kubectl_mlflow_test_support::{
     assert_ok, cluster, mlflow_client, mlflow_python, real_namespace, repo_root, text, TestNamespace,
 };
 
 use crate::production::{
-    logged_objects, psql, ready_servers, run_in_bucket, secrets, Steps, DB_URI, EXAMPLE, FORWARD_TIMEOUT, ONE_WORKER,
-    SERVICE,
+    logged_objects, psql, ready_servers, run_in_bucket, Steps, EXAMPLE, FORWARD_TIMEOUT, ONE_WORKER, SERVICE,
 };
 
 /// The migration Job of the release `mlflow` (its pods carry `job-name`).
@@ -257,7 +257,7 @@ async fn a_late_database_basic_auth_from_a_secret_and_a_sized_tmp() {
     let ns = real_namespace("real-asks").await;
     let manifests = repo_root().join("tests/real-node/manifests");
     cluster().kubectl_stdout(&["apply", "-n", ns.name(), "-f", &manifests.join("s3.yaml").display().to_string()]);
-    let s3_values = secrets(&ns).display().to_string();
+    let s3_values = store_secrets(&ns).display().to_string();
     ns.create_secret("mlflow-auth-db", &[("uri", DB_URI)]).await;
     ns.create_secret("mlflow-flask", &[("MLFLOW_FLASK_SERVER_SECRET_KEY", "kmlf-real-node-flask-secret-key")]).await;
 

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use kubectl_mlflow_fault_tests::mlflow::{one_try, Forward};
-use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, wait_available, RELEASE, SELECTOR};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, server_pods, text, wait_available, RELEASE};
 use kubectl_mlflow_test_support::{cluster, TestNamespace};
 
 use crate::production;
@@ -103,16 +103,7 @@ async fn the_server_recovers_by_itself_when_the_database_comes_back() {
     assert!(during.is_err(), "a run was logged with the database down: {during:?}");
     // what the probes make of it, 40 s into the outage
     tokio::time::sleep(Duration::from_secs(40)).await;
-    let ready_during = kubectl(&[
-        "get",
-        "pods",
-        "-n",
-        ns.name(),
-        "-l",
-        SELECTOR,
-        "-o",
-        "jsonpath={.items[*].status.containerStatuses[*].ready}",
-    ]);
+    let ready_during = server_pods(&ns, "{.items[*].status.containerStatuses[*].ready}");
     start_database(&ns);
     let back = Instant::now();
     let mut after = Err(String::new());
@@ -130,16 +121,7 @@ async fn the_server_recovers_by_itself_when_the_database_comes_back() {
     );
     let fresh = one_try(&forward.url, &["roundtrip"], 20);
     assert!(fresh.is_ok(), "a new run after the recovery: {fresh:?}");
-    let restarts = kubectl(&[
-        "get",
-        "pods",
-        "-n",
-        ns.name(),
-        "-l",
-        SELECTOR,
-        "-o",
-        "jsonpath={.items[*].status.containerStatuses[*].restartCount}",
-    ]);
+    let restarts = server_pods(&ns, "{.items[*].status.containerStatuses[*].restartCount}");
     figure(
         "database stopped while serving",
         &format!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{client, Forward};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, SELECTOR};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, server_pods, text, ONE_WORKER};
 use kubectl_mlflow_test_support::{cluster, poll_until};
 
 /// How long `kubectl mlflow status` may take to say Healthy again once the pod is Ready.
@@ -30,18 +30,7 @@ async fn pods_and_data_survive_containerd_and_kubelet_restarts() {
         let down = draw.below(5) as u32;
         cluster().restart(daemon, down).unwrap_or_else(|e| panic!("{e}"));
         let ready = poll_until(Duration::from_secs(180), || async {
-            kubectl(&[
-                "get",
-                "pods",
-                "-n",
-                ns.name(),
-                "-l",
-                SELECTOR,
-                "-o",
-                "jsonpath={.items[*].status.containerStatuses[*].ready}",
-            ])
-            .trim()
-                == "true"
+            server_pods(&ns, "{.items[*].status.containerStatuses[*].ready}").trim() == "true"
         });
         assert!(
             ready.await.is_ok(),
@@ -75,16 +64,7 @@ async fn pods_and_data_survive_containerd_and_kubelet_restarts() {
 
 /// The server pod's name and its container's restart count.
 fn pod_and_restarts(ns: &kubectl_mlflow_test_support::TestNamespace) -> (String, String) {
-    let out = kubectl(&[
-        "get",
-        "pods",
-        "-n",
-        ns.name(),
-        "-l",
-        SELECTOR,
-        "-o",
-        "jsonpath={.items[0].metadata.name} {.items[0].status.containerStatuses[0].restartCount}",
-    ]);
+    let out = server_pods(ns, "{.items[0].metadata.name} {.items[0].status.containerStatuses[0].restartCount}");
     let (pod, restarts) = out.trim().split_once(' ').unwrap_or_default();
     (pod.to_string(), restarts.to_string())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use kubectl_mlflow_fault_tests::draw::Draw;
 use kubectl_mlflow_fault_tests::mlflow::{Forward, Load};
 use kubectl_mlflow_fault_tests::victim::Plugin;
-use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, text, ONE_WORKER, SELECTOR};
+use kubectl_mlflow_fault_tests::{figure, kubectl, real_fault_namespace, server_pods, text, ONE_WORKER};
 
 #[tokio::test]
 #[ignore = "needs the real node: scripts/test-cluster up --real"]
@@ -23,7 +23,7 @@ async fn the_serving_pod_deleted_while_clients_log_loses_nothing() {
     // the clients start 8 s after their launch; the pod goes 10 to 30 s into their logging
     let after = 18 + draw.below(20) as u64;
     tokio::time::sleep(Duration::from_secs(after)).await;
-    let pod = kubectl(&["get", "pods", "-n", ns.name(), "-l", SELECTOR, "-o", "jsonpath={.items[0].metadata.name}"]);
+    let pod = server_pods(&ns, "{.items[0].metadata.name}");
     kubectl(&["delete", "pod", "-n", ns.name(), pod.trim(), "--wait=false"]);
     let logged = logging.finish();
     let verdict = logged.verify(None);
