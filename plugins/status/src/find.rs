@@ -6,6 +6,7 @@
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, ListParams};
 use kubectl_mlflow_core::cluster::lookup::{self, Found};
+use kubectl_mlflow_core::cluster::releases;
 use kubectl_mlflow_core::cluster::Session;
 use kubectl_mlflow_core::engine::installed::{self, Engine};
 use kubectl_mlflow_core::identity::{self, parent_secret_name, MIGRATE_COMPONENT};
@@ -47,7 +48,7 @@ async fn not_there(session: &Session, release: &str) -> Failure {
         }
     }));
     if started.is_empty() {
-        return Failure::input(lookup::not_found(client, ns, release).await);
+        return Failure::input(releases::not_found(client, ns, release).await);
     }
     Failure::failed(format!(
         "release {release} in namespace {ns} is being installed, or its install stopped before the server: {}; its server Deployment does not exist yet (run kubectl mlflow status again when the install is done; an install that stopped is finished by running it again)",

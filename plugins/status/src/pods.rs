@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::jiff::Timestamp;
+pub use kubectl_mlflow_core::cluster::pods::is_ready;
 
 use crate::document::{self, ImageProblem, Termination};
 
@@ -55,18 +56,6 @@ fn line(pod: &Pod, log_line: Option<&String>, now: Timestamp) -> document::Pod {
         }),
         image_problem: image_problem(&containers),
     }
-}
-
-/// Running, Ready and not being deleted.
-pub fn is_ready(pod: &Pod) -> bool {
-    let status = pod.status.as_ref();
-    let running = status.and_then(|s| s.phase.as_deref()) == Some("Running");
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
-    running && ready && pod.metadata.deletion_timestamp.is_none()
 }
 
 /// kubectl's STATUS column: a waiting or terminated container's reason, else the phase.

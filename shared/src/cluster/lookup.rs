@@ -1,8 +1,6 @@
 //! Finding an installed release by its labels (the release identity's selector), so the plugins work on releases of the native engine,
 //! of helm with this chart, and of the official MLflow chart alike.
 
-use std::collections::BTreeSet;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Service;
@@ -10,9 +8,7 @@ use kube::api::{Api, ListParams};
 use kube::Client;
 use serde_json::Value;
 
-use kubectl_mlflow_model::identity::{
-    self, COMPONENT_LABEL, GC_COMPONENT, INSTANCE_LABEL, NAME_LABEL, SERVER_COMPONENT,
-};
+use kubectl_mlflow_model::identity::{self, COMPONENT_LABEL, GC_COMPONENT, NAME_LABEL, SERVER_COMPONENT};
 use kubectl_mlflow_model::Failure;
 
 use super::{describe, Session};
@@ -52,49 +48,6 @@ pub async fn in_cluster(client: &Client, namespace: &str, release: &str) -> Resu
     let mut found = pick(deployments.items, services.items, release, &format!("namespace {namespace}"))?;
     found.cron_job = cron_jobs.items.into_iter().next();
     Ok(found)
-}
-
-/// The releases of MLflow Deployments (`app.kubernetes.io/name=mlflow`, by their instance label)
-/// in `namespace`, or in every namespace for `None`, as (namespace, release). Empty when listing
-/// is not allowed: it only improves a message.
-pub async fn releases(client: &Client, namespace: Option<&str>) -> BTreeSet<(String, String)> {
-    let api: Api<Deployment> = match namespace {
-        Some(namespace) => Api::namespaced(client.clone(), namespace),
-        None => Api::all(client.clone()),
-    };
-    let Ok(list) = api.list_metadata(&ListParams::default().labels(&format!("{NAME_LABEL}={}", identity::APP))).await
-    else {
-        return BTreeSet::new();
-    };
-    list.items
-        .into_iter()
-        .filter_map(|d| {
-            let release = d.metadata.labels.as_ref()?.get(INSTANCE_LABEL)?.clone();
-            Some((d.metadata.namespace.unwrap_or_default(), release))
-        })
-        .collect()
-}
-
-/// Why `release` is not in `namespace`: the releases that are there, and those of other
-/// namespaces, with the fix.
-pub async fn not_found(client: &Client, namespace: &str, release: &str) -> String {
-    let (here, everywhere) = futures::join!(releases(client, Some(namespace)), releases(client, None));
-    let here: Vec<String> = here.into_iter().map(|(_, name)| name).collect();
-    let elsewhere: Vec<String> = everywhere
-        .into_iter()
-        .filter(|(ns, _)| ns != namespace)
-        .map(|(ns, name)| format!("{name} (-n {ns})"))
-        .collect();
-    let mut message = format!("release {release} not found in namespace {namespace}");
-    match here.is_empty() {
-        true => message.push_str(": no MLflow release there"),
-        false => message.push_str(&format!("; releases there: {}", here.join(", "))),
-    }
-    if !elsewhere.is_empty() {
-        message.push_str(&format!("; in other namespaces: {}", elsewhere.join(", ")));
-    }
-    message.push_str(" (name the release as the first argument, and its namespace with -n)");
-    message
 }
 
 /// Looks the release up in rendered objects (a YAML stream or a JSON `List`, as

@@ -21,31 +21,15 @@ pub async fn find(session: &Session, release: &str) -> Result<Found, Failure> {
     }
 }
 
-async fn not_found(client: &Client, namespace: &str, release: &str) -> String {
-    let here = releases(Api::namespaced(client.clone(), namespace)).await;
-    let everywhere = releases(Api::all(client.clone())).await;
-    let elsewhere: Vec<String> = everywhere
-        .into_iter()
-        .filter(|(ns, _)| ns != namespace)
-        .map(|(ns, name)| format!("{name} (-n {ns})"))
-        .collect();
-    let mut message = format!("release {release} not found in namespace {namespace}");
-    let here: Vec<String> = here.into_iter().map(|(_, name)| name).collect();
-    if here.is_empty() {
-        message.push_str(": no release there");
-    } else {
-        message.push_str(&format!("; releases there: {}", here.join(", ")));
-    }
-    if !elsewhere.is_empty() {
-        message.push_str(&format!("; in other namespaces: {}", elsewhere.join(", ")));
-    }
-    message.push_str(" (name the release as the first argument, and its namespace with -n)");
-    message
-}
-
-/// (namespace, release) of every MLflow Deployment the API lists; none when listing is not allowed.
-async fn releases(api: Api<Deployment>) -> BTreeSet<(String, String)> {
-    let Ok(list) = api.list(&ListParams::default().labels(&format!("{NAME_LABEL}={APP}"))).await else {
+/// The releases of MLflow Deployments (`app.kubernetes.io/name=mlflow`, by their instance label)
+/// in `namespace`, or in every namespace for `None`, as (namespace, release). Empty when listing
+/// is not allowed: it only improves a message.
+pub async fn releases(client: &Client, namespace: Option<&str>) -> BTreeSet<(String, String)> {
+    let api: Api<Deployment> = match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    };
+    let Ok(list) = api.list_metadata(&ListParams::default().labels(&format!("{NAME_LABEL}={APP}"))).await else {
         return BTreeSet::new();
     };
     list.items
@@ -55,4 +39,26 @@ async fn releases(api: Api<Deployment>) -> BTreeSet<(String, String)> {
             Some((d.metadata.namespace.unwrap_or_default(), release))
         })
         .collect()
+}
+
+/// Why `release` is not in `namespace`: the releases that are there, and those of other
+/// namespaces, with the fix.
+pub async fn not_found(client: &Client, namespace: &str, release: &str) -> String {
+    let (here, everywhere) = futures::join!(releases(client, Some(namespace)), releases(client, None));
+    let here: Vec<String> = here.into_iter().map(|(_, name)| name).collect();
+    let elsewhere: Vec<String> = everywhere
+        .into_iter()
+        .filter(|(ns, _)| ns != namespace)
+        .map(|(ns, name)| format!("{name} (-n {ns})"))
+        .collect();
+    let mut message = format!("release {release} not found in namespace {namespace}");
+    match here.is_empty() {
+        true => message.push_str(": no MLflow release there"),
+        false => message.push_str(&format!("; releases there: {}", here.join(", "))),
+    }
+    if !elsewhere.is_empty() {
+        message.push_str(&format!("; in other namespaces: {}", elsewhere.join(", ")));
+    }
+    message.push_str(" (name the release as the first argument, and its namespace with -n)");
+    message
 }

@@ -98,7 +98,7 @@ async fn a_namespace_without_a_release_is_refused() {
     let ns = cluster().namespace("check-empty").await;
     let out = check(ns.name(), &[]);
     assert_exit(&out, 2);
-    let expected = format!("error: release mlflow not found in namespace {}: no release there", ns.name());
+    let expected = format!("error: release mlflow not found in namespace {}: no MLflow release there", ns.name());
     assert!(stderr(&out).contains(&expected), "{}", text(&out));
     ns.delete().await;
 }
