@@ -1,5 +1,6 @@
-"""Migration contract: the rendered migration Job's `mlflow db upgrade` runs on real MLflow against
-a fresh store, and the server of the same values then starts on that store without creating or
+"""Migration contract: the rendered migration Job's `mlflow db upgrade` (charts/files/
+migrate-tracking-store.py) runs on real MLflow against a fresh store, then again on the migrated
+one, and the server of the same values then starts on that store without creating or
 upgrading its schema again.
 
 postgres-secret.yaml reads the store URI from the Secret mlflow-db-secret; no PostgreSQL runs
@@ -27,14 +28,21 @@ def test_migration_then_the_server_starts_without_migrating_again(tmp_path, info
 
     inst, p = run_migration(VALUES, tmp_path)
     info.append(inst)
-    # The URL is mlflow db upgrade's positional argument, expanded by the kubelet from the env.
-    assert inst.original == ["mlflow", "db", "upgrade", "$(MLFLOW_BACKEND_STORE_URI)"], inst.original
-    assert p.returncode == 0, f"mlflow db upgrade failed (rc {p.returncode}):\n{p.stderr[-5000:]}\n{p.stdout[-2000:]}"
+    # The URL is the script's argument, expanded by the kubelet from the env.
+    assert inst.original[:2] == ["python", "-c"] and inst.original[3:] == ["$(MLFLOW_BACKEND_STORE_URI)"], inst.original
+    assert "mlflow db upgrade" in inst.original[2], inst.original[2]
+    assert p.returncode == 0, f"the migration failed (rc {p.returncode}):\n{p.stderr[-5000:]}\n{p.stdout[-2000:]}"
     output = p.stdout + p.stderr
     assert "Creating initial MLflow database tables" in output, output[-3000:]
     db = tmp_path / "db" / "mlflow.db"
     migrated = schema_version(db)
     assert len(migrated) == 1, migrated
+
+    # The next install's Job finds MLflow's tables: `mlflow db upgrade` itself, at the head already.
+    inst, p = run_migration(VALUES, tmp_path)
+    assert p.returncode == 0, f"the second migration failed (rc {p.returncode}):\n{p.stderr[-5000:]}\n{p.stdout[-2000:]}"
+    assert "Creating initial MLflow database tables" not in p.stdout + p.stderr, (p.stdout + p.stderr)[-3000:]
+    assert schema_version(db) == migrated
 
     srv = Server(VALUES, tmp_path)
     info.append(srv)

@@ -36,11 +36,14 @@ pub fn name(ctx: &Context) -> String {
     format!("{}-migrate", truncate(&ctx.fullname, 55))
 }
 
-/// The store URI comes from the environment (expanded by the kubelet): the password of a URI
-/// read from a Secret stays out of the pod spec. `mlflow db upgrade` takes the URL as its one
-/// positional argument.
+/// `mlflow db upgrade` by a script (`charts/files/`, the chart's too) that first makes the tables
+/// of an empty database, which MLflow releases before 3.17.2's do not. The store URI comes from
+/// the environment (expanded by the kubelet): the password of a URI read from a Secret stays out
+/// of the pod spec.
+pub const MIGRATE_SCRIPT: &str = include_str!("../../../../charts/files/migrate-tracking-store.py");
+
 pub fn command() -> Vec<String> {
-    ["mlflow", "db", "upgrade", "$(MLFLOW_BACKEND_STORE_URI)"].map(String::from).to_vec()
+    vec!["python".into(), "-c".into(), MIGRATE_SCRIPT.into(), "$(MLFLOW_BACKEND_STORE_URI)".into()]
 }
 
 /// `python -m mlflow.server.auth db upgrade`, the URL from the environment as above.
