@@ -1,6 +1,7 @@
 // Start-up work done once, here rather than on every render: charts/values.yaml becomes JSON
-// (which parses several times faster than YAML), and values.schema.json keeps only the keywords
-// values::schema checks (no descriptions: a third of the size to parse).
+// (which parses several times faster than YAML), and values.schema.json becomes static Rust data
+// of the keywords values::schema checks (nothing to parse at all: parsing the schema was a fifth
+// of a render's instructions, most of it hashing the keys of its maps).
 // The option table of `mlflow server` is split in two: its options (read by every check) and the
 // option tables of the servers MLflow starts (read only for a `*_opts` string), so that the first
 // does not tokenize the second. include_str! of all: rebuild when they change.
@@ -27,7 +28,9 @@ fn main() {
     write("values.json", &json);
     let schema: Value =
         serde_json::from_str(&read("values.schema.json")).expect("charts/values.schema.json is valid JSON");
-    write("values.schema.json", &serde_json::to_string(&checked_keywords(&schema)).expect("schema serializes"));
+    let checked = checked_keywords(&schema);
+    write("values.schema.json", &serde_json::to_string(&checked).expect("schema serializes"));
+    write("values_schema.rs", &format!("static COMPILED: Node = {};\n", node_code(&checked)));
     split_server_options();
 }
 
@@ -70,4 +73,56 @@ fn checked_keywords(node: &Value) -> Value {
         kept.insert(key.clone(), value);
     }
     Value::Object(kept)
+}
+
+/// One schema node as a `values::schema::Node` expression (build.rs emits `static COMPILED`).
+/// Only what the schema uses is understood; anything else stops the build rather than being
+/// checked differently than before.
+fn node_code(node: &Value) -> String {
+    let Value::Object(map) = node else { panic!("values.schema.json: a subschema that is not an object: {node}") };
+    let types = match map.get("type") {
+        None => "None".to_string(),
+        Some(Value::String(t)) => format!("Some(&[{t:?}])"),
+        Some(Value::Array(ts)) => {
+            let names: Vec<String> =
+                ts.iter().map(|t| format!("{:?}", t.as_str().expect("values.schema.json: type names are strings"))).collect();
+            format!("Some(&[{}])", names.join(", "))
+        }
+        Some(other) => panic!("values.schema.json: type {other} is neither a string nor a list"),
+    };
+    let properties: Vec<String> = match map.get("properties") {
+        None => Vec::new(),
+        Some(Value::Object(props)) => props.iter().map(|(name, sub)| format!("({name:?}, {})", node_code(sub))).collect(),
+        Some(other) => panic!("values.schema.json: properties {other} is not a map"),
+    };
+    let additional = match map.get("additionalProperties") {
+        None | Some(Value::Bool(true)) => "Additional::Any".to_string(),
+        Some(Value::Bool(false)) => "Additional::Forbidden".to_string(),
+        Some(sub @ Value::Object(_)) => format!("Additional::Schema(&{})", node_code(sub)),
+        Some(other) => panic!("values.schema.json: additionalProperties {other} is neither a boolean nor a schema"),
+    };
+    let items = match map.get("items") {
+        None => "None".to_string(),
+        Some(sub) => format!("Some(&{})", node_code(sub)),
+    };
+    let strings = |key: &str| -> Vec<String> {
+        let Some(list) = map.get(key) else { return Vec::new() };
+        let list = list.as_array().unwrap_or_else(|| panic!("values.schema.json: {key} is not a list"));
+        list.iter()
+            .map(|v| format!("{:?}", v.as_str().unwrap_or_else(|| panic!("values.schema.json: {key} holds {v}, not a string"))))
+            .collect()
+    };
+    let bound = |key: &str| match map.get(key) {
+        None => "None".to_string(),
+        Some(n) => format!("Some({:?}_f64)", n.as_f64().unwrap_or_else(|| panic!("values.schema.json: {key} {n} is not a number"))),
+    };
+    format!(
+        "Node {{ types: {types}, properties: &[{}], additional: {additional}, items: {items}, enumeration: &[{}], \
+         minimum: {}, maximum: {}, required: &[{}] }}",
+        properties.join(", "),
+        strings("enum").join(", "),
+        bound("minimum"),
+        bound("maximum"),
+        strings("required").join(", "),
+    )
 }
