@@ -296,7 +296,7 @@ fn parent_member(prepared: &Prepared, kinds: &BTreeSet<String>) -> Member {
     let release = &prepared.release;
     let mut labels = identity::labels(&release.name, None);
     labels.insert(MANAGED_BY_LABEL.into(), crate::render::MANAGED_BY.into());
-    let values_yaml = crate::yaml::to_string(&prepared.user_values);
+    let values_yaml = crate::yaml::print(&prepared.user_values);
     let parent = applyset::parent(&release.name, &release.namespace, labels, kinds, &values_yaml);
     Member {
         kind: Kind::named("Secret").expect("Secret is known"),
@@ -395,7 +395,7 @@ async fn install_with_helm(
         namespace: &prepared.release.namespace,
         context: session.context.as_deref(),
         kubeconfig: session.kubeconfig.as_deref(),
-        values_yaml: &crate::yaml::to_string(&prepared.user_values),
+        values_yaml: &crate::yaml::print(&prepared.user_values),
         create_namespace: options.create_namespace,
         dry_run_server: options.dry_run_server,
         chart: options.chart.as_deref(),
