@@ -35,7 +35,8 @@ fn main() {
 }
 
 /// data/mlflow-server-options.json as `server-options.json` (all but `servers`) and
-/// `server-servers.json` (`servers` alone).
+/// `server-servers.json` (`servers` alone), and its options as static Rust data
+/// (`server_options.rs`: read by every check, so parsed by none).
 fn split_server_options() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mlflow-server-options.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
@@ -45,6 +46,9 @@ fn split_server_options() {
     };
     let servers = table.remove("servers").expect("data/mlflow-server-options.json has servers");
     write("server-options.json", &serde_json::to_string(&table).expect("options serialize"));
+    let options = table["options"].as_array().expect("data/mlflow-server-options.json has a list of options");
+    let options: Vec<String> = options.iter().map(option_code).collect();
+    write("server_options.rs", &format!("static OPTIONS: &[ServerOption] = &[{}];\n", options.join(", ")));
     write("server-servers.json", &serde_json::to_string(&servers).expect("servers serialize"));
 }
 
@@ -124,5 +128,37 @@ fn node_code(node: &Value) -> String {
         bound("minimum"),
         bound("maximum"),
         strings("required").join(", "),
+    )
+}
+
+/// One option of the option table as a `server_options::ServerOption` expression.
+fn option_code(option: &Value) -> String {
+    let text = |key: &str| option.get(key).map(|v| v.as_str().unwrap_or_else(|| panic!("option {key} {v} is not a string")));
+    let texts = |key: &str| -> String {
+        let list = option.get(key).map(|v| v.as_array().unwrap_or_else(|| panic!("option {key} {v} is not a list")));
+        let quoted: Vec<String> = list
+            .into_iter()
+            .flatten()
+            .map(|v| format!("{:?}", v.as_str().unwrap_or_else(|| panic!("option {key} holds {v}, not a string"))))
+            .collect();
+        format!("&[{}]", quoted.join(", "))
+    };
+    let number = |key: &str| match option.get(key) {
+        None | Some(Value::Null) => "None".to_string(),
+        Some(n) => format!("Some({:?}_f64)", n.as_f64().unwrap_or_else(|| panic!("option {key} {n} is not a number"))),
+    };
+    format!(
+        "ServerOption {{ kind: {:?}, names: {}, type_: {:?}, choices: {}, min: {}, max: {}, envvar: {}, rules: {} }}",
+        text("kind").expect("every option has a kind"),
+        texts("names"),
+        text("type").unwrap_or_default(),
+        texts("choices"),
+        number("min"),
+        number("max"),
+        match option.get("envvar") {
+            None | Some(Value::Null) => "None".to_string(),
+            Some(v) => format!("Some({:?})", v.as_str().expect("envvar is a string")),
+        },
+        texts("rules"),
     )
 }
