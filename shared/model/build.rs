@@ -120,14 +120,20 @@ fn node_code(node: &Value) -> String {
         None => "None".to_string(),
         Some(n) => format!("Some({:?}_f64)", n.as_f64().unwrap_or_else(|| panic!("values.schema.json: {key} {n} is not a number"))),
     };
+    // the keywords few nodes use, behind one reference (the multi-call binary's size is capped)
+    let (enumeration, required) = (strings("enum"), strings("required"));
+    let (minimum, maximum) = (bound("minimum"), bound("maximum"));
+    let rare = match enumeration.is_empty() && required.is_empty() && minimum == "None" && maximum == "None" {
+        true => "None".to_string(),
+        false => format!(
+            "Some(&Rare {{ enumeration: &[{}], minimum: {minimum}, maximum: {maximum}, required: &[{}] }})",
+            enumeration.join(", "),
+            required.join(", ")
+        ),
+    };
     format!(
-        "Node {{ types: {types}, properties: &[{}], additional: {additional}, items: {items}, enumeration: &[{}], \
-         minimum: {}, maximum: {}, required: &[{}] }}",
+        "Node {{ types: {types}, properties: &[{}], additional: {additional}, items: {items}, rare: {rare} }}",
         properties.join(", "),
-        strings("enum").join(", "),
-        bound("minimum"),
-        bound("maximum"),
-        strings("required").join(", "),
     )
 }
 

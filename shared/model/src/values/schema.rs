@@ -28,6 +28,12 @@ pub struct Node {
     pub properties: &'static [(&'static str, Node)],
     pub additional: Additional,
     pub items: Option<&'static Node>,
+    /// The keywords few nodes have.
+    pub rare: Option<&'static Rare>,
+}
+
+#[derive(Debug)]
+pub struct Rare {
     /// `enum` (the schema's enums are all of strings; build.rs stops at any other).
     pub enumeration: &'static [&'static str],
     pub minimum: Option<f64>,
@@ -48,6 +54,14 @@ pub enum Additional {
 impl Node {
     fn property(&self, key: &str) -> Option<&Node> {
         self.properties.iter().find(|(name, _)| *name == key).map(|(_, node)| node)
+    }
+
+    fn enumeration(&self) -> &'static [&'static str] {
+        self.rare.map_or(&[], |r| r.enumeration)
+    }
+
+    fn required(&self) -> &'static [&'static str] {
+        self.rare.map_or(&[], |r| r.required)
     }
 }
 
@@ -84,8 +98,9 @@ fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out
             return;
         }
     }
-    if !schema.enumeration.is_empty() && !value.as_str().is_some_and(|s| schema.enumeration.contains(&s)) {
-        let names: Vec<String> = schema.enumeration.iter().map(|v| Value::from(*v).to_string()).collect();
+    let enumeration = schema.enumeration();
+    if !enumeration.is_empty() && !value.as_str().is_some_and(|s| enumeration.contains(&s)) {
+        let names: Vec<String> = enumeration.iter().map(|v| Value::from(*v).to_string()).collect();
         out.push(Problem::at(path.as_str(), format!("{} is not one of {}", describe_value(value), names.join(", "))));
     }
     check_bounds(schema, value, path, out);
@@ -105,7 +120,7 @@ fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out
 
 fn check_object(schema: &Node, map: &serde_json::Map<String, Value>, path: &mut String, scope: Scope, out: &mut Problems) {
     if scope == Scope::Merged {
-        for key in schema.required {
+        for key in schema.required() {
             if !map.contains_key(*key) {
                 out.push(Problem::at(join(path, key), "is required"));
             }
@@ -153,13 +168,13 @@ pub fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 fn check_bounds(schema: &Node, value: &Value, path: &str, out: &mut Problems) {
-    let Some(n) = value.as_f64() else { return };
-    if let Some(min) = schema.minimum {
+    let (Some(n), Some(rare)) = (value.as_f64(), schema.rare) else { return };
+    if let Some(min) = rare.minimum {
         if n < min {
             out.push(Problem::at(path, format!("{value} is less than the minimum {min}")));
         }
     }
-    if let Some(max) = schema.maximum {
+    if let Some(max) = rare.maximum {
         if n > max {
             out.push(Problem::at(path, format!("{value} is more than the maximum {max}")));
         }
