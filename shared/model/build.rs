@@ -88,15 +88,19 @@ fn node_code(node: &Value) -> String {
         None => "None".to_string(),
         Some(Value::String(t)) => format!("Some(&[{t:?}])"),
         Some(Value::Array(ts)) => {
-            let names: Vec<String> =
-                ts.iter().map(|t| format!("{:?}", t.as_str().expect("values.schema.json: type names are strings"))).collect();
+            let names: Vec<String> = ts
+                .iter()
+                .map(|t| format!("{:?}", t.as_str().expect("values.schema.json: type names are strings")))
+                .collect();
             format!("Some(&[{}])", names.join(", "))
         }
         Some(other) => panic!("values.schema.json: type {other} is neither a string nor a list"),
     };
     let properties: Vec<String> = match map.get("properties") {
         None => Vec::new(),
-        Some(Value::Object(props)) => props.iter().map(|(name, sub)| format!("({name:?}, {})", node_code(sub))).collect(),
+        Some(Value::Object(props)) => {
+            props.iter().map(|(name, sub)| format!("({name:?}, {})", node_code(sub))).collect()
+        }
         Some(other) => panic!("values.schema.json: properties {other} is not a map"),
     };
     let additional = match map.get("additionalProperties") {
@@ -113,12 +117,20 @@ fn node_code(node: &Value) -> String {
         let Some(list) = map.get(key) else { return Vec::new() };
         let list = list.as_array().unwrap_or_else(|| panic!("values.schema.json: {key} is not a list"));
         list.iter()
-            .map(|v| format!("{:?}", v.as_str().unwrap_or_else(|| panic!("values.schema.json: {key} holds {v}, not a string"))))
+            .map(|v| {
+                format!(
+                    "{:?}",
+                    v.as_str().unwrap_or_else(|| panic!("values.schema.json: {key} holds {v}, not a string"))
+                )
+            })
             .collect()
     };
     let bound = |key: &str| match map.get(key) {
         None => "None".to_string(),
-        Some(n) => format!("Some({:?}_f64)", n.as_f64().unwrap_or_else(|| panic!("values.schema.json: {key} {n} is not a number"))),
+        Some(n) => format!(
+            "Some({:?}_f64)",
+            n.as_f64().unwrap_or_else(|| panic!("values.schema.json: {key} {n} is not a number"))
+        ),
     };
     // the keywords few nodes use, behind one reference (the multi-call binary's size is capped)
     let (enumeration, required) = (strings("enum"), strings("required"));
@@ -139,7 +151,8 @@ fn node_code(node: &Value) -> String {
 
 /// One option of the option table as a `server_options::ServerOption` expression.
 fn option_code(option: &Value) -> String {
-    let text = |key: &str| option.get(key).map(|v| v.as_str().unwrap_or_else(|| panic!("option {key} {v} is not a string")));
+    let text =
+        |key: &str| option.get(key).map(|v| v.as_str().unwrap_or_else(|| panic!("option {key} {v} is not a string")));
     let texts = |key: &str| -> String {
         let list = option.get(key).map(|v| v.as_array().unwrap_or_else(|| panic!("option {key} {v} is not a list")));
         let quoted: Vec<String> = list

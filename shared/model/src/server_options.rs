@@ -400,7 +400,10 @@ mod tests {
             assert_eq!(json.get("max").and_then(Value::as_f64), option.max);
             assert_eq!(json.get("envvar").and_then(Value::as_str), option.envvar);
             assert_eq!(json.get("rules").cloned().unwrap_or(serde_json::json!([])), serde_json::json!(option.rules));
-            assert_eq!(json.get("choices").cloned().unwrap_or(serde_json::json!([])), serde_json::json!(option.choices));
+            assert_eq!(
+                json.get("choices").cloned().unwrap_or(serde_json::json!([])),
+                serde_json::json!(option.choices)
+            );
         }
     }
 }

@@ -118,7 +118,13 @@ fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out
     }
 }
 
-fn check_object(schema: &Node, map: &serde_json::Map<String, Value>, path: &mut String, scope: Scope, out: &mut Problems) {
+fn check_object(
+    schema: &Node,
+    map: &serde_json::Map<String, Value>,
+    path: &mut String,
+    scope: Scope,
+    out: &mut Problems,
+) {
     if scope == Scope::Merged {
         for key in schema.required() {
             if !map.contains_key(*key) {
