@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
 use kube::Client;
@@ -99,6 +100,12 @@ pub async fn acquire(
     let name = kubectl_mlflow_model::identity::parent_secret_name(release);
     let deadline = tokio::time::Instant::now() + timeout;
     let failed = |err: &kube::Error| lock_error(&name, namespace, err);
+    // Read first: the API server answers a write into a namespace it does not know only after
+    // waiting 50 ms for its cache (NamespaceLifecycle admission), a read at once. Without the
+    // permission to read namespaces, the Lease's creation tells.
+    if let Ok(None) = Api::<Namespace>::all(client.clone()).get_opt(namespace).await {
+        return Ok(None);
+    }
     let written = loop {
         match api.create(&PostParams::default(), &lease(&name, namespace, None)).await {
             Ok(created) => break created.metadata.resource_version,
