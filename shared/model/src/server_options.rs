@@ -242,7 +242,7 @@ fn value_rules(option: &ServerOption, value: &Value, path: &str, values: &Values
             )),
             "needs_uvicorn" if gunicorn || waitress => Some(format!(
                 "--{} works with uvicorn, MLflow's default server, only: mlflow server refuses it with {} (remove one of them)",
-                flag_name(&option.names[0]),
+                flag_name(option.names[0]),
                 if gunicorn { "gunicorn_opts" } else { "waitress_opts" }
             )),
             "file_in_container" if !server_opts::in_container(&text, &file_mounts(values)) => Some(format!(

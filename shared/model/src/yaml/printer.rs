@@ -184,7 +184,7 @@ fn unsigned_integer(s: &str) -> bool {
             }
         }
     }
-    !unsigned.starts_with(['+', '-']) && !leading_zero_digits(s) && u128::from_str_radix(unsigned, 10).is_ok()
+    !unsigned.starts_with(['+', '-']) && !leading_zero_digits(s) && unsigned.parse::<u128>().is_ok()
 }
 
 /// `-0x1F`, `-0o17`, `-0b101`, `-42` (as serde_yaml reads a negative integer).
@@ -196,7 +196,7 @@ fn negative_integer(s: &str) -> bool {
             }
         }
     }
-    !leading_zero_digits(s) && i128::from_str_radix(s, 10).is_ok()
+    !leading_zero_digits(s) && s.parse::<i128>().is_ok()
 }
 
 /// `1.5`, `1e3`, `.inf`, `-.Inf`, `.NaN` (as serde_yaml reads a float).
@@ -447,7 +447,7 @@ mod tests {
         ];
         for value in left {
             assert_eq!(super::print(&json!({ "k": value })), None, "{value}");
-            assert!(super::super::print(&value).len() > 0);
+            assert!(!super::super::print(&value).is_empty());
         }
     }
 }
