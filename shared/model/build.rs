@@ -1,6 +1,7 @@
 // Start-up work done once, here rather than on every render: charts/values.yaml becomes JSON
-// (which parses several times faster than YAML), and values.schema.json keeps only the keywords
-// values::schema checks (no descriptions: a third of the size to parse).
+// (which parses several times faster than YAML), and values.schema.json becomes static Rust data
+// of the keywords values::schema checks (nothing to parse at all: parsing the schema was a fifth
+// of a render's instructions, most of it hashing the keys of its maps).
 // The option table of `mlflow server` is split in two: its options (read by every check) and the
 // option tables of the servers MLflow starts (read only for a `*_opts` string), so that the first
 // does not tokenize the second. include_str! of all: rebuild when they change.
@@ -27,12 +28,15 @@ fn main() {
     write("values.json", &json);
     let schema: Value =
         serde_json::from_str(&read("values.schema.json")).expect("charts/values.schema.json is valid JSON");
-    write("values.schema.json", &serde_json::to_string(&checked_keywords(&schema)).expect("schema serializes"));
+    let checked = checked_keywords(&schema);
+    write("values.schema.json", &serde_json::to_string(&checked).expect("schema serializes"));
+    write("values_schema.rs", &format!("static COMPILED: Node = {};\n", node_code(&checked)));
     split_server_options();
 }
 
 /// data/mlflow-server-options.json as `server-options.json` (all but `servers`) and
-/// `server-servers.json` (`servers` alone).
+/// `server-servers.json` (`servers` alone), and its options as static Rust data
+/// (`server_options.rs`: read by every check, so parsed by none).
 fn split_server_options() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mlflow-server-options.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
@@ -42,6 +46,9 @@ fn split_server_options() {
     };
     let servers = table.remove("servers").expect("data/mlflow-server-options.json has servers");
     write("server-options.json", &serde_json::to_string(&table).expect("options serialize"));
+    let options = table["options"].as_array().expect("data/mlflow-server-options.json has a list of options");
+    let options: Vec<String> = options.iter().map(option_code).collect();
+    write("server_options.rs", &format!("static OPTIONS: &[ServerOption] = &[{}];\n", options.join(", ")));
     write("server-servers.json", &serde_json::to_string(&servers).expect("servers serialize"));
 }
 
@@ -70,4 +77,107 @@ fn checked_keywords(node: &Value) -> Value {
         kept.insert(key.clone(), value);
     }
     Value::Object(kept)
+}
+
+/// One schema node as a `values::schema::Node` expression (build.rs emits `static COMPILED`).
+/// Only what the schema uses is understood; anything else stops the build rather than being
+/// checked differently than before.
+fn node_code(node: &Value) -> String {
+    let Value::Object(map) = node else { panic!("values.schema.json: a subschema that is not an object: {node}") };
+    let types = match map.get("type") {
+        None => "None".to_string(),
+        Some(Value::String(t)) => format!("Some(&[{t:?}])"),
+        Some(Value::Array(ts)) => {
+            let names: Vec<String> = ts
+                .iter()
+                .map(|t| format!("{:?}", t.as_str().expect("values.schema.json: type names are strings")))
+                .collect();
+            format!("Some(&[{}])", names.join(", "))
+        }
+        Some(other) => panic!("values.schema.json: type {other} is neither a string nor a list"),
+    };
+    let properties: Vec<String> = match map.get("properties") {
+        None => Vec::new(),
+        Some(Value::Object(props)) => {
+            props.iter().map(|(name, sub)| format!("({name:?}, {})", node_code(sub))).collect()
+        }
+        Some(other) => panic!("values.schema.json: properties {other} is not a map"),
+    };
+    let additional = match map.get("additionalProperties") {
+        None | Some(Value::Bool(true)) => "Additional::Any".to_string(),
+        Some(Value::Bool(false)) => "Additional::Forbidden".to_string(),
+        Some(sub @ Value::Object(_)) => format!("Additional::Schema(&{})", node_code(sub)),
+        Some(other) => panic!("values.schema.json: additionalProperties {other} is neither a boolean nor a schema"),
+    };
+    let items = match map.get("items") {
+        None => "None".to_string(),
+        Some(sub) => format!("Some(&{})", node_code(sub)),
+    };
+    let strings = |key: &str| -> Vec<String> {
+        let Some(list) = map.get(key) else { return Vec::new() };
+        let list = list.as_array().unwrap_or_else(|| panic!("values.schema.json: {key} is not a list"));
+        list.iter()
+            .map(|v| {
+                format!(
+                    "{:?}",
+                    v.as_str().unwrap_or_else(|| panic!("values.schema.json: {key} holds {v}, not a string"))
+                )
+            })
+            .collect()
+    };
+    let bound = |key: &str| match map.get(key) {
+        None => "None".to_string(),
+        Some(n) => format!(
+            "Some({:?}_f64)",
+            n.as_f64().unwrap_or_else(|| panic!("values.schema.json: {key} {n} is not a number"))
+        ),
+    };
+    // the keywords few nodes use, behind one reference (the multi-call binary's size is capped)
+    let (enumeration, required) = (strings("enum"), strings("required"));
+    let (minimum, maximum) = (bound("minimum"), bound("maximum"));
+    let rare = match enumeration.is_empty() && required.is_empty() && minimum == "None" && maximum == "None" {
+        true => "None".to_string(),
+        false => format!(
+            "Some(&Rare {{ enumeration: &[{}], minimum: {minimum}, maximum: {maximum}, required: &[{}] }})",
+            enumeration.join(", "),
+            required.join(", ")
+        ),
+    };
+    format!(
+        "Node {{ types: {types}, properties: &[{}], additional: {additional}, items: {items}, rare: {rare} }}",
+        properties.join(", "),
+    )
+}
+
+/// One option of the option table as a `server_options::ServerOption` expression.
+fn option_code(option: &Value) -> String {
+    let text =
+        |key: &str| option.get(key).map(|v| v.as_str().unwrap_or_else(|| panic!("option {key} {v} is not a string")));
+    let texts = |key: &str| -> String {
+        let list = option.get(key).map(|v| v.as_array().unwrap_or_else(|| panic!("option {key} {v} is not a list")));
+        let quoted: Vec<String> = list
+            .into_iter()
+            .flatten()
+            .map(|v| format!("{:?}", v.as_str().unwrap_or_else(|| panic!("option {key} holds {v}, not a string"))))
+            .collect();
+        format!("&[{}]", quoted.join(", "))
+    };
+    let number = |key: &str| match option.get(key) {
+        None | Some(Value::Null) => "None".to_string(),
+        Some(n) => format!("Some({:?}_f64)", n.as_f64().unwrap_or_else(|| panic!("option {key} {n} is not a number"))),
+    };
+    format!(
+        "ServerOption {{ kind: {:?}, names: {}, type_: {:?}, choices: {}, min: {}, max: {}, envvar: {}, rules: {} }}",
+        text("kind").expect("every option has a kind"),
+        texts("names"),
+        text("type").unwrap_or_default(),
+        texts("choices"),
+        number("min"),
+        number("max"),
+        match option.get("envvar") {
+            None | Some(Value::Null) => "None".to_string(),
+            Some(v) => format!("Some({:?})", v.as_str().expect("envvar is a string")),
+        },
+        texts("rules"),
+    )
 }

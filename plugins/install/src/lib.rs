@@ -253,9 +253,10 @@ async fn install(
         dry_run_server: cli.dry_run == Some(DryRun::Server),
         verbose: cli.out.verbose,
         chart: published.as_ref().map(|p| p.path.clone()),
+        namespace_absent: false,
     };
     let mut progress = Progress::new();
-    let result = install_holding_the_lock(&session, &prepared, &options, &mut progress).await;
+    let result = install_holding_the_lock(&session, &prepared, options, &mut progress).await;
     progress.finish();
     for note in &result?.notes {
         reporter.note(note);
@@ -277,17 +278,22 @@ async fn install(
 async fn install_holding_the_lock(
     session: &Session,
     prepared: &Prepared,
-    options: &InstallOptions,
+    mut options: InstallOptions,
     progress: &mut Progress,
 ) -> Result<engine::Outcome, Failure> {
     let release = &prepared.release;
     let held = match (&options.engine, options.dry_run_server) {
         (Engine::Native, false) => {
-            engine::lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress).await?
+            let held =
+                engine::lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress)
+                    .await?;
+            // no lock without a namespace to hold it in
+            options.namespace_absent = held.is_none();
+            held
         }
         _ => None,
     };
-    let outcome = engine::install(session, prepared, options, progress).await;
+    let outcome = engine::install(session, prepared, &options, progress).await;
     if let Some(held) = held {
         held.release().await;
     }

@@ -14,13 +14,13 @@ use crate::values::schema::nearest;
 use crate::values::Values;
 
 /// data/mlflow-server-options.json without `servers`, and `servers` alone (split by build.rs).
+#[cfg(test)]
 const OPTIONS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/server-options.json"));
 const SERVERS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/server-servers.json"));
 
-#[derive(Debug, Deserialize)]
-struct Table {
-    options: Vec<ServerOption>,
-}
+// `static OPTIONS: &[ServerOption]`: the table's options, compiled by build.rs (every check
+// reads them; parsing them was a twentieth of a render).
+include!(concat!(env!("OUT_DIR"), "/server_options.rs"));
 
 /// The servers MLflow starts: their own option tables, for the `*_opts` strings (read from the
 /// table only when one is given: most values give none).
@@ -35,27 +35,25 @@ fn servers() -> Servers {
 }
 
 /// One option of `mlflow server`; `names` are its long spellings, dashes as underscores.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct ServerOption {
-    kind: String,
-    names: Vec<String>,
-    #[serde(default, rename = "type")]
-    type_: String,
-    #[serde(default)]
-    choices: Vec<String>,
+    kind: &'static str,
+    names: &'static [&'static str],
+    /// empty when the table gives none
+    type_: &'static str,
+    choices: &'static [&'static str],
     min: Option<f64>,
     max: Option<f64>,
     /// The environment variable MLflow also reads the option from.
-    envvar: Option<String>,
+    envvar: Option<&'static str>,
     /// What MLflow (or the server it starts) checks beyond the type, by rule name (see `rules`
     /// in the table).
-    #[serde(default)]
-    rules: Vec<String>,
+    rules: &'static [&'static str],
 }
 
 impl ServerOption {
     fn has(&self, rule: &str) -> bool {
-        self.rules.iter().any(|r| r == rule)
+        self.rules.contains(&rule)
     }
 }
 
@@ -69,19 +67,17 @@ const OWNED: [(&str, &str); 6] = [
     ("expose_prometheus", "metrics.enabled"),
 ];
 
-fn table() -> Table {
-    serde_json::from_str(OPTIONS_JSON).expect("data/mlflow-server-options.json has valid options")
-}
-
 /// A name as the table spells it: no leading dashes, `-` as `_`.
 fn normalized(name: &str) -> String {
     flag_name(name).replace('-', "_")
 }
 
 pub fn check(values: &Values, out: &mut Problems) {
-    let table = table();
-    let find = |name: &str| table.options.iter().find(|o| o.names.iter().any(|n| *n == normalized(name)));
-    let all: Vec<&str> = table.options.iter().flat_map(|o| o.names.iter().map(String::as_str)).collect();
+    let find = |name: &str| {
+        let name = normalized(name);
+        OPTIONS.iter().find(|o| o.names.contains(&name.as_str()))
+    };
+    let all: Vec<&str> = OPTIONS.iter().flat_map(|o| o.names.iter().copied()).collect();
     for (key, value) in &values.server.value_options {
         let path = format!("server.value_options.{key}");
         if value.is_null() || value.as_str() == Some("") {
@@ -106,7 +102,7 @@ pub fn check(values: &Values, out: &mut Problems) {
         }
     }
     one_server(values, out);
-    shadowed_env(&table, values, out);
+    shadowed_env(values, out);
     for (i, flag) in values.server.flag_options.iter().enumerate() {
         let name = flag_name(flag);
         if name.is_empty() || flag.contains(char::is_whitespace) || flag.contains('=') {
@@ -173,17 +169,17 @@ fn on_command_line(values: &Values) -> Vec<String> {
 /// An `env` entry naming the variable MLflow reads an option from, while the command line
 /// carries that option: the flag wins and the entry is silently ignored. The `*_opts` strings
 /// are refused in `env` altogether: given there, they would escape their checks and the TLS merge.
-fn shadowed_env(table: &Table, values: &Values, out: &mut Problems) {
+fn shadowed_env(values: &Values, out: &mut Problems) {
     let on_line = on_command_line(values);
     for (i, var) in values.env.iter().enumerate() {
         if crate::validate::OWN_ENV.contains(&var.name.as_str()) {
             continue; // refused as the chart's own
         }
-        let Some(option) = table.options.iter().find(|o| o.envvar.as_deref() == Some(var.name.as_str())) else {
+        let Some(option) = OPTIONS.iter().find(|o| o.envvar == Some(var.name.as_str())) else {
             continue;
         };
         let key = &option.names[0];
-        let problem = if option.names.iter().any(|n| on_line.contains(n)) {
+        let problem = if option.names.iter().any(|n| on_line.iter().any(|l| l == n)) {
             format!(
                 "{} is overridden by --{} on the server's command line, so it would not be used (set server.value_options.{key}, or the key the chart sets it from, instead)",
                 var.name,
@@ -230,8 +226,8 @@ fn value_rules(option: &ServerOption, value: &Value, path: &str, values: &Values
     let Some(text) = option_text(value) else { return out };
     let gunicorn = given(values, "gunicorn_opts").is_some();
     let waitress = given(values, "waitress_opts").is_some();
-    for rule in &option.rules {
-        let problem = match rule.as_str() {
+    for rule in option.rules {
+        let problem = match *rule {
             "whole_number" => match python_int(&text, false) {
                 None => Some(format!("\"{text}\" is not a whole number (uvicorn and gunicorn read --workers as an integer, e.g. 4)")),
                 Some(n) if n < 0 && gunicorn => Some(format!("{n}: gunicorn refuses a negative number of workers (use 1 or more)")),
@@ -246,7 +242,7 @@ fn value_rules(option: &ServerOption, value: &Value, path: &str, values: &Values
             )),
             "needs_uvicorn" if gunicorn || waitress => Some(format!(
                 "--{} works with uvicorn, MLflow's default server, only: mlflow server refuses it with {} (remove one of them)",
-                flag_name(&option.names[0]),
+                flag_name(option.names[0]),
                 if gunicorn { "gunicorn_opts" } else { "waitress_opts" }
             )),
             "file_in_container" if !server_opts::in_container(&text, &file_mounts(values)) => Some(format!(
@@ -255,13 +251,13 @@ fn value_rules(option: &ServerOption, value: &Value, path: &str, values: &Values
             "store_uri" => crate::store_uri::check_store(&text).err().map(|err| err.to_string()),
             "uvicorn_opts" | "gunicorn_opts" => {
                 let servers = servers();
-                let (server, opts) = match rule.as_str() {
+                let (server, opts) = match *rule {
                     "uvicorn_opts" => ("uvicorn", &servers.uvicorn),
                     _ => ("gunicorn", &servers.gunicorn),
                 };
                 let ctx = server_opts::Context {
                     server,
-                    tls: tls_server(values) == Some(rule.as_str()),
+                    tls: tls_server(values) == Some(*rule),
                     mounts: &file_mounts(values),
                 };
                 for problem in server_opts::check(opts, &text, &ctx) {
@@ -280,7 +276,7 @@ fn value_rules(option: &ServerOption, value: &Value, path: &str, values: &Values
 
 /// The rules of a flag option.
 fn flag_rules(option: &ServerOption, name: &str, values: &Values) -> Option<String> {
-    if option.has("dev_alone") && option.names.iter().any(|n| n == "dev") {
+    if option.has("dev_alone") && option.names.contains(&"dev") {
         let with = [
             ("server.value_options.uvicorn_opts", given(values, "uvicorn_opts").is_some()),
             ("server.value_options.gunicorn_opts", given(values, "gunicorn_opts").is_some()),
@@ -329,7 +325,7 @@ fn owned_or_secret(option: &ServerOption, key: &str, value: &Value, path: &str) 
         ));
     }
     let text = value.as_str()?;
-    let envvar = option.envvar.as_deref()?;
+    let envvar = option.envvar?;
     (crate::store_uri::mask(text) != text).then(|| {
         Problem::at(path, format!("holds a password, which would show in the server's process list (remove it here and set {envvar} in env, from a Secret with valueFrom.secretKeyRef)"))
     })
@@ -346,7 +342,7 @@ fn unknown(name: &str, all: &[&str]) -> String {
 fn typed(option: &ServerOption, key: &str, value: &Value, path: &str) -> Problems {
     let mut out = Problems::default();
     let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
-    match option.type_.as_str() {
+    match option.type_ {
         "int" if key != "port" => {
             let n = value.as_i64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
             match n {
@@ -360,7 +356,7 @@ fn typed(option: &ServerOption, key: &str, value: &Value, path: &str) -> Problem
                 Some(_) => {}
             }
         }
-        "choice" if !option.choices.contains(&text) => out.push(Problem::at(
+        "choice" if !option.choices.contains(&text.as_str()) => out.push(Problem::at(
             path,
             format!("\"{text}\" is not a choice of --{} (use one of {})", flag_name(key), option.choices.join(", ")),
         )),
@@ -388,10 +384,26 @@ mod tests {
 
     #[test]
     fn the_table_is_mlflows_and_parses() {
-        let table = table();
         assert!(OPTIONS_JSON.contains("\"mlflow\":\"3.17.2\""));
         assert!(servers().gunicorn.options.len() > 10);
-        assert!(table.options.iter().any(|o| o.names == ["port"] && o.type_ == "int"));
-        assert!(table.options.iter().any(|o| o.kind == "flag" && o.names.contains(&"no_serve_artifacts".to_string())));
+        assert!(OPTIONS.iter().any(|o| o.names == ["port"] && o.type_ == "int"));
+        assert!(OPTIONS.iter().any(|o| o.kind == "flag" && o.names.contains(&"no_serve_artifacts")));
+        // the compiled table is the JSON table, option for option
+        let table: Value = serde_json::from_str(OPTIONS_JSON).unwrap();
+        let options = table["options"].as_array().unwrap();
+        assert_eq!(options.len(), OPTIONS.len());
+        for (json, option) in options.iter().zip(OPTIONS) {
+            assert_eq!(json["names"], serde_json::json!(option.names));
+            assert_eq!(json["kind"], option.kind);
+            assert_eq!(json.get("type").and_then(Value::as_str).unwrap_or_default(), option.type_);
+            assert_eq!(json.get("min").and_then(Value::as_f64), option.min);
+            assert_eq!(json.get("max").and_then(Value::as_f64), option.max);
+            assert_eq!(json.get("envvar").and_then(Value::as_str), option.envvar);
+            assert_eq!(json.get("rules").cloned().unwrap_or(serde_json::json!([])), serde_json::json!(option.rules));
+            assert_eq!(
+                json.get("choices").cloned().unwrap_or(serde_json::json!([])),
+                serde_json::json!(option.choices)
+            );
+        }
     }
 }

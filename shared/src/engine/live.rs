@@ -47,6 +47,11 @@ impl Live {
         Live { parent, members, parent_name: name }
     }
 
+    /// A release in a namespace that does not exist: no parent, no members (nothing to read).
+    pub fn absent(release: &str) -> Live {
+        Live { parent: Ok(None), members: Ok(BTreeMap::new()), parent_name: applyset::parent_name(release) }
+    }
+
     /// The members pruning will take out of the set: those not in `keep`; or why the set could
     /// not be listed.
     pub fn leaving(&self, keep: &BTreeSet<(String, String)>) -> Result<Vec<PruneTarget>, Failure> {

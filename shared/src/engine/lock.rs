@@ -10,9 +10,11 @@
 //! may not delete Leases leaves it without a holder: the lock needs only get, create and update,
 //! as an install needs no delete unless it prunes).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
 use kube::Client;
@@ -30,6 +32,9 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 pub struct Held {
     api: Api<Lease>,
     name: String,
+    /// The resourceVersion of this run's last write of the Lease (its creation or a renewal):
+    /// while the Lease is at it, nobody else has taken it.
+    written: Arc<Mutex<Option<String>>>,
     renewing: tokio::task::JoinHandle<()>,
 }
 
@@ -95,9 +100,15 @@ pub async fn acquire(
     let name = kubectl_mlflow_model::identity::parent_secret_name(release);
     let deadline = tokio::time::Instant::now() + timeout;
     let failed = |err: &kube::Error| lock_error(&name, namespace, err);
-    loop {
+    // Read first: the API server answers a write into a namespace it does not know only after
+    // waiting 50 ms for its cache (NamespaceLifecycle admission), a read at once. Without the
+    // permission to read namespaces, the Lease's creation tells.
+    if let Ok(None) = Api::<Namespace>::all(client.clone()).get_opt(namespace).await {
+        return Ok(None);
+    }
+    let written = loop {
         match api.create(&PostParams::default(), &lease(&name, namespace, None)).await {
-            Ok(_) => break,
+            Ok(created) => break created.metadata.resource_version,
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(None),
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(err) => return Err(failed(&err)),
@@ -110,7 +121,7 @@ pub async fn acquire(
         if free(&current, k8s_openapi::jiff::Timestamp::now()) {
             let taken = lease(&name, namespace, current.metadata.resource_version.clone());
             match api.replace(&name, &PostParams::default(), &taken).await {
-                Ok(_) => break,
+                Ok(replaced) => break replaced.metadata.resource_version,
                 Err(kube::Error::Api(status)) if status.code == 409 => continue,
                 Err(err) => return Err(failed(&err)),
             }
@@ -124,20 +135,30 @@ pub async fn acquire(
         }
         progress.phase(&format!("waiting for another run ({who}) installing release {release} to finish"));
         tokio::time::sleep(POLL_EVERY).await;
-    }
-    let renewing = tokio::spawn(renew(api.clone(), name.clone()));
-    Ok(Some(Held { api, name, renewing }))
+    };
+    let written = Arc::new(Mutex::new(written));
+    let renewing = tokio::spawn(renew(api.clone(), name.clone(), written.clone()));
+    Ok(Some(Held { api, name, written, renewing }))
 }
 
-async fn renew(api: Api<Lease>, name: String) {
+async fn renew(api: Api<Lease>, name: String, written: Arc<Mutex<Option<String>>>) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         if let Ok(mut lease) = api.get(&name).await {
             if let Some(spec) = lease.spec.as_mut() {
                 spec.renew_time = Some(MicroTime(k8s_openapi::jiff::Timestamp::now()));
             }
-            let _ = api.replace(&name, &PostParams::default(), &lease).await;
+            if let Ok(renewed) = api.replace(&name, &PostParams::default(), &lease).await {
+                *written.lock().unwrap_or_else(|e| e.into_inner()) = renewed.metadata.resource_version;
+            }
         }
+    }
+}
+
+fn at_version(resource_version: Option<String>) -> DeleteParams {
+    DeleteParams {
+        preconditions: Some(kube::api::Preconditions { resource_version, uid: None }),
+        ..DeleteParams::default()
     }
 }
 
@@ -146,18 +167,22 @@ impl Held {
     /// delete Leases, clears its holder (the next run takes it at once).
     pub async fn release(self) {
         self.renewing.abort();
+        // One request while the Lease is as this run last wrote it; else (a renewal in flight, a
+        // user who may not delete Leases) the Lease is read to see whose it is.
+        let written = self.written.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if written.is_some() {
+            match self.api.delete(&self.name, &at_version(written)).await {
+                Ok(_) => return,
+                Err(kube::Error::Api(status)) if status.code == 404 => return,
+                Err(_) => {}
+            }
+        }
         let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await else { return };
         let ours = lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()).is_some_and(|h| h == holder());
         if !ours {
             return;
         }
-        let params = DeleteParams {
-            preconditions: Some(kube::api::Preconditions {
-                resource_version: lease.metadata.resource_version.clone(),
-                uid: None,
-            }),
-            ..DeleteParams::default()
-        };
+        let params = at_version(lease.metadata.resource_version.clone());
         if let Err(kube::Error::Api(status)) = self.api.delete(&self.name, &params).await {
             if status.code == 403 {
                 if let Some(spec) = lease.spec.as_mut() {

@@ -75,6 +75,9 @@ pub struct InstallOptions {
     /// With the helm engine: a chart pulled from a registry (`--chart`), the same as the embedded
     /// one, to install instead of it.
     pub chart: Option<PathBuf>,
+    /// The release's lock found no namespace (a first install with `--create-namespace`): the
+    /// release is not read, as nothing of it can be stored there.
+    pub namespace_absent: bool,
 }
 
 /// What an install did, for the user.
@@ -132,6 +135,7 @@ pub async fn install(
         verbose: options.verbose,
     };
     let live = match options.engine {
+        Engine::Native if options.namespace_absent => Some(Live::absent(&release.name)),
         Engine::Native => {
             Some(Live::read(&applier, &release.name, &kinds.iter().map(Kind::group_kind).collect()).await)
         }
@@ -199,6 +203,10 @@ async fn install_native(
     let parent = parent_member(prepared, &all_kinds);
     progress.phase("checking the cluster and a server-side dry run of every object");
     let everything: Vec<Member> = std::iter::once(parent.clone()).chain(members.iter().cloned()).collect();
+    // In a namespace that does not exist the API server judges no namespaced object: it answers
+    // NotFound (after a 50 ms wait for its cache), which the dry run skips; so they are not sent.
+    let everything: Vec<Member> =
+        everything.into_iter().filter(|m| !(options.namespace_absent && m.kind.namespaced)).collect();
     // Both only read (a dry run persists nothing), so they go at once; their verdicts are taken
     // in the order they always were: the preflight's problems first.
     let dry_run = async {
@@ -296,7 +304,7 @@ fn parent_member(prepared: &Prepared, kinds: &BTreeSet<String>) -> Member {
     let release = &prepared.release;
     let mut labels = identity::labels(&release.name, None);
     labels.insert(MANAGED_BY_LABEL.into(), crate::render::MANAGED_BY.into());
-    let values_yaml = crate::yaml::to_string(&prepared.user_values);
+    let values_yaml = crate::yaml::print(&prepared.user_values);
     let parent = applyset::parent(&release.name, &release.namespace, labels, kinds, &values_yaml);
     Member {
         kind: Kind::named("Secret").expect("Secret is known"),
@@ -395,7 +403,7 @@ async fn install_with_helm(
         namespace: &prepared.release.namespace,
         context: session.context.as_deref(),
         kubeconfig: session.kubeconfig.as_deref(),
-        values_yaml: &crate::yaml::to_string(&prepared.user_values),
+        values_yaml: &crate::yaml::print(&prepared.user_values),
         create_namespace: options.create_namespace,
         dry_run_server: options.dry_run_server,
         chart: options.chart.as_deref(),

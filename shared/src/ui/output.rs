@@ -4,16 +4,18 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::render::Object;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Yaml,
     Json,
 }
 
-/// Objects (rendered ones, or any Kubernetes type), as `--dry-run -o yaml|json` prints them.
-pub fn objects<T: Serialize>(objects: &[T], format: Format) -> String {
+/// Rendered objects, as `--dry-run -o yaml|json` prints them.
+pub fn objects(objects: &[Object], format: Format) -> String {
     match format {
-        Format::Yaml => objects.iter().map(yaml_document).collect(),
+        Format::Yaml => objects.iter().map(|o| yaml_document(&o.to_json())).collect(),
         Format::Json => json_text(&json!({"apiVersion": "v1", "kind": "List", "items": objects})),
     }
 }
@@ -28,9 +30,8 @@ pub fn object<T: Serialize>(object: &T, format: Format) -> String {
     }
 }
 
-/// A rendered object serializes through its own JSON tree already: no second copy of it here.
-fn yaml_document<T: Serialize>(object: &T) -> String {
-    format!("---\n{}", crate::yaml::to_string(object))
+fn yaml_document(object: &serde_json::Value) -> String {
+    format!("---\n{}", crate::yaml::print(object))
 }
 
 fn json_text(value: &serde_json::Value) -> String {

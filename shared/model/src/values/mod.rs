@@ -70,7 +70,6 @@ pub fn load_user_values(sources: &[Source], stdin: &mut dyn Read) -> Result<Valu
 
 /// [`load_user_values`], with what each source contributed (its name and values), in order.
 pub fn load_user_parts(sources: &[Source], stdin: &mut dyn Read) -> Result<(Value, Vec<(Source, Value)>), Problems> {
-    let schema = schema::schema();
     let mut problems = Problems::default();
     let mut user = Value::Object(Map::new());
     let mut parts = Vec::new();
@@ -83,7 +82,7 @@ pub fn load_user_parts(sources: &[Source], stdin: &mut dyn Read) -> Result<(Valu
                 continue;
             }
         };
-        for problem in schema::check(schema, &part, schema::Scope::Source).0 {
+        for problem in schema::check(&part, schema::Scope::Source).0 {
             problems.push(problem.in_source(&name));
         }
         parts.push((source.clone(), part));
@@ -173,7 +172,7 @@ pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
     let mut merged = defaults();
     coalesce_into(&mut merged, user);
     normalize_quantities(&mut merged);
-    let problems = schema::check(schema::schema(), &merged, schema::Scope::Merged);
+    let problems = schema::check(&merged, schema::Scope::Merged);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -213,26 +212,39 @@ fn normalize_quantities(merged: &mut Value) {
 /// Keys the user wrote that no Rust type kept: a misspelt field inside a Kubernetes object
 /// (`env[0].valueFromm`) would otherwise vanish without a word.
 pub(crate) fn dropped_keys(given: &Value, kept: &Value, path: &str, out: &mut Problems) {
+    dropped_below(given, kept, &mut path.to_string(), out);
+}
+
+/// [`dropped_keys`] with the key path extended in place (and cut back) for each child: no path
+/// is allocated for a key that was kept.
+fn dropped_below(given: &Value, kept: &Value, path: &mut String, out: &mut Problems) {
     match (given, kept) {
         (Value::Object(given), Value::Object(kept)) => {
             for (key, value) in given {
-                let key_path = join(path, key);
                 match kept.get(key) {
-                    Some(kept_value) => dropped_keys(value, kept_value, &key_path, out),
+                    Some(kept_value) => {
+                        let length = path.len();
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(key);
+                        dropped_below(value, kept_value, path, out);
+                        path.truncate(length);
+                    }
                     None if value.is_null() || is_empty(value) => {}
                     None => {
                         let known: Vec<&str> = kept.keys().map(String::as_str).collect();
                         let hint = schema::nearest(key, &known)
                             .map(|k| format!(" (did you mean {}?)", join(path, k)))
                             .unwrap_or_default();
-                        out.push(Problem::at(key_path, format!("unknown field{hint}")));
+                        out.push(Problem::at(join(path, key), format!("unknown field{hint}")));
                     }
                 }
             }
         }
         (Value::Array(given), Value::Array(kept)) => {
             for (i, (g, k)) in given.iter().zip(kept).enumerate() {
-                dropped_keys(g, k, &crate::problem::index(path, i), out);
+                dropped_below(g, k, &mut crate::problem::index(path, i), out);
             }
         }
         _ => {}

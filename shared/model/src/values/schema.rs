@@ -9,14 +9,63 @@ use crate::problem::{index, join, Problem, Problems};
 
 pub const SCHEMA_JSON: &str = include_str!("../../../../charts/values.schema.json");
 
-/// [`SCHEMA_JSON`] with only the keywords checked here, made by build.rs: less to parse at start.
+/// [`SCHEMA_JSON`] with only the keywords checked here, made by build.rs.
 const CHECKED_SCHEMA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/values.schema.json"));
 
-/// The embedded schema, parsed once per process (each source and the merged values are checked).
+/// The checked keywords of the schema as a JSON tree (for tests that walk it; the checks read
+/// the same schema compiled to [`Node`]s by build.rs).
 pub fn schema() -> &'static Value {
     static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(|| serde_json::from_str(CHECKED_SCHEMA_JSON).expect("build.rs wrote valid JSON"))
 }
+
+/// One node of the schema, compiled by build.rs into static data: a render parses no schema.
+#[derive(Debug)]
+pub struct Node {
+    /// `type`: one name or several; `None` when the node does not say.
+    pub types: Option<&'static [&'static str]>,
+    /// `properties`, in the schema's order.
+    pub properties: &'static [(&'static str, Node)],
+    pub additional: Additional,
+    pub items: Option<&'static Node>,
+    /// The keywords few nodes have.
+    pub rare: Option<&'static Rare>,
+}
+
+#[derive(Debug)]
+pub struct Rare {
+    /// `enum` (the schema's enums are all of strings; build.rs stops at any other).
+    pub enumeration: &'static [&'static str],
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub required: &'static [&'static str],
+}
+
+/// `additionalProperties`.
+#[derive(Debug)]
+pub enum Additional {
+    /// absent or `true`
+    Any,
+    /// `false`
+    Forbidden,
+    Schema(&'static Node),
+}
+
+impl Node {
+    fn property(&self, key: &str) -> Option<&Node> {
+        self.properties.iter().find(|(name, _)| *name == key).map(|(_, node)| node)
+    }
+
+    fn enumeration(&self) -> &'static [&'static str] {
+        self.rare.map_or(&[], |r| r.enumeration)
+    }
+
+    fn required(&self) -> &'static [&'static str] {
+        self.rare.map_or(&[], |r| r.required)
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/values_schema.rs"));
 
 /// What a check looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,38 +76,41 @@ pub enum Scope {
     Merged,
 }
 
-pub fn check(schema: &Value, value: &Value, scope: Scope) -> Problems {
+/// Checks values against the chart's schema.
+pub fn check(value: &Value, scope: Scope) -> Problems {
     let mut problems = Problems::default();
-    check_node(schema, value, "", scope, &mut problems);
+    check_node(&COMPILED, value, &mut String::new(), scope, &mut problems);
     problems
 }
 
-fn check_node(schema: &Value, value: &Value, path: &str, scope: Scope, out: &mut Problems) {
+/// `path` is the key path of `value`: extended in place for each child and cut back after it,
+/// so no path is allocated for a value without a problem.
+fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out: &mut Problems) {
     if value.is_null() && scope == Scope::Source {
         return;
     }
-    if let Some(expected) = schema.get("type") {
-        if !type_matches(expected, value) {
+    if let Some(expected) = schema.types {
+        if !expected.iter().any(|t| one_type_matches(t, value)) {
             out.push(Problem::at(
-                path,
+                path.as_str(),
                 format!("expected {}, got {}", describe_types(expected), describe_value(value)),
             ));
             return;
         }
     }
-    if let Some(Value::Array(allowed)) = schema.get("enum") {
-        if !allowed.contains(value) {
-            let names: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
-            out.push(Problem::at(path, format!("{} is not one of {}", describe_value(value), names.join(", "))));
-        }
+    let enumeration = schema.enumeration();
+    if !enumeration.is_empty() && !value.as_str().is_some_and(|s| enumeration.contains(&s)) {
+        let names: Vec<String> = enumeration.iter().map(|v| Value::from(*v).to_string()).collect();
+        out.push(Problem::at(path.as_str(), format!("{} is not one of {}", describe_value(value), names.join(", "))));
     }
     check_bounds(schema, value, path, out);
     match value {
         Value::Object(map) => check_object(schema, map, path, scope, out),
         Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
+            if let Some(item_schema) = schema.items {
                 for (i, item) in items.iter().enumerate() {
-                    check_node(item_schema, item, &index(path, i), scope, out);
+                    let mut item_path = index(path, i);
+                    check_node(item_schema, item, &mut item_path, scope, out);
                 }
             }
         }
@@ -66,31 +118,40 @@ fn check_node(schema: &Value, value: &Value, path: &str, scope: Scope, out: &mut
     }
 }
 
-fn check_object(schema: &Value, map: &serde_json::Map<String, Value>, path: &str, scope: Scope, out: &mut Problems) {
-    let properties = schema.get("properties").and_then(Value::as_object);
+fn check_object(
+    schema: &Node,
+    map: &serde_json::Map<String, Value>,
+    path: &mut String,
+    scope: Scope,
+    out: &mut Problems,
+) {
     if scope == Scope::Merged {
-        for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(key) = key.as_str() {
-                if !map.contains_key(key) {
-                    out.push(Problem::at(join(path, key), "is required"));
-                }
+        for key in schema.required() {
+            if !map.contains_key(*key) {
+                out.push(Problem::at(join(path, key), "is required"));
             }
         }
     }
     for (key, value) in map {
-        let key_path = join(path, key);
-        if let Some(sub) = properties.and_then(|p| p.get(key)) {
-            check_node(sub, value, &key_path, scope, out);
-            continue;
+        let sub = match schema.property(key) {
+            Some(sub) => sub,
+            None => match &schema.additional {
+                Additional::Forbidden => {
+                    let known: Vec<&str> = schema.properties.iter().map(|(name, _)| *name).collect();
+                    out.push(Problem::at(join(path, key), unknown_key_message(path, key, &known)));
+                    continue;
+                }
+                Additional::Schema(sub) => sub,
+                Additional::Any => continue,
+            },
+        };
+        let length = path.len();
+        if !path.is_empty() {
+            path.push('.');
         }
-        match schema.get("additionalProperties") {
-            Some(Value::Bool(false)) => {
-                let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                out.push(Problem::at(&key_path, unknown_key_message(path, key, &known)));
-            }
-            Some(sub @ Value::Object(_)) => check_node(sub, value, &key_path, scope, out),
-            _ => {}
-        }
+        path.push_str(key);
+        check_node(sub, value, path, scope, out);
+        path.truncate(length);
     }
 }
 
@@ -112,25 +173,17 @@ pub fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
-fn check_bounds(schema: &Value, value: &Value, path: &str, out: &mut Problems) {
-    let Some(n) = value.as_f64() else { return };
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+fn check_bounds(schema: &Node, value: &Value, path: &str, out: &mut Problems) {
+    let (Some(n), Some(rare)) = (value.as_f64(), schema.rare) else { return };
+    if let Some(min) = rare.minimum {
         if n < min {
             out.push(Problem::at(path, format!("{value} is less than the minimum {min}")));
         }
     }
-    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+    if let Some(max) = rare.maximum {
         if n > max {
             out.push(Problem::at(path, format!("{value} is more than the maximum {max}")));
         }
-    }
-}
-
-fn type_matches(expected: &Value, value: &Value) -> bool {
-    match expected {
-        Value::String(t) => one_type_matches(t, value),
-        Value::Array(types) => types.iter().filter_map(Value::as_str).any(|t| one_type_matches(t, value)),
-        _ => true,
     }
 }
 
@@ -147,13 +200,8 @@ fn one_type_matches(t: &str, value: &Value) -> bool {
     }
 }
 
-fn describe_types(expected: &Value) -> String {
-    let names: Vec<&str> = match expected {
-        Value::String(t) => vec![t.as_str()],
-        Value::Array(types) => types.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    let named: Vec<String> = names.iter().map(|t| article(t)).collect();
+fn describe_types(expected: &[&str]) -> String {
+    let named: Vec<String> = expected.iter().map(|t| article(t)).collect();
     named.join(" or ")
 }
 
@@ -184,13 +232,13 @@ mod tests {
     use serde_json::json;
 
     fn messages(value: Value) -> Vec<String> {
-        check(schema(), &value, Scope::Source).iter().map(|p| p.to_string()).collect()
+        check(&value, Scope::Source).iter().map(|p| p.to_string()).collect()
     }
 
     #[test]
     fn defaults_satisfy_the_schema() {
         let defaults = crate::yaml::parse(crate::values::DEFAULTS_YAML).unwrap();
-        let problems = check(schema(), &defaults, Scope::Merged);
+        let problems = check(&defaults, Scope::Merged);
         assert!(problems.is_empty(), "{problems}");
     }
 

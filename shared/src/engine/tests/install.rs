@@ -31,6 +31,7 @@ async fn run(prepared: &Prepared, create_namespace: bool, api: FakeApi) -> (Resu
         dry_run_server: false,
         verbose: false,
         chart: None,
+        namespace_absent: false,
     };
     let outcome = install(&session, prepared, &options, &mut ()).await;
     (outcome, api.finish().await)

@@ -1,5 +1,5 @@
 //! The one door to YAML. serde_yaml is deprecated upstream; keeping it behind this module means
-//! replacing it touches nothing else.
+//! replacing it touches nothing else. JSON trees print through a printer of our own ([`print`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -47,3 +47,12 @@ fn strip_location(message: &str) -> &str {
 pub fn to_string<T: Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).expect("a JSON-compatible value always serializes to YAML")
 }
+
+/// Prints a JSON tree as a YAML document (without the `---` separator), byte for byte as
+/// [`to_string`] prints it: through [`printer`] when every scalar is one it knows how serde_yaml
+/// writes, else through serde_yaml itself.
+pub fn print(value: &Value) -> String {
+    printer::print(value).unwrap_or_else(|| to_string(value))
+}
+
+mod printer;
