@@ -1,0 +1,41 @@
+//! The Kubernetes client: kube's default stack (its TLS, timeouts, retries, authentication and
+//! headers), on connections that send each write at once (TCP_NODELAY, as kubectl's Go client
+//! does).
+//!
+//! kube's own builder keeps Nagle's algorithm on. A connection that resumes a TLS session writes
+//! its Finished message and then its first request; the request waits in the kernel until the
+//! Finished is acknowledged, and the API server, having nothing to send, acknowledges only after
+//! the delayed-ACK timer (40 ms on Linux). That was most of a no-op rerun's time.
+
+use hyper_timeout::TimeoutConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kube::client::retry::RetryPolicy;
+use kube::client::{Body, ClientBuilder, ConfigExt};
+use kube::{Client, Config};
+use tower::retry::RetryLayer;
+use tower::{BoxError, ServiceBuilder};
+
+/// A client for `config`, as `kube::Client::try_from` makes it but with TCP_NODELAY.
+pub fn make(config: Config) -> Result<Client, kube::Error> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let https = config.rustls_https_connector_with_connector(http)?;
+    let mut connector = TimeoutConnector::new(https);
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    connector.set_reset_reader_on_write(config.reset_reader_on_write);
+    let http_client: hyper_util::client::legacy::Client<_, Body> =
+        hyper_util::client::legacy::Builder::new(TokioExecutor::new()).build(connector);
+    let retry = config.default_retry.then(|| RetryLayer::new(RetryPolicy::server_retry()));
+    let service = ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(retry)
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(BoxError::from)
+        .service(http_client);
+    Ok(ClientBuilder::new(service, config.default_namespace).build())
+}
