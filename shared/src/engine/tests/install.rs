@@ -32,6 +32,7 @@ async fn run(prepared: &Prepared, create_namespace: bool, api: FakeApi) -> (Resu
         verbose: false,
         chart: None,
         namespace_absent: false,
+        lock: false,
     };
     let outcome = install(&session, prepared, &options, &mut ()).await;
     (outcome, api.finish().await)
