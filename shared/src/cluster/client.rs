@@ -18,6 +18,9 @@ use tower::{BoxError, ServiceBuilder};
 
 /// A client for `config`, as `kube::Client::try_from` makes it but with TCP_NODELAY.
 pub fn make(config: Config) -> Result<Client, kube::Error> {
+    if let Some(proxy) = &config.proxy_url {
+        return Err(proxy_refused(proxy));
+    }
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -38,4 +41,29 @@ pub fn make(config: Config) -> Result<Client, kube::Error> {
         .map_err(BoxError::from)
         .service(http_client);
     Ok(ClientBuilder::new(service, config.default_namespace).build())
+}
+
+/// A kubeconfig's `proxy-url`, refused as kube refuses it without its proxy features (which the
+/// plugins leave out): connecting around the proxy would be wrong.
+fn proxy_refused(proxy: &http::Uri) -> kube::Error {
+    let feature = match proxy.scheme_str() {
+        Some("socks5") => "kube/socks5",
+        Some("http" | "https") => "kube/http-proxy",
+        _ => return kube::Error::ProxyProtocolUnsupported { proxy_url: Box::new(proxy.clone()) },
+    };
+    kube::Error::ProxyProtocolDisabled { proxy_url: Box::new(proxy.clone()), protocol_feature: feature }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxy_is_refused_as_kube_refuses_it() {
+        let mut config = Config::new("https://127.0.0.1:6443".parse().unwrap());
+        config.proxy_url = Some("http://proxy.example:3128".parse().unwrap());
+        let refused = make(config.clone()).err().expect("refused");
+        let kube_refused = Client::try_from(config).err().expect("kube refuses it too");
+        assert_eq!(refused.to_string(), kube_refused.to_string());
+    }
 }
