@@ -254,6 +254,7 @@ async fn install(
         verbose: cli.out.verbose,
         chart: published.as_ref().map(|p| p.path.clone()),
         namespace_absent: false,
+        lock: false,
     };
     let mut progress = Progress::new();
     let result = install_holding_the_lock(&session, &prepared, options, &mut progress).await;
@@ -273,29 +274,18 @@ async fn install(
     }
 }
 
-/// A native install (not a server-side dry run) holds the release's lock throughout, so a second
-/// install of the release waits for this one instead of interleaving its writes.
+/// A native install (not a server-side dry run) takes the release's lock before its first write,
+/// so a second install of the release waits for this one instead of interleaving its writes.
 async fn install_holding_the_lock(
     session: &Session,
     prepared: &Prepared,
     mut options: InstallOptions,
     progress: &mut Progress,
 ) -> Result<engine::Outcome, Failure> {
-    let release = &prepared.release;
-    let held = match (&options.engine, options.dry_run_server) {
-        (Engine::Native, false) => {
-            let held =
-                engine::lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress)
-                    .await?;
-            // no lock without a namespace to hold it in
-            options.namespace_absent = held.is_none();
-            held
-        }
-        _ => None,
-    };
-    let outcome = engine::install(session, prepared, &options, progress).await;
-    if let Some(held) = held {
-        held.release().await;
+    if matches!(options.engine, Engine::Native) && !options.dry_run_server {
+        // no lock without a namespace to hold it in, and nothing of the release to read there
+        options.namespace_absent = engine::lock::namespace_absent(&session.client, &prepared.release.namespace).await;
+        options.lock = !options.namespace_absent;
     }
-    outcome
+    engine::install(session, prepared, &options, progress).await
 }

@@ -1,10 +1,11 @@
 //! The cluster layer: where a command points (the kubeconfig's context and namespace, as kubectl
-//! resolves them, read once per command), the client, finding a release by its labels
+//! resolves them, read once per command), the client ([`client`]), finding a release by its labels
 //! ([`lookup`], [`releases`]), what its server serves ([`served`]), its pods' states ([`pods`]),
 //! where a Job beside its volumes runs ([`placement`]), a
 //! connection to a pod's port ([`forward`], with the `forward` feature) and kube errors turned
 //! into advice ([`describe`]).
 
+pub mod client;
 #[cfg(feature = "forward")]
 pub mod forward;
 pub mod lookup;
@@ -65,8 +66,8 @@ impl Resolved {
             .await
             .map_err(|err| Failure::input(format!("the kubeconfig cannot be used: {}", chain(&err))))?;
         config.headers.push((http::header::USER_AGENT, user_agent()));
-        let client = kube::Client::try_from(config)
-            .map_err(|err| Failure::input(format!("cannot make a Kubernetes client: {err}")))?;
+        let client =
+            client::make(config).map_err(|err| Failure::input(format!("cannot make a Kubernetes client: {err}")))?;
         Ok(Session {
             client,
             namespace: self.namespace,

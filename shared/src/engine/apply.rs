@@ -262,6 +262,11 @@ impl Unchanged {
     fn get(&self, member: &Member) -> Option<&DynamicObject> {
         self.0.iter().find(|(m, _)| m.kind == member.kind && m.object == member.object).map(|(_, stored)| stored)
     }
+
+    /// Whether applying `member` would write nothing.
+    pub fn covers(&self, member: &Member) -> bool {
+        self.get(member).is_some()
+    }
 }
 
 /// A member of the set that a prune takes out of it: deleted, or, when it `stays` (a claim, which

@@ -1,6 +1,6 @@
 //! One native install of a release at a time: a Lease `kubectl-mlflow.release.<release>` in the
-//! release's namespace, held from before the release's record is read until the install ends
-//! (its wait included). A second install of the same release waits for it (up to its
+//! release's namespace, held by a run that is to write from before it reads the release's record
+//! (again: see [`super::install`]) until it ends (its wait included). A second install of the same release waits for it (up to its
 //! `--timeout`), so two runs never interleave their writes: without it, two installs started at
 //! once left one's pod template beside the other's Service (tests/faults, case 8).
 //!
@@ -87,6 +87,14 @@ fn lease(name: &str, namespace: &str, resource_version: Option<String>) -> Lease
     }
 }
 
+/// Whether the namespace is known not to exist. Read before writing: the API server answers a
+/// write into a namespace it does not know only after waiting 50 ms for its cache
+/// (NamespaceLifecycle admission), a read at once. Without the permission to read namespaces,
+/// the Lease's creation tells.
+pub async fn namespace_absent(client: &Client, namespace: &str) -> bool {
+    matches!(Api::<Namespace>::all(client.clone()).get_opt(namespace).await, Ok(None))
+}
+
 /// Takes the release's lock, waiting up to `timeout` while another run holds it. `Ok(None)` when
 /// the namespace does not exist yet (nothing of the release can be there either).
 pub async fn acquire(
@@ -100,10 +108,7 @@ pub async fn acquire(
     let name = kubectl_mlflow_model::identity::parent_secret_name(release);
     let deadline = tokio::time::Instant::now() + timeout;
     let failed = |err: &kube::Error| lock_error(&name, namespace, err);
-    // Read first: the API server answers a write into a namespace it does not know only after
-    // waiting 50 ms for its cache (NamespaceLifecycle admission), a read at once. Without the
-    // permission to read namespaces, the Lease's creation tells.
-    if let Ok(None) = Api::<Namespace>::all(client.clone()).get_opt(namespace).await {
+    if namespace_absent(client, namespace).await {
         return Ok(None);
     }
     let written = loop {

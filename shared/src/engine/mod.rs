@@ -75,9 +75,12 @@ pub struct InstallOptions {
     /// With the helm engine: a chart pulled from a registry (`--chart`), the same as the embedded
     /// one, to install instead of it.
     pub chart: Option<PathBuf>,
-    /// The release's lock found no namespace (a first install with `--create-namespace`): the
+    /// The release's namespace does not exist (a first install with `--create-namespace`): the
     /// release is not read, as nothing of it can be stored there.
     pub namespace_absent: bool,
+    /// Take the release's lock ([`lock`]) before the first write (the native engine). A run that
+    /// finds nothing to write (a no-op rerun) takes none.
+    pub lock: bool,
 }
 
 /// What an install did, for the user.
@@ -108,14 +111,41 @@ async fn read_parent(client: &Client, release: &str, namespace: &str) -> Result<
 }
 
 /// Installs or upgrades a prepared release in the session's cluster: preflight, apply (or helm),
-/// wait. Notes for the user are in the outcome. A native install is run holding the release's
-/// lock ([`lock`], taken by the plugin), which the preflight's permission check covers.
+/// wait. Notes for the user are in the outcome.
+///
+/// With `options.lock`, a run that is to write takes the release's lock ([`lock`], which the
+/// preflight's permission check covers) and then reads, checks and dry-runs everything again
+/// holding it: what the first pass read may be another run's half-written state. A run that
+/// finds nothing to write ends without the lock: at the moment of its dry run every object was
+/// stored as it would apply it and nothing was to be pruned, so its result is that of a run
+/// taken just before any other; a write by another run between its listing and its dry run
+/// changes the objects' resourceVersion, which it then sees as a change (and locks).
 pub async fn install(
     session: &Session,
     prepared: &Prepared,
     options: &InstallOptions,
     progress: &mut dyn Sink,
 ) -> Result<Outcome, Failure> {
+    let first = install_once(session, prepared, options, progress).await;
+    let Ok(None) = first else { return first.map(Option::unwrap_or_default) };
+    let release = &prepared.release;
+    let held = lock::acquire(&session.client, &release.namespace, &release.name, options.timeout, progress).await?;
+    // no lock without a namespace to hold it in (deleted meanwhile): nothing of the release is there
+    let options = InstallOptions { namespace_absent: held.is_none(), lock: false, ..options.clone() };
+    let outcome = install_once(session, prepared, &options, progress).await;
+    if let Some(held) = held {
+        held.release().await;
+    }
+    outcome.map(Option::unwrap_or_default)
+}
+
+/// One pass of [`install`]: `None` when `options.lock` is set and the run is to write.
+async fn install_once(
+    session: &Session,
+    prepared: &Prepared,
+    options: &InstallOptions,
+    progress: &mut dyn Sink,
+) -> Result<Option<Outcome>, Failure> {
     let client = &session.client;
     let release = &prepared.release;
     if matches!(options.engine, Engine::Native) {
@@ -172,16 +202,21 @@ pub async fn install(
         }
         (Engine::Native, live) => {
             let live = live.expect("the native engine read the release");
-            install_native(&applier, prepared, &plan, live, options, progress).await?
+            match install_native(&applier, prepared, &plan, live, options, progress).await? {
+                Some(outcome) => outcome,
+                None => return Ok(None),
+            }
         }
     };
     if wait && !outcome.rolled_out {
         wait::wait(client, &prepared.rendered.wait, options.timeout, progress).await?;
     }
     outcome.notes.extend(prepared.rendered.access.iter().cloned());
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
+/// The native engine's run; `None`, before any write, when it is to write and `options.lock`
+/// asks for the lock first.
 async fn install_native(
     applier: &Applier,
     prepared: &Prepared,
@@ -189,7 +224,7 @@ async fn install_native(
     live: Live,
     options: &InstallOptions,
     progress: &mut dyn Sink,
-) -> Result<Outcome, Failure> {
+) -> Result<Option<Outcome>, Failure> {
     let client = &applier.client;
     let release = &prepared.release;
     let ns = &release.namespace;
@@ -227,7 +262,19 @@ async fn install_native(
     let unchanged = live.unchanged(dry_run?);
     // What the prune takes out is what an earlier run left: this run adds only members it keeps.
     let leaving = live.leaving(&rendered_names(prepared))?;
-    if options.create_namespace && !findings.namespace_exists {
+    let namespace_to_make = options.create_namespace && !findings.namespace_exists;
+    let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
+    // Every write below follows from one of these (the SQLite copy from a changed Deployment).
+    let writes = namespace_to_make
+        || !unchanged.covers(&parent)
+        || !members.iter().all(|m| unchanged.covers(m))
+        || !leaving.is_empty()
+        || !jobs.is_empty()
+        || all_kinds != new_kinds;
+    if writes && options.lock {
+        return Ok(None);
+    }
+    if namespace_to_make {
         create_namespace(client, ns, options.dry_run_server).await?;
     }
     progress.phase("applying");
@@ -238,7 +285,6 @@ async fn install_native(
     let mut written: Vec<String> = Vec::new();
     applier.apply_changed(&parent, &unchanged).await?;
     written.push(parent_written);
-    let (jobs, rest): (Vec<Member>, Vec<Member>) = members.iter().cloned().partition(migrate::is_migration);
     let (secrets, rest): (Vec<Member>, Vec<Member>) = rest.into_iter().partition(external_secrets::is_external_secrets);
     // Their Secret is awaited when something reads it next: the migration Job, or the wait.
     let await_secret = options.wait || !jobs.is_empty();
@@ -277,7 +323,7 @@ async fn install_native(
         ));
     }
     let rolled_out = !options.dry_run_server && applied.iter().any(|o| wait::is_rolled_out(o, &prepared.rendered.wait));
-    Ok(Outcome { notes, rolled_out })
+    Ok(Some(Outcome { notes, rolled_out }))
 }
 
 /// A failure after the first write says what was written and what was not: nothing is rolled

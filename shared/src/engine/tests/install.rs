@@ -21,6 +21,16 @@ use crate::Failure;
 const KINDS: &str = "Deployment.apps,PersistentVolumeClaim,Service,ServiceAccount";
 
 async fn run(prepared: &Prepared, create_namespace: bool, api: FakeApi) -> (Result<Outcome, Failure>, Vec<Served>) {
+    run_locking(prepared, create_namespace, false, api).await
+}
+
+/// [`run`], with `lock`: the release's Lease taken before the first write.
+async fn run_locking(
+    prepared: &Prepared,
+    create_namespace: bool,
+    lock: bool,
+    api: FakeApi,
+) -> (Result<Outcome, Failure>, Vec<Served>) {
     let session = Session { client: api.client.clone(), namespace: NS.into(), context: None, kubeconfig: None };
     let options = InstallOptions {
         engine: Engine::Native,
@@ -32,6 +42,7 @@ async fn run(prepared: &Prepared, create_namespace: bool, api: FakeApi) -> (Resu
         verbose: false,
         chart: None,
         namespace_absent: false,
+        lock,
     };
     let outcome = install(&session, prepared, &options, &mut ()).await;
     (outcome, api.finish().await)
@@ -122,6 +133,43 @@ async fn a_rerun_that_changes_nothing_writes_nothing_and_does_not_wait() {
     let (outcome, served) = run(&prepared, false, script.serve()).await;
     outcome.expect("the rerun");
     assert_eq!(applies(&served), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_rerun_that_changes_nothing_takes_no_lock() {
+    let prepared = quick_start("{}");
+    // The same exchanges as without the lock: no Lease is read, made or deleted.
+    let script = Script::new().at_once(read_release(&prepared, KINDS, &prepared)).at_once(checks(&prepared));
+    let (outcome, served) = run_locking(&prepared, false, true, script.serve()).await;
+    outcome.expect("the rerun");
+    assert!(!served.iter().any(|s| s.path.contains("leases")), "a Lease request: {served:?}");
+}
+
+#[tokio::test]
+async fn a_run_that_writes_takes_the_lock_then_reads_and_checks_again_holding_it() {
+    let earlier = quick_start("{}");
+    let now = quick_start("resources: {requests: {cpu: 150m}}");
+    let deployment = members(&now).into_iter().find(|m| m.kind.kind == "Deployment").unwrap();
+    let leases = path("coordination.k8s.io", "leases", "");
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": PARENT, "namespace": NS, "resourceVersion": "7"}});
+    let script = Script::new()
+        .at_once(read_release(&earlier, KINDS, &now))
+        .at_once(checks(&now))
+        .then([namespace_exists()])
+        .then([post(&leases).reply(201, lease)])
+        .at_once(read_release(&earlier, KINDS, &now))
+        .at_once(checks(&now))
+        .then([apply(&path("", "secrets", PARENT)).echo(json!({}))])
+        .then([apply(&member_path(&deployment)).ok(stored(&deployment))])
+        .then([delete(&format!("{leases}/{PARENT}"))
+            .ok(json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}}))]);
+    let (outcome, served) = run_locking(&now, false, true, script.serve()).await;
+    outcome.expect("the upgrade");
+    let lease_made = served.iter().position(|s| s.method == "POST" && s.path == leases).expect("the Lease made");
+    let first_write =
+        served.iter().position(|s| s.method == "PATCH" && !s.query.contains_key("dryRun")).expect("a write");
+    assert!(lease_made < first_write, "written before the lock was taken: {served:?}");
+    assert_eq!(served.last().map(|s| s.method.as_str()), Some("DELETE"), "the lock given up last");
 }
 
 #[tokio::test]
