@@ -357,7 +357,7 @@ def cmd_backup(settings):
         manifest["revisions"]["auth"] = sqlite_revision(auth_db, "alembic_version_auth")
         manifest["counts"]["users"] = sqlite_counts(auth_db).get("users", 0)
     out = sys.stdout.buffer
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK, copybufsize=CHUNK) as tar:
         add_file(tar, tracking, "tracking.db", manifest["parts"])
         os.remove(tracking)
         if auth_db:
