@@ -70,13 +70,8 @@ const START: Duration = Duration::from_secs(300);
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(&cli.out);
-    let checked = check_archive(&cli.file).await?;
+    let (checked, (session, stores)) = checked_and_found(&cli).await?;
     let manifest = checked.manifest;
-    let session = Session::connect(&cli.cluster.target()).await?;
-    let found = lookup::in_session(&session, &cli.release).await?;
-    let stores = server::stores(&found)
-        .map_err(|message| Failure::input(format!("cannot restore into release {}: {message}", cli.release)))?;
-    worker::check_access(&session).await?;
     let job = worker::job(&stores, &cli.release, &session.namespace, "restore", cli.timeout + START);
     let worker = Worker::start(&session, &stores, job, START, &reporter).await?;
     let outcome = tokio::select! {
@@ -88,6 +83,28 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     };
     worker.remove().await;
     outcome
+}
+
+/// The archive's check (local) and the target's reads run side by side: neither writes. A problem
+/// of the archive is the one reported, as soon as it is found, whatever the cluster answers.
+async fn checked_and_found(cli: &Cli) -> Result<(archive::Checked, (Session, Stores)), Failure> {
+    let check = check_archive(&cli.file);
+    let target = target(cli);
+    tokio::pin!(check, target);
+    tokio::select! {
+        checked = &mut check => Ok((checked?, target.await?)),
+        found = &mut target => Ok((check.await?, found?)),
+    }
+}
+
+/// The target release and the permissions the restore needs, read before anything is written.
+async fn target(cli: &Cli) -> Result<(Session, Stores), Failure> {
+    let session = Session::connect(&cli.cluster.target()).await?;
+    let found = lookup::in_session(&session, &cli.release).await?;
+    let stores = server::stores(&found)
+        .map_err(|message| Failure::input(format!("cannot restore into release {}: {message}", cli.release)))?;
+    worker::check_access(&session).await?;
+    Ok((session, stores))
 }
 
 /// How to start again after a restore that may have written part of the backup.
