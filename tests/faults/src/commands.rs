@@ -71,14 +71,18 @@ pub struct Row {
     pub setup: Setup,
     pub before: Before,
     pub check: Check,
-    /// Whether the command waits after its writes (then it is killed while waiting too).
-    pub waits: bool,
+    /// When the command waits after a write (for a rollout, a Job, a stream), the seconds into
+    /// that wait it is killed at too (none: it does not wait).
+    pub waits: &'static [u64],
     /// Why it cannot run yet.
     pub pending: Option<&'static str>,
     /// The flag the command's refusal names to start again (restore's `--force` after a restore
     /// killed half-way): when the rerun is refused naming it, the command is run once more with it.
     pub again: Option<&'static str>,
 }
+
+/// The points in a wait: early, and once it is well under way.
+const WAITS: &[u64] = &[2, 8];
 
 const QUICK: &[&str] = &["--timeout", "8m", "--set", crate::ONE_WORKER];
 
@@ -91,7 +95,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::Nothing,
         before: Before::FreshNamespace,
         check: Check::Installed,
-        waits: true,
+        waits: WAITS,
         pending: None,
         again: None,
     },
@@ -115,7 +119,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::Production,
         before: Before::Nothing,
         check: Check::Installed,
-        waits: true,
+        waits: WAITS,
         pending: None,
         again: None,
     },
@@ -126,7 +130,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::QuickStart,
         before: Before::Reinstall,
         check: Check::Uninstalled,
-        waits: true,
+        waits: WAITS,
         pending: None,
         again: None,
     },
@@ -137,7 +141,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::QuickStart,
         before: Before::DeletedRun,
         check: Check::Collected,
-        waits: true,
+        waits: WAITS,
         pending: None,
         again: None,
     },
@@ -148,7 +152,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::DbSecret,
         before: Before::FirstSecret,
         check: Check::SecretReplaced,
-        waits: false,
+        waits: &[],
         pending: None,
         again: None,
     },
@@ -159,7 +163,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::QuickStart,
         before: Before::Nothing,
         check: Check::Archived,
-        waits: true,
+        waits: WAITS,
         pending: None,
         again: None,
     },
@@ -170,7 +174,7 @@ pub const TABLE: &[Row] = &[
         setup: Setup::BackedUp,
         before: Before::FreshQuickStart,
         check: Check::Restored,
-        waits: true,
+        waits: &[2, 8, 15, 30],
         pending: None,
         again: Some("--force"),
     },

@@ -388,7 +388,10 @@ pub async fn row_case(row: &Row) {
             points.len(),
             all.len(),
             writes.len(),
-            if row.waits { " + 2 while waiting" } else { "" }
+            match row.waits.len() {
+                0 => String::new(),
+                n => format!(" + {n} while waiting"),
+            }
         ),
     );
     world.ns.delete().await;
