@@ -84,8 +84,9 @@ pub struct Worker {
 
 /// The Job for `purpose` (`backup`, `restore`) of the release.
 pub fn job(stores: &Stores, release: &str, namespace: &str, purpose: &str, deadline: Duration) -> Job {
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let name = format!("{}-{purpose}-{stamp}", truncate(&stores.deployment, 63 - purpose.len() - 12));
+    // milliseconds: a run killed as it created its Job and rerun at once gets a name of its own
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let name = format!("{}-{purpose}-{stamp}", truncate(&stores.deployment, 63 - purpose.len() - 15));
     let server = &stores.container;
     let mut env = server.env.clone().unwrap_or_default();
     env.extend(stores.worker_env());
