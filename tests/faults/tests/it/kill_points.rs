@@ -303,7 +303,13 @@ pub async fn row_case(row: &Row) {
     check(row, &world, &calibration)
         .unwrap_or_else(|e| panic!("the uninterrupted {} did not converge:\n{e}", row.name));
     let all = Point::all(writes.len(), row.waits);
-    let points = draw.sample(&all);
+    let points = match std::env::var("KMLF_FAULT_POINTS").ok().filter(|s| !s.is_empty()) {
+        // named points instead of drawn ones ("30 s after", "write 2 in flight"): a replay of one
+        Some(names) => {
+            all.iter().filter(|p| names.split(',').any(|n| p.describe().contains(n.trim()))).copied().collect()
+        }
+        None => draw.sample(&all),
+    };
     eprintln!(
         "kill {}: {} writes ({}); {} points, running {:?}",
         row.name,
