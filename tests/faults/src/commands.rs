@@ -15,7 +15,7 @@ pub enum Setup {
     Production,
     /// The Secret `mlflow-db-secret` written by `kubectl mlflow secrets db`.
     DbSecret,
-    /// The quick start installed, a run and a 5 MiB artifact logged, and backed up into
+    /// The quick start installed, a run and a 48 MiB artifact logged, and backed up into
     /// `{dir}/source.tar.gz` (restore's archive).
     BackedUp,
 }

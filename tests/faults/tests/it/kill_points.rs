@@ -47,7 +47,13 @@ async fn world(row: &Row, ns: TestNamespace) -> World {
         Setup::DbSecret => write_secret(&world.ns, FIRST_URI),
         Setup::BackedUp => {
             install_quick_start(&world.ns);
-            log_run(&mut world, true);
+            // an artifact big enough that the restore is still loading it 8-15 s in
+            let forward = Forward::start(&world.ns, Duration::from_secs(120));
+            let run = client(&forward.url, &["roundtrip", "--blob-mib", "48"]);
+            world
+                .runs
+                .push((run["run_id"].as_str().unwrap().to_string(), run["blob_sha256"].as_str().map(String::from)));
+            drop(forward);
             let archive = world.dir.path().join("source.tar.gz").display().to_string();
             let out = Plugin::new("kubectl-mlflow-backup", &["-o", &archive]).run(&world.ns);
             assert!(out.status.success(), "backup: {}", text(&out));
