@@ -1,7 +1,8 @@
 //! The worker: a Job on the release's own image, with the server's environment, credentials and
 //! volumes, that idles while the plugin runs `python/worker.py` in it through exec (its stdout
 //! and stdin are the archive's stream). On a ReadWriteOnce volume its pod runs beside the server
-//! pod; it is deleted afterwards, and ends by itself (active deadline) if the plugin is killed.
+//! pod; it is deleted afterwards, and ends by itself (two idle minutes, at the latest its active
+//! deadline) if the plugin is killed.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,8 +29,16 @@ use crate::server::Stores;
 pub const CONTAINER: &str = "worker";
 const SCRATCH: &str = "/kmlf";
 const SCRIPT: &str = include_str!("../python/worker.py");
-/// Idles until the Job is deleted; SIGTERM ends it at once (as PID 1 nothing else would).
-const IDLE: &str = "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\nwhile True:\n    time.sleep(3600)\n";
+/// Idles until the Job is deleted; SIGTERM ends it at once (as PID 1 nothing else would). It also
+/// ends by itself once no other process has run in the container for [`ORPHANED`] seconds: the
+/// plugin that runs `worker.py` through exec was killed (its exec'd process dies with the
+/// stream), so the Job completes and goes after its TTL instead of idling to its deadline.
+const IDLE: &str = "import os, signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n\
+last = time.monotonic()\nwhile time.monotonic() - last < int(os.environ['KMLF_ORPHANED']):\n    time.sleep(2)\n    \
+if any(p.isdigit() and int(p) != os.getpid() for p in os.listdir('/proc')):\n        last = time.monotonic()\n";
+/// How long the worker idles with nothing run in it before it ends (longer than any gap between
+/// the plugin's execs, which follow one another at once).
+const ORPHANED: u64 = 120;
 /// Runs the script from the environment, so no file need be written first.
 const RUN: &str = "import os; exec(compile(os.environ['KMLF_WORKER'], 'worker.py', 'exec'))";
 /// The worker's CPU request (a tenth of a core: it mostly waits on the network and the stores).
@@ -75,13 +84,15 @@ pub struct Worker {
 
 /// The Job for `purpose` (`backup`, `restore`) of the release.
 pub fn job(stores: &Stores, release: &str, namespace: &str, purpose: &str, deadline: Duration) -> Job {
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let name = format!("{}-{purpose}-{stamp}", truncate(&stores.deployment, 63 - purpose.len() - 12));
+    // milliseconds: a run killed as it created its Job and rerun at once gets a name of its own
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let name = format!("{}-{purpose}-{stamp}", truncate(&stores.deployment, 63 - purpose.len() - 15));
     let server = &stores.container;
     let mut env = server.env.clone().unwrap_or_default();
     env.extend(stores.worker_env());
     env.push(EnvVar { name: "KMLF_SCRATCH".into(), value: Some(SCRATCH.into()), value_from: None });
     env.push(EnvVar { name: "KMLF_WORKER".into(), value: Some(SCRIPT.into()), value_from: None });
+    env.push(EnvVar { name: "KMLF_ORPHANED".into(), value: Some(ORPHANED.to_string()), value_from: None });
     let mut mounts = server.volume_mounts.clone().unwrap_or_default();
     mounts.push(VolumeMount { name: "kmlf-scratch".into(), mount_path: SCRATCH.into(), ..VolumeMount::default() });
     let container = Container {

@@ -80,11 +80,12 @@ fn runs_workspaces(found: &Found) -> bool {
         })
 }
 
-/// `<deployment>-gc-<unix seconds>`, within the 63 characters of a label value.
+/// `<deployment>-gc-<unix milliseconds>`, within the 63 characters of a label value. Not seconds:
+/// a run killed as it created its Job and rerun at once would meet its own name ("already exists").
 fn job_name(found: &Found) -> String {
     let base = found.deployment.metadata.name.clone().unwrap_or_else(|| "mlflow".into());
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format!("{}-gc-{stamp}", truncate(&base, 63 - 14))
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    format!("{}-gc-{stamp}", truncate(&base, 63 - 17))
 }
 
 async fn create_and_wait(cli: &Cli, session: &Session, job: &Job, reporter: &Reporter) -> Result<(), Failure> {

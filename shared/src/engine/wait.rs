@@ -60,8 +60,9 @@ struct State {
     deployment: Option<String>,
     pods: BTreeMap<String, String>,
     pvc: Option<String>,
-    /// How often each (object, reason, message) failure was seen.
-    failures: BTreeMap<(String, String, String), i32>,
+    /// Each (object, reason, message) failure's events, by name, with their counts (a watch that
+    /// resumes lists the same events again: they are not new failures).
+    failures: BTreeMap<(String, String, String), BTreeMap<String, i32>>,
     /// The release's pods being deleted (a rollout's old ones): their requests are freed when
     /// they are gone.
     terminating: BTreeSet<String>,
@@ -193,22 +194,32 @@ async fn warning(client: &Client, target: &Target, state: &mut State, event: &Ev
     let ours = match object.kind.as_deref() {
         Some("PersistentVolumeClaim") => target.pvc.as_deref() == Some(name.as_str()) && reason == "ProvisioningFailed",
         Some("Pod") => {
-            state.pods.contains_key(&name) && reason == "FailedScheduling" && !message.to_lowercase().contains("volume")
+            state.pods.contains_key(&name)
+                && reason == "FailedScheduling"
+                && !message.to_lowercase().contains("volume")
+                && !binding_failed(&message)
         }
         _ => false,
     };
     if !ours || (reason == "FailedScheduling" && state.may_fit_later(&name)) {
         return None;
     }
-    let seen = state.failures.entry((name.clone(), reason.clone(), message.clone())).or_insert(0);
-    *seen += 1;
-    let occurrences = (*seen).max(event.count.unwrap_or(1));
+    let seen = state.failures.entry((name.clone(), reason.clone(), message.clone())).or_default();
+    seen.insert(event.metadata.name.clone().unwrap_or_default(), event.count.unwrap_or(1).max(1));
+    let occurrences = seen.values().sum();
     if !super::events::is_fatal(&message, occurrences) {
         return None;
     }
     let kind = object.kind.clone().unwrap_or_default();
     let details = if kind == "Pod" { diagnose_pods(client, target, vec![name.clone()]).await } else { String::new() };
     Some(Err(Failure::Failed(format!("{kind}/{name}: {reason}: {message}\n{details}"))))
+}
+
+/// Whether a scheduling failure is the scheduler's own call to bind the pod to the node it chose
+/// (the API server unreachable a moment, as while it restarts): the scheduler retries it, and a
+/// binding that never works is reported by the wait's timeout.
+fn binding_failed(message: &str) -> bool {
+    message.contains("running Bind plugin")
 }
 
 /// Whether an object the apply returned is the target's Deployment, rolled out at the generation
@@ -369,6 +380,13 @@ mod tests {
         ] {
             assert!(!pod_status(&unschedulable(waiting)).1, "{waiting}");
         }
+    }
+
+    #[test]
+    fn a_binding_the_api_server_refused_is_waited_out() {
+        let refused = "running Bind plugin \"DefaultBinder\": Post \"https://127.0.0.1:6443/api/v1/namespaces/ns/pods/p/binding\": dial tcp 127.0.0.1:6443: connect: connection refused";
+        assert!(binding_failed(refused));
+        assert!(!binding_failed("0/1 nodes are available: 1 Insufficient cpu."));
     }
 
     #[test]

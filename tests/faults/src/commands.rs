@@ -15,6 +15,9 @@ pub enum Setup {
     Production,
     /// The Secret `mlflow-db-secret` written by `kubectl mlflow secrets db`.
     DbSecret,
+    /// The quick start installed, a run and a 48 MiB artifact logged, and backed up into
+    /// `{dir}/source.tar.gz` (restore's archive).
+    BackedUp,
 }
 
 /// What each point needs before the command runs.
@@ -30,6 +33,8 @@ pub enum Before {
     DeletedRun,
     /// The Secret back at its first value.
     FirstSecret,
+    /// A fresh namespace with the quick start installed (an empty store to restore into).
+    FreshQuickStart,
 }
 
 /// What the release must look like once the command was rerun (or left alone).
@@ -44,6 +49,12 @@ pub enum Check {
     Collected,
     /// The Secret holds the new value, labelled for the release.
     SecretReplaced,
+    /// The archive (`-o`) is whole (restore's own check of every checksum accepts it) and no
+    /// partial file is left beside it; no worker Job still runs; the runs logged before are there.
+    Archived,
+    /// Every run of the archive is in the release (same IDs, the artifact by SHA-256); no worker
+    /// Job still runs.
+    Restored,
     /// Not written yet (the command is pending).
     Pending,
 }
@@ -60,11 +71,18 @@ pub struct Row {
     pub setup: Setup,
     pub before: Before,
     pub check: Check,
-    /// Whether the command waits after its writes (then it is killed while waiting too).
-    pub waits: bool,
+    /// When the command waits after a write (for a rollout, a Job, a stream), the seconds into
+    /// that wait it is killed at too (none: it does not wait).
+    pub waits: &'static [u64],
     /// Why it cannot run yet.
     pub pending: Option<&'static str>,
+    /// The flag the command's refusal names to start again (restore's `--force` after a restore
+    /// killed half-way): when the rerun is refused naming it, the command is run once more with it.
+    pub again: Option<&'static str>,
 }
+
+/// The points in a wait: early, and once it is well under way.
+const WAITS: &[u64] = &[2, 8];
 
 const QUICK: &[&str] = &["--timeout", "8m", "--set", crate::ONE_WORKER];
 
@@ -77,8 +95,9 @@ pub const TABLE: &[Row] = &[
         setup: Setup::Nothing,
         before: Before::FreshNamespace,
         check: Check::Installed,
-        waits: true,
+        waits: WAITS,
         pending: None,
+        again: None,
     },
     Row {
         name: "install-upgrade-migration",
@@ -100,8 +119,9 @@ pub const TABLE: &[Row] = &[
         setup: Setup::Production,
         before: Before::Nothing,
         check: Check::Installed,
-        waits: true,
+        waits: WAITS,
         pending: None,
+        again: None,
     },
     Row {
         name: "uninstall",
@@ -110,8 +130,9 @@ pub const TABLE: &[Row] = &[
         setup: Setup::QuickStart,
         before: Before::Reinstall,
         check: Check::Uninstalled,
-        waits: true,
+        waits: WAITS,
         pending: None,
+        again: None,
     },
     Row {
         name: "gc",
@@ -120,8 +141,9 @@ pub const TABLE: &[Row] = &[
         setup: Setup::QuickStart,
         before: Before::DeletedRun,
         check: Check::Collected,
-        waits: true,
+        waits: WAITS,
         pending: None,
+        again: None,
     },
     Row {
         name: "secrets-overwrite",
@@ -130,28 +152,31 @@ pub const TABLE: &[Row] = &[
         setup: Setup::DbSecret,
         before: Before::FirstSecret,
         check: Check::SecretReplaced,
-        waits: false,
+        waits: &[],
         pending: None,
+        again: None,
     },
     Row {
         name: "backup",
         binary: "kubectl-mlflow-backup",
-        args: &[],
+        args: &["-o", "{dir}/backup-{point}.tar.gz", "--timeout", "5m"],
         setup: Setup::QuickStart,
         before: Before::Nothing,
-        check: Check::Pending,
-        waits: true,
-        pending: Some("its kill points are not written yet: backup is in main (plugins/backup), its check (the archive complete or absent, no Job left) is not"),
+        check: Check::Archived,
+        waits: WAITS,
+        pending: None,
+        again: None,
     },
     Row {
         name: "restore",
         binary: "kubectl-mlflow-restore",
-        args: &[],
-        setup: Setup::QuickStart,
-        before: Before::Nothing,
-        check: Check::Pending,
-        waits: true,
-        pending: Some("its kill points are not written yet: restore is in main (plugins/backup, whose real-node test kills one: the next is refused naming the archive, --force starts again), its check is not"),
+        args: &["{dir}/source.tar.gz", "--timeout", "5m"],
+        setup: Setup::BackedUp,
+        before: Before::FreshQuickStart,
+        check: Check::Restored,
+        waits: &[2, 8, 15, 30],
+        pending: None,
+        again: Some("--force"),
     },
 ];
 
@@ -160,9 +185,11 @@ pub const FIRST_URI: &str = "postgresql://mlflow:first-kmlf-fault@postgres:5432/
 pub const SECOND_URI: &str = "postgresql://mlflow:second-kmlf-fault@postgres:5432/mlflow";
 
 impl Row {
-    /// The arguments for point `point`, with `{s3-values}` the production setup's snippet.
-    pub fn args_for(&self, point: usize, s3_values: &str) -> Vec<String> {
-        self.args.iter().map(|a| a.replace("{point}", &point.to_string()).replace("{s3-values}", s3_values)).collect()
+    /// The arguments for point `point`, with `{s3-values}` the production setup's snippet and
+    /// `{dir}` the case's directory of archives.
+    pub fn args_for(&self, point: usize, s3_values: &str, dir: &str) -> Vec<String> {
+        let filled = |a: &&str| a.replace("{point}", &point.to_string()).replace("{s3-values}", s3_values);
+        self.args.iter().map(|a| filled(a).replace("{dir}", dir)).collect()
     }
 
     /// Whether `KMLF_FAULT_ONLY` (comma-separated names) leaves this row in.
@@ -184,6 +211,7 @@ mod tests {
             assert_eq!(row.pending.is_some(), row.check == Check::Pending, "{}", row.name);
             assert!(row.binary.starts_with("kubectl-mlflow-"), "{}", row.name);
         }
-        assert_eq!(TABLE[4].args_for(3, "")[2], SECOND_URI);
+        assert_eq!(TABLE[4].args_for(3, "", "")[2], SECOND_URI);
+        assert_eq!(TABLE[5].args_for(3, "", "/d")[1], "/d/backup-3.tar.gz");
     }
 }

@@ -23,13 +23,12 @@ pub enum Point {
 }
 
 impl Point {
-    /// Every point of a command that makes `writes` writes (and then waits, when `waits`).
-    pub fn all(writes: usize, waits: bool) -> Vec<Point> {
+    /// Every point of a command that makes `writes` writes (and then waits: killed `waits`
+    /// seconds into it).
+    pub fn all(writes: usize, waits: &[u64]) -> Vec<Point> {
         let mut points: Vec<Point> =
             (1..=writes).flat_map(|n| [Point::Write(n, Stage::Received), Point::Write(n, Stage::Completed)]).collect();
-        if waits {
-            points.extend([Point::Waiting(2), Point::Waiting(8)]);
-        }
+        points.extend(waits.iter().map(|&s| Point::Waiting(s)));
         points
     }
 

@@ -25,10 +25,13 @@ struct World {
     /// Runs logged before the faults: (run id, blob SHA-256 when it has the 5 MiB blob)
     runs: Vec<(String, Option<String>)>,
     deleted: Option<String>,
+    /// Where the case's archives go (`{dir}` in the row's arguments).
+    dir: tempfile::TempDir,
 }
 
 async fn world(row: &Row, ns: TestNamespace) -> World {
-    let mut world = World { ns, production: None, runs: Vec::new(), deleted: None };
+    let dir = tempfile::tempdir().expect("a directory for archives");
+    let mut world = World { ns, production: None, runs: Vec::new(), deleted: None, dir };
     match row.setup {
         Setup::Nothing => {}
         Setup::QuickStart => {
@@ -42,6 +45,19 @@ async fn world(row: &Row, ns: TestNamespace) -> World {
             log_run(&mut world, true);
         }
         Setup::DbSecret => write_secret(&world.ns, FIRST_URI),
+        Setup::BackedUp => {
+            install_quick_start(&world.ns);
+            // an artifact big enough that the restore is still loading it 8-15 s in
+            let forward = Forward::start(&world.ns, Duration::from_secs(120));
+            let run = client(&forward.url, &["roundtrip", "--blob-mib", "48"]);
+            world
+                .runs
+                .push((run["run_id"].as_str().unwrap().to_string(), run["blob_sha256"].as_str().map(String::from)));
+            drop(forward);
+            let archive = world.dir.path().join("source.tar.gz").display().to_string();
+            let out = Plugin::new("kubectl-mlflow-backup", &["-o", &archive]).run(&world.ns);
+            assert!(out.status.success(), "backup: {}", text(&out));
+        }
     }
     world
 }
@@ -79,12 +95,17 @@ async fn before(row: &Row, world: &mut World) {
             world.deleted = Some(run["run_id"].as_str().unwrap().to_string());
         }
         Before::FirstSecret => write_secret(&world.ns, FIRST_URI),
+        Before::FreshQuickStart => {
+            let fresh = fault_namespace(row.name).await;
+            install_quick_start(&fresh);
+            drop(std::mem::replace(&mut world.ns, fresh));
+        }
     }
 }
 
 fn plugin(row: &Row, world: &World, point: usize) -> Plugin {
     let s3 = world.production.as_ref().map(|p| p.s3_values.display().to_string()).unwrap_or_default();
-    Plugin { binary: row.binary, args: row.args_for(point, &s3) }
+    Plugin { binary: row.binary, args: row.args_for(point, &s3, &world.dir.path().display().to_string()) }
 }
 
 /// Whether the world is what an uninterrupted run of `command` leaves.
@@ -98,6 +119,15 @@ fn check(row: &Row, world: &World, command: &Plugin) -> Result<(), String> {
         Check::Uninstalled => uninstalled(&world.ns),
         Check::Collected => collected(world),
         Check::SecretReplaced => secret_is(&world.ns, SECOND_URI),
+        Check::Archived => {
+            archive_whole(world, command)?;
+            workers_ended(&world.ns)?;
+            runs_intact(world)
+        }
+        Check::Restored => {
+            workers_ended(&world.ns)?;
+            runs_intact(world)
+        }
         Check::Pending => Err(format!("{} is pending", row.name)),
     }
 }
@@ -181,6 +211,60 @@ fn collected(world: &World) -> Result<(), String> {
     runs_intact(world)
 }
 
+/// How long a killed run's worker Job may idle on before it ends by itself (its two idle minutes,
+/// plugins/backup's worker).
+const WORKER_ENDS_WITHIN: Duration = Duration::from_secs(180);
+
+/// No backup or restore worker Job is still running (a killed run's ends by itself).
+fn workers_ended(ns: &TestNamespace) -> Result<(), String> {
+    let selector = format!("app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component in (backup,restore)");
+    let active = || {
+        kubectl(&[
+            "get",
+            "jobs",
+            "-n",
+            ns.name(),
+            "-l",
+            &selector,
+            "-o",
+            "jsonpath={range .items[?(@.status.active)]}{.metadata.name} {end}",
+        ])
+    };
+    let start = std::time::Instant::now();
+    loop {
+        let running = active();
+        if running.trim().is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() > WORKER_ENDS_WITHIN {
+            return Err(format!("worker Jobs still running {} s on: {running}", WORKER_ENDS_WITHIN.as_secs()));
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
+
+/// The archive `-o` names is whole: restore's own check (every checksum, the end of the stream)
+/// accepts it, stopping only at the release it cannot find; no partial file is left beside it.
+fn archive_whole(world: &World, command: &Plugin) -> Result<(), String> {
+    let at = command.args.iter().position(|a| a == "-o").expect("backup's -o");
+    let archive = std::path::Path::new(&command.args[at + 1]);
+    let name = archive.file_name().unwrap().to_string_lossy();
+    let partial = archive.with_file_name(format!(".{name}.partial"));
+    if partial.exists() {
+        return Err(format!("{} is left beside the archive", partial.display()));
+    }
+    if !archive.is_file() {
+        return Err(format!("no archive at {}", archive.display()));
+    }
+    let probe = Plugin::new("kubectl-mlflow-restore", &[&archive.display().to_string(), "kmlf-no-such-release"]);
+    let out = probe.run(&world.ns);
+    let said = String::from_utf8_lossy(&out.stderr);
+    match said.contains("kmlf-no-such-release") && !said.contains("damaged") {
+        true => Ok(()),
+        false => Err(format!("the archive {} is not whole: {said}", archive.display())),
+    }
+}
+
 fn secret_is(ns: &TestNamespace, uri: &str) -> Result<(), String> {
     let secret: Value =
         serde_json::from_str(&kubectl(&["get", "secret", "mlflow-db-secret", "-n", ns.name(), "-o", "json"])).unwrap();
@@ -225,7 +309,13 @@ pub async fn row_case(row: &Row) {
     check(row, &world, &calibration)
         .unwrap_or_else(|e| panic!("the uninterrupted {} did not converge:\n{e}", row.name));
     let all = Point::all(writes.len(), row.waits);
-    let points = draw.sample(&all);
+    let points = match std::env::var("KMLF_FAULT_POINTS").ok().filter(|s| !s.is_empty()) {
+        // named points instead of drawn ones ("30 s after", "write 2 in flight"): a replay of one
+        Some(names) => {
+            all.iter().filter(|p| names.split(',').any(|n| p.describe().contains(n.trim()))).copied().collect()
+        }
+        None => draw.sample(&all),
+    };
     eprintln!(
         "kill {}: {} writes ({}); {} points, running {:?}",
         row.name,
@@ -236,6 +326,8 @@ pub async fn row_case(row: &Row) {
     );
     // (survived, of which the command ended before the point, of which the rerun refused)
     let (mut survived, mut not_reached, mut refused) = (0, 0, Vec::new());
+    // the points where the rerun was refused naming the row's `again` flag, and what it said
+    let mut again: Vec<(String, String)> = Vec::new();
     for (i, point) in points.iter().enumerate() {
         before(row, &mut world).await;
         let command = plugin(row, &world, i + 2);
@@ -243,7 +335,19 @@ pub async fn row_case(row: &Row) {
         let at = killed.killed_at.as_ref().map(|w| w.describe()).unwrap_or_else(|| "never (it ended first)".into());
         not_reached += usize::from(killed.killed_at.is_none());
         eprintln!("kill {}: {} → killed at {at}; rerunning", row.name, point.describe());
-        let rerun = command.run(&world.ns);
+        let mut rerun = command.run(&world.ns);
+        if let Some(flag) = row.again.filter(|flag| refused_naming(&rerun, flag)) {
+            let said = first_line(&rerun.stderr);
+            eprintln!(
+                "kill {}: {}: the rerun refused, naming {flag}: {said}; once more with it",
+                row.name,
+                point.describe()
+            );
+            again.push((point.describe(), said));
+            let mut forced = command.clone();
+            forced.args.push(flag.to_string());
+            rerun = forced.run(&world.ns);
+        }
         let converged = check(row, &world, &command);
         // "rerunning the command, or nothing at all": a rerun that refuses is fine only when the
         // killed run had already left what an uninterrupted one leaves (it is counted apart)
@@ -282,24 +386,40 @@ pub async fn row_case(row: &Row) {
             refused.iter().map(|(point, _)| point.as_str()).collect::<Vec<_>>().join(", ")
         ),
     };
+    let again = match (again.first(), row.again) {
+        (Some((_, said)), Some(flag)) => format!(
+            "; at {} the rerun was refused naming {flag} ({said}) and with it converged",
+            again.iter().map(|(point, _)| point.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
+    };
     figure(
         &format!("kill {}", row.name),
         &format!(
-            "{survived}/{} points survived, {not_reached} of them not reached (the command ended first) ({} possible: {} writes{}){refused}; data lost: none",
+            "{survived}/{} points survived, {not_reached} of them not reached (the command ended first) ({} possible: {} writes{}){refused}{again}; data lost: none",
             points.len(),
             all.len(),
             writes.len(),
-            if row.waits { " + 2 while waiting" } else { "" }
+            match row.waits.len() {
+                0 => String::new(),
+                n => format!(" + {n} while waiting"),
+            }
         ),
     );
     world.ns.delete().await;
 }
 
-/// The first line of a command's stderr, up to where it names the namespace (which differs
+/// Whether a run was refused (exit 2) with a message that names `flag` as the way to go on.
+fn refused_naming(out: &std::process::Output, flag: &str) -> bool {
+    out.status.code() == Some(2) && String::from_utf8_lossy(&out.stderr).contains(flag)
+}
+
+/// The error line of a command's stderr (else its first line), up to where it names the namespace (which differs
 /// from point to point).
 fn first_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let line = text.lines().next().unwrap_or_default();
+    // its error, past any progress lines
+    let line = text.lines().find(|l| l.starts_with("error:")).or(text.lines().next()).unwrap_or_default();
     line.split(" in namespace ").next().unwrap_or_default().to_string()
 }
 

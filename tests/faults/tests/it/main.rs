@@ -9,7 +9,8 @@
 //! `-- --ignored kwok_cluster::` (scripts/test does, a sample) or `scripts/fault-test`.
 //!
 //! `KMLF_FAULT_SEED` draws the points (a failure prints its seed), `KMLF_FAULT_SAMPLE` says how
-//! many run (`all`: the full sweep), `KMLF_FAULT_ONLY` picks rows of the command table.
+//! many run (`all`: the full sweep), `KMLF_FAULT_ONLY` picks rows of the command table,
+//! `KMLF_FAULT_POINTS` names points instead of drawing them (`"15 s after,30 s after"`).
 
 #[macro_use]
 mod kill_points;
