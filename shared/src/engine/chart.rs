@@ -2,16 +2,38 @@
 //! native engine renders.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use include_dir::{include_dir, Dir};
+/// charts/ as build.rs packed it (a gzip-compressed tar).
+const PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.tar.gz"));
 
-static CHART: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../charts");
+/// The chart's files by their path in the chart, unpacked once.
+fn files() -> &'static BTreeMap<String, Vec<u8>> {
+    static FILES: OnceLock<BTreeMap<String, Vec<u8>>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(PACKED));
+        let mut files = BTreeMap::new();
+        for entry in archive.entries().expect("build.rs packed a tar") {
+            let mut entry = entry.expect("build.rs packed a whole tar");
+            let name = entry.path().expect("a file name").to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).expect("a whole file");
+            files.insert(name, bytes);
+        }
+        files
+    })
+}
 
 /// Writes the chart into `dir` (which becomes the chart's root).
 pub fn extract(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    CHART.extract(dir)
+    for (name, bytes) in files() {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+        std::fs::write(path, bytes)?;
+    }
+    Ok(())
 }
 
 /// What `Chart.yaml` says about the embedded chart.
@@ -27,8 +49,8 @@ pub struct Metadata {
 
 /// The embedded chart's `Chart.yaml` (a test below keeps it readable).
 pub fn metadata() -> Metadata {
-    let file = CHART.get_file("Chart.yaml").expect("the chart has a Chart.yaml");
-    serde_yaml::from_slice(file.contents()).expect("Chart.yaml has name, version and appVersion")
+    let file = files().get("Chart.yaml").expect("the chart has a Chart.yaml");
+    serde_yaml::from_slice(file).expect("Chart.yaml has name, version and appVersion")
 }
 
 /// How a chart on disk differs from the embedded one.
@@ -52,15 +74,14 @@ pub fn compare(dir: &Path) -> std::io::Result<Option<Difference>> {
     }
     let mut theirs = BTreeMap::new();
     read_tree(dir, dir, &mut theirs)?;
-    let mut embedded = BTreeMap::new();
-    embedded_files(&CHART, &mut embedded);
+    let embedded = files();
     let paths: std::collections::BTreeSet<&String> = theirs.keys().chain(embedded.keys()).collect();
     for path in paths {
         let same = match (theirs.get(path), embedded.get(path)) {
             (Some(_), Some(ours)) if path == "Chart.yaml" => {
                 serde_yaml::from_slice::<serde_yaml::Value>(ours).is_ok_and(|ours| ours == chart_yaml)
             }
-            (Some(theirs), Some(ours)) => theirs.as_slice() == *ours,
+            (Some(theirs), Some(ours)) => theirs == ours,
             _ => false,
         };
         if !same {
@@ -82,15 +103,6 @@ fn read_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> 
         }
     }
     Ok(())
-}
-
-fn embedded_files(dir: &'static Dir<'static>, files: &mut BTreeMap<String, &'static [u8]>) {
-    for file in dir.files() {
-        files.insert(file.path().to_string_lossy().into_owned(), file.contents());
-    }
-    for sub in dir.dirs() {
-        embedded_files(sub, files);
-    }
 }
 
 #[cfg(test)]
