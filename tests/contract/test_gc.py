@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contract import dir_listing, run_gc, run_plugin_gc
+from contract import dir_listing, gc_instance, plugin_gc_instance, run_gc, run_plugin_gc
 
 
 def artifact_dir(srv, out) -> Path | None:
@@ -33,6 +33,7 @@ def gc(srv, info, sets=()):
 
 
 @pytest.mark.values_file("gc.yaml")
+@pytest.mark.mlflow_processes(5)
 def test_gc_older_than_keeps_recent_then_purges(srv, info):
     """gc.yaml renders --older-than=30d: a run deleted just now is kept. Rendered without olderThan
     (--set garbageCollection.olderThan=), the same CronJob removes the run and its artifacts."""
@@ -56,6 +57,7 @@ def test_gc_older_than_keeps_recent_then_purges(srv, info):
 
 
 @pytest.mark.values_file("basic-auth.yaml")
+@pytest.mark.mlflow_processes(3)
 def test_gc_with_basic_auth(srv, info):
     """With basic auth the gc logs in to the server as the admin (MLFLOW_TRACKING_USERNAME/PASSWORD)
     to delete proxied artifacts: basic-auth.yaml with garbageCollection.enabled=true."""
@@ -69,6 +71,7 @@ def test_gc_with_basic_auth(srv, info):
 
 
 @pytest.mark.values_file("workspaces.yaml")
+@pytest.mark.mlflow_processes(3)
 def test_gc_all_workspaces(srv, info, tmp_path):
     """workspaces.yaml renders --all-workspaces: a run soft-deleted in a non-default workspace is
     purged with its artifacts. The server's default artifact root is an s3 bucket (not reachable
@@ -85,6 +88,7 @@ def test_gc_all_workspaces(srv, info, tmp_path):
 
 
 @pytest.mark.values_file("basic-auth.yaml")
+@pytest.mark.mlflow_processes(5)
 def test_the_gc_plugins_job_purges_like_the_cronjob(srv, info):
     """`kubectl mlflow gc` builds its Job from the release's Deployment (image, env, volumes,
     credentials): its command, run the same way, keeps a run deleted just now with
@@ -107,6 +111,7 @@ def test_the_gc_plugins_job_purges_like_the_cronjob(srv, info):
 
 
 @pytest.mark.values_file("gc.yaml")
+@pytest.mark.mlflow_processes(4)
 def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(srv, info):
     """The gc finds the store through its env (MLFLOW_TRACKING_URI=$(MLFLOW_BACKEND_STORE_URI)),
     not its arguments; the plugin's Job, made from gc.yaml's CronJob, passes --jobs and
@@ -114,7 +119,7 @@ def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(srv
     same id fails, as for any id MLflow does not hold as deleted), the soft-deleted run with it."""
     out = srv.client("roundtrip", "--delete")
     model = srv.client("deleted-logged-model")["model_id"]
-    for inst in (run_gc(srv)[0], run_plugin_gc(srv, ("--older-than", "30d"))[0]):
+    for inst in (gc_instance(srv), plugin_gc_instance(srv, ("--older-than", "30d"))):
         assert not any("STORE_URI" in a or "sqlite" in a for a in inst.original), inst.original
         assert inst.rendered_env["MLFLOW_TRACKING_URI"] == inst.rendered_env["MLFLOW_BACKEND_STORE_URI"]
 
