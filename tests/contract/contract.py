@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -143,9 +144,10 @@ def pod_spec(obj: dict) -> dict:
 
 
 # KMLF_CONTRACT_PORTS=FIRST-LAST: the ports this pytest process gives its servers, apart from the
-# other processes' (scripts/contract-test), each once as long as the range lasts; else any free one.
+# other processes' (scripts/contract-test), each once as long as the range lasts, from a random one
+# on (another run of the suite on this machine starts elsewhere in it); else any free port.
 _PORTS = os.environ.get("KMLF_CONTRACT_PORTS", "")
-_next_port = int(_PORTS.split("-")[0]) if _PORTS else 0
+_next_port = random.randint(*(int(x) for x in _PORTS.split("-"))) if _PORTS else 0
 
 
 def free_port() -> int:
@@ -448,6 +450,16 @@ class Server:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+    def run_stage(self, run_id: str) -> str:
+        """A run's lifecycle stage by the REST API (`runs/get`, as the admin where basic auth is
+        on), or "absent": what `client.py run-state` tells, without a process importing MLflow."""
+        auth = (self.inst.rendered_env.get("MLFLOW_AUTH_ADMIN_USERNAME", "admin"), ADMIN_PASSWORD) if self.auth else None
+        status, _, body = self.request(f"/api/2.0/mlflow/runs/get?run_id={run_id}", auth=auth)
+        if status == 404 and b"RESOURCE_DOES_NOT_EXIST" in body:
+            return "absent"
+        assert status == 200, f"runs/get {run_id}: status {status}: {body[:2000]!r}"
+        return json.loads(body)["run"]["info"]["lifecycle_stage"]
 
     def client_env(self, user: bool = True) -> dict[str, str]:
         env = {
