@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -142,10 +143,32 @@ def pod_spec(obj: dict) -> dict:
     return obj["spec"]["template"]["spec"]
 
 
+# KMLF_CONTRACT_PORTS=FIRST-LAST: the ports this pytest process gives its servers, apart from the
+# other processes' (scripts/contract-test), each once as long as the range lasts, from a random one
+# on (another run of the suite on this machine starts elsewhere in it); else any free port.
+_PORTS = os.environ.get("KMLF_CONTRACT_PORTS", "")
+_next_port = random.randint(*(int(x) for x in _PORTS.split("-"))) if _PORTS else 0
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, for a server of this process (the servers bind 0.0.0.0 or
+    127.0.0.1)."""
+    global _next_port
+    if not _PORTS:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    first, last = (int(x) for x in _PORTS.split("-"))
+    for _ in range(last - first + 1):
+        port = _next_port
+        _next_port = first if port >= last else port + 1
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port in KMLF_CONTRACT_PORTS={_PORTS}")
 
 
 def make_cert(d: Path) -> None:
@@ -428,6 +451,16 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
 
+    def run_stage(self, run_id: str) -> str:
+        """A run's lifecycle stage by the REST API (`runs/get`, as the admin where basic auth is
+        on), or "absent": what `client.py run-state` tells, without a process importing MLflow."""
+        auth = (self.inst.rendered_env.get("MLFLOW_AUTH_ADMIN_USERNAME", "admin"), ADMIN_PASSWORD) if self.auth else None
+        status, _, body = self.request(f"/api/2.0/mlflow/runs/get?run_id={run_id}", auth=auth)
+        if status == 404 and b"RESOURCE_DOES_NOT_EXIST" in body:
+            return "absent"
+        assert status == 200, f"runs/get {run_id}: status {status}: {body[:2000]!r}"
+        return json.loads(body)["run"]["info"]["lifecycle_stage"]
+
     def client_env(self, user: bool = True) -> dict[str, str]:
         env = {
             "PATH": f"{venv_bin()}:/usr/bin:/bin", "HOME": str(self.root / "client-home"), "LANG": "C.UTF-8",
@@ -478,8 +511,9 @@ def run_migration(values_file: str, root: Path, timeout: float = 300) -> tuple[I
     return inst, p
 
 
-def run_gc(server: Server, sets: tuple[str, ...] = (), timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:
-    """Runs the rendered CronJob's gc container against the running server's store.
+def gc_instance(server: Server, sets: tuple[str, ...] = ()) -> Instance:
+    """The rendered CronJob's gc container made runnable against the running server's store (not
+    run: run_gc runs it).
 
     The gc container mounts the same PVC as the server, so it shares the server's mapped dirs.
     Its --tracking-uri names the Service (http://F.NS.svc.cluster.local:P): only the port is
@@ -487,8 +521,13 @@ def run_gc(server: Server, sets: tuple[str, ...] = (), timeout: float = 300) -> 
     resolve *.svc.cluster.local to 127.0.0.1. So the gc sends the Service's DNS name in its Host
     header, as in the cluster, and the server's allowed-hosts check is exercised for real.
     """
-    objects = render(server.values_file, sets)
-    return _run_gc_objects(server, objects, sets, timeout)
+    return _gc_instance(server, render(server.values_file, sets), sets)
+
+
+def run_gc(server: Server, sets: tuple[str, ...] = (), timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:
+    """Runs the rendered CronJob's gc container (gc_instance) against the running server's store."""
+    inst = gc_instance(server, sets)
+    return inst, _run_gc(server, inst, timeout)
 
 
 def plugin_gc_job(server: "Server", args: tuple[str, ...] = ()) -> tuple[list[str], dict]:
@@ -502,13 +541,19 @@ def plugin_gc_job(server: "Server", args: tuple[str, ...] = ()) -> tuple[list[st
     return cmd, json.loads(p.stdout)
 
 
-def run_plugin_gc(server: "Server", args: tuple[str, ...] = (), timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:
-    """Runs the container of the gc plugin's Job (made from the release's Deployment) like run_gc."""
+def plugin_gc_instance(server: "Server", args: tuple[str, ...] = ()) -> Instance:
+    """The container of the gc plugin's Job (made from the release's Deployment), as gc_instance."""
     _, job = plugin_gc_job(server, args)
-    return _run_gc_objects(server, [job, *render(server.values_file)], (), timeout)
+    return _gc_instance(server, [job, *render(server.values_file)], ())
 
 
-def _run_gc_objects(server: "Server", objects: list[dict], sets: tuple[str, ...], timeout: float) -> tuple[Instance, subprocess.CompletedProcess]:
+def run_plugin_gc(server: "Server", args: tuple[str, ...] = (), timeout: float = 300) -> tuple[Instance, subprocess.CompletedProcess]:
+    """Runs the container of the gc plugin's Job like run_gc."""
+    inst = plugin_gc_instance(server, args)
+    return inst, _run_gc(server, inst, timeout)
+
+
+def _gc_instance(server: "Server", objects: list[dict], sets: tuple[str, ...]) -> Instance:
     inst = Instance(server.values_file, objects, "gc", server.root, shared_dirs=server.inst.shared_dirs, sets=sets)
     svc_port = str(next(p for p in find(objects, "Service")["spec"]["ports"])["port"])
     cmd = []
@@ -517,12 +562,15 @@ def _run_gc_objects(server: "Server", objects: list[dict], sets: tuple[str, ...]
             a = re.sub(r"(\.svc\.cluster\.local):" + svc_port + r"\b", rf"\1:{server.port}", a)
         cmd.append(a)
     inst.command = cmd
+    return inst
+
+
+def _run_gc(server: "Server", inst: Instance, timeout: float) -> subprocess.CompletedProcess:
     env = inst.process_env({"PYTHONPATH": str(HERE / "gc_resolver")})
     if server.tls:
         env["MLFLOW_TRACKING_SERVER_CERT_PATH"] = str(server.ca)
-    p = subprocess.run(cmd, env=env, cwd=inst.dir("gc-cwd"), capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
-    return inst, p
+    return subprocess.run(inst.command, env=env, cwd=inst.dir("gc-cwd"), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def dir_listing(d: Path) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contract import dir_listing, run_gc, run_plugin_gc
+from contract import dir_listing, gc_instance, plugin_gc_instance, run_gc, run_plugin_gc
 
 
 def artifact_dir(srv, out) -> Path | None:
@@ -33,6 +33,7 @@ def gc(srv, info, sets=()):
 
 
 @pytest.mark.values_file("gc.yaml")
+@pytest.mark.mlflow_processes(3)
 def test_gc_older_than_keeps_recent_then_purges(srv, info):
     """gc.yaml renders --older-than=30d: a run deleted just now is kept. Rendered without olderThan
     (--set garbageCollection.olderThan=), the same CronJob removes the run and its artifacts."""
@@ -42,7 +43,7 @@ def test_gc_older_than_keeps_recent_then_purges(srv, info):
 
     gc(srv, info)
     assert any(a.startswith("--older-than=30d") for a in info[-1].command), info[-1].command
-    assert srv.client("run-state", out["run_id"])["stage"] == "deleted"
+    assert srv.run_stage(out["run_id"]) == "deleted"
     assert adir.exists(), "--older-than=30d removed the artifacts of a run deleted just now"
 
     before = srv.log_tail(100000).count("DELETE /api/2.0/mlflow-artifacts/artifacts/")
@@ -50,12 +51,13 @@ def test_gc_older_than_keeps_recent_then_purges(srv, info):
     assert not any(a.startswith("--older-than") for a in info[-1].command), info[-1].command
     # The proxied artifacts were deleted through the server, reached by the Service's DNS name.
     assert srv.log_tail(100000).count("DELETE /api/2.0/mlflow-artifacts/artifacts/") > before
-    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+    assert srv.run_stage(out["run_id"]) == "absent"
     # MLflow removes the run's artifacts/ directory; the empty <run_id> directory may stay.
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
 @pytest.mark.values_file("basic-auth.yaml")
+@pytest.mark.mlflow_processes(2)
 def test_gc_with_basic_auth(srv, info):
     """With basic auth the gc logs in to the server as the admin (MLFLOW_TRACKING_USERNAME/PASSWORD)
     to delete proxied artifacts: basic-auth.yaml with garbageCollection.enabled=true."""
@@ -63,12 +65,13 @@ def test_gc_with_basic_auth(srv, info):
     adir = artifact_dir(srv, out)
     assert adir is not None and adir.exists()
     gc(srv, info, ("garbageCollection.enabled=true",))
-    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+    assert srv.run_stage(out["run_id"]) == "absent"
     # MLflow removes the run's artifacts/ directory; the empty <run_id> directory may stay.
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
 @pytest.mark.values_file("workspaces.yaml")
+@pytest.mark.mlflow_processes(3)
 def test_gc_all_workspaces(srv, info, tmp_path):
     """workspaces.yaml renders --all-workspaces: a run soft-deleted in a non-default workspace is
     purged with its artifacts. The server's default artifact root is an s3 bucket (not reachable
@@ -85,6 +88,7 @@ def test_gc_all_workspaces(srv, info, tmp_path):
 
 
 @pytest.mark.values_file("basic-auth.yaml")
+@pytest.mark.mlflow_processes(3)
 def test_the_gc_plugins_job_purges_like_the_cronjob(srv, info):
     """`kubectl mlflow gc` builds its Job from the release's Deployment (image, env, volumes,
     credentials): its command, run the same way, keeps a run deleted just now with
@@ -97,16 +101,17 @@ def test_the_gc_plugins_job_purges_like_the_cronjob(srv, info):
     info.append(inst)
     assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
     assert "--older-than=30d" in inst.command, inst.command
-    assert srv.client("run-state", out["run_id"])["stage"] == "deleted"
+    assert srv.run_stage(out["run_id"]) == "deleted"
 
     inst, p = run_plugin_gc(srv)
     info.append(inst)
     assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
-    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+    assert srv.run_stage(out["run_id"]) == "absent"
     assert dir_listing(adir) == [], f"artifacts left after gc: {dir_listing(adir)}"
 
 
 @pytest.mark.values_file("gc.yaml")
+@pytest.mark.mlflow_processes(4)
 def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(srv, info):
     """The gc finds the store through its env (MLFLOW_TRACKING_URI=$(MLFLOW_BACKEND_STORE_URI)),
     not its arguments; the plugin's Job, made from gc.yaml's CronJob, passes --jobs and
@@ -114,7 +119,7 @@ def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(srv
     same id fails, as for any id MLflow does not hold as deleted), the soft-deleted run with it."""
     out = srv.client("roundtrip", "--delete")
     model = srv.client("deleted-logged-model")["model_id"]
-    for inst in (run_gc(srv)[0], run_plugin_gc(srv, ("--older-than", "30d"))[0]):
+    for inst in (gc_instance(srv), plugin_gc_instance(srv, ("--older-than", "30d"))):
         assert not any("STORE_URI" in a or "sqlite" in a for a in inst.original), inst.original
         assert inst.rendered_env["MLFLOW_TRACKING_URI"] == inst.rendered_env["MLFLOW_BACKEND_STORE_URI"]
 
@@ -122,7 +127,7 @@ def test_the_store_uri_stays_out_of_the_arguments_and_mlflows_own_flags_pass(srv
     info.append(inst)
     assert p.returncode == 0, f"the plugin's gc failed (rc {p.returncode}):\n{p.stderr[-5000:]}"
     assert "--jobs" in inst.command and f"--logged-model-ids={model}" in inst.command, inst.command
-    assert srv.client("run-state", out["run_id"])["stage"] == "absent"
+    assert srv.run_stage(out["run_id"]) == "absent"
 
     inst, p = run_plugin_gc(srv, ("--logged-model-ids", model))
     info.append(inst)

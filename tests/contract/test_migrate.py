@@ -11,6 +11,8 @@ upgrade` treats alike.
 import sqlite3
 import subprocess
 
+import pytest
+
 from contract import Instance, Server, containers, find, render, run_migration
 
 VALUES = "postgres-secret.yaml"
@@ -21,6 +23,7 @@ def schema_version(db) -> list:
         return conn.execute("select version_num from alembic_version").fetchall()
 
 
+@pytest.mark.mlflow_processes(5)
 def test_migration_then_the_server_starts_without_migrating_again(tmp_path, info):
     job = find(render(VALUES), "Job")
     assert job is not None, f"{VALUES} renders no migration Job"
@@ -60,6 +63,7 @@ def test_migration_then_the_server_starts_without_migrating_again(tmp_path, info
         srv.stop()
 
 
+@pytest.mark.mlflow_processes(3)
 def test_every_step_of_the_job_runs_in_its_order_on_one_database(tmp_path, info):
     """auth-database-secret.yaml: the wait, `mlflow db upgrade`, then the auth database's own
     migration, in the rendered order, all on one database (the auth URI read from a Secret): the
