@@ -36,6 +36,8 @@ import time
 SCRATCH = os.environ.get("KMLF_SCRATCH", "/kmlf")
 MARKER = "kubectl_mlflow_restore"
 CHUNK = 1 << 20
+# How long a finished backup waits for the client to say it has the whole stream.
+ACK_WAIT = 300
 # Tables of a running server's own bookkeeping: neither copied nor counted as content.
 RUNTIME_TABLES = {"job_locks", "scheduler_leases", MARKER}
 # The columns that hold artifact URIs, rewritten to the target's artifact root on restore.
@@ -373,6 +375,19 @@ def cmd_backup(settings):
 
         tar.addfile(info, io.BytesIO(data))
     out.flush()
+    if settings.get("ack"):
+        wait_for_ack()
+
+
+def wait_for_ack():
+    """Waits until the client has the whole stream (a line on stdin, at most ACK_WAIT seconds):
+    this process's exit status could otherwise overtake the stream's last bytes in the API server
+    and cut the client's copy short."""
+    import select
+
+    readable, _, _ = select.select([sys.stdin], [], [], ACK_WAIT)
+    if readable:
+        sys.stdin.buffer.readline()
 
 
 def add_artifacts(tar, manifest):

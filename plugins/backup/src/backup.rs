@@ -10,7 +10,7 @@ use kubectl_mlflow_core::engine;
 use kubectl_mlflow_core::ui::{self, parse_duration, ClusterArgs, OutputArgs, Reporter};
 use kubectl_mlflow_core::Failure;
 use serde_json::{json, Value};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::archive::{self, Origin};
 use crate::exec::{self, Ended};
@@ -83,7 +83,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         created: k8s_openapi::jiff::Timestamp::now().to_string(),
         values,
     };
-    let settings = json!({"no_artifacts": cli.no_artifacts});
+    let settings = json!({"no_artifacts": cli.no_artifacts, "ack": true});
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(cli.timeout, stream(&worker, &settings, &partial, &cli.output, origin, &reporter)) => {
             outcome.unwrap_or_else(|_| Err(Failure::failed(format!("the backup took longer than --timeout {}", ui::format_duration(cli.timeout)))))
@@ -143,6 +143,9 @@ async fn values(session: &Session, release: &str, reporter: &Reporter) -> Option
     }
 }
 
+/// What tells the worker the archive is whole (`"ack"` in its settings).
+const WORKER_ACK: &[u8] = b"whole\n";
+
 /// Runs the worker's backup and writes its stream into `partial`.
 async fn stream(
     worker: &Worker,
@@ -153,34 +156,59 @@ async fn stream(
     reporter: &Reporter,
 ) -> Result<archive::Written, Failure> {
     let release = origin.release.clone();
-    let mut process = worker.exec("backup", settings, false).await?;
+    let mut process = worker.exec("backup", settings, true).await?;
     let said = exec::follow_stderr(process.stderr().expect("stderr"), reporter.clone());
     let mut stdout = process.stdout().expect("stdout");
+    let mut stdin = process.stdin().expect("stdin");
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
     let path = partial.to_path_buf();
     let gzip = archive::gzip_name(output);
-    let writer =
+    let mut writer =
         tokio::task::spawn_blocking(move || archive::write(ChannelReader::new(receiver), &path, gzip, &origin));
+    let mut sender = Some(sender);
+    let mut written = None;
     let mut bar = progress::Bytes::new("backup", None);
     let mut total = 0u64;
     let mut buffer = vec![0u8; 1 << 20];
     loop {
-        let n = stdout.read(&mut buffer).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        bar.set(total);
-        if sender.send(buffer[..n].to_vec()).is_err() {
-            // the writer gave up (its error follows): stop the worker rather than drain it
-            process.abort();
-            break;
+        tokio::select! {
+            read = stdout.read(&mut buffer) => {
+                let n = read.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                bar.set(total);
+                // after the writer's end only the tar's padding comes: dropped
+                if let Some(sender) = &sender {
+                    let _ = sender.send(buffer[..n].to_vec());
+                }
+            }
+            result = &mut writer, if written.is_none() => {
+                sender = None;
+                let whole = matches!(result, Ok(Ok(_)));
+                written = Some(result);
+                if !whole {
+                    // the writer gave up (its error follows): stop the worker rather than drain it
+                    process.abort();
+                    break;
+                }
+                // The worker ends only once the archive is whole here: ending earlier, its exit
+                // status could overtake the stream's last bytes in the API server (whose streams
+                // of one exec are copied side by side) and cut the stream short.
+                let _ = stdin.write_all(WORKER_ACK).await;
+                let _ = stdin.flush().await;
+            }
         }
     }
     drop(sender);
     let ended = exec::ended(&mut process).await;
     let said = said.await.unwrap_or_default();
-    let written = writer.await.map_err(|e| Failure::failed(format!("the archive writer stopped: {e}")))?;
+    let written = match written {
+        Some(result) => result,
+        None => writer.await,
+    };
+    let written = written.map_err(|e| Failure::failed(format!("the archive writer stopped: {e}")))?;
     match ended {
         Ended::Ok => {}
         Ended::Refused => {

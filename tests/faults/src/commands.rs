@@ -10,6 +10,9 @@ pub enum Setup {
     Nothing,
     /// The quick start installed, with a run logged.
     QuickStart,
+    /// The quick start installed, with a run and a 128 MiB artifact logged: a backup of it is
+    /// still streaming 2 and 8 s after its worker Job's create.
+    BigQuickStart,
     /// The production example (PostgreSQL, S3, Secrets by `kubectl mlflow secrets`) installed,
     /// with a run and a 5 MiB artifact logged.
     Production,
@@ -160,7 +163,7 @@ pub const TABLE: &[Row] = &[
         name: "backup",
         binary: "kubectl-mlflow-backup",
         args: &["-o", "{dir}/backup-{point}.tar.gz", "--timeout", "5m"],
-        setup: Setup::QuickStart,
+        setup: Setup::BigQuickStart,
         before: Before::Nothing,
         check: Check::Archived,
         waits: WAITS,

@@ -158,6 +158,13 @@ impl Logged {
             .collect()
     }
 
+    /// The failures that were a request in flight when its connection broke (the response cut
+    /// short or the connection reset under it): what no proxy can save when its upstream goes.
+    pub fn in_flight_failures(&self) -> (Vec<String>, Vec<String>) {
+        const BROKEN: [&str; 4] = ["Connection broken", "IncompleteRead", "RemoteDisconnected", "Connection aborted"];
+        self.failures(usize::MAX).into_iter().partition(|f| BROKEN.iter().any(|b| f.contains(b)))
+    }
+
     /// "N operations in S s by C clients: X ops/s, p50 …, p99 …"
     pub fn figures(&self) -> String {
         let s = &self.summary;

@@ -22,7 +22,7 @@ use crate::production::{self, Production};
 struct World {
     ns: TestNamespace,
     production: Option<Production>,
-    /// Runs logged before the faults: (run id, blob SHA-256 when it has the 5 MiB blob)
+    /// Runs logged before the faults: (run id, blob SHA-256 when it has a blob)
     runs: Vec<(String, Option<String>)>,
     deleted: Option<String>,
     /// Where the case's archives go (`{dir}` in the row's arguments).
@@ -37,12 +37,16 @@ async fn world(row: &Row, ns: TestNamespace) -> World {
         Setup::QuickStart => {
             install_quick_start(&world.ns);
             if on_real_node() {
-                log_run(&mut world, false);
+                log_run(&mut world, None);
             }
+        }
+        Setup::BigQuickStart => {
+            install_quick_start(&world.ns);
+            log_run(&mut world, Some("128"));
         }
         Setup::Production => {
             world.production = Some(production::install(&world.ns, &["--set", "podAnnotations.kmlf-fault=point-0"]));
-            log_run(&mut world, true);
+            log_run(&mut world, Some("5"));
         }
         Setup::DbSecret => write_secret(&world.ns, FIRST_URI),
         Setup::BackedUp => {
@@ -67,9 +71,13 @@ fn install_quick_start(ns: &TestNamespace) {
     assert!(out.status.success(), "install: {}", text(&out));
 }
 
-fn log_run(world: &mut World, blob: bool) {
+/// Logs a run, with an artifact of `blob_mib` MiB of random bytes if given.
+fn log_run(world: &mut World, blob_mib: Option<&str>) {
     let forward = Forward::start(&world.ns, Duration::from_secs(120));
-    let args: &[&str] = if blob { &["roundtrip", "--blob-mib", "5"] } else { &["roundtrip"] };
+    let args: &[&str] = match blob_mib {
+        Some(mib) => &["roundtrip", "--blob-mib", mib],
+        None => &["roundtrip"],
+    };
     let run = client(&forward.url, args);
     world.runs.push((run["run_id"].as_str().unwrap().to_string(), run["blob_sha256"].as_str().map(String::from)));
 }

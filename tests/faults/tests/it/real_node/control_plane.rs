@@ -41,6 +41,8 @@ async fn install_goes_on_when_the_api_server_restarts_while_it_waits() {
     ns.delete().await;
 }
 
+const CLIENTS: usize = 4;
+
 #[tokio::test]
 #[ignore = "needs a real node of its own (it restarts the API server): scripts/fault-test portforward_reconnects"]
 async fn portforward_reconnects_when_the_api_server_restarts() {
@@ -50,20 +52,27 @@ async fn portforward_reconnects_when_the_api_server_restarts() {
     assert!(out.status.success(), "install: {}", text(&out));
     let mut forward = Forward::start(&ns, Duration::from_secs(120));
     let record = std::env::temp_dir().join(format!("{}-load.json", ns.name()));
-    let logging = Load { clients: 4, seconds: 50, max_ops: 3000, artifact_every: 5 }.start(&forward.url, &record);
+    let logging =
+        Load { clients: CLIENTS as u32, seconds: 50, max_ops: 3000, artifact_every: 5 }.start(&forward.url, &record);
     tokio::time::sleep(Duration::from_secs(15 + draw.below(10) as u64)).await;
     let down = 2 + draw.below(8) as u32;
     cluster().restart("kube-apiserver", down).unwrap_or_else(|e| panic!("{e}"));
     let logged = logging.finish();
     assert!(forward.running(), "the port-forward ended with the API server: {}", forward.said());
     let verdict = logged.verify(None);
+    // The API server carries every stream: a request in flight when it goes has its connection
+    // cut (one per client at most, each client sending one at a time); any other failure is ours.
+    let (in_flight, others) = logged.in_flight_failures();
     figure(
         "API server restarted while portforward serves",
-        &format!("down {down} s; {}; read back: {verdict:?}", logged.figures()),
+        &format!(
+            "down {down} s; {}, {} of them in flight when it went (the connection cut); read back: {verdict:?}",
+            logged.figures(),
+            in_flight.len()
+        ),
     );
-    assert_eq!(
-        logged.failed(),
-        0,
+    assert!(
+        others.is_empty() && in_flight.len() <= CLIENTS,
         "operations failed after the client's retries ({}): {:?}\n{}",
         draw.replay(),
         logged.failures(5),
