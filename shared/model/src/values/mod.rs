@@ -12,6 +12,7 @@ mod set;
 use std::io::Read;
 use std::path::Path;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use merge::{coalesce, coalesce_into, merge};
@@ -172,17 +173,34 @@ pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
     let mut merged = defaults();
     coalesce_into(&mut merged, user);
     normalize_quantities(&mut merged);
-    let problems = schema::check(&merged, schema::Scope::Merged);
+    let problems = schema::check_merged(&merged, user);
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut values: Values = serde_path_to_error::deserialize(&merged)
-        .map_err(|err| Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string())))?;
-    let written = serde_json::to_value(&values).expect("values serialize");
+    let mut ignored = false;
+    let mut note = |_: serde_ignored::Path<'_>| ignored = true;
+    let watched = serde_ignored::Deserializer::new(&merged, &mut note);
+    let mut values = match Values::deserialize(watched) {
+        Ok(values) => values,
+        // again, tracking the path (a string per key) only to say where it failed
+        Err(err) => return Err(deserialize_problem(&merged, err).into()),
+    };
     let mut problems = Problems::default();
-    dropped_keys(&merged, &written, "", &mut problems);
+    if ignored {
+        // The problems, worded as ever, from a second tree: only for values that have some.
+        let written = serde_json::to_value(&values).expect("values serialize");
+        dropped_keys(&merged, &written, "", &mut problems);
+    }
     values.normalize();
     problems.into_result((merged, values))
+}
+
+/// Where and why `merged` is no [`Values`].
+fn deserialize_problem(merged: &Value, err: serde_json::Error) -> Problem {
+    match serde_path_to_error::deserialize::<_, Values>(merged) {
+        Err(err) => Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string())),
+        Ok(_) => Problem::at("", deserialize_message(&err.to_string())),
+    }
 }
 
 fn deserialize_message(message: &str) -> String {
@@ -210,7 +228,9 @@ fn normalize_quantities(merged: &mut Value) {
 }
 
 /// Keys the user wrote that no Rust type kept: a misspelt field inside a Kubernetes object
-/// (`env[0].valueFromm`) would otherwise vanish without a word.
+/// (`env[0].valueFromm`) would otherwise vanish without a word. [`resolve`] looks for them only
+/// when deserializing ignored a key (each type's `Serialize` writes every key its `Deserialize`
+/// read, so nothing else can be missing from `kept`).
 pub(crate) fn dropped_keys(given: &Value, kept: &Value, path: &str, out: &mut Problems) {
     dropped_below(given, kept, &mut path.to_string(), out);
 }
@@ -269,6 +289,41 @@ mod tests {
             json!({"env": [{"name": "A", "valu": "x", "valueFromm": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
         let problems = resolve(&user).unwrap_err();
         assert_eq!(problems.to_string(), "env[0].valu: unknown field\nenv[0].valueFromm: unknown field");
+    }
+
+    /// [`resolve`] compares the values with their round trip through [`Values`] only when
+    /// deserializing ignored a key: the defaults and every value of everything.yaml ignore none.
+    #[test]
+    fn defaults_and_everything_ignore_no_key() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/values/everything.yaml"))
+            .unwrap();
+        for user in [json!({}), crate::yaml::parse(&text).unwrap()] {
+            let mut merged = defaults();
+            coalesce_into(&mut merged, &user);
+            normalize_quantities(&mut merged);
+            let mut ignored = Vec::new();
+            let mut note = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
+            let watched = serde_ignored::Deserializer::new(&merged, &mut note);
+            let _: Values = serde::Deserialize::deserialize(watched).unwrap();
+            assert_eq!(ignored, Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn misspelt_fields_are_caught_in_lists_and_maps() {
+        let user = json!({"extraContainers": [{"name": "a", "image": "b", "imagee": "c"}]});
+        let problems = resolve(&user).unwrap_err();
+        assert!(problems.to_string().contains("extraContainers[0].imagee: unknown field"), "{problems}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_path() {
+        let user = json!({"extraContainers": [{"name": "a", "image": "b", "ports": "x"}]});
+        let problems = resolve(&user).unwrap_err();
+        assert_eq!(
+            problems.to_string(),
+            "extraContainers[0].ports: expected string \"x\" where the value should be a sequence"
+        );
     }
 
     #[test]
