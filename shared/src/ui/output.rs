@@ -12,19 +12,10 @@ pub enum Format {
     Json,
 }
 
-/// Rendered objects, as `--dry-run -o yaml|json` prints them. A command prints them last: each
-/// object's JSON tree is left to the end of the process, not freed node by node.
+/// Rendered objects, as `--dry-run -o yaml|json` prints them.
 pub fn objects(objects: &[Object], format: Format) -> String {
     match format {
-        Format::Yaml => objects
-            .iter()
-            .map(|o| {
-                let json = o.to_json();
-                let document = yaml_document(&json);
-                std::mem::forget(json);
-                document
-            })
-            .collect(),
+        Format::Yaml => objects.iter().map(|o| yaml_document(&o.to_json())).collect(),
         Format::Json => json_text(&json!({"apiVersion": "v1", "kind": "List", "items": objects})),
     }
 }
