@@ -1,5 +1,5 @@
-// Start-up work done once, here rather than on every render: charts/values.yaml becomes JSON
-// (which parses several times faster than YAML), and values.schema.json becomes static Rust data
+// Start-up work done once, here rather than on every render: charts/values.yaml becomes static
+// Rust data (a tree built from it without parsing anything), and values.schema.json becomes static Rust data
 // of the keywords values::schema checks (nothing to parse at all: parsing the schema was a fifth
 // of a render's instructions, most of it hashing the keys of its maps).
 // The option table of `mlflow server` is split in two: its options (read by every check) and the
@@ -18,14 +18,7 @@ fn main() {
     println!("cargo:rerun-if-changed=../../charts/values.schema.json");
     println!("cargo:rerun-if-changed=data/mlflow-server-options.json");
     let defaults: Value = serde_yaml::from_str(&read("values.yaml")).expect("charts/values.yaml is valid YAML");
-    let json = serde_json::to_string(&defaults).expect("values serialize");
-    // JSON must give back exactly the tree YAML gave (a float could lose precision).
-    assert_eq!(
-        serde_json::from_str::<Value>(&json).expect("JSON parses"),
-        defaults,
-        "charts/values.yaml changes through JSON"
-    );
-    write("values.json", &json);
+    write("values_defaults.rs", &format!("static DEFAULTS: Literal = {};\n", literal_code(&defaults)));
     let schema: Value =
         serde_json::from_str(&read("values.schema.json")).expect("charts/values.schema.json is valid JSON");
     let checked = checked_keywords(&schema);
@@ -60,6 +53,29 @@ fn read(name: &str) -> String {
 fn write(name: &str, text: &str) {
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join(name);
     std::fs::write(out, text).expect("OUT_DIR is writable");
+}
+
+/// A value of charts/values.yaml as a `values::Literal` expression.
+fn literal_code(value: &Value) -> String {
+    match value {
+        Value::Null => "Literal::Null".to_string(),
+        Value::Bool(b) => format!("Literal::Bool({b})"),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => format!("Literal::Unsigned({u})"),
+            (None, Some(i), _) => format!("Literal::Signed({i})"),
+            (None, None, Some(f)) => format!("Literal::Float({f:?}_f64)"),
+            _ => panic!("charts/values.yaml: the number {n} is none of u64, i64 and f64"),
+        },
+        Value::String(s) => format!("Literal::Text({s:?})"),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(literal_code).collect();
+            format!("Literal::List(&[{}])", items.join(", "))
+        }
+        Value::Object(map) => {
+            let entries: Vec<String> = map.iter().map(|(key, v)| format!("({key:?}, {})", literal_code(v))).collect();
+            format!("Literal::Map(&[{}])", entries.join(", "))
+        }
+    }
 }
 
 /// One schema node with only [`KEYWORDS`], its subschemas likewise.

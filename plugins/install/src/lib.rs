@@ -138,7 +138,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         let mut prepared = render(&cli, &resolved.namespace, cli.values.sources(), &reporter).await?;
         prepared.rendered.native_refusals()?;
         engine::generated::make(&mut prepared.rendered)?;
-        return print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
+        let printed = print_objects(&prepared, cli.output.unwrap_or(Format::Yaml));
+        // the process ends here: freeing the release node by node would cost a tenth of printing it
+        std::mem::forget(prepared);
+        return printed;
     }
     install(cli, resolved, published, reporter).await
 }

@@ -36,7 +36,8 @@ where
         Err(code) => return code,
     };
     let reporter = Reporter::new(cli.output());
-    match run_on(C::WORKER_THREADS, run(cli)) {
+    // on the heap: a plugin's future is large, and on the stack each move of it touches new pages
+    match run_on(C::WORKER_THREADS, Box::pin(run(cli))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => reporter.failure(&failure),
     }

@@ -23,12 +23,47 @@ use crate::problem::{join, Problem, Problems};
 /// `charts/values.yaml`, the only home of the defaults.
 pub const DEFAULTS_YAML: &str = include_str!("../../../../charts/values.yaml");
 
-/// [`DEFAULTS_YAML`] as JSON, converted by build.rs: JSON parses several times faster.
-const DEFAULTS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/values.json"));
+/// A value of [`DEFAULTS_YAML`] as static data, written by build.rs: building the tree of the
+/// defaults from it parses nothing (parsing them, even as JSON, was a tenth of a render).
+// values.yaml has no negative or fractional number today; build.rs writes them when it has.
+#[allow(dead_code)]
+enum Literal {
+    Null,
+    Bool(bool),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    Text(&'static str),
+    List(&'static [Literal]),
+    Map(&'static [(&'static str, Literal)]),
+}
+
+include!(concat!(env!("OUT_DIR"), "/values_defaults.rs"));
+
+impl Literal {
+    fn to_value(&self) -> Value {
+        match self {
+            Literal::Null => Value::Null,
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Unsigned(n) => Value::from(*n),
+            Literal::Signed(n) => Value::from(*n),
+            Literal::Float(n) => Value::from(*n),
+            Literal::Text(s) => Value::String((*s).to_string()),
+            Literal::List(items) => Value::Array(items.iter().map(Literal::to_value).collect()),
+            Literal::Map(entries) => {
+                let mut map = Map::with_capacity(entries.len());
+                for (key, value) in entries.iter() {
+                    map.insert((*key).to_string(), value.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
 
 /// The chart's defaults as a tree.
 pub fn defaults() -> Value {
-    serde_json::from_str(DEFAULTS_JSON).expect("build.rs wrote valid JSON")
+    DEFAULTS.to_value()
 }
 
 /// One user-given source of values, in command-line order.
@@ -172,15 +207,23 @@ pub fn resolve(user: &Value) -> Result<(Value, Values), Problems> {
     let mut merged = defaults();
     coalesce_into(&mut merged, user);
     normalize_quantities(&mut merged);
-    let problems = schema::check(&merged, schema::Scope::Merged);
+    let problems = schema::check_merged(&merged, user);
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut values: Values = serde_path_to_error::deserialize(&merged)
+    let mut ignored = false;
+    let mut note = |_: serde_ignored::Path<'_>| ignored = true;
+    // One deserializer type only: each is a copy of the code of every Kubernetes type in Values
+    // (a second one made the binaries 0.35 MB larger).
+    let watched = serde_ignored::Deserializer::new(&merged, &mut note);
+    let mut values: Values = serde_path_to_error::deserialize(watched)
         .map_err(|err| Problem::at(err.path().to_string(), deserialize_message(&err.into_inner().to_string())))?;
-    let written = serde_json::to_value(&values).expect("values serialize");
     let mut problems = Problems::default();
-    dropped_keys(&merged, &written, "", &mut problems);
+    if ignored {
+        // The problems, worded as ever, from a second tree: only for values that have some.
+        let written = serde_json::to_value(&values).expect("values serialize");
+        dropped_keys(&merged, &written, "", &mut problems);
+    }
     values.normalize();
     problems.into_result((merged, values))
 }
@@ -210,7 +253,9 @@ fn normalize_quantities(merged: &mut Value) {
 }
 
 /// Keys the user wrote that no Rust type kept: a misspelt field inside a Kubernetes object
-/// (`env[0].valueFromm`) would otherwise vanish without a word.
+/// (`env[0].valueFromm`) would otherwise vanish without a word. [`resolve`] looks for them only
+/// when deserializing ignored a key (each type's `Serialize` writes every key its `Deserialize`
+/// read, so nothing else can be missing from `kept`).
 pub(crate) fn dropped_keys(given: &Value, kept: &Value, path: &str, out: &mut Problems) {
     dropped_below(given, kept, &mut path.to_string(), out);
 }
@@ -257,6 +302,11 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn defaults_are_charts_values_yaml() {
+        assert_eq!(defaults(), crate::yaml::parse(DEFAULTS_YAML).unwrap());
+    }
+
+    #[test]
     fn defaults_resolve() {
         let (_, values) = resolve(&json!({})).unwrap();
         assert_eq!(values.port(), 5000);
@@ -269,6 +319,41 @@ mod tests {
             json!({"env": [{"name": "A", "valu": "x", "valueFromm": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
         let problems = resolve(&user).unwrap_err();
         assert_eq!(problems.to_string(), "env[0].valu: unknown field\nenv[0].valueFromm: unknown field");
+    }
+
+    /// [`resolve`] compares the values with their round trip through [`Values`] only when
+    /// deserializing ignored a key: the defaults and every value of everything.yaml ignore none.
+    #[test]
+    fn defaults_and_everything_ignore_no_key() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/values/everything.yaml"))
+            .unwrap();
+        for user in [json!({}), crate::yaml::parse(&text).unwrap()] {
+            let mut merged = defaults();
+            coalesce_into(&mut merged, &user);
+            normalize_quantities(&mut merged);
+            let mut ignored = Vec::new();
+            let mut note = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
+            let watched = serde_ignored::Deserializer::new(&merged, &mut note);
+            let _: Values = serde::Deserialize::deserialize(watched).unwrap();
+            assert_eq!(ignored, Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn misspelt_fields_are_caught_in_lists_and_maps() {
+        let user = json!({"extraContainers": [{"name": "a", "image": "b", "imagee": "c"}]});
+        let problems = resolve(&user).unwrap_err();
+        assert!(problems.to_string().contains("extraContainers[0].imagee: unknown field"), "{problems}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_path() {
+        let user = json!({"extraContainers": [{"name": "a", "image": "b", "ports": "x"}]});
+        let problems = resolve(&user).unwrap_err();
+        assert_eq!(
+            problems.to_string(),
+            "extraContainers[0].ports: expected string \"x\" where the value should be a sequence"
+        );
     }
 
     #[test]

@@ -79,13 +79,30 @@ pub enum Scope {
 /// Checks values against the chart's schema.
 pub fn check(value: &Value, scope: Scope) -> Problems {
     let mut problems = Problems::default();
-    check_node(&COMPILED, value, &mut String::new(), scope, &mut problems);
+    check_node(&COMPILED, value, None, &mut String::new(), scope, &mut problems);
+    problems
+}
+
+/// [`check`] of the merged values ([`Scope::Merged`]) where `user` gave something: what the user
+/// left alone is the chart's defaults, which satisfy the schema (`defaults_satisfy_the_schema`),
+/// so the problems are the same as checking everything.
+pub fn check_merged(merged: &Value, user: &Value) -> Problems {
+    let mut problems = Problems::default();
+    check_node(&COMPILED, merged, Some(user), &mut String::new(), Scope::Merged, &mut problems);
     problems
 }
 
 /// `path` is the key path of `value`: extended in place for each child and cut back after it,
-/// so no path is allocated for a value without a problem.
-fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out: &mut Problems) {
+/// so no path is allocated for a value without a problem. `given`, when known, is what the user
+/// gave at this path: a key of a map it does not have is a default, not checked again.
+fn check_node(
+    schema: &Node,
+    value: &Value,
+    given: Option<&Value>,
+    path: &mut String,
+    scope: Scope,
+    out: &mut Problems,
+) {
     if value.is_null() && scope == Scope::Source {
         return;
     }
@@ -105,12 +122,12 @@ fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out
     }
     check_bounds(schema, value, path, out);
     match value {
-        Value::Object(map) => check_object(schema, map, path, scope, out),
+        Value::Object(map) => check_object(schema, map, given.and_then(Value::as_object), path, scope, out),
         Value::Array(items) => {
             if let Some(item_schema) = schema.items {
                 for (i, item) in items.iter().enumerate() {
                     let mut item_path = index(path, i);
-                    check_node(item_schema, item, &mut item_path, scope, out);
+                    check_node(item_schema, item, None, &mut item_path, scope, out);
                 }
             }
         }
@@ -121,6 +138,7 @@ fn check_node(schema: &Node, value: &Value, path: &mut String, scope: Scope, out
 fn check_object(
     schema: &Node,
     map: &serde_json::Map<String, Value>,
+    given: Option<&serde_json::Map<String, Value>>,
     path: &mut String,
     scope: Scope,
     out: &mut Problems,
@@ -133,6 +151,11 @@ fn check_object(
         }
     }
     for (key, value) in map {
+        let given = match given.map(|given| given.get(key)) {
+            Some(None) => continue,
+            Some(Some(given)) => Some(given),
+            None => None,
+        };
         let sub = match schema.property(key) {
             Some(sub) => sub,
             None => match &schema.additional {
@@ -150,7 +173,7 @@ fn check_object(
             path.push('.');
         }
         path.push_str(key);
-        check_node(sub, value, path, scope, out);
+        check_node(sub, value, given, path, scope, out);
         path.truncate(length);
     }
 }

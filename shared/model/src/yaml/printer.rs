@@ -112,7 +112,13 @@ fn write_literal(s: &str, indent: usize, out: &mut String) -> Option<()> {
 }
 
 fn push_indent(indent: usize, out: &mut String) {
-    out.extend(std::iter::repeat_n(' ', indent));
+    const SPACES: &str = "                                ";
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 /// A scalar, or an empty map or list (written in flow style).
@@ -156,11 +162,13 @@ fn reads_as_other_than_string(s: &str) -> bool {
     {
         return false;
     }
-    matches!(s, "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
-        || leading_zero_digits(s)
-        || unsigned_integer(s)
-        || negative_integer(s)
-        || float(s)
+    let keyword = matches!(s, "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE");
+    // after a letter no number follows (float() refuses the "nan" f64 would read): keys and
+    // names, most strings of an object, are not parsed as numbers four times over
+    if keyword || first.is_ascii_alphabetic() {
+        return keyword;
+    }
+    leading_zero_digits(s) || unsigned_integer(s) || negative_integer(s) || float(s)
 }
 
 /// Digits after a leading zero (and an optional sign): `0123`.
@@ -304,6 +312,10 @@ mod tests {
         ".NaN",
         ".NAN",
         "nan",
+        "NaN",
+        "name",
+        "fsGroup",
+        "TCP",
         "inf",
         "infinity",
         "-inf",
