@@ -253,7 +253,15 @@ async fn the_production_example_shows_its_postgresql_and_s3_stores_without_crede
         &ns,
         &["-f", "charts/example-mlflow-charts.yaml", "-f", &snippet.display().to_string(), "--set", "replicaCount=1"],
     ));
-    assert_eq!(ready_pods(&ns, SELECTOR).await.len(), 1);
+    let ready = ready_pods(&ns, SELECTOR).await;
+    let described: Vec<_> = ready
+        .iter()
+        .map(|p| {
+            let owner = p.metadata.owner_references.iter().flatten().map(|o| o.name.clone()).collect::<Vec<_>>();
+            (p.metadata.name.clone(), owner, p.metadata.deletion_timestamp.is_some())
+        })
+        .collect();
+    assert_eq!(ready.len(), 1, "Ready pods right after install (name, owner, terminating): {described:?}");
     let out = status(&ns, &[]);
     assert_code(
         &out,
