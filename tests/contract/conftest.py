@@ -16,7 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from contract import Server, binary  # noqa: E402
+from contract import NO_TELEMETRY, Server, binary  # noqa: E402
+
+# the tests import MLflow in this process too (its CLI, forked into servers)
+os.environ.update(NO_TELEMETRY)
 
 
 class ServerPool:

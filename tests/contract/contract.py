@@ -4,9 +4,9 @@ A values file is rendered by the real binary (`kubectl-mlflow-install ... --dry-
 mlflow container of the Deployment (or the gc container of the CronJob) is then run as a local
 process with:
 
-- a clean environment: PATH (the venv's bin first), HOME, LANG, then the container's `envFrom` and
-  `env`, in Kubernetes order, `valueFrom` resolved to the test values in TEST_SECRETS /
-  TEST_ENV_FROM (or to the rendered ConfigMap);
+- a clean environment: PATH (the venv's bin first), HOME, LANG, MLflow's telemetry turned off
+  (NO_TELEMETRY), then the container's `envFrom` and `env`, in Kubernetes order, `valueFrom`
+  resolved to the test values in TEST_SECRETS / TEST_ENV_FROM (or to the rendered ConfigMap);
 - the container's mount paths (and only those) mapped to local directories: every occurrence of a
   mount path as a path prefix in args, env values and mounted ConfigMap files is rewritten
   (`/mlflow` -> `<tmp>/pvc-<claim>`, `/etc/mlflow/tls` -> a dir with an openssl-made certificate,
@@ -142,6 +142,13 @@ def pod_spec(obj: dict) -> dict:
         return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return obj["spec"]["template"]["spec"]
 
+
+# The harness's one addition to a container's environment. Test traffic stays on loopback, and
+# MLflow 3.17.2's telemetry, where its config cannot be fetched (no route out), unsets
+# _MLFLOW_TELEMETRY_SESSION_ID from a thread while `mlflow server` copies os.environ to start
+# its workers: the server then exits 1 with KeyError (seen once in CI). The chart leaves
+# telemetry as MLflow ships it.
+NO_TELEMETRY = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 # KMLF_CONTRACT_PORTS=FIRST-LAST: the ports this pytest process gives its servers, apart from the
 # other processes' (scripts/contract-test), each once as long as the range lasts, from a random one
@@ -333,6 +340,7 @@ class Instance:
 
     def process_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {"PATH": f"{venv_bin()}:/usr/local/bin:/usr/bin:/bin", "HOME": str(self.readonly_home()), "LANG": "C.UTF-8"}
+        env.update(NO_TELEMETRY)
         env.update(self.env)
         env.update(extra or {})
         return env
@@ -467,6 +475,7 @@ class Server:
             "MLFLOW_TRACKING_URI": self.base,
             # Keep the client's retries short: a failure should show quickly.
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+            **NO_TELEMETRY,
         }
         (self.root / "client-home").mkdir(exist_ok=True)
         if self.tls:

@@ -34,7 +34,7 @@ import urllib.request
 
 import pytest
 
-from contract import HERE, Server, binary, free_port, make_cert, venv_bin
+from contract import HERE, NO_TELEMETRY, Server, binary, free_port, make_cert, venv_bin
 
 SAMPLES = json.loads((HERE / "server_option_samples.json").read_text())
 # The store the Rust test's samples start from (shared/tests/server_option_rules.rs).
@@ -122,6 +122,7 @@ class Run:
             "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{db}",
             "MLFLOW_ARTIFACTS_DESTINATION": str(root / "artifacts"),
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            **NO_TELEMETRY,
             **(extra_env or {}),
         }
         self.args = ["--host=0.0.0.0", f"--port={port}", "--workers=1", *args]
