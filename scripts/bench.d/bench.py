@@ -45,7 +45,7 @@ def run(cmd, env=None, check=True):
     return done
 
 
-def spawn_time(cmd):
+def spawn_time(cmd, exit_code=0):
     """Wall and CPU (user + system) time of one run, with the least harness overhead
     (posix_spawn, no pipes). On a loaded machine the CPU time is the steadier of the two."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -56,8 +56,8 @@ def spawn_time(cmd):
         elapsed = time.perf_counter() - start
     finally:
         os.close(devnull)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} failed")
+    if os.waitstatus_to_exitcode(status) != exit_code:
+        raise SystemExit(f"bench: {' '.join(cmd)} exited {os.waitstatus_to_exitcode(status)}, not {exit_code}")
     return Sample(elapsed, usage.ru_utime + usage.ru_stime)
 
 
@@ -162,6 +162,11 @@ def bench_render(empty):
         # does nothing, built and started the same way.
         a, b = alternate(n, render, lambda: spawn_time([empty]))
         add_time_row(f"render: {label} (install --dry-run vs an empty Rust binary's start)", a, b, empty_start_goal)
+    # The floor under those rows: the same binary starting, parsing its arguments and refusing one
+    # (a usage error, exit 2), with nothing read, checked or rendered.
+    refused = lambda: spawn_time([ours("kubectl-mlflow-install"), "--no-such-flag"], exit_code=2)
+    a, b = alternate(n, refused, lambda: spawn_time([empty]))
+    add_time_row("render's floor: install refusing an unknown flag (vs an empty Rust binary's start)", a, b)
 
 
 def bench_help(binaries, empty):
