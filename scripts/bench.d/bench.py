@@ -27,6 +27,7 @@ MIB = 1024 * 1024
 
 rows = []  # (case, ours, peer, ratio, goal, met)
 rows_notes = []  # failed runs, printed under the table
+facts = []  # what a row measured (the backup archive's size), printed under the table
 
 
 def log(message):
@@ -560,7 +561,7 @@ def bench_backup(kubeconfig):
         a, b = alternate(n, restore, copy_in)
         add_time_row(f"restore: the same archive, --force (vs kubectl cp of the db and artifacts into the pod)", a, b, backup_goal)
         archive = os.path.getsize(f"{work}/b1.tar.gz")
-        rows_notes.append(f"backup archive {archive / MIB:.1f} MiB (database {int(size) / MIB:.1f} MiB + {art_mib} MiB of random artifacts, gzip level 1)")
+        facts.append(f"backup archive {archive / MIB:.1f} MiB (database {int(size) / MIB:.1f} MiB + {art_mib} MiB of random artifacts, gzip level 1)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for ns in (src, dst):
@@ -586,6 +587,7 @@ def table():
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += [""] + [f"Failed (left out of the medians): {note}" for note in rows_notes] if rows_notes else []
+    lines += [""] + facts if facts else []
     return "\n".join(lines)
 
 
